@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* smmu-kho core environment: user space (glibc + Debian libfdt). */
+#ifndef SKHO_ENV_H
+#define SKHO_ENV_H
+
+#include <endian.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libfdt.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+
+#define skho_le64_to_cpu(x)	le64toh(x)
+#define skho_cpu_to_le64(x)	htole64(x)
+#define skho_malloc(n)		malloc(n)
+#define skho_calloc(n, s)	calloc((n), (s))
+#define skho_realloc(p, n)	realloc((p), (n))
+#define skho_free(p)		free(p)
+#define skho_vsnprintf		vsnprintf
+#define skho_sort(base, n, size, cmp)	qsort((base), (n), (size), (cmp))
+
+#endif /* SKHO_ENV_H */

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* Handover: serialize live SMMU state to the KHO FDT; parse and validate it. */
+#ifndef SKHO_HANDOVER_H
+#define SKHO_HANDOVER_H
+
+#include "skho.h"
+#include "skho_walk.h"
+#include "smmu_kho_abi.h"
+
+enum skho_limits {
+	SKHO_MAX_SMMUS = 16,
+	SKHO_MAX_STREAMS = 1 << 20,		/* per SMMU */
+	SKHO_MAX_RANGES = 1 << 20,		/* per SMMU */
+	SKHO_MAX_PGTABLES = 1 << 20,		/* per SMMU */
+	SKHO_MAX_LG2_STRTAB = 32,		/* SIDSIZE */
+	SKHO_MAX_LG2_LINEAR_STRTAB = 24,	/* 1 GiB linear table */
+	SKHO_MAX_CDMAX = 20,			/* SSIDSIZE */
+};
+
+/* Serializer input: one SMMU instance and the streams to preserve. */
+struct skho_smmu_state {
+	u64 mmio_base;
+	u64 strtab_base;	/* SMMU_STRTAB_BASE */
+	u32 strtab_cfg;		/* SMMU_STRTAB_BASE_CFG */
+	u32 features;		/* SKHO_SMMU_F_* */
+	u8 oas;			/* SMMU_IDR5.OAS, bits */
+	const u32 *sids;	/* any order, no duplicates */
+	u32 nr_sids;
+};
+
+struct skho_snapshot;
+
+/*
+ * Read the state of the given streams through @mem: STEs, CD tables, page
+ * tables; collect the ranges to preserve and compute digests.  Nothing is
+ * written.  Errors: -SKHO_E_INVAL, -SKHO_E_SID (duplicate, out of table),
+ * -SKHO_E_STE, -SKHO_E_CD, -SKHO_E_PGTABLE, -SKHO_E_OUTSIDE (unreadable
+ * table), -SKHO_E_UNSUPPORTED, -SKHO_E_LIMIT, -SKHO_E_NOMEM.
+ */
+int skho_snapshot_take(struct skho_snapshot **out,
+		       const struct skho_smmu_state *smmus, u32 nr_smmus,
+		       const struct skho_mem *mem, struct skho_err *err);
+/* Exact size of the FDT skho_snapshot_to_fdt() writes. */
+size_t skho_snapshot_fdt_size(const struct skho_snapshot *s);
+/* Write the FDT.  -SKHO_E_NOSPACE if @bufsz is too small, -SKHO_E_FDT. */
+int skho_snapshot_to_fdt(const struct skho_snapshot *s, void *buf, size_t bufsz,
+			 struct skho_err *err);
+/* Normalized ranges of SMMU @idx that must be preserved. */
+const struct skho_ranges *skho_snapshot_ranges(const struct skho_snapshot *s,
+					       u32 idx);
+void skho_snapshot_free(struct skho_snapshot *s);
+
+/* A parsed handover: views into the blob, all lengths checked. */
+struct skho_ho_smmu {
+	u64 mmio_base;
+	u64 strtab_base;
+	u32 strtab_cfg;
+	u32 features;
+	const struct skho_abi_stream *streams;
+	u32 nr_streams;
+	const struct skho_abi_pgtable *pgtables;
+	u32 nr_pgtables;
+	const fdt32_t *asids;
+	u32 nr_asids;
+	const fdt32_t *vmids;
+	u32 nr_vmids;
+	struct skho_ranges ranges;	/* decoded, normalized (owned) */
+};
+
+struct skho_handover {
+	u32 abi_minor;
+	u32 nr_smmus;
+	struct skho_ho_smmu smmu[SKHO_MAX_SMMUS];
+};
+
+/*
+ * Parse a blob handed over by the previous kernel; hostile input.  Checks the
+ * FDT structure, compatible, every property length, the stream table
+ * configuration, that SIDs are sorted, unique and inside the table, and that
+ * ranges are sorted, disjoint and bounded.  Never reads outside @blob.
+ * Errors: -SKHO_E_FDT, -SKHO_E_COMPAT, -SKHO_E_PROP, -SKHO_E_SMMU,
+ * -SKHO_E_SID, -SKHO_E_RANGES, -SKHO_E_LIMIT, -SKHO_E_NOMEM.
+ * On success the caller frees with skho_handover_release().
+ */
+int skho_handover_parse(const void *blob, size_t size, struct skho_handover *ho,
+			struct skho_err *err);
+void skho_handover_release(struct skho_handover *ho);
+
+/*
+ * Validate SMMU @idx's streams against preserved memory read through @mem,
+ * fenced to the handed-over ranges.  @verdict is called once per stream, in
+ * SID order, with NULL (adopt) or the reason to abort it.  Returns the number
+ * of streams refused, or a negative -SKHO_E_* when the instance as a whole
+ * cannot be trusted (then every stream was reported refused).
+ */
+typedef void (*skho_verdict_fn)(void *arg, u32 sid, const struct skho_err *why);
+int skho_handover_validate(const struct skho_handover *ho, u32 idx,
+			   const struct skho_mem *mem, skho_verdict_fn verdict,
+			   void *arg, struct skho_err *err);
+
+/*
+ * Shared by serializer and validator: the translation digest of one stream
+ * (see smmu_kho_abi.h).  @pt_digest returns the digest of one table (the
+ * caller memoizes); it is called for every table the stream uses.
+ */
+typedef int (*skho_pt_digest_fn)(void *arg, const struct skho_pt_cfg *pt,
+				 u64 *digest, struct skho_err *err);
+struct skho_stream_visitor {
+	skho_pt_digest_fn pt_digest;
+	int (*table)(void *arg, u64 pa, u64 size);	/* STE/CD table pages */
+	int (*asid)(void *arg, u16 asid);
+	int (*vmid)(void *arg, u16 vmid);
+	void *arg;
+};
+int skho_stream_visit(const struct skho_smmu *smmu, u32 sid, const u8 ste[64],
+		      const struct skho_stream_visitor *v, u64 *xlat_digest,
+		      struct skho_err *err);
+
+/* Digest of one table's translation set (walks it through @mem). */
+int skho_pt_digest(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
+		   int (*table)(void *arg, u64 pa, u64 size, unsigned int level),
+		   void *arg, u64 *digest, struct skho_err *err);
+
+#endif /* SKHO_HANDOVER_H */
