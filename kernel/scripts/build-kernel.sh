@@ -39,6 +39,13 @@ if [ $same = 0 ]; then
 	done
 fi
 
+# --- in-tree additions: the driver's live-update file and the portable core --
+# The patches hook them in; their sources of truth are kernel/driver and
+# kernel/core.  rsync -c keeps mtimes of unchanged files (incremental build).
+smmu_dir=$src/drivers/iommu/arm/arm-smmu-v3
+rsync -rc "$here/driver/" "$smmu_dir/"
+rsync -rc --delete --exclude=env/user --exclude='*.mk' "$here/core/" "$smmu_dir/skho/"
+
 # --- config ----------------------------------------------------------------
 frag=$out/smmu-kho.fragment
 cat "$src/tools/testing/selftests/liveupdate/config" \

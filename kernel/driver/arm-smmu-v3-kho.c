@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* SMMUv3 live update over KHO: freeze preserved streams at kexec, adopt them at probe. */
+/*
+ * Outgoing kernel: smmu_kho.ko marks the streams to preserve
+ * (arm_smmu_kho_mark), snapshots their tables and hands them over through
+ * KHO.  At shutdown, instead of disabling the SMMU, arm_smmu_kho_freeze()
+ * turns every other STE into an abort STE and drops L1 descriptors of L2
+ * tables that hold no preserved stream; the caller then syncs the SMMU and
+ * turns its queues off, leaving SMMUEN=1 across the jump.
+ *
+ * Incoming kernel: arm_smmu_kho_probe() finds the handover for this SMMU
+ * (keyed by MMIO base), restores its pages from KHO and validates it with
+ * the portable core; arm_smmu_kho_init_strtab() then installs the previous
+ * stream table in place of a fresh one and arm_smmu_device_reset() re-arms
+ * the queues without ever clearing SMMUEN.  Adopted streams keep their
+ * translation: STE writes for them are deferred (arm_smmu_kho_defer_ste)
+ * until smmu_kho.ko releases the device.
+ *
+ * Invariants (docs/kernel.md):
+ *  I1. An STE of an adopted SID is only written by arm_smmu_kho_release().
+ *  I2. Every STE in an adopted table that is not an adopted SID is abort.
+ *  I3. Nothing the handover references is read before its range has been
+ *      restored from KHO; the validator is fenced to those ranges.
+ *  I4. ASIDs and VMIDs of adopted streams are reserved before any domain
+ *      can allocate one.
+ */
+#define pr_fmt(fmt) "arm-smmu-v3-kho: " fmt
+
+#include <linux/dma-map-ops.h>
+#include <linux/kexec.h>
+#include <linux/kexec_handover.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "arm-smmu-v3.h"
+#include "skho_handover.h"
+
+struct arm_smmu_kho_stream {
+	u8 in_state;			/* enum arm_smmu_kho_in_state */
+	bool out;			/* preserve at the next kexec */
+	bool pending;			/* @target holds a deferred STE */
+	s32 error;
+	u32 events;
+	struct arm_smmu_ste target;
+};
+
+static LIST_HEAD(arm_smmu_kho_list);
+static DEFINE_MUTEX(arm_smmu_kho_lock);
+
+/* The handover this kernel was given, parsed once. */
+static struct {
+	bool tried;
+	bool parsed;
+	const void *blob;
+	size_t len;
+	struct skho_handover ho;
+} kho_in;
+
+static const void *kho_map_linear(void *priv, u64 pa, u64 len)
+{
+	if (!pfn_valid(PHYS_PFN(pa)) || !pfn_valid(PHYS_PFN(pa + len - 1)))
+		return NULL;
+	return phys_to_virt(pa);
+}
+
+static const struct skho_mem kho_linear_mem = { .map = kho_map_linear };
+
+/* Pages of the handover blob are restored once; a bad blob is ignored. */
+static bool kho_in_load(void)
+{
+	struct skho_err err = {};
+	struct folio *folio;
+	phys_addr_t phys;
+	size_t len;
+	int ret;
+
+	if (kho_in.tried)
+		return kho_in.parsed;
+	kho_in.tried = true;
+	if (kho_retrieve_subtree(SKHO_KHO_NAME, &phys, &len))
+		return false;
+	if (!len || len > SZ_16M) {
+		pr_err("handover blob of %zu bytes refused\n", len);
+		return false;
+	}
+	folio = kho_restore_folio(phys);
+	if (!folio || folio_size(folio) < len) {
+		pr_err("handover blob at %pa was not preserved by KHO, refused\n",
+		       &phys);
+		return false;
+	}
+	ret = skho_handover_parse(folio_address(folio), len, &kho_in.ho, &err);
+	if (ret) {
+		pr_err("handover refused: %s: %s\n", skho_strerror(ret), err.msg);
+		return false;
+	}
+	kho_in.blob = folio_address(folio);
+	kho_in.len = len;
+	kho_in.parsed = true;
+	return true;
+}
+
+static struct arm_smmu_kho_stream *kho_stream(struct arm_smmu_device *smmu,
+					      u32 sid, bool create)
+{
+	struct arm_smmu_kho_stream *s = xa_load(&smmu->kho.streams, sid);
+
+	if (s || !create)
+		return s;
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return NULL;
+	if (xa_err(xa_store(&smmu->kho.streams, sid, s, GFP_KERNEL))) {
+		kfree(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct kho_verdicts {
+	struct arm_smmu_device *smmu;
+	unsigned int adopted, refused;
+};
+
+static void kho_verdict(void *arg, u32 sid, const struct skho_err *why)
+{
+	struct kho_verdicts *v = arg;
+	struct arm_smmu_kho_stream *s = kho_stream(v->smmu, sid, true);
+
+	if (why) {
+		pr_err("SID %#x refused, its STE becomes abort: %s: %s\n", sid,
+		       skho_strerror(why->code), why->msg);
+		v->refused++;
+	} else {
+		v->adopted++;
+	}
+	if (!s)
+		return;	/* not tracked: it is aborted like any unknown SID */
+	s->in_state = why ? ARM_SMMU_KHO_IN_REFUSED : ARM_SMMU_KHO_IN_ADOPTED;
+	s->error = why ? why->code : 0;
+}
+
+static bool kho_sid_adopted(struct arm_smmu_device *smmu, u32 sid)
+{
+	struct arm_smmu_kho_stream *s = xa_load(&smmu->kho.streams, sid);
+
+	return s && s->in_state == ARM_SMMU_KHO_IN_ADOPTED;
+}
+
+/* The STRTAB_BASE_CFG this kernel would program; adoption needs the same. */
+static u32 kho_expected_strtab_cfg(struct arm_smmu_device *smmu)
+{
+	u32 last, n;
+
+	if (!(smmu->features & ARM_SMMU_FEAT_2_LVL_STRTAB))
+		return FIELD_PREP(STRTAB_BASE_CFG_FMT, STRTAB_BASE_CFG_FMT_LINEAR) |
+		       FIELD_PREP(STRTAB_BASE_CFG_LOG2SIZE, smmu->sid_bits);
+	last = arm_smmu_strtab_l1_idx((1ULL << smmu->sid_bits) - 1);
+	n = min_t(u32, last + 1, STRTAB_MAX_L1_ENTRIES);
+	return FIELD_PREP(STRTAB_BASE_CFG_FMT, STRTAB_BASE_CFG_FMT_2LVL) |
+	       FIELD_PREP(STRTAB_BASE_CFG_LOG2SIZE, ilog2(n) + STRTAB_SPLIT) |
+	       FIELD_PREP(STRTAB_BASE_CFG_SPLIT, STRTAB_SPLIT);
+}
+
+/* Page-rounded copy of @rs: what KHO preserved for them. */
+static int kho_page_ranges(const struct skho_ranges *rs, struct skho_ranges *out)
+{
+	u32 i;
+	int ret;
+
+	for (i = 0; i < rs->nr; i++) {
+		u64 start = round_down(rs->r[i].pa, PAGE_SIZE);
+		u64 end = round_up(rs->r[i].pa + rs->r[i].size, PAGE_SIZE);
+
+		ret = skho_ranges_add(out, start, end - start);
+		if (ret)
+			return ret;
+	}
+	return skho_ranges_normalize(out);
+}
+
+/*
+ * Map an adopted table for CPU writes with the attributes the DMA API gives
+ * a coherent allocation: the linear map for a coherent SMMU, a Normal-NC
+ * alias otherwise, so STE stores are visible to the SMMU without further CMO.
+ */
+static void *kho_map_table(struct arm_smmu_device *smmu, phys_addr_t pa,
+			   size_t size)
+{
+	unsigned int i, nr = DIV_ROUND_UP(offset_in_page(pa) + size, PAGE_SIZE);
+	struct page **pages;
+	void *va;
+
+	if (smmu->features & ARM_SMMU_FEAT_COHERENCY)
+		return phys_to_virt(pa);
+	pages = kcalloc(nr, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return NULL;
+	for (i = 0; i < nr; i++)
+		pages[i] = pfn_to_page(PHYS_PFN(pa) + i);
+	va = vmap(pages, nr, VM_MAP, pgprot_dmacoherent(PAGE_KERNEL));
+	kfree(pages);
+	return va ? va + offset_in_page(pa) : NULL;
+}
+
+static void kho_abort_ste(struct arm_smmu_ste *ste)
+{
+	u64 abort = STRTAB_STE_0_V |
+		    FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_ABORT);
+
+	/* Config=abort ignores every other field: one 64-bit store suffices. */
+	if (le64_to_cpu(READ_ONCE(ste->data[0])) != abort)
+		WRITE_ONCE(ste->data[0], cpu_to_le64(abort));
+}
+
+static int kho_adopt(struct arm_smmu_device *smmu, u32 idx)
+{
+	const struct skho_ho_smmu *hs = &kho_in.ho.smmu[idx];
+	bool coherent = smmu->features & ARM_SMMU_FEAT_COHERENCY;
+	struct kho_verdicts v = { .smmu = smmu };
+	struct skho_ranges pages = {};
+	struct skho_err err = {};
+	u32 i, want = kho_expected_strtab_cfg(smmu);
+	int ret;
+
+	if (hs->strtab_cfg != want) {
+		pr_err("%pa: handed-over STRTAB_BASE_CFG %#x differs from %#x, not adopted\n",
+		       &smmu->kho.mmio_base, hs->strtab_cfg, want);
+		return -EINVAL;
+	}
+	if (!!(hs->features & SKHO_SMMU_F_COHERENT) != coherent) {
+		pr_err("%pa: handed-over coherency differs, not adopted\n",
+		       &smmu->kho.mmio_base);
+		return -EINVAL;
+	}
+	ret = kho_page_ranges(&hs->ranges, &pages);
+	if (ret)
+		goto out;
+	for (i = 0; i < pages.nr; i++) {
+		phys_addr_t pa = pages.r[i].pa;
+
+		if (!kho_restore_pages(pa, pages.r[i].size >> PAGE_SHIFT)) {
+			pr_err("%pa: range %pa+%#llx was not preserved by KHO, not adopted\n",
+			       &smmu->kho.mmio_base, &pa, pages.r[i].size);
+			ret = -EINVAL;	/* restored pages stay reserved: the SMMU may read them */
+			goto out;
+		}
+		if (!coherent)
+			arch_dma_prep_coherent(pfn_to_page(PHYS_PFN(pa)),
+					       pages.r[i].size);
+	}
+	ret = skho_handover_validate(&kho_in.ho, idx, &kho_linear_mem,
+				     kho_verdict, &v, &err);
+	if (ret < 0) {
+		pr_err("%pa: handover refused: %s: %s\n", &smmu->kho.mmio_base,
+		       skho_strerror(ret), err.msg);
+		goto out;
+	}
+	pr_info("%pa: %u streams adopted, %u refused\n", &smmu->kho.mmio_base,
+		v.adopted, v.refused);
+	smmu->kho.adopted = true;
+	ret = 0;
+out:
+	skho_ranges_free(&pages);
+	return ret;
+}
+
+void arm_smmu_kho_probe(struct arm_smmu_device *smmu, phys_addr_t ioaddr)
+{
+	u64 t0 = ktime_get_ns();
+	u32 i;
+
+	smmu->kho.mmio_base = ioaddr;
+	xa_init(&smmu->kho.streams);
+	mutex_lock(&arm_smmu_kho_lock);
+	list_add_tail(&smmu->kho.node, &arm_smmu_kho_list);
+	mutex_unlock(&arm_smmu_kho_lock);
+
+	if (!is_kho_boot() || !kho_in_load())
+		return;
+	for (i = 0; i < kho_in.ho.nr_smmus; i++)
+		if (kho_in.ho.smmu[i].mmio_base == ioaddr)
+			break;
+	if (i == kho_in.ho.nr_smmus)
+		return;
+	if (kho_adopt(smmu, i))
+		xa_destroy(&smmu->kho.streams);	/* entries leak only on this error path */
+	smmu->kho.adopt_ns = ktime_get_ns() - t0;
+}
+
+bool arm_smmu_kho_adopting(struct arm_smmu_device *smmu)
+{
+	return smmu->kho.adopted;
+}
+
+/* Install the validated previous stream table as this kernel's (I2, I4). */
+int arm_smmu_kho_init_strtab(struct arm_smmu_device *smmu)
+{
+	const struct skho_ho_smmu *hs = NULL;
+	struct arm_smmu_strtab_cfg *cfg = &smmu->strtab_cfg;
+	struct arm_smmu_kho_stream *s;
+	phys_addr_t base;
+	unsigned long sid;
+	u32 i, j;
+	int ret;
+
+	for (i = 0; i < kho_in.ho.nr_smmus; i++)
+		if (kho_in.ho.smmu[i].mmio_base == smmu->kho.mmio_base)
+			hs = &kho_in.ho.smmu[i];
+	if (WARN_ON(!hs))
+		return -EINVAL;
+	base = hs->strtab_base & STRTAB_BASE_ADDR_MASK;
+
+	if (!(smmu->features & ARM_SMMU_FEAT_2_LVL_STRTAB)) {
+		cfg->linear.num_ents = 1 << smmu->sid_bits;
+		cfg->linear.ste_dma = base;
+		cfg->linear.table = kho_map_table(smmu, base,
+				cfg->linear.num_ents * sizeof(struct arm_smmu_ste));
+		if (!cfg->linear.table)
+			return -ENOMEM;
+		for (j = 0; j < cfg->linear.num_ents; j++)
+			if (!kho_sid_adopted(smmu, j))
+				kho_abort_ste(&cfg->linear.table[j]);
+	} else {
+		u32 last = arm_smmu_strtab_l1_idx((1ULL << smmu->sid_bits) - 1);
+
+		cfg->l2.num_l1_ents = min_t(u32, last + 1, STRTAB_MAX_L1_ENTRIES);
+		cfg->l2.l1_dma = base;
+		cfg->l2.l1tab = kho_map_table(smmu, base, cfg->l2.num_l1_ents *
+					      sizeof(struct arm_smmu_strtab_l1));
+		cfg->l2.l2ptrs = devm_kcalloc(smmu->dev, cfg->l2.num_l1_ents,
+					      sizeof(*cfg->l2.l2ptrs), GFP_KERNEL);
+		if (!cfg->l2.l1tab || !cfg->l2.l2ptrs)
+			return -ENOMEM;
+		for (i = 0; i < cfg->l2.num_l1_ents; i++) {
+			u64 desc = le64_to_cpu(READ_ONCE(cfg->l2.l1tab[i].l2ptr));
+			phys_addr_t l2 = desc & STRTAB_L1_DESC_L2PTR_MASK;
+			size_t sz = sizeof(struct arm_smmu_strtab_l2);
+
+			if (!desc)
+				continue;
+			/* Only L2 tables inside the validated ranges survive. */
+			if (FIELD_GET(STRTAB_L1_DESC_SPAN, desc) != STRTAB_SPLIT + 1 ||
+			    !skho_ranges_contain(&hs->ranges, l2, sz)) {
+				WRITE_ONCE(cfg->l2.l1tab[i].l2ptr, 0);
+				continue;
+			}
+			cfg->l2.l2ptrs[i] = kho_map_table(smmu, l2, sz);
+			if (!cfg->l2.l2ptrs[i])
+				return -ENOMEM;
+			for (j = 0; j < STRTAB_NUM_L2_STES; j++)
+				if (!kho_sid_adopted(smmu, i * STRTAB_NUM_L2_STES + j))
+					kho_abort_ste(&cfg->l2.l2ptrs[i]->stes[j]);
+		}
+	}
+
+	/* I4: identities in use by adopted tables stay theirs. */
+	for (i = 0; i < hs->nr_asids; i++) {
+		u32 asid = fdt32_to_cpu(hs->asids[i]);
+
+		ret = xa_insert(&arm_smmu_asid_xa, asid, NULL, GFP_KERNEL);
+		if (ret && ret != -EBUSY)
+			return ret;
+	}
+	for (i = 0; i < hs->nr_vmids; i++) {
+		u32 vmid = fdt32_to_cpu(hs->vmids[i]);
+
+		ret = ida_alloc_range(&smmu->vmid_map, vmid, vmid, GFP_KERNEL);
+		if (ret < 0 && ret != -ENOSPC)
+			return ret;
+	}
+	xa_for_each(&smmu->kho.streams, sid, s)
+		if (s->in_state == ARM_SMMU_KHO_IN_ADOPTED)
+			pr_info("%pa: SID %#lx keeps its translation\n",
+				&smmu->kho.mmio_base, sid);
+	return 0;
+}
+
+/*
+ * Shutdown for kexec with streams to preserve: abort every other stream and
+ * detach L2 tables without a preserved stream.  Returns true when the caller
+ * must sync and leave SMMUEN set instead of disabling the SMMU.
+ */
+bool arm_smmu_kho_freeze(struct arm_smmu_device *smmu)
+{
+	struct arm_smmu_strtab_cfg *cfg = &smmu->strtab_cfg;
+	struct arm_smmu_kho_stream *s;
+	unsigned long sid;
+	bool any = false;
+	u32 i, j;
+
+	if (!kexec_in_progress)
+		return false;
+	xa_for_each(&smmu->kho.streams, sid, s)
+		any |= s->out;
+	if (!any)
+		return false;
+
+	if (!(smmu->features & ARM_SMMU_FEAT_2_LVL_STRTAB)) {
+		for (j = 0; j < cfg->linear.num_ents; j++) {
+			s = xa_load(&smmu->kho.streams, j);
+			if (!s || !s->out)
+				kho_abort_ste(&cfg->linear.table[j]);
+		}
+		return true;
+	}
+	for (i = 0; i < cfg->l2.num_l1_ents; i++) {
+		bool keep = false;
+
+		if (!cfg->l2.l2ptrs[i])
+			continue;
+		for (j = 0; j < STRTAB_NUM_L2_STES; j++) {
+			s = xa_load(&smmu->kho.streams, i * STRTAB_NUM_L2_STES + j);
+			if (s && s->out)
+				keep = true;
+			else
+				kho_abort_ste(&cfg->l2.l2ptrs[i]->stes[j]);
+		}
+		if (!keep)	/* its memory is not handed over */
+			WRITE_ONCE(cfg->l2.l1tab[i].l2ptr, 0);
+	}
+	return true;
+}
+
+/* I1: while a SID is adopted, the driver's STE updates wait for release. */
+bool arm_smmu_kho_defer_ste(struct arm_smmu_device *smmu, u32 sid,
+			    const struct arm_smmu_ste *target)
+{
+	struct arm_smmu_kho_stream *s = xa_load(&smmu->kho.streams, sid);
+
+	if (!s || s->in_state != ARM_SMMU_KHO_IN_ADOPTED)
+		return false;
+	s->target = *target;
+	s->pending = true;
+	return true;
+}
+
+void arm_smmu_kho_note_event(struct arm_smmu_device *smmu, u32 sid)
+{
+	struct arm_smmu_kho_stream *s = xa_load(&smmu->kho.streams, sid);
+
+	if (s)
+		s->events++;
+}
+
+/* @dev's master if it sits behind one of the SMMUv3 instances we know. */
+static struct arm_smmu_master *kho_master(struct device *dev)
+{
+	struct arm_smmu_master *master = NULL;
+	struct arm_smmu_kho *k;
+
+	if (!dev || !dev->iommu || !dev->iommu->iommu_dev)
+		return NULL;
+	mutex_lock(&arm_smmu_kho_lock);
+	list_for_each_entry(k, &arm_smmu_kho_list, node) {
+		struct arm_smmu_device *smmu =
+			container_of(k, struct arm_smmu_device, kho);
+
+		if (&smmu->iommu == dev->iommu->iommu_dev) {
+			master = dev_iommu_priv_get(dev);
+			break;
+		}
+	}
+	mutex_unlock(&arm_smmu_kho_lock);
+	return master;
+}
+
+/**
+ * arm_smmu_kho_mark - select (or deselect) @dev's streams for preservation
+ * @dev: a device behind an SMMUv3
+ * @preserve: true to preserve at the next kexec, false to stop
+ * @info: filled with what a snapshot of the device needs
+ *
+ * Return: 0, -ENODEV if @dev is not behind an SMMUv3, -E2BIG if it has more
+ * than ARM_SMMU_KHO_MAX_SIDS streams, -ENOMEM.
+ */
+int arm_smmu_kho_mark(struct device *dev, bool preserve,
+		      struct arm_smmu_kho_dev_info *info)
+{
+	struct arm_smmu_master *master = kho_master(dev);
+	struct arm_smmu_device *smmu;
+	unsigned int i;
+
+	if (!master)
+		return -ENODEV;
+	smmu = master->smmu;
+	if (master->num_streams > ARM_SMMU_KHO_MAX_SIDS)
+		return -E2BIG;
+	for (i = 0; i < master->num_streams; i++) {
+		struct arm_smmu_kho_stream *s =
+			kho_stream(smmu, master->streams[i].id, preserve);
+
+		if (!s && preserve)
+			return -ENOMEM;
+		if (s)
+			s->out = preserve;
+		info->sids[i] = master->streams[i].id;
+	}
+	info->nr_sids = master->num_streams;
+	info->mmio_base = smmu->kho.mmio_base;
+	info->strtab_base = readq_relaxed(smmu->base + ARM_SMMU_STRTAB_BASE);
+	info->strtab_cfg = readl_relaxed(smmu->base + ARM_SMMU_STRTAB_BASE_CFG);
+	info->coherent = smmu->features & ARM_SMMU_FEAT_COHERENCY;
+	info->oas = smmu->oas;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(arm_smmu_kho_mark);
+
+/**
+ * arm_smmu_kho_release - hand @dev's adopted streams back to the driver
+ * @dev: a device whose streams were adopted at boot
+ *
+ * Installs the STE the driver wanted meanwhile (its current domain) through
+ * the normal hitless update path.
+ *
+ * Return: 0, -ENODEV if not behind an SMMUv3, -ENOENT if nothing adopted.
+ */
+int arm_smmu_kho_release(struct device *dev)
+{
+	struct arm_smmu_master *master = kho_master(dev);
+	struct arm_smmu_device *smmu;
+	unsigned int i, n = 0;
+
+	if (!master)
+		return -ENODEV;
+	smmu = master->smmu;
+	for (i = 0; i < master->num_streams; i++) {
+		u32 sid = master->streams[i].id;
+		struct arm_smmu_kho_stream *s = xa_load(&smmu->kho.streams, sid);
+
+		if (!s || s->in_state != ARM_SMMU_KHO_IN_ADOPTED)
+			continue;
+		s->in_state = ARM_SMMU_KHO_IN_RELEASED;
+		n++;
+		if (s->pending)
+			arm_smmu_install_ste_for_dev(master, &s->target);
+		s->pending = false;
+	}
+	return n ? 0 : -ENOENT;
+}
+EXPORT_SYMBOL_GPL(arm_smmu_kho_release);
+
+/**
+ * arm_smmu_kho_stream_info - live-update state of one stream
+ * Return: 0, -ENODEV for an unknown SMMU, -ENOENT for an untracked SID.
+ */
+int arm_smmu_kho_stream_info(phys_addr_t mmio_base, u32 sid,
+			     struct arm_smmu_kho_stream_info *info)
+{
+	struct arm_smmu_kho *k;
+	int ret = -ENODEV;
+
+	mutex_lock(&arm_smmu_kho_lock);
+	list_for_each_entry(k, &arm_smmu_kho_list, node) {
+		struct arm_smmu_kho_stream *s;
+
+		if (k->mmio_base != mmio_base)
+			continue;
+		s = xa_load(&k->streams, sid);
+		ret = -ENOENT;
+		if (s) {
+			info->in_state = s->in_state;
+			info->error = s->error;
+			info->events = s->events;
+			info->out = s->out;
+			ret = 0;
+		}
+		break;
+	}
+	mutex_unlock(&arm_smmu_kho_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(arm_smmu_kho_stream_info);
+
+/**
+ * arm_smmu_kho_incoming - the handover blob this kernel adopted from
+ * Return: the blob (read-only, lives forever) or NULL if none was parsed.
+ */
+const void *arm_smmu_kho_incoming(size_t *len)
+{
+	if (!kho_in.parsed)
+		return NULL;
+	*len = kho_in.len;
+	return kho_in.blob;
+}
+EXPORT_SYMBOL_GPL(arm_smmu_kho_incoming);
+
+/**
+ * arm_smmu_kho_sync_for_cpu - make SMMU tables in [pa, pa+len) readable
+ * through the linear map (invalidates stale lines of a non-coherent SMMU's
+ * tables, which the driver writes through a Normal-NC alias).
+ */
+void arm_smmu_kho_sync_for_cpu(phys_addr_t pa, size_t len, bool coherent)
+{
+	if (!coherent && len)
+		dcache_inval_poc((unsigned long)phys_to_virt(pa),
+				 (unsigned long)phys_to_virt(pa) + len);
+}
+EXPORT_SYMBOL_GPL(arm_smmu_kho_sync_for_cpu);
