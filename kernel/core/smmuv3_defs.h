@@ -49,6 +49,7 @@ enum smmu_strtab_fmt {
 #define SMMU_STE0_S1CTXPTR	SKHO_GENMASK(51, 6)
 #define SMMU_STE0_RES0		SKHO_GENMASK(58, 52)
 #define SMMU_STE0_S1CDMAX	SKHO_GENMASK(63, 59)
+#define SMMU_S1CDMAX_MAX	20			/* SMMU_IDR1.SSIDSIZE max */
 
 /* STE.Config, 5.2: bit 2 = "enabled", bit 1 = S2 translates, bit 0 = S1. */
 enum smmu_ste_config {
@@ -104,6 +105,7 @@ enum smmu_s1dss {
 #define SMMU_CD0_V		SKHO_BIT(31)
 #define SMMU_CD0_IPS		SKHO_GENMASK(34, 32)
 #define SMMU_CD0_AFFD		SKHO_BIT(35)
+#define SMMU_CD0_TBI0		SKHO_BIT(38)	/* top byte ignored: not modelled */
 #define SMMU_CD0_AA64		SKHO_BIT(41)
 #define SMMU_CD0_HD		SKHO_BIT(42)
 #define SMMU_CD0_HA		SKHO_BIT(43)
@@ -117,6 +119,14 @@ enum smmu_tg {
 	SMMU_TG_16K = 2,
 };
 
+/*
+ * STE.S2SL0 (5.2, DDI 0487 VTCR_EL2.SL0): starting level of the stage-2 walk.
+ * 4K: 0 -> level 2, 1 -> level 1, 2 -> level 0, 3 reserved.
+ * 16K and 64K: 0 -> level 3, 1 -> level 2, 2 -> level 1, 3 reserved (16K
+ * level 0 needs FEAT_LPA2; Linux concatenates at level 1 instead).
+ */
+#define SMMU_S2SL0_RESERVED	3
+
 /* TCR.IPS / VTCR.PS: output address size encodings, 0..6 -> bits. */
 #define SMMU_PS_BITS { 32, 36, 40, 42, 44, 48, 52 }
 
@@ -129,6 +139,10 @@ enum smmu_pt_geometry {
 
 #define SMMU_PTE_VALID		SKHO_BIT(0)
 #define SMMU_PTE_TABLE		SKHO_BIT(1)	/* table (lvl<3) or page (lvl 3) */
+#define SMMU_PTE_TYPE		SKHO_GENMASK(1, 0)
+#define SMMU_PTE_TYPE_BLOCK	1		/* levels 1-2, granule permitting */
+#define SMMU_PTE_TYPE_TABLE	3		/* levels 0-2 */
+#define SMMU_PTE_TYPE_PAGE	3		/* level 3 */
 #define SMMU_PTE_AP_UNPRIV	SKHO_BIT(6)	/* S1 AP[1] */
 #define SMMU_PTE_AP_RDONLY	SKHO_BIT(7)	/* S1 AP[2] */
 #define SMMU_PTE_S2AP_R		SKHO_BIT(6)	/* S2AP[0] */
@@ -136,6 +150,7 @@ enum smmu_pt_geometry {
 #define SMMU_PTE_AF		SKHO_BIT(10)
 #define SMMU_PTE_ADDR		SKHO_GENMASK(47, 12)	/* OA[47:12] */
 #define SMMU_PTE_ADDR_HI_64K	SKHO_GENMASK(15, 12)	/* OA[51:48], 64K granule */
+#define SMMU_PTE_DBM		SKHO_BIT(51)	/* dirty bit modifier (CD.HD) */
 #define SMMU_PTE_XN		SKHO_GENMASK(54, 53)
 
 #endif /* SMMUV3_DEFS_H */

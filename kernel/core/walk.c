@@ -1,0 +1,881 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/* Reference walker: STE/CD decoding and SMMUv3 translation of one transaction. */
+#include "skho_walk.h"
+#include "smmu_kho_abi.h"
+
+/*
+ * What this models (Arm IHI 0070 SMMUv3, DDI 0487 VMSAv8-64), and what it
+ * deliberately does not:
+ *  - AArch64 little-endian tables only (AA64=1, ENDI=0; else the decoders say
+ *    -SKHO_E_UNSUPPORTED), TTB0 only (CD.EPD1 must be 1), no top-byte-ignore.
+ *  - Granules 4K/16K/64K without FEAT_LPA2.  OA is descriptor bits [47:g]; the
+ *    64K granule adds OA[51:48] from bits [15:12] (FEAT_LPA, as Linux writes
+ *    it).  Bits [51:48] of 4K/16K descriptors are ignored (bit 51 is DBM).
+ *  - Blocks: 4K at levels 1-2, 16K at level 2, 64K at level 2 and, when the
+ *    table's oas is 52, at level 1 (the 4 TB block Linux uses then).
+ *  - Permissions: stage 1 read always, write iff AP[2] == 0; stage 2 read iff
+ *    S2AP[0], write iff S2AP[1].  Privilege, execute-never, hierarchical
+ *    APTable bits and hardware dirty state (CD.HD + DBM) are not modelled: a
+ *    writable-clean DBM page reads as read-only.
+ *  - Access flag: AF == 0 faults unless pt->ha (CD.HA or CD.AFFD; STE.S2AFFD).
+ *  - Fault priority on one descriptor: translation, address size, access
+ *    flag, permission.
+ */
+
+/* Geometry of one table, derived once from struct skho_pt_cfg. */
+struct pt_geom {
+	u64 oa_mask;		/* descriptor bits holding OA[47:g] */
+	u8 g;			/* granule lg2 */
+	u8 bpl;			/* index bits per level below the start */
+	u8 start;		/* start level */
+	u8 top_bits;		/* index bits at the start level, concatenation incl. */
+	u8 ias, oas;
+	u8 block_min;		/* shallowest level that may hold a block */
+	bool hi64k;		/* OA[51:48] in descriptor bits [15:12] */
+	bool s2;
+	bool ha;
+};
+
+static const u8 skho_ps_bits[8] = SMMU_PS_BITS;
+
+static inline unsigned int lvl_shift(const struct pt_geom *g, unsigned int lvl)
+{
+	return g->g + (3 - lvl) * g->bpl;
+}
+
+/* Highest ias a granule can translate without FEAT_LPA2. */
+static inline unsigned int max_ias(unsigned int granule_lg2)
+{
+	return granule_lg2 == 16 ? 52 : 48;
+}
+
+/* Smallest ias accepted: T0SZ <= 39, as in SMMUv3 without small tables. */
+#define SKHO_MIN_IAS	25
+
+/* Bytes of the start table (all concatenated tables), and its alignment. */
+static inline u64 start_table_bytes(const struct pt_geom *g)
+{
+	return (u64)8 << g->top_bits;
+}
+
+static inline u64 start_table_align(const struct pt_geom *g)
+{
+	u64 sz = start_table_bytes(g);
+
+	return sz < 64 ? 64 : sz;
+}
+
+/*
+ * Check a table configuration and derive its geometry.  Returns NULL when it
+ * is consistent, else what is wrong.
+ */
+static const char *pt_geom_init(const struct skho_pt_cfg *pt, struct pt_geom *g)
+{
+	unsigned int shift, max_top;
+
+	if (pt->stage != SKHO_STAGE1 && pt->stage != SKHO_STAGE2)
+		return "stage is neither 1 nor 2";
+	if (pt->granule_lg2 != 12 && pt->granule_lg2 != 14 &&
+	    pt->granule_lg2 != 16)
+		return "granule is not 4K, 16K or 64K";
+	if (pt->start_level > 3)
+		return "start level above 3";
+	if (pt->oas < 32 || pt->oas > max_ias(pt->granule_lg2))
+		return "oas out of range for the granule";
+	if (pt->ias < SKHO_MIN_IAS || pt->ias > max_ias(pt->granule_lg2))
+		return "ias out of range for the granule";
+
+	g->g = pt->granule_lg2;
+	g->bpl = pt->granule_lg2 - SMMU_PT_DESC_LG2;
+	g->start = pt->start_level;
+	g->ias = pt->ias;
+	g->oas = pt->oas;
+	g->s2 = pt->stage == SKHO_STAGE2;
+	g->ha = pt->ha;
+	g->hi64k = g->g == 16;
+	g->oa_mask = SKHO_GENMASK(47, g->g);
+	if (g->g == 12)
+		g->block_min = 1;
+	else if (g->g == 16 && g->oas > 48)
+		g->block_min = 1;
+	else
+		g->block_min = 2;
+
+	shift = lvl_shift(g, g->start);
+	if (g->ias <= shift)
+		return "start level too deep for ias";
+	g->top_bits = g->ias - shift;
+	/* Only stage 2 concatenates, up to 16 tables (4 more index bits). */
+	max_top = g->bpl + (g->s2 ? 4 : 0);
+	if (g->top_bits > max_top)
+		return g->s2 ? "more than 16 concatenated start tables" :
+			       "start level too shallow for ias";
+	if (pt->nr_concat != (g->top_bits > g->bpl ?
+			      1u << (g->top_bits - g->bpl) : 1u))
+		return "nr_concat does not match ias and start level";
+	if (pt->root & (start_table_align(g) - 1))
+		return "root not aligned to the start table size";
+	return NULL;
+}
+
+/* Output address of a table, block or page descriptor. */
+static inline u64 desc_oa(const struct pt_geom *g, u64 d)
+{
+	u64 oa = d & g->oa_mask;
+
+	if (g->hi64k)
+		oa |= (d & SMMU_PTE_ADDR_HI_64K) << (48 - 12);
+	return oa;
+}
+
+/* SKHO_PROT_* of a leaf: S2AP[1:0] is bits [7:6]; S1 AP[2] is bit 7. */
+static inline u32 leaf_prot(const struct pt_geom *g, u64 d)
+{
+	if (g->s2)
+		return (u32)(d >> 6) & (SKHO_PROT_R | SKHO_PROT_W);
+	return SKHO_PROT_R | ((u32)(~d >> 6) & SKHO_PROT_W);
+}
+
+/* True when @d at @lvl is a block or page descriptor (valid bit checked). */
+static inline bool desc_is_leaf(const struct pt_geom *g, u64 d, unsigned int lvl)
+{
+	if (lvl == 3)
+		return (d & SMMU_PTE_TYPE) == SMMU_PTE_TYPE_PAGE;
+	return (d & SMMU_PTE_TYPE) == SMMU_PTE_TYPE_BLOCK && lvl >= g->block_min;
+}
+
+/*
+ * Stage 2 context for nested walks: every address stage 1 reads is an IPA
+ * translated here first.
+ */
+struct s2_ctx {
+	struct pt_geom geo;
+	u64 root;
+};
+
+static enum skho_fault s2_ipa(const struct s2_ctx *s2, const struct skho_mem *mem,
+			      u64 ipa, u64 *pa, u8 *stage);
+
+/*
+ * The walk of one table for one access.  Inlined into each caller so that
+ * the benchmarked path (no stage 2) carries no nesting code.  On F_PERMISSION
+ * *pa and *prot still describe the leaf; on any other fault they are 0.
+ * *stage is set (to 2) only when the stage-2 walk of a descriptor address
+ * faults.
+ */
+static inline __attribute__((__always_inline__)) enum skho_fault
+walk(const struct pt_geom *g, u64 root, const struct skho_mem *mem,
+     const struct s2_ctx *s2, u64 iova, bool write, u64 *pa, u32 *prot,
+     u8 *stage)
+{
+	unsigned int lvl = g->start;
+	unsigned int shift = lvl_shift(g, lvl);
+	u64 table = root, idx, d, oa;
+	const void *p;
+	enum skho_fault f;
+	u32 pr;
+
+	*pa = 0;
+	*prot = 0;
+	if (iova >> g->ias)
+		return SKHO_F_TRANSLATION;
+	if (root >> g->oas)
+		return SKHO_F_ADDR_SIZE;
+	idx = iova >> shift;
+	for (;;) {
+		u64 dpa = table + (idx << SMMU_PT_DESC_LG2);
+
+		if (s2) {
+			f = s2_ipa(s2, mem, dpa, &dpa, stage);
+			if (f != SKHO_XLATE_OK)
+				return f;
+		}
+		p = skho_map(mem, dpa, 8);
+		if (!p)
+			return SKHO_F_WALK_EABT;
+		d = skho_ld_le64(p);
+		if (!(d & SMMU_PTE_VALID))
+			return SKHO_F_TRANSLATION;
+		oa = desc_oa(g, d);
+		if (lvl < 3 && (d & SMMU_PTE_TABLE)) {
+			if (oa >> g->oas)
+				return SKHO_F_ADDR_SIZE;
+			table = oa;
+			lvl++;
+			shift -= g->bpl;
+			idx = (iova >> shift) & ((1ULL << g->bpl) - 1);
+			continue;
+		}
+		if (!desc_is_leaf(g, d, lvl))
+			return SKHO_F_TRANSLATION;
+		oa &= ~((1ULL << shift) - 1);	/* RES0 bits of a block */
+		if (oa >> g->oas)
+			return SKHO_F_ADDR_SIZE;
+		if (!(d & SMMU_PTE_AF) && !g->ha)
+			return SKHO_F_ACCESS;
+		pr = leaf_prot(g, d);
+		*pa = oa | (iova & ((1ULL << shift) - 1));
+		*prot = pr;
+		if (!(pr & (write ? SKHO_PROT_W : SKHO_PROT_R)))
+			return SKHO_F_PERMISSION;
+		return SKHO_XLATE_OK;
+	}
+}
+
+/* IPA -> PA for a stage-1 structure read (a read access at stage 2). */
+static __attribute__((__noinline__)) enum skho_fault
+s2_ipa(const struct s2_ctx *s2, const struct skho_mem *mem, u64 ipa, u64 *pa,
+       u8 *stage)
+{
+	enum skho_fault f;
+	u32 prot;
+
+	f = walk(&s2->geo, s2->root, mem, NULL, ipa, false, pa, &prot, stage);
+	if (f != SKHO_XLATE_OK)
+		*stage = 2;
+	return f;
+}
+
+/*
+ * Walk one table for one access.  A configuration pt_geom_init() refuses
+ * yields F_TRANSLATION.  On F_PERMISSION, *pa and *prot describe the leaf;
+ * on other faults they are 0.
+ */
+enum skho_fault skho_pt_translate(const struct skho_pt_cfg *pt,
+				  const struct skho_mem *mem, u64 iova,
+				  bool write, u64 *pa, u32 *prot)
+{
+	struct pt_geom g;
+	u8 stage = 0;
+
+	if (pt_geom_init(pt, &g)) {
+		*pa = 0;
+		*prot = 0;
+		return SKHO_F_TRANSLATION;
+	}
+	return walk(&g, pt->root, mem, NULL, iova, write, pa, prot, &stage);
+}
+
+/* ---- Enumeration ------------------------------------------------------- */
+
+struct pt_walker {
+	struct pt_geom g;
+	const struct skho_mem *mem;
+	const struct skho_pt_visitor *v;
+	struct skho_err *err;
+	u64 run_iova, run_pa, run_size;
+	u32 run_prot;
+	bool have_run;
+};
+
+static inline int emit_leaf(struct pt_walker *w, u64 iova, u64 pa, u64 size,
+			    u32 prot)
+{
+	int rc;
+
+	if (w->have_run && w->run_iova + w->run_size == iova &&
+	    w->run_pa + w->run_size == pa && w->run_prot == prot) {
+		w->run_size += size;
+		return 0;
+	}
+	if (w->have_run && w->v->run) {
+		rc = w->v->run(w->v->arg, w->run_iova, w->run_pa, w->run_size,
+			       w->run_prot);
+		if (rc)
+			return rc;
+	}
+	w->have_run = true;
+	w->run_iova = iova;
+	w->run_pa = pa;
+	w->run_size = size;
+	w->run_prot = prot;
+	return 0;
+}
+
+/*
+ * One table: its entries at @lvl map IOVAs from @base.  Skips exactly what
+ * walk() faults on, so the runs and the per-access walk agree.
+ */
+static int walk_table(struct pt_walker *w, u64 table, unsigned int lvl,
+		      u64 base, u64 nr)
+{
+	const struct pt_geom *g = &w->g;
+	unsigned int shift = lvl_shift(g, lvl);
+	u64 size = 1ULL << shift, bytes = nr << SMMU_PT_DESC_LG2;
+	u64 off_mask = size - 1;
+	const u8 *p;
+	u64 i;
+	int rc;
+
+	if (w->v->table) {
+		rc = w->v->table(w->v->arg, table, bytes, lvl);
+		if (rc)
+			return rc;
+	}
+	p = skho_map(w->mem, table, bytes);
+	if (!p)
+		return skho_fail(w->err, SKHO_E_OUTSIDE, SKHO_NO_SID, table,
+				 "level %u table at 0x%llx (%llu bytes) not readable",
+				 lvl, (unsigned long long)table,
+				 (unsigned long long)bytes);
+	for (i = 0; i < nr; i++) {
+		u64 d = skho_ld_le64(p + (i << SMMU_PT_DESC_LG2));
+		u64 iova = base + (i << shift), oa;
+
+		if (!(d & SMMU_PTE_VALID))
+			continue;
+		oa = desc_oa(g, d);
+		if (lvl < 3 && (d & SMMU_PTE_TABLE)) {
+			if (oa >> g->oas)
+				continue;	/* F_ADDR_SIZE below it */
+			rc = walk_table(w, oa, lvl + 1, iova, 1ULL << g->bpl);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (!desc_is_leaf(g, d, lvl))
+			continue;		/* F_TRANSLATION */
+		oa &= ~off_mask;
+		if (oa >> g->oas)
+			continue;		/* F_ADDR_SIZE */
+		if (!(d & SMMU_PTE_AF) && !g->ha)
+			continue;		/* F_ACCESS */
+		rc = emit_leaf(w, iova, oa, size, leaf_prot(g, d));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Enumerate a table (see skho_walk.h).  table() is called for every table
+ * reference, so a table linked twice is reported twice: a visitor that must
+ * refuse aliasing does so by returning non-zero.  The start table is reported
+ * with its real size: 8 << (ias - shift(start level)) bytes, which is smaller
+ * than a granule for a short start level and nr_concat granules when
+ * concatenated.
+ * Errors: -SKHO_E_PGTABLE (geometry pt_geom_init() refuses, or a root beyond
+ * oas), -SKHO_E_OUTSIDE (a table not readable through @mem), or the first
+ * non-zero callback value.
+ */
+int skho_pt_walk(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
+		 const struct skho_pt_visitor *v, struct skho_err *err)
+{
+	struct pt_walker w = { .mem = mem, .v = v, .err = err };
+	const char *why;
+	int rc;
+
+	why = pt_geom_init(pt, &w.g);
+	if (why)
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, pt->root,
+				 "page table at 0x%llx: %s",
+				 (unsigned long long)pt->root, why);
+	if (pt->root >> w.g.oas)
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, pt->root,
+				 "page table root 0x%llx beyond oas %u",
+				 (unsigned long long)pt->root, w.g.oas);
+	rc = walk_table(&w, pt->root, w.g.start, 0, 1ULL << w.g.top_bits);
+	if (rc)
+		return rc;
+	if (w.have_run && v->run)
+		return v->run(v->arg, w.run_iova, w.run_pa, w.run_size,
+			      w.run_prot);
+	return 0;
+}
+
+/* ---- Decoders ---------------------------------------------------------- */
+
+/* Output size of a table: PS encoding, capped by the SMMU and the granule. */
+static u8 eff_oas(unsigned int ps, u8 smmu_oas, unsigned int granule_lg2)
+{
+	u8 bits = skho_ps_bits[ps];
+
+	if (bits > smmu_oas)
+		bits = smmu_oas;
+	if (bits > max_ias(granule_lg2))	/* 52-bit OA needs 64K here */
+		bits = max_ias(granule_lg2);
+	return bits;
+}
+
+/* TG0 / S2TG encoding -> granule lg2, 0 if reserved. */
+static unsigned int tg_lg2(unsigned int tg)
+{
+	switch (tg) {
+	case SMMU_TG_4K:
+		return 12;
+	case SMMU_TG_16K:
+		return 14;
+	case SMMU_TG_64K:
+		return 16;
+	}
+	return 0;
+}
+
+static int check_table(struct skho_pt_cfg *pt, const char *what, const char *root,
+		       struct skho_err *err)
+{
+	struct pt_geom g;
+	const char *why = pt_geom_init(pt, &g);
+
+	if (why)
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, pt->root,
+				 "%s: %s", what, why);
+	if (pt->root >> g.oas)
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, pt->root,
+				 "%s 0x%llx beyond the %u-bit output size", root,
+				 (unsigned long long)pt->root, g.oas);
+	return 0;
+}
+
+static int decode_s2(u64 w2, u64 w3, u8 smmu_oas, struct skho_pt_cfg *pt,
+		     struct skho_err *err)
+{
+	unsigned int t0sz = SKHO_FIELD_GET(SMMU_STE2_S2T0SZ, w2);
+	unsigned int sl0 = SKHO_FIELD_GET(SMMU_STE2_S2SL0, w2);
+	unsigned int tg = SKHO_FIELD_GET(SMMU_STE2_S2TG, w2);
+	unsigned int ps = SKHO_FIELD_GET(SMMU_STE2_S2PS, w2);
+	unsigned int g, bpl, shift, top;
+
+	if (!(w2 & SMMU_STE2_S2AA64))
+		return skho_fail(err, SKHO_E_UNSUPPORTED, SKHO_NO_SID, 0,
+				 "STE.S2AA64 is 0: AArch32 stage 2 not supported");
+	if (w2 & SMMU_STE2_S2ENDI)
+		return skho_fail(err, SKHO_E_UNSUPPORTED, SKHO_NO_SID, 0,
+				 "STE.S2ENDI is 1: big-endian tables not supported");
+	g = tg_lg2(tg);
+	if (!g)
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, 0,
+				 "STE.S2TG %u is reserved", tg);
+	if (ps > 6)
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, 0,
+				 "STE.S2PS %u is reserved", ps);
+	if (64 - t0sz < SKHO_MIN_IAS || 64 - t0sz > max_ias(g))
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, 0,
+				 "STE.S2T0SZ %u out of range for a %uK granule",
+				 t0sz, 1u << (g - 10));
+	if (sl0 == SMMU_S2SL0_RESERVED)
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, 0,
+				 "STE.S2SL0 %u is reserved for a %uK granule",
+				 sl0, 1u << (g - 10));
+	pt->stage = SKHO_STAGE2;
+	pt->granule_lg2 = g;
+	pt->ias = 64 - t0sz;
+	pt->start_level = g == 12 ? 2 - sl0 : 3 - sl0;
+	pt->oas = eff_oas(ps, smmu_oas, g);
+	pt->ha = !!(w2 & SMMU_STE2_S2AFFD);
+	pt->root = w3 & SMMU_STE3_S2TTB;
+	bpl = g - SMMU_PT_DESC_LG2;
+	shift = g + (3 - pt->start_level) * bpl;
+	if (pt->ias <= shift)
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, 0,
+				 "STE.S2SL0 %u (level %u) too deep for S2T0SZ %u",
+				 sl0, pt->start_level, t0sz);
+	top = pt->ias - shift;
+	if (top > bpl + 4)
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, 0,
+				 "STE.S2SL0 %u with S2T0SZ %u needs %llu > %u concatenated tables",
+				 sl0, t0sz, 1ULL << (top - bpl),
+				 (unsigned int)SMMU_PT_S2_MAX_CONCAT);
+	pt->nr_concat = top > bpl ? 1u << (top - bpl) : 1;
+	return check_table(pt, "STE stage 2", "STE.S2TTB", err);
+}
+
+/*
+ * Decode an STE.  Errors: -SKHO_E_STE (V=0, reserved Config, RES0 bits,
+ * S1Fmt 3, S1CDMax > 20, S1DSS 3), -SKHO_E_PGTABLE (stage-2 geometry),
+ * -SKHO_E_UNSUPPORTED (S2AA64=0, S2ENDI=1).  Abort and bypass STEs decode
+ * only V and Config.
+ */
+int skho_ste_decode(const u8 ste[64], u8 smmu_oas, struct skho_ste_info *out,
+		    struct skho_err *err)
+{
+	u64 w0 = skho_ld_le64(ste), w1 = skho_ld_le64(ste + 8);
+	u64 w2 = skho_ld_le64(ste + 16), w3 = skho_ld_le64(ste + 24);
+	unsigned int cfg;
+
+	memset(out, 0, sizeof(*out));
+	if (!(w0 & SMMU_STE0_V))
+		return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0, "STE.V is 0");
+	cfg = SKHO_FIELD_GET(SMMU_STE0_CONFIG, w0);
+	out->config = cfg;
+	if (cfg != SMMU_STE_CFG_ABORT && cfg < SMMU_STE_CFG_BYPASS)
+		return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
+				 "STE.Config %u is reserved", cfg);
+	if (w0 & SMMU_STE0_RES0)
+		return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
+				 "STE RES0 bits [58:52] set: 0x%llx",
+				 (unsigned long long)(w0 & SMMU_STE0_RES0));
+	if (w3 & SMMU_STE3_RES0)
+		return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
+				 "STE RES0 bits of word 3 set: 0x%llx",
+				 (unsigned long long)(w3 & SMMU_STE3_RES0));
+	if (cfg == SMMU_STE_CFG_ABORT || cfg == SMMU_STE_CFG_BYPASS)
+		return 0;
+
+	if (cfg & 1) {	/* stage 1 translates: S1 or nested */
+		out->s1fmt = SKHO_FIELD_GET(SMMU_STE0_S1FMT, w0);
+		out->s1cdmax = SKHO_FIELD_GET(SMMU_STE0_S1CDMAX, w0);
+		out->s1dss = SKHO_FIELD_GET(SMMU_STE1_S1DSS, w1);
+		out->s1ctxptr = w0 & SMMU_STE0_S1CTXPTR;
+		if (out->s1fmt > SMMU_CD_FMT_2LVL_64K)
+			return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
+					 "STE.S1Fmt %u is reserved", out->s1fmt);
+		if (out->s1cdmax > SMMU_S1CDMAX_MAX)
+			return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
+					 "STE.S1CDMax %u above %u", out->s1cdmax,
+					 SMMU_S1CDMAX_MAX);
+		if (out->s1cdmax && out->s1dss > SMMU_S1DSS_SSID0)
+			return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
+					 "STE.S1DSS %u is reserved", out->s1dss);
+	}
+	if (cfg & 2) {	/* stage 2 translates: S2 or nested */
+		out->vmid = SKHO_FIELD_GET(SMMU_STE2_S2VMID, w2);
+		return decode_s2(w2, w3, smmu_oas, &out->s2, err);
+	}
+	return 0;
+}
+
+/*
+ * Decode a CD.  A V=0 CD decodes to valid=false and nothing else is checked;
+ * an EPD0=1 CD decodes to epd0=true without a table.  Errors:
+ * -SKHO_E_UNSUPPORTED (AA64=0, ENDI=1, EPD1=0, TBI0=1), -SKHO_E_PGTABLE
+ * (TG0 or IPS reserved, T0SZ out of range, TTB0 misaligned or beyond oas).
+ */
+int skho_cd_decode(const u8 cd[64], u8 smmu_oas, struct skho_cd_info *out,
+		   struct skho_err *err)
+{
+	u64 w0 = skho_ld_le64(cd), w1 = skho_ld_le64(cd + 8);
+	unsigned int t0sz = SKHO_FIELD_GET(SMMU_CD0_T0SZ, w0);
+	unsigned int tg = SKHO_FIELD_GET(SMMU_CD0_TG0, w0);
+	unsigned int ips = SKHO_FIELD_GET(SMMU_CD0_IPS, w0);
+	struct skho_pt_cfg *pt = &out->s1;
+	unsigned int g, bpl, levels;
+
+	memset(out, 0, sizeof(*out));
+	if (!(w0 & SMMU_CD0_V))
+		return 0;
+	if (!(w0 & SMMU_CD0_AA64))
+		return skho_fail(err, SKHO_E_UNSUPPORTED, SKHO_NO_SID, 0,
+				 "CD.AA64 is 0: AArch32 stage 1 not supported");
+	if (w0 & SMMU_CD0_ENDI)
+		return skho_fail(err, SKHO_E_UNSUPPORTED, SKHO_NO_SID, 0,
+				 "CD.ENDI is 1: big-endian tables not supported");
+	if (!(w0 & SMMU_CD0_EPD1))
+		return skho_fail(err, SKHO_E_UNSUPPORTED, SKHO_NO_SID, 0,
+				 "CD.EPD1 is 0: TTB1 walks not supported");
+	if (w0 & SMMU_CD0_TBI0)
+		return skho_fail(err, SKHO_E_UNSUPPORTED, SKHO_NO_SID, 0,
+				 "CD.TBI0 is 1: top byte ignore not supported");
+	out->valid = true;
+	out->asid = SKHO_FIELD_GET(SMMU_CD0_ASID, w0);
+	pt->stage = SKHO_STAGE1;
+	if (w0 & SMMU_CD0_EPD0) {
+		out->epd0 = true;	/* TTB0 and TCR fields are ignored */
+		return 0;
+	}
+	g = tg_lg2(tg);
+	if (!g)
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, 0,
+				 "CD.TG0 %u is reserved", tg);
+	if (ips > 6)
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, 0,
+				 "CD.IPS %u is reserved", ips);
+	if (64 - t0sz < SKHO_MIN_IAS || 64 - t0sz > max_ias(g))
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, 0,
+				 "CD.T0SZ %u out of range for a %uK granule",
+				 t0sz, 1u << (g - 10));
+	bpl = g - SMMU_PT_DESC_LG2;
+	pt->granule_lg2 = g;
+	pt->ias = 64 - t0sz;
+	levels = (pt->ias - g + bpl - 1) / bpl;
+	pt->start_level = SMMU_PT_MAX_LEVELS - levels;
+	pt->nr_concat = 1;
+	pt->oas = eff_oas(ips, smmu_oas, g);
+	pt->ha = !!(w0 & (SMMU_CD0_HA | SMMU_CD0_AFFD));
+	pt->root = w1 & SMMU_CD1_TTB0;
+	return check_table(pt, "CD stage 1", "CD.TTB0", err);
+}
+
+/* ---- Stream table and CD tables --------------------------------------- */
+
+/*
+ * PA of the STE for @sid.  A reserved SMMU_STRTAB_BASE_CFG (FMT 2/3, SPLIT
+ * not 6/8/10) gives C_BAD_STREAMID for every SID.  The table base is aligned
+ * down to the (first-level) table size, as the SMMU treats those bits as 0.
+ * F_STE_FETCH also when the STE itself is not readable.
+ */
+enum skho_fault skho_ste_locate(const struct skho_smmu *smmu, u32 sid,
+				u64 *ste_pa)
+{
+	u32 cfg = smmu->strtab_cfg;
+	unsigned int fmt = SKHO_FIELD_GET(SMMU_STRTAB_BASE_CFG_FMT, cfg);
+	unsigned int log2size = SKHO_FIELD_GET(SMMU_STRTAB_BASE_CFG_LOG2SIZE, cfg);
+	unsigned int split = SKHO_FIELD_GET(SMMU_STRTAB_BASE_CFG_SPLIT, cfg);
+	u64 base = smmu->strtab_base & SMMU_STRTAB_BASE_ADDR;
+	u64 pa, align;
+
+	*ste_pa = 0;
+	if (log2size > 32)
+		log2size = 32;		/* SMMU_IDR1.SIDSIZE is at most 32 */
+	if (log2size < 32 && (sid >> log2size))
+		return SKHO_C_BAD_STREAMID;
+	if (fmt == SMMU_STRTAB_FMT_LINEAR) {
+		align = 1ULL << (log2size + SMMU_STE_LG2SIZE);
+		pa = (base & ~(align - 1)) + ((u64)sid << SMMU_STE_LG2SIZE);
+	} else if (fmt == SMMU_STRTAB_FMT_2LVL) {
+		unsigned int l1_lg2, span;
+		const void *p;
+		u64 l1std, idx;
+
+		if (split != 6 && split != 8 && split != 10)
+			return SKHO_C_BAD_STREAMID;
+		l1_lg2 = (log2size > split ? log2size - split : 0) + 3;
+		align = 1ULL << (l1_lg2 < 6 ? 6 : l1_lg2);
+		pa = (base & ~(align - 1)) + ((u64)(sid >> split) * SMMU_L1STD_SIZE);
+		p = skho_map(smmu->mem, pa, SMMU_L1STD_SIZE);
+		if (!p)
+			return SKHO_F_STE_FETCH;
+		l1std = skho_ld_le64(p);
+		span = SKHO_FIELD_GET(SMMU_L1STD_SPAN, l1std);
+		idx = sid & ((1u << split) - 1);
+		if (!span || span > split + 1 || (idx >> (span - 1)))
+			return SKHO_C_BAD_STE;
+		pa = (l1std & SMMU_L1STD_L2PTR) + (idx << SMMU_STE_LG2SIZE);
+	} else {
+		return SKHO_C_BAD_STREAMID;
+	}
+	if (!skho_map(smmu->mem, pa, 1u << SMMU_STE_LG2SIZE))
+		return SKHO_F_STE_FETCH;
+	*ste_pa = pa;
+	return SKHO_XLATE_OK;
+}
+
+/* Read-check @len bytes at @addr, an IPA when @s2; gives the PA. */
+static enum skho_fault fetch(const struct skho_mem *mem, const struct s2_ctx *s2,
+			     u64 addr, u64 len, enum skho_fault unreadable,
+			     const void **p, u64 *pa, u8 *stage)
+{
+	enum skho_fault f;
+
+	*pa = addr;
+	if (s2) {
+		f = s2_ipa(s2, mem, addr, pa, stage);
+		if (f != SKHO_XLATE_OK)
+			return f;
+	}
+	*p = skho_map(mem, *pa, len);
+	return *p ? SKHO_XLATE_OK : unreadable;
+}
+
+static enum skho_fault cd_locate(const struct skho_mem *mem,
+				 const struct skho_ste_info *ste,
+				 const struct s2_ctx *s2, u32 ssid, u64 *cd_pa,
+				 u8 *stage)
+{
+	u64 addr = ste->s1ctxptr, l1pa;
+	const void *p;
+	enum skho_fault f;
+
+	if (!ste->s1cdmax) {
+		if (ssid)
+			return SKHO_C_BAD_SUBSTREAMID;
+	} else if (ssid >> ste->s1cdmax) {
+		return SKHO_C_BAD_SUBSTREAMID;
+	} else if (ste->s1fmt == SMMU_CD_FMT_LINEAR) {
+		addr += (u64)ssid << SMMU_CD_LG2SIZE;
+	} else if (ste->s1fmt == SMMU_CD_FMT_2LVL_4K ||
+		   ste->s1fmt == SMMU_CD_FMT_2LVL_64K) {
+		unsigned int split = ste->s1fmt == SMMU_CD_FMT_2LVL_4K ? 6 : 10;
+		u64 l1cd;
+
+		f = fetch(mem, s2, addr + (u64)(ssid >> split) * SMMU_L1CD_SIZE,
+			  SMMU_L1CD_SIZE, SKHO_F_CD_FETCH, &p, &l1pa, stage);
+		if (f != SKHO_XLATE_OK)
+			return f;
+		l1cd = skho_ld_le64(p);
+		if (!(l1cd & SMMU_L1CD_V))
+			return SKHO_C_BAD_CD;
+		addr = (l1cd & SMMU_L1CD_L2PTR) +
+		       ((u64)(ssid & ((1u << split) - 1)) << SMMU_CD_LG2SIZE);
+	} else {
+		return SKHO_C_BAD_STE;	/* S1Fmt 3: the decoder refuses it */
+	}
+	return fetch(mem, s2, addr, 1u << SMMU_CD_LG2SIZE, SKHO_F_CD_FETCH, &p,
+		     cd_pa, stage);
+}
+
+static bool s2_ctx_init(struct s2_ctx *c, const struct skho_pt_cfg *pt)
+{
+	c->root = pt->root;
+	return !pt_geom_init(pt, &c->geo);
+}
+
+/*
+ * PA of the CD for @ssid.  For a nested STE the CD table addresses are IPAs,
+ * translated through ste->s2, and a stage-2 fault is returned as it is.  An
+ * STE without stage 1 (or an unusable stage 2) gives C_BAD_STE.
+ */
+enum skho_fault skho_cd_locate(const struct skho_smmu *smmu,
+			       const struct skho_ste_info *ste, u32 ssid,
+			       u64 *cd_pa)
+{
+	struct s2_ctx s2;
+	u8 stage = 0;
+
+	*cd_pa = 0;
+	if (ste->config == SMMU_STE_CFG_S1)
+		return cd_locate(smmu->mem, ste, NULL, ssid, cd_pa, &stage);
+	if (ste->config != SMMU_STE_CFG_NESTED || !s2_ctx_init(&s2, &ste->s2))
+		return SKHO_C_BAD_STE;
+	return cd_locate(smmu->mem, ste, &s2, ssid, cd_pa, &stage);
+}
+
+/* ---- Whole transactions ------------------------------------------------ */
+
+/* Stage 2 of @ipa for the transaction; *stage = 2 on a fault. */
+static enum skho_fault xlate_s2(struct skho_xlate *x, const struct s2_ctx *s2,
+				const struct skho_mem *mem, u64 ipa, u32 s1_prot,
+				u8 *stage)
+{
+	enum skho_fault f;
+	u32 prot;
+	u64 pa;
+
+	f = walk(&s2->geo, s2->root, mem, NULL, ipa, x->write, &pa, &prot, stage);
+	if (f != SKHO_XLATE_OK) {
+		*stage = 2;
+		return f;
+	}
+	x->pa = pa;
+	x->prot = prot & s1_prot;
+	return SKHO_XLATE_OK;
+}
+
+static enum skho_fault xlate_bypass(struct skho_xlate *x)
+{
+	x->pa = x->iova;
+	x->prot = SKHO_PROT_R | SKHO_PROT_W;
+	return SKHO_XLATE_OK;
+}
+
+/* The transaction @x; on success fills x->pa and x->prot. */
+static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
+			     u8 *stage)
+{
+	const struct skho_mem *mem = smmu->mem;
+	struct skho_ste_info si;
+	struct skho_cd_info ci;
+	struct s2_ctx s2c, *s2 = NULL;
+	struct pt_geom g1;
+	enum skho_fault f;
+	const void *p;
+	u64 ste_pa, cd_pa, ipa;
+	u32 ssid = 0, prot;
+
+	f = skho_ste_locate(smmu, x->sid, &ste_pa);
+	if (f != SKHO_XLATE_OK)
+		return f;
+	p = skho_map(mem, ste_pa, 1u << SMMU_STE_LG2SIZE);
+	if (!p)
+		return SKHO_F_STE_FETCH;
+	if (skho_ste_decode(p, smmu->oas, &si, NULL))
+		return SKHO_C_BAD_STE;
+	if (si.config == SMMU_STE_CFG_ABORT)
+		return SKHO_XLATE_ABORT;
+	if (!(si.config & 1) && x->ssv)		/* no stage 1: no substreams */
+		return SKHO_C_BAD_SUBSTREAMID;
+	if (si.config == SMMU_STE_CFG_BYPASS)
+		return xlate_bypass(x);
+	if (si.config & 2) {
+		if (!s2_ctx_init(&s2c, &si.s2))
+			return SKHO_C_BAD_STE;
+		s2 = &s2c;
+	}
+	if (si.config == SMMU_STE_CFG_S2)
+		return xlate_s2(x, s2, mem, x->iova, SKHO_PROT_R | SKHO_PROT_W,
+				stage);
+
+	/* Stage 1: pick the CD, or bypass / terminate per S1DSS. */
+	if (x->ssv) {
+		if (!si.s1cdmax ||
+		    (x->ssid == 0 && si.s1dss == SMMU_S1DSS_SSID0))
+			return SKHO_C_BAD_SUBSTREAMID;
+		ssid = x->ssid;
+	} else if (si.s1cdmax && si.s1dss == SMMU_S1DSS_TERMINATE) {
+		return SKHO_F_STREAM_DISABLED;
+	} else if (si.s1cdmax && si.s1dss == SMMU_S1DSS_BYPASS) {
+		if (!s2)
+			return xlate_bypass(x);
+		return xlate_s2(x, s2, mem, x->iova, SKHO_PROT_R | SKHO_PROT_W,
+				stage);
+	}
+	f = cd_locate(mem, &si, s2, ssid, &cd_pa, stage);
+	if (f != SKHO_XLATE_OK)
+		return f;
+	p = skho_map(mem, cd_pa, 1u << SMMU_CD_LG2SIZE);
+	if (!p)
+		return SKHO_F_CD_FETCH;
+	if (skho_cd_decode(p, smmu->oas, &ci, NULL) || !ci.valid)
+		return SKHO_C_BAD_CD;
+	*stage = 1;
+	if (ci.epd0)
+		return SKHO_F_TRANSLATION;
+	if (pt_geom_init(&ci.s1, &g1)) {
+		*stage = 0;
+		return SKHO_C_BAD_CD;
+	}
+	if (s2)
+		f = walk(&g1, ci.s1.root, mem, s2, x->iova, x->write, &ipa,
+			 &prot, stage);
+	else
+		f = walk(&g1, ci.s1.root, mem, NULL, x->iova, x->write, &ipa,
+			 &prot, stage);
+	if (f != SKHO_XLATE_OK)
+		return f;
+	if (!s2) {
+		x->pa = ipa;
+		x->prot = prot;
+		return SKHO_XLATE_OK;
+	}
+	return xlate_s2(x, s2, mem, ipa, prot, stage);
+}
+
+/*
+ * One transaction.  A transaction with a SubstreamID to an STE without
+ * stage 1 (bypass, stage 2 only) or with S1CDMax 0 is C_BAD_SUBSTREAMID, as is
+ * SSID 0 with S1DSS == SSID0.  An STE or CD the decoders refuse is
+ * C_BAD_STE / C_BAD_CD.  fault_stage is 1 or 2 for walk faults (a stage-2
+ * fault while fetching a nested stage-1 structure is stage 2), else 0.
+ */
+void skho_translate(const struct skho_smmu *smmu, struct skho_xlate *x)
+{
+	u8 stage = 0;
+
+	x->pa = 0;
+	x->prot = 0;
+	x->fault = xlate(smmu, x, &stage);
+	/* xlate() sets @stage only on the walk paths, and fills pa/prot on OK */
+	x->fault_stage = x->fault == SKHO_XLATE_OK ? 0 : stage;
+}
+
+/* Spec name of a fault ("C_BAD_STE"); "OK", "ABORT"; never NULL. */
+const char *skho_fault_name(enum skho_fault f)
+{
+	switch (f) {
+	case SKHO_XLATE_OK:		return "OK";
+	case SKHO_C_BAD_STREAMID:	return "C_BAD_STREAMID";
+	case SKHO_F_STE_FETCH:		return "F_STE_FETCH";
+	case SKHO_C_BAD_STE:		return "C_BAD_STE";
+	case SKHO_F_STREAM_DISABLED:	return "F_STREAM_DISABLED";
+	case SKHO_C_BAD_SUBSTREAMID:	return "C_BAD_SUBSTREAMID";
+	case SKHO_F_CD_FETCH:		return "F_CD_FETCH";
+	case SKHO_C_BAD_CD:		return "C_BAD_CD";
+	case SKHO_F_WALK_EABT:		return "F_WALK_EABT";
+	case SKHO_F_TRANSLATION:	return "F_TRANSLATION";
+	case SKHO_F_ADDR_SIZE:		return "F_ADDR_SIZE";
+	case SKHO_F_ACCESS:		return "F_ACCESS";
+	case SKHO_F_PERMISSION:		return "F_PERMISSION";
+	case SKHO_XLATE_ABORT:		return "ABORT";
+	}
+	return "UNKNOWN";
+}
