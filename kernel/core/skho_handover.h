@@ -50,13 +50,48 @@ const struct skho_ranges *skho_snapshot_ranges(const struct skho_snapshot *s,
 					       u32 idx);
 void skho_snapshot_free(struct skho_snapshot *s);
 
+/* Records inside an FDT are only 4-byte aligned: load cells through these. */
+static inline u32 skho_fdt_ld32(const void *p)
+{
+	fdt32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return fdt32_to_cpu(v);
+}
+
+static inline u64 skho_fdt_ld64(const void *p)
+{
+	fdt64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return fdt64_to_cpu(v);
+}
+
+/*
+ * Stream table geometry from SMMU_STRTAB_BASE(_CFG).  @l1_size is the bytes
+ * of the linear table (64 << log2size) or of the L1 table
+ * (8 << max(0, log2size - split)).  -SKHO_E_SMMU when FMT is not 0/1, SPLIT
+ * (2-level) not 6/8/10, LOG2SIZE above SKHO_MAX_LG2_(LINEAR_)STRTAB, reserved
+ * bits set in CFG or in STRTAB_BASE (outside ADDR[51:6] and RA).  @base is
+ * ADDR aligned down to the table size (64 bytes at least), as the SMMU does.
+ */
+struct skho_strtab_geo {
+	u64 base;		/* table PA */
+	u64 l1_size;
+	u8 two_level, log2size, split;
+};
+int skho_strtab_geo(u64 strtab_base, u32 strtab_cfg, struct skho_strtab_geo *g,
+		    struct skho_err *err);
+
 /* A parsed handover: views into the blob, all lengths checked. */
 struct skho_ho_smmu {
 	u64 mmio_base;
 	u64 strtab_base;
 	u32 strtab_cfg;
 	u32 features;
-	const struct skho_abi_stream *streams;
+	u8 oas;				/* SMMU_IDR5.OAS, bits (property "oas") */
+	const struct skho_abi_stream *streams;	/* only 4-byte aligned: */
+	/* read records with skho_fdt_ld32/64 at offsetof(), never p->field */
 	u32 nr_streams;
 	const struct skho_abi_pgtable *pgtables;
 	u32 nr_pgtables;
@@ -101,7 +136,15 @@ int skho_handover_validate(const struct skho_handover *ho, u32 idx,
 /*
  * Shared by serializer and validator: the translation digest of one stream
  * (see smmu_kho_abi.h).  @pt_digest returns the digest of one table (the
- * caller memoizes); it is called for every table the stream uses.
+ * caller memoizes); it is called for every table the stream uses.  table()
+ * gets the stream-table pages and CD-table pages the stream depends on
+ * (docs/abi.md); asid()/vmid() what it uses.  Any callback may be NULL;
+ * a callback returns 0 or -SKHO_E_* and fills its own error report.
+ * Errors: -SKHO_E_STE (V=0, bad STE, bad L1STD or SID beyond its L2 span),
+ * -SKHO_E_SID (SID beyond the table), -SKHO_E_SMMU (strtab cfg),
+ * -SKHO_E_CD (no valid CD), -SKHO_E_OUTSIDE (a table not readable through
+ * smmu->mem), -SKHO_E_UNSUPPORTED / -SKHO_E_PGTABLE (from the STE/CD
+ * decoders), or what a callback returned.
  */
 typedef int (*skho_pt_digest_fn)(void *arg, const struct skho_pt_cfg *pt,
 				 u64 *digest, struct skho_err *err);
@@ -116,7 +159,10 @@ int skho_stream_visit(const struct skho_smmu *smmu, u32 sid, const u8 ste[64],
 		      const struct skho_stream_visitor *v, u64 *xlat_digest,
 		      struct skho_err *err);
 
-/* Digest of one table's translation set (walks it through @mem). */
+/*
+ * Digest of one table's translation set (walks it through @mem); table()
+ * (may be NULL) sees every table page.  Errors: those of skho_pt_walk().
+ */
 int skho_pt_digest(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
 		   int (*table)(void *arg, u64 pa, u64 size, unsigned int level),
 		   void *arg, u64 *digest, struct skho_err *err);

@@ -19,6 +19,7 @@
  *           strtab-base = <u64>;             SMMU_STRTAB_BASE as programmed
  *           strtab-base-cfg = <u32>;         SMMU_STRTAB_BASE_CFG as programmed
  *           features = <u32>;                SKHO_SMMU_F_*
+ *           oas = <u32>;                     SMMU_IDR5.OAS in bits (32..52)
  *           preserved-ranges = <u64 pa, u64 size>...;   sorted, disjoint
  *           streams = [struct skho_abi_stream]...;      sorted by SID, unique
  *           page-tables = [struct skho_abi_pgtable]...; sorted by root, unique
@@ -60,6 +61,7 @@
 #define SKHO_PROP_STRTAB_BASE	"strtab-base"
 #define SKHO_PROP_STRTAB_CFG	"strtab-base-cfg"
 #define SKHO_PROP_FEATURES	"features"
+#define SKHO_PROP_OAS		"oas"
 #define SKHO_PROP_RANGES	"preserved-ranges"
 #define SKHO_PROP_STREAMS	"streams"
 #define SKHO_PROP_PGTABLES	"page-tables"

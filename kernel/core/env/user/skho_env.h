@@ -27,4 +27,7 @@ typedef uint64_t u64;
 #define skho_vsnprintf		vsnprintf
 #define skho_sort(base, n, size, cmp)	qsort((base), (n), (size), (cmp))
 
+/* Debian's libfdt 1.6.1 has fdt_check_full(); the kernel's lib/ does not. */
+#define SKHO_HAVE_FDT_CHECK_FULL	1
+
 #endif /* SKHO_ENV_H */
