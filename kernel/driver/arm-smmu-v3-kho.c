@@ -588,6 +588,23 @@ const void *arm_smmu_kho_incoming(size_t *len)
 EXPORT_SYMBOL_GPL(arm_smmu_kho_incoming);
 
 /**
+ * arm_smmu_kho_adopt_ns - time probe spent validating and adopting handovers
+ * Return: nanoseconds, summed over all SMMUv3 instances.
+ */
+u64 arm_smmu_kho_adopt_ns(void)
+{
+	struct arm_smmu_kho *k;
+	u64 ns = 0;
+
+	mutex_lock(&arm_smmu_kho_lock);
+	list_for_each_entry(k, &arm_smmu_kho_list, node)
+		ns += k->adopt_ns;
+	mutex_unlock(&arm_smmu_kho_lock);
+	return ns;
+}
+EXPORT_SYMBOL_GPL(arm_smmu_kho_adopt_ns);
+
+/**
  * arm_smmu_kho_sync_for_cpu - make SMMU tables in [pa, pa+len) readable
  * through the linear map (invalidates stale lines of a non-coherent SMMU's
  * tables, which the driver writes through a Normal-NC alias).

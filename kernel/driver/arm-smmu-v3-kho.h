@@ -64,6 +64,7 @@ int arm_smmu_kho_release(struct device *dev);
 int arm_smmu_kho_stream_info(phys_addr_t mmio_base, u32 sid,
 			     struct arm_smmu_kho_stream_info *info);
 const void *arm_smmu_kho_incoming(size_t *len);
+u64 arm_smmu_kho_adopt_ns(void);
 void arm_smmu_kho_sync_for_cpu(phys_addr_t pa, size_t len, bool coherent);
 #else
 static inline void arm_smmu_kho_probe(struct arm_smmu_device *smmu,

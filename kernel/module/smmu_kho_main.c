@@ -357,6 +357,7 @@ static void skho_status(struct smmu_kho_status *s)
 	if (!st.in_parsed)
 		return;
 	s->in_fdt_len = st.in_len;
+	s->adopt_ns = arm_smmu_kho_adopt_ns();
 	s->in_state = SMMU_KHO_ADOPTED;
 	for (i = 0; i < st.in.nr_smmus; i++) {
 		const struct skho_ho_smmu *hs = &st.in.smmu[i];
@@ -424,16 +425,20 @@ static void skho_live_digests(const struct skho_ho_smmu *hs, u32 sid,
 static int skho_ioc_streams(struct smmu_kho_streams_arg *a)
 {
 	struct smmu_kho_stream_info __user *uinfo = u64_to_user_ptr(a->info);
-	struct skho_handover out = {};
+	struct skho_handover *out = kzalloc(sizeof(*out), GFP_KERNEL);
 	struct skho_err err = {};
 	u32 n = 0, i, j, pass;
 	int ret = 0;
 
+	if (!out)
+		return -ENOMEM;
 	if (st.out_state == SMMU_KHO_FROZEN &&
-	    skho_handover_parse(st.blob, st.blob_len, &out, &err))
+	    skho_handover_parse(st.blob, st.blob_len, out, &err)) {
+		kfree(out);
 		return -EIO;
+	}
 	for (pass = 0; pass < 2; pass++) {
-		const struct skho_handover *ho = pass ? &st.in : &out;
+		const struct skho_handover *ho = pass ? &st.in : out;
 
 		if (pass && !st.in_parsed)
 			break;
@@ -472,7 +477,8 @@ static int skho_ioc_streams(struct smmu_kho_streams_arg *a)
 	}
 	a->nr = n;
 out:
-	skho_handover_release(&out);
+	skho_handover_release(out);
+	kfree(out);
 	return ret;
 }
 
