@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/* smmu-kho core: parse the handed-over FDT, treating every byte as hostile. */
+#include "skho_handover.h"
+
+#define MAX_DEPTH	16	/* our tree has 2 levels; deeper nesting is refused */
+
+/* Printable, bounded copy of untrusted bytes for a message. */
+static void shown(char *dst, size_t dsz, const void *src, int len)
+{
+	const u8 *p = src;
+	size_t i, n = len > 0 ? (size_t)len : 0;
+
+	if (n > dsz - 1)
+		n = dsz - 1;
+	for (i = 0; i < n && p[i]; i++)
+		dst[i] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
+	dst[i] = '\0';
+}
+
+/*
+ * Bounded walk over the whole structure block (the kernel's libfdt has no
+ * fdt_check_full): tags in order, nesting depth, one root, property name
+ * offsets and value lengths inside their blocks.  Iterative: no recursion.
+ */
+static int check_structure(const void *fdt, struct skho_err *err)
+{
+	int offset = 0, next, depth = 0, roots = 0;
+
+	for (;;) {
+		u32 tag = fdt_next_tag(fdt, offset, &next);
+
+		if (next < 0 && tag != FDT_END)
+			goto bad;
+		switch (tag) {
+		case FDT_BEGIN_NODE:
+			if (depth == 0 && roots++)
+				return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, offset,
+						 "FDT: second root node at %#x", offset);
+			if (++depth > MAX_DEPTH)
+				return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, offset,
+						 "FDT: nesting deeper than %d at %#x",
+						 MAX_DEPTH, offset);
+			break;
+		case FDT_END_NODE:
+			if (depth-- == 0)
+				goto bad;
+			break;
+		case FDT_PROP: {
+			const struct fdt_property *p;
+			int nlen;
+
+			if (depth == 0)
+				goto bad;
+			p = fdt_offset_ptr(fdt, offset, sizeof(*p));
+			if (!p || !fdt_get_string(fdt, fdt32_to_cpu(p->nameoff), &nlen) ||
+			    nlen == 0)
+				return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, offset,
+						 "FDT: property at %#x has a bad name offset",
+						 offset);
+			break;
+		}
+		case FDT_NOP:
+			break;
+		case FDT_END:
+			if (next < 0 || depth != 0 || roots != 1)
+				goto bad;
+			if ((u32)next != fdt_size_dt_struct(fdt))
+				return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, next,
+						 "FDT: data after FDT_END at %#x", next);
+			return 0;
+		default:
+			goto bad;
+		}
+		offset = next;	/* fdt_next_tag: next > offset, inside the block */
+	}
+bad:
+	return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, offset,
+			 "FDT: bad structure at struct offset %#x (depth %d)", offset, depth);
+}
+
+static int check_blob(const void *blob, size_t size, struct skho_err *err)
+{
+	int r;
+
+	if (!blob || size < sizeof(struct fdt_header))
+		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0,
+				 "FDT: %zu bytes, less than a header", blob ? size : 0);
+	r = fdt_check_header(blob);
+	if (r)
+		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0, "FDT header: %s",
+				 fdt_strerror(r));
+	if (fdt_totalsize(blob) > size)
+		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0,
+				 "FDT: totalsize %u > %zu bytes handed over",
+				 fdt_totalsize(blob), size);
+	if (fdt_version(blob) < 17)
+		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0,
+				 "FDT: version %u < 17", fdt_version(blob));
+#ifdef SKHO_HAVE_FDT_CHECK_FULL
+	r = fdt_check_full(blob, size);
+	if (r)
+		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0, "FDT: %s",
+				 fdt_strerror(r));
+#endif
+	return check_structure(blob, err);
+}
+
+/* A property made of whole @rec-byte records, at most @max of them. */
+static int get_prop(const void *blob, int node, const char *nname,
+		    const char *pname, size_t rec, u32 max, const void **val,
+		    u32 *nr, struct skho_err *err)
+{
+	int len;
+
+	*val = fdt_getprop(blob, node, pname, &len);
+	if (!*val)
+		return skho_fail(err, SKHO_E_PROP, SKHO_NO_SID, 0, "%s: property %s missing",
+				 nname, pname);
+	if (len < 0 || (size_t)len % rec)
+		return skho_fail(err, SKHO_E_PROP, SKHO_NO_SID, 0,
+				 "%s: property %s is %d bytes, not a multiple of %zu",
+				 nname, pname, len, rec);
+	if ((size_t)len / rec > max)
+		return skho_fail(err, max == 1 ? SKHO_E_PROP : SKHO_E_LIMIT, SKHO_NO_SID, 0,
+				 "%s: property %s has %zu entries, more than %u",
+				 nname, pname, (size_t)len / rec, max);
+	*nr = (u32)((size_t)len / rec);
+	return 0;
+}
+
+/* Exactly one cell of @rec bytes. */
+static int get_cell(const void *blob, int node, const char *nname,
+		    const char *pname, size_t rec, u64 *out, struct skho_err *err)
+{
+	const void *v;
+	u32 nr;
+	int ret = get_prop(blob, node, nname, pname, rec, 1, &v, &nr, err);
+
+	if (!ret && nr != 1)
+		ret = skho_fail(err, SKHO_E_PROP, SKHO_NO_SID, 0,
+				"%s: property %s is 0 bytes, expected %zu", nname, pname, rec);
+	if (!ret)
+		*out = rec == 8 ? skho_fdt_ld64(v) : skho_fdt_ld32(v);
+	return ret;
+}
+
+static bool oas_valid(u32 oas)
+{
+	static const u8 ps[] = SMMU_PS_BITS;
+	u32 i;
+
+	for (i = 0; i < sizeof(ps); i++)
+		if (ps[i] == oas)
+			return true;
+	return false;
+}
+
+/* Sorted, strictly ascending 16-bit ids (ASIDs, VMIDs). */
+static int check_ids(const fdt32_t *ids, u32 nr, const char *nname, const char *pname,
+		     struct skho_err *err)
+{
+	u32 i, prev = 0;
+
+	for (i = 0; i < nr; i++) {
+		u32 id = fdt32_to_cpu(ids[i]);
+
+		if (id > 0xffff || (i && id <= prev))
+			return skho_fail(err, SKHO_E_PROP, SKHO_NO_SID, 0,
+					 "%s: %s[%u] = %#x is %s", nname, pname, i, id,
+					 id > 0xffff ? "above 16 bits" : "not ascending");
+		prev = id;
+	}
+	return 0;
+}
+
+static int check_pgtables(const struct skho_ho_smmu *s, const char *nname,
+			  struct skho_err *err)
+{
+	const u8 *p = (const u8 *)s->pgtables;
+	u64 prev = 0;
+	u32 i;
+
+	for (i = 0; i < s->nr_pgtables; i++, p += sizeof(struct skho_abi_pgtable)) {
+		u64 root = skho_fdt_ld64(p + offsetof(struct skho_abi_pgtable, root));
+		u8 stage = p[offsetof(struct skho_abi_pgtable, stage)];
+		u8 gr = p[offsetof(struct skho_abi_pgtable, granule_lg2)];
+		u8 sl = p[offsetof(struct skho_abi_pgtable, start_level)];
+		u8 ias = p[offsetof(struct skho_abi_pgtable, ias)];
+		u8 oas = p[offsetof(struct skho_abi_pgtable, oas)];
+		u8 nc = p[offsetof(struct skho_abi_pgtable, nr_concat)];
+		const u8 *rsv = p + offsetof(struct skho_abi_pgtable, reserved);
+		const char *bad = NULL;
+
+		if (i && root <= prev)
+			bad = "root not ascending";
+		else if (stage != SKHO_STAGE1 && stage != SKHO_STAGE2)
+			bad = "stage";
+		else if (gr != 12 && gr != 14 && gr != 16)
+			bad = "granule_lg2";
+		else if (sl > 3)
+			bad = "start_level";
+		else if (ias < 25 || ias > 52)	/* T0SZ 39..12 */
+			bad = "ias";
+		else if (!oas_valid(oas))
+			bad = "oas";
+		else if (nc < 1 || nc > SMMU_PT_S2_MAX_CONCAT || (nc > 1 && stage != SKHO_STAGE2))
+			bad = "nr_concat";
+		else if (rsv[0] || rsv[1])
+			bad = "reserved";
+		if (bad)
+			return skho_fail(err, SKHO_E_PROP, SKHO_NO_SID, root,
+					 "%s: page-tables[%u] (root %#llx): bad %s", nname, i,
+					 (unsigned long long)root, bad);
+		prev = root;
+	}
+	return 0;
+}
+
+/* "smmu@<lowercase hex, no leading zeros>", at most 5 + 16 + 1 bytes. */
+static void node_name(char *out, u64 reg)
+{
+	static const char hex[] = "0123456789abcdef";
+	char tmp[16];
+	int n = 0, k = sizeof(SKHO_NODE_PREFIX) - 1;
+
+	memcpy(out, SKHO_NODE_PREFIX, k);
+	do {
+		tmp[n++] = hex[reg & 15];
+		reg >>= 4;
+	} while (reg);
+	while (n)
+		out[k++] = tmp[--n];
+	out[k] = '\0';
+}
+
+static int parse_smmu(const void *blob, int node, struct skho_handover *ho,
+		      struct skho_err *err)
+{
+	struct skho_ho_smmu *s = &ho->smmu[ho->nr_smmus];
+	struct skho_strtab_geo g;
+	const char *name;
+	char want[40], nname[48];
+	const void *v;
+	const u8 *p;
+	u64 val, prev_end = 0;
+	u32 i, nr, prev_sid = 0;
+	int nlen, ret;
+
+	name = fdt_get_name(blob, node, &nlen);
+	shown(nname, sizeof(nname), name, name ? nlen : 0);
+	if (!name || (size_t)nlen < sizeof(SKHO_NODE_PREFIX) - 1 ||
+	    memcmp(name, SKHO_NODE_PREFIX, sizeof(SKHO_NODE_PREFIX) - 1))
+		return skho_fail(err, SKHO_E_SMMU, SKHO_NO_SID, 0,
+				 "unexpected node \"%s\" (want " SKHO_NODE_PREFIX "<reg>)", nname);
+	if (ho->nr_smmus >= SKHO_MAX_SMMUS)
+		return skho_fail(err, SKHO_E_LIMIT, SKHO_NO_SID, 0,
+				 "more than %u SMMU nodes", SKHO_MAX_SMMUS);
+	ret = get_cell(blob, node, nname, SKHO_PROP_REG, 8, &s->mmio_base, err);
+	if (ret)
+		return ret;
+	node_name(want, s->mmio_base);
+	if ((size_t)nlen != strlen(want) || memcmp(name, want, nlen))
+		return skho_fail(err, SKHO_E_SMMU, SKHO_NO_SID, s->mmio_base,
+				 "node \"%s\" does not match reg %#llx (want \"%s\")",
+				 nname, (unsigned long long)s->mmio_base, want);
+	for (i = 0; i < ho->nr_smmus; i++)
+		if (ho->smmu[i].mmio_base == s->mmio_base)
+			return skho_fail(err, SKHO_E_SMMU, SKHO_NO_SID, s->mmio_base,
+					 "two SMMU nodes with reg %#llx",
+					 (unsigned long long)s->mmio_base);
+	ret = get_cell(blob, node, nname, SKHO_PROP_STRTAB_BASE, 8, &s->strtab_base, err);
+	ret = ret ?: get_cell(blob, node, nname, SKHO_PROP_STRTAB_CFG, 4, &val, err);
+	if (ret)
+		return ret;
+	s->strtab_cfg = (u32)val;
+	ret = get_cell(blob, node, nname, SKHO_PROP_FEATURES, 4, &val, err);
+	if (ret)
+		return ret;
+	s->features = (u32)val;
+	if (s->features & ~SKHO_SMMU_F_ALL)
+		return skho_fail(err, SKHO_E_PROP, SKHO_NO_SID, s->mmio_base,
+				 "%s: unknown features %#x", nname, s->features);
+	ret = get_cell(blob, node, nname, SKHO_PROP_OAS, 4, &val, err);
+	if (ret)
+		return ret;
+	if (!oas_valid(val))
+		return skho_fail(err, SKHO_E_PROP, SKHO_NO_SID, s->mmio_base,
+				 "%s: oas %llu is not an OAS encoding", nname,
+				 (unsigned long long)val);
+	s->oas = (u8)val;
+	ret = skho_strtab_geo(s->strtab_base, s->strtab_cfg, &g, err);
+	if (ret)
+		return ret;
+
+	ret = get_prop(blob, node, nname, SKHO_PROP_STREAMS, sizeof(struct skho_abi_stream),
+		       SKHO_MAX_STREAMS, &v, &nr, err);
+	if (ret)
+		return ret;
+	s->streams = v;
+	s->nr_streams = nr;
+	for (i = 0, p = v; i < nr; i++, p += sizeof(struct skho_abi_stream)) {
+		u32 sid = skho_fdt_ld32(p + offsetof(struct skho_abi_stream, sid));
+		u32 flags = skho_fdt_ld32(p + offsetof(struct skho_abi_stream, flags));
+
+		if (i && sid <= prev_sid)
+			return skho_fail(err, SKHO_E_SID, sid, 0,
+					 "%s: streams[%u] SID %#x %s SID %#x", nname, i, sid,
+					 sid == prev_sid ? "duplicates" : "sorts before", prev_sid);
+		if ((u64)sid >> g.log2size)
+			return skho_fail(err, SKHO_E_SID, sid, 0,
+					 "%s: SID %#x beyond stream table of 2^%u", nname, sid,
+					 g.log2size);
+		if (flags)
+			return skho_fail(err, SKHO_E_PROP, sid, 0,
+					 "%s: streams[%u] (SID %#x) flags %#x, reserved",
+					 nname, i, sid, flags);
+		prev_sid = sid;
+	}
+
+	ret = get_prop(blob, node, nname, SKHO_PROP_PGTABLES, sizeof(struct skho_abi_pgtable),
+		       SKHO_MAX_PGTABLES, &v, &nr, err);
+	if (ret)
+		return ret;
+	s->pgtables = v;
+	s->nr_pgtables = nr;
+	ret = check_pgtables(s, nname, err);
+	ret = ret ?: get_prop(blob, node, nname, SKHO_PROP_ASIDS, 4, 0x10000, &v, &nr, err);
+	if (ret)
+		return ret;
+	s->asids = v;
+	s->nr_asids = nr;
+	ret = check_ids(s->asids, nr, nname, SKHO_PROP_ASIDS, err);
+	ret = ret ?: get_prop(blob, node, nname, SKHO_PROP_VMIDS, 4, 0x10000, &v, &nr, err);
+	if (ret)
+		return ret;
+	s->vmids = v;
+	s->nr_vmids = nr;
+	ret = check_ids(s->vmids, nr, nname, SKHO_PROP_VMIDS, err);
+	ret = ret ?: get_prop(blob, node, nname, SKHO_PROP_RANGES, sizeof(struct skho_abi_range),
+			      SKHO_MAX_RANGES, &v, &nr, err);
+	if (ret)
+		return ret;
+	for (i = 0, p = v; i < nr; i++, p += sizeof(struct skho_abi_range)) {
+		u64 pa = skho_fdt_ld64(p), size = skho_fdt_ld64(p + 8);
+		const char *bad = NULL;
+
+		if (!size)
+			bad = "is empty";
+		else if (pa + size < pa)
+			bad = "wraps";
+		else if (i && pa < prev_end)
+			bad = "overlaps or sorts before its predecessor";
+		if (bad)
+			return skho_fail(err, SKHO_E_RANGES, SKHO_NO_SID, pa,
+					 "%s: preserved-ranges[%u] %#llx+%#llx %s", nname, i,
+					 (unsigned long long)pa, (unsigned long long)size, bad);
+		prev_end = pa + size;
+		ret = skho_ranges_add(&s->ranges, pa, size);
+		if (ret)
+			return skho_fail(err, -ret, SKHO_NO_SID, pa, "%s: ranges", nname);
+	}
+	ho->nr_smmus++;	/* from here on, release() frees s->ranges */
+	return skho_ranges_normalize(&s->ranges);	/* merges adjacent ones */
+}
+
+void skho_handover_release(struct skho_handover *ho)
+{
+	u32 i;
+
+	if (!ho)
+		return;
+	for (i = 0; i < ho->nr_smmus && i < SKHO_MAX_SMMUS; i++)
+		skho_ranges_free(&ho->smmu[i].ranges);
+	memset(ho, 0, sizeof(*ho));
+}
+
+int skho_handover_parse(const void *blob, size_t size, struct skho_handover *ho,
+			struct skho_err *err)
+{
+	const char *compat;
+	char found[40];
+	int len, node, ret;
+	u64 minor;
+
+	if (!ho)
+		return skho_fail(err, SKHO_E_INVAL, SKHO_NO_SID, 0, "ho == NULL");
+	memset(ho, 0, sizeof(*ho));
+	ret = check_blob(blob, size, err);
+	if (ret)
+		return ret;
+	compat = fdt_getprop(blob, 0, SKHO_PROP_COMPATIBLE, &len);
+	if (!compat)
+		return skho_fail(err, SKHO_E_COMPAT, SKHO_NO_SID, 0,
+				 "no compatible at the root (want \"%s\")", SKHO_ABI_COMPATIBLE);
+	if (len != sizeof(SKHO_ABI_COMPATIBLE) ||
+	    memcmp(compat, SKHO_ABI_COMPATIBLE, sizeof(SKHO_ABI_COMPATIBLE))) {
+		shown(found, sizeof(found), compat, len);
+		return skho_fail(err, SKHO_E_COMPAT, SKHO_NO_SID, 0,
+				 "compatible \"%s\" (%d bytes), want \"%s\"", found, len,
+				 SKHO_ABI_COMPATIBLE);
+	}
+	ret = get_cell(blob, 0, "/", SKHO_PROP_ABI_MINOR, 4, &minor, err);
+	if (ret)
+		return ret;
+	ho->abi_minor = (u32)minor;
+	fdt_for_each_subnode(node, blob, 0) {
+		ret = parse_smmu(blob, node, ho, err);
+		if (ret) {
+			/* the failed node's ranges were not counted yet */
+			if (ho->nr_smmus < SKHO_MAX_SMMUS)
+				skho_ranges_free(&ho->smmu[ho->nr_smmus].ranges);
+			skho_handover_release(ho);
+			return ret;
+		}
+	}
+	if (node != -FDT_ERR_NOTFOUND) {
+		skho_handover_release(ho);
+		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0, "FDT: %s",
+				 fdt_strerror(node));
+	}
+	return 0;
+}

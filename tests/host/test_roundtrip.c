@@ -1,0 +1,757 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/* Host tests: snapshot -> FDT -> parse -> validate on small hand-built SMMU states. */
+#include "ktest.h"
+#include "skho_handover.h"
+
+/*
+ * A flat simulated physical memory: MEM_SIZE bytes at MEM_BASE.  Anything
+ * else is not mapped (output pages of the translations live there: the
+ * walker never reads them).
+ */
+#define MEM_BASE	0x40000000ULL
+#define MEM_SIZE	(4u << 20)
+
+struct flat {
+	struct skho_mem mem;
+	u8 *buf;
+};
+
+static const void *flat_map(void *priv, u64 pa, u64 len)
+{
+	struct flat *f = priv;
+
+	if (pa < MEM_BASE || pa - MEM_BASE > MEM_SIZE || len > MEM_SIZE - (pa - MEM_BASE))
+		return NULL;
+	return f->buf + (pa - MEM_BASE);
+}
+
+static bool flat_init(struct flat *f)
+{
+	f->buf = calloc(1, MEM_SIZE);
+	f->mem.map = flat_map;
+	f->mem.priv = f;
+	return f->buf != NULL;
+}
+
+static void wr64(struct flat *f, u64 pa, u64 v)
+{
+	u64 le = skho_cpu_to_le64(v);
+
+	memcpy(f->buf + (pa - MEM_BASE), &le, 8);
+}
+
+static u64 rd64(struct flat *f, u64 pa)
+{
+	return skho_ld_le64(f->buf + (pa - MEM_BASE));
+}
+
+/* Layout of the small state (every table inside the flat memory). */
+#define STRTAB		(MEM_BASE + 0x0000)	/* linear, 64 STEs = 4 KiB */
+#define CD_TAB		(MEM_BASE + 0x1000)	/* S1CDMax 0: one 64-byte CD */
+#define S1_L1		(MEM_BASE + 0x2000)	/* 4K granule, ias 39: start level 1 */
+#define S1_L2		(MEM_BASE + 0x3000)
+#define S1_L3		(MEM_BASE + 0x4000)
+#define S2_ROOT		(MEM_BASE + 0x6000)	/* ias 40 at level 1: 2 concatenated */
+#define S2_L2		(MEM_BASE + 0x8000)
+#define SPARE		(MEM_BASE + 0x10000)	/* backed, never preserved */
+
+#define SID_S1		1
+#define SID_S2		2
+#define SID_BYPASS	3
+#define ASID_S1		5
+#define VMID_S2		7
+#define SMMU_MMIO	0x9050000ULL
+#define SMMU_OAS	44
+
+#define PTE_PAGE(pa)	((pa) | SMMU_PTE_AF | 3)	/* valid page, AF, RW at S1 */
+#define PTE_TABLE(pa)	((pa) | 3)
+
+static void put_ste(struct flat *f, u64 strtab, u32 sid, const u64 w[4])
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		wr64(f, strtab + (u64)sid * 64 + i * 8, w[i]);
+}
+
+static u64 ste0(u32 config)
+{
+	return SMMU_STE0_V | SKHO_FIELD_PREP(SMMU_STE0_CONFIG, config);
+}
+
+/* S1 STE with one CD at @cd, its table at @ttb0 (4K granule, ias 39, 40-bit IPS). */
+static void build_s1(struct flat *f, u64 strtab, u32 sid, u64 cd, u64 ttb0, u16 asid)
+{
+	u64 ste[4] = { ste0(SMMU_STE_CFG_S1) | cd, 0, 0, 0 };
+
+	put_ste(f, strtab, sid, ste);
+	wr64(f, cd, SKHO_FIELD_PREP(SMMU_CD0_T0SZ, 64 - 39) | SMMU_CD0_EPD1 | SMMU_CD0_V |
+		    SKHO_FIELD_PREP(SMMU_CD0_IPS, 2) | SMMU_CD0_AA64 |
+		    SKHO_FIELD_PREP(SMMU_CD0_ASID, asid));
+	wr64(f, cd + 8, ttb0);
+}
+
+/* The S1 table: IOVA 0..16K -> PA 0x80000000.. in four 4K pages. */
+static void build_s1_table(struct flat *f)
+{
+	int i;
+
+	wr64(f, S1_L1, PTE_TABLE(S1_L2));
+	wr64(f, S1_L2, PTE_TABLE(S1_L3));
+	for (i = 0; i < 4; i++)
+		wr64(f, S1_L3 + i * 8, PTE_PAGE(0x80000000ULL + i * 0x1000));
+}
+
+/* S2 STE: 4K granule, ias 40 from level 1 (2 concatenated tables), 40-bit PS. */
+static void build_s2(struct flat *f)
+{
+	u64 ste[4] = {
+		ste0(SMMU_STE_CFG_S2),
+		0,
+		SKHO_FIELD_PREP(SMMU_STE2_S2VMID, VMID_S2) |
+		SKHO_FIELD_PREP(SMMU_STE2_S2T0SZ, 64 - 40) |
+		SKHO_FIELD_PREP(SMMU_STE2_S2SL0, 1) |	/* 4K: level 1 */
+		SKHO_FIELD_PREP(SMMU_STE2_S2TG, SMMU_TG_4K) |
+		SKHO_FIELD_PREP(SMMU_STE2_S2PS, 2) | SMMU_STE2_S2AA64,
+		S2_ROOT,
+	};
+
+	put_ste(f, STRTAB, SID_S2, ste);
+	/* IPA 0..1G: one 1 GiB block, read/write; IPA 1G..: a level-2 table */
+	wr64(f, S2_ROOT, 0xc0000000ULL | SMMU_PTE_AF | SMMU_PTE_S2AP_R |
+			 SMMU_PTE_S2AP_W | 1);
+	wr64(f, S2_ROOT + 8, PTE_TABLE(S2_L2));
+	wr64(f, S2_L2, 0x100000000ULL | SMMU_PTE_AF | SMMU_PTE_S2AP_R | 1);
+}
+
+static void build_state(struct flat *f, struct skho_smmu_state *st, u32 *sids)
+{
+	u64 byp[4] = { ste0(SMMU_STE_CFG_BYPASS), 0, 0, 0 };
+
+	build_s1(f, STRTAB, SID_S1, CD_TAB, S1_L1, ASID_S1);
+	build_s1_table(f);
+	build_s2(f);
+	put_ste(f, STRTAB, SID_BYPASS, byp);
+	/* unsorted on purpose: the serializer sorts */
+	sids[0] = SID_BYPASS;
+	sids[1] = SID_S1;
+	sids[2] = SID_S2;
+	memset(st, 0, sizeof(*st));
+	st->mmio_base = SMMU_MMIO;
+	st->strtab_base = STRTAB;
+	st->strtab_cfg = SKHO_FIELD_PREP(SMMU_STRTAB_BASE_CFG_LOG2SIZE, 6);	/* linear */
+	st->features = SKHO_SMMU_F_COHERENT;
+	st->oas = SMMU_OAS;
+	st->sids = sids;
+	st->nr_sids = 3;
+}
+
+/* Verdicts, by SID (all SIDs here are < 64). */
+struct verdicts {
+	int code[1024];
+	int calls;
+	u32 last_sid;
+	bool ordered;
+};
+
+static void record(void *arg, u32 sid, const struct skho_err *why)
+{
+	struct verdicts *v = arg;
+
+	if (v->calls && sid <= v->last_sid)
+		v->ordered = false;
+	v->last_sid = sid;
+	v->calls++;
+	if (sid < 1024)
+		v->code[sid] = why ? why->code : 0;
+	if (why && getenv("SKHO_TEST_VERBOSE"))
+		ktest_diag("SID %#x refused: %s: %s", sid, skho_strerror(why->code), why->msg);
+}
+
+/* snapshot -> exact-size FDT; returns the blob (caller frees) or NULL. */
+static void *to_blob(struct ktest *t, struct flat *f, const struct skho_smmu_state *st,
+		     u32 nr, size_t *size, struct skho_snapshot **snap_out)
+{
+	struct skho_snapshot *snap;
+	struct skho_err err = { 0 };
+	void *blob;
+	int ret;
+
+	ret = skho_snapshot_take(&snap, st, nr, &f->mem, &err);
+	if (ret) {
+		ktest_fail(t, __FILE__, __LINE__, "snapshot: %s: %s", skho_strerror(ret), err.msg);
+		return NULL;
+	}
+	*size = skho_snapshot_fdt_size(snap);
+	blob = malloc(*size);
+	ret = skho_snapshot_to_fdt(snap, blob, *size, &err);
+	if (ret) {
+		ktest_fail(t, __FILE__, __LINE__, "to_fdt: %s: %s", skho_strerror(ret), err.msg);
+		free(blob);
+		blob = NULL;
+	}
+	if (snap_out)
+		*snap_out = snap;
+	else
+		skho_snapshot_free(snap);
+	return blob;
+}
+
+static int parse_validate(struct ktest *t, struct flat *f, const void *blob, size_t size,
+			  struct verdicts *v)
+{
+	struct skho_handover ho;
+	struct skho_err err = { 0 };
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	v->ordered = true;
+	ret = skho_handover_parse(blob, size, &ho, &err);
+	if (ret) {
+		ktest_fail(t, __FILE__, __LINE__, "parse: %s: %s", skho_strerror(ret), err.msg);
+		return ret;
+	}
+	ret = skho_handover_validate(&ho, 0, &f->mem, record, v, &err);
+	skho_handover_release(&ho);
+	return ret;
+}
+
+static void snapshot_fdt_parse_validate_adopts_s1_s2_and_bypass(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_snapshot *snap = NULL;
+	struct skho_handover ho;
+	struct skho_err err = { 0 };
+	struct verdicts v;
+	struct flat f;
+	u32 sids[3];
+	size_t size;
+	void *blob;
+	const u8 *rec;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	blob = to_blob(t, &f, &st, 1, &size, &snap);
+	KASSERT(t, blob, "no blob");
+	/* all three adopted: the state was not touched since the snapshot */
+	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 0);
+	KEXPECT_EQ(t, v.calls, 3);		/* one verdict per stream */
+	KEXPECT(t, v.ordered, "verdicts in SID order");
+	KEXPECT_EQ(t, v.code[SID_S1], 0);
+	KEXPECT_EQ(t, v.code[SID_S2], 0);
+	KEXPECT_EQ(t, v.code[SID_BYPASS], 0);
+
+	KASSERT(t, skho_handover_parse(blob, size, &ho, &err) == 0, "%s", err.msg);
+	KEXPECT_EQ(t, ho.abi_minor, SKHO_ABI_MINOR);
+	KASSERT(t, ho.nr_smmus == 1, "%u", ho.nr_smmus);
+	KEXPECT_EQ(t, ho.smmu[0].mmio_base, SMMU_MMIO);
+	KEXPECT_EQ(t, ho.smmu[0].oas, SMMU_OAS);
+	KEXPECT_EQ(t, ho.smmu[0].features, SKHO_SMMU_F_COHERENT);
+	KASSERT(t, ho.smmu[0].nr_streams == 3, "%u", ho.smmu[0].nr_streams);
+	rec = (const u8 *)ho.smmu[0].streams;
+	/* sorted by SID although given as 3, 1, 2 */
+	KEXPECT_EQ(t, skho_fdt_ld32(rec), SID_S1);
+	KEXPECT_EQ(t, skho_fdt_ld32(rec + sizeof(struct skho_abi_stream)), SID_S2);
+	KEXPECT_EQ(t, skho_fdt_ld32(rec + 2 * sizeof(struct skho_abi_stream)), SID_BYPASS);
+	/* the bypass stream's translation is the empty sequence: XXH64("") */
+	KEXPECT_EQ(t, skho_fdt_ld64(rec + 2 * sizeof(struct skho_abi_stream) +
+				    offsetof(struct skho_abi_stream, xlat_digest)),
+		   0xEF46DB3751D8E999ULL);
+	/* the STE bytes travel raw: STE.V|Config=bypass in byte 0 */
+	KEXPECT_EQ(t, rec[2 * sizeof(struct skho_abi_stream) +
+			  offsetof(struct skho_abi_stream, ste)], 0x9);
+	/* one ASID (the S1 CD's), one VMID (the S2 STE's), two tables */
+	KEXPECT_EQ(t, ho.smmu[0].nr_asids, 1);
+	KEXPECT_EQ(t, fdt32_to_cpu(ho.smmu[0].asids[0]), ASID_S1);
+	KEXPECT_EQ(t, ho.smmu[0].nr_vmids, 1);
+	KEXPECT_EQ(t, fdt32_to_cpu(ho.smmu[0].vmids[0]), VMID_S2);
+	KASSERT(t, ho.smmu[0].nr_pgtables == 2, "%u", ho.smmu[0].nr_pgtables);
+	rec = (const u8 *)ho.smmu[0].pgtables;
+	KEXPECT_EQ(t, skho_fdt_ld64(rec), S1_L1);	/* sorted by root: S1 first */
+	KEXPECT_EQ(t, rec[offsetof(struct skho_abi_pgtable, start_level)], 1);	/* ias 39, 4K */
+	rec += sizeof(struct skho_abi_pgtable);
+	KEXPECT_EQ(t, skho_fdt_ld64(rec), S2_ROOT);
+	KEXPECT_EQ(t, rec[offsetof(struct skho_abi_pgtable, nr_concat)], 2);	/* ias 40 at L1 */
+	/*
+	 * Ranges: stream table [0,0x1000) + the CD [0x1000,0x1040) touch and
+	 * merge; S1 L1..L3 [0x2000,0x5000); S2 root (8K) + L2 [0x6000,0x9000).
+	 */
+	KASSERT(t, ho.smmu[0].ranges.nr == 3, "%u ranges", ho.smmu[0].ranges.nr);
+	KEXPECT_EQ(t, ho.smmu[0].ranges.r[0].pa, STRTAB);
+	KEXPECT_EQ(t, ho.smmu[0].ranges.r[0].size, 0x1040);
+	KEXPECT_EQ(t, ho.smmu[0].ranges.r[1].pa, S1_L1);
+	KEXPECT_EQ(t, ho.smmu[0].ranges.r[1].size, 0x3000);
+	KEXPECT_EQ(t, ho.smmu[0].ranges.r[2].pa, S2_ROOT);
+	KEXPECT_EQ(t, ho.smmu[0].ranges.r[2].size, 0x3000);
+	/* the snapshot reports the same normalized ranges it wrote */
+	KEXPECT_EQ(t, skho_snapshot_ranges(snap, 0)->nr, 3);
+	KEXPECT(t, skho_snapshot_ranges(snap, 1) == NULL, "only one SMMU");
+	skho_handover_release(&ho);
+	skho_snapshot_free(snap);
+	free(blob);
+	free(f.buf);
+}
+
+static void fdt_size_is_exact_one_byte_less_is_nospace(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_snapshot *snap;
+	struct skho_err err = { 0 };
+	struct flat f;
+	u32 sids[3];
+	size_t size;
+	u8 *buf;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	KASSERT(t, skho_snapshot_take(&snap, &st, 1, &f.mem, &err) == 0, "%s", err.msg);
+	size = skho_snapshot_fdt_size(snap);
+	buf = malloc(size + 64);
+	/* exactly fdt_size bytes suffice, and totalsize says so */
+	KEXPECT_EQ(t, skho_snapshot_to_fdt(snap, buf, size, &err), 0);
+	KEXPECT_EQ(t, fdt_totalsize(buf), size);
+	/* one byte less cannot hold it */
+	KEXPECT_EQ(t, skho_snapshot_to_fdt(snap, buf, size - 1, &err), -SKHO_E_NOSPACE);
+	KEXPECT_EQ(t, err.code, -SKHO_E_NOSPACE);
+	/* a larger buffer gives the same blob size */
+	KEXPECT_EQ(t, skho_snapshot_to_fdt(snap, buf, size + 64, &err), 0);
+	KEXPECT_EQ(t, fdt_totalsize(buf), size);
+	free(buf);
+	skho_snapshot_free(snap);
+	free(f.buf);
+}
+
+static void pte_pointing_table_outside_ranges_refuses_only_that_stream(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct verdicts v;
+	struct flat f;
+	u32 sids[3];
+	size_t size;
+	void *blob;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	/* after the handover: the S1 L2 entry now leads to SPARE, which is
+	 * backed memory but was never preserved; copy L3 there so that only the
+	 * fence (not a digest) can tell */
+	memcpy(f.buf + (SPARE - MEM_BASE), f.buf + (S1_L3 - MEM_BASE), 0x1000);
+	wr64(&f, S1_L2, PTE_TABLE(SPARE));
+	/* one stream refused: the return value counts refusals */
+	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 1);
+	KEXPECT_EQ(t, v.calls, 3);
+	KEXPECT_EQ(t, v.code[SID_S1], -SKHO_E_OUTSIDE);	/* walk fenced at SPARE */
+	KEXPECT_EQ(t, v.code[SID_S2], 0);		/* own table, untouched */
+	KEXPECT_EQ(t, v.code[SID_BYPASS], 0);
+	free(blob);
+	free(f.buf);
+}
+
+static void changed_pte_inside_ranges_refuses_with_digest(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	int i;
+	struct verdicts v;
+	struct flat f;
+	u32 sids[3];
+	size_t size;
+	void *blob;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	/* all four S1 pages become read-only (AP[2]): same tables, same single
+	 * run (iova, pa, size), only its prot differs */
+	for (i = 0; i < 4; i++)
+		wr64(&f, S1_L3 + i * 8, rd64(&f, S1_L3 + i * 8) | SMMU_PTE_AP_RDONLY);
+	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 1);
+	KEXPECT_EQ(t, v.code[SID_S1], -SKHO_E_DIGEST);	/* page-tables digest differs */
+	KEXPECT_EQ(t, v.code[SID_S2], 0);
+	KEXPECT_EQ(t, v.code[SID_BYPASS], 0);
+	free(blob);
+	free(f.buf);
+}
+
+static void ste_changed_in_memory_refuses_with_ste_lost(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct verdicts v;
+	struct flat f;
+	u32 sids[3];
+	size_t size;
+	void *blob;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	/* the bypass STE was rewritten to abort after the freeze */
+	wr64(&f, STRTAB + SID_BYPASS * 64, ste0(SMMU_STE_CFG_ABORT));
+	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 1);
+	KEXPECT_EQ(t, v.code[SID_BYPASS], -SKHO_E_STE_LOST);	/* memory != reference */
+	KEXPECT_EQ(t, v.code[SID_S1], 0);
+	KEXPECT_EQ(t, v.code[SID_S2], 0);
+	free(blob);
+	free(f.buf);
+}
+
+static void cd_changed_in_memory_refuses_with_xlat_digest(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct verdicts v;
+	struct flat f;
+	u32 sids[3];
+	size_t size;
+	void *blob;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	/* CD.AFFD set: the table, ASID and geometry stay listed, but the raw
+	 * CD bytes are part of the xlat digest */
+	wr64(&f, CD_TAB, rd64(&f, CD_TAB) | SMMU_CD0_AFFD);
+	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 1);
+	KEXPECT_EQ(t, v.code[SID_S1], -SKHO_E_DIGEST);
+	KEXPECT_EQ(t, v.code[SID_S2], 0);
+	free(blob);
+	free(f.buf);
+}
+
+/* Find @name in the blob's SMMU node and return a writable pointer. */
+static u8 *smmu_prop(void *blob, const char *name, int *len)
+{
+	int node = fdt_first_subnode(blob, 0);
+
+	return node < 0 ? NULL : fdt_getprop_w(blob, node, name, len);
+}
+
+static void asid_missing_from_listing_refuses_with_listing(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct verdicts v;
+	struct flat f;
+	u32 sids[3];
+	size_t size;
+	fdt32_t six = cpu_to_fdt32(ASID_S1 + 1);
+	void *blob;
+	u8 *p;
+	int len;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	p = smmu_prop(blob, SKHO_PROP_ASIDS, &len);
+	KASSERT(t, p && len == 4, "asids");
+	memcpy(p, &six, 4);	/* the listing says ASID 6; the CD uses 5 */
+	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 1);
+	KEXPECT_EQ(t, v.code[SID_S1], -SKHO_E_LISTING);
+	KEXPECT_EQ(t, v.code[SID_S2], 0);	/* VMIDs are a separate list */
+	free(blob);
+	free(f.buf);
+}
+
+static void stream_table_outside_ranges_refuses_whole_instance(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_handover ho;
+	struct skho_err err = { 0 };
+	struct verdicts v = { .ordered = true };
+	struct flat f;
+	u32 sids[3];
+	size_t size;
+	void *blob;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	KASSERT(t, skho_handover_parse(blob, size, &ho, &err) == 0, "%s", err.msg);
+	/* the first range (stream table + CD) was not preserved after all:
+	 * cut it to the CD only */
+	ho.smmu[0].ranges.r[0].pa = CD_TAB;
+	ho.smmu[0].ranges.r[0].size = 0x40;
+	KEXPECT_EQ(t, skho_handover_validate(&ho, 0, &f.mem, record, &v, &err),
+		   -SKHO_E_OUTSIDE);
+	KEXPECT_EQ(t, err.addr, STRTAB);	/* names the table */
+	KEXPECT_EQ(t, v.calls, 3);		/* every stream still gets a verdict */
+	KEXPECT_EQ(t, v.code[SID_S1], -SKHO_E_OUTSIDE);
+	KEXPECT_EQ(t, v.code[SID_S2], -SKHO_E_OUTSIDE);
+	KEXPECT_EQ(t, v.code[SID_BYPASS], -SKHO_E_OUTSIDE);
+	skho_handover_release(&ho);
+	free(blob);
+	free(f.buf);
+}
+
+static void duplicate_sid_in_snapshot_input_is_refused(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_snapshot *snap = NULL;
+	struct skho_err err = { 0 };
+	struct flat f;
+	u32 sids[3];
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	sids[2] = SID_S1;	/* 3, 1, 1 */
+	KEXPECT_EQ(t, skho_snapshot_take(&snap, &st, 1, &f.mem, &err), -SKHO_E_SID);
+	KEXPECT_EQ(t, err.sid, SID_S1);
+	KEXPECT(t, snap == NULL, "no snapshot on failure");
+	free(f.buf);
+}
+
+static void invalid_ste_in_snapshot_input_is_refused(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_snapshot *snap = NULL;
+	struct skho_err err = { 0 };
+	struct flat f;
+	u32 sids[3];
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	sids[2] = 9;	/* SID 9's STE is all zero: V=0 */
+	KEXPECT_EQ(t, skho_snapshot_take(&snap, &st, 1, &f.mem, &err), -SKHO_E_STE);
+	KEXPECT_EQ(t, err.sid, 9);
+	free(f.buf);
+}
+
+/*
+ * 2-level stream table: SPLIT 8, LOG2SIZE 16; L1 at 0x20000 (256 x 8 bytes),
+ * one L2 of 256 STEs for SIDs 0x100..0x1ff at 0x24000.  An S1 stream at
+ * SID 0x105 whose CD table is 2-level (64K leaves, S1CDMax 11): SSID 0 and
+ * SSID 1025 valid, each with its own table.
+ */
+#define L1_2LVL		(MEM_BASE + 0x20000)
+#define L2_2LVL		(MEM_BASE + 0x24000)
+#define L1CD		(MEM_BASE + 0x40000)	/* 2 L1CDs */
+#define L2CD_0		(MEM_BASE + 0x50000)	/* 1024 CDs = 64 KiB */
+#define L2CD_1		(MEM_BASE + 0x60000)
+#define PT_B		(MEM_BASE + 0x70000)
+
+static void build_two_level(struct flat *f, struct skho_smmu_state *st, u32 *sid)
+{
+	u64 ste[4] = {
+		ste0(SMMU_STE_CFG_S1) | L1CD |
+		SKHO_FIELD_PREP(SMMU_STE0_S1FMT, SMMU_CD_FMT_2LVL_64K) |
+		SKHO_FIELD_PREP(SMMU_STE0_S1CDMAX, 11),
+		SKHO_FIELD_PREP(SMMU_STE1_S1DSS, SMMU_S1DSS_SSID0), 0, 0,
+	};
+
+	wr64(f, L1_2LVL + 1 * 8, L2_2LVL | 9);	/* Span 9: 2^8 STEs */
+	put_ste(f, L2_2LVL, 0x05, ste);
+	wr64(f, L1CD, L2CD_0 | SMMU_L1CD_V);
+	wr64(f, L1CD + 8, L2CD_1 | SMMU_L1CD_V);
+	build_s1(f, L2_2LVL, 0x06, L2CD_0, S1_L1, 9);	/* reuse the CD writer */
+	wr64(f, L2_2LVL + 0x06 * 64, 0);		/* ...but not that STE */
+	build_s1(f, L2_2LVL, 0x07, L2CD_1 + 64, PT_B, 10);	/* SSID 1025 */
+	wr64(f, L2_2LVL + 0x07 * 64, 0);
+	build_s1_table(f);
+	wr64(f, PT_B, PTE_TABLE(PT_B + 0x1000));
+	wr64(f, PT_B + 0x1000, PTE_TABLE(PT_B + 0x2000));
+	wr64(f, PT_B + 0x2000, PTE_PAGE(0x90000000ULL));
+	*sid = 0x105;
+	memset(st, 0, sizeof(*st));
+	st->mmio_base = 0x2b400000ULL;
+	st->strtab_base = L1_2LVL;
+	st->strtab_cfg = SKHO_FIELD_PREP(SMMU_STRTAB_BASE_CFG_FMT, SMMU_STRTAB_FMT_2LVL) |
+			 SKHO_FIELD_PREP(SMMU_STRTAB_BASE_CFG_SPLIT, 8) |
+			 SKHO_FIELD_PREP(SMMU_STRTAB_BASE_CFG_LOG2SIZE, 16);
+	st->oas = 48;
+	st->sids = sid;
+	st->nr_sids = 1;
+}
+
+static void two_level_stream_and_cd_tables_roundtrip_and_list_every_table(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_snapshot *snap;
+	const struct skho_ranges *r;
+	struct verdicts v;
+	struct flat f;
+	size_t size;
+	void *blob;
+	u32 sid;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_two_level(&f, &st, &sid);
+	blob = to_blob(t, &f, &st, 1, &size, &snap);
+	KASSERT(t, blob, "no blob");
+	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 0);
+	KEXPECT_EQ(t, v.calls, 1);
+	r = skho_snapshot_ranges(snap, 0);
+	/* L1 (256 x 8 = 2 KiB), this SID's L2 (256 x 64 = 16 KiB), L1CD (2 x 8),
+	 * both 64 KiB CD leaves, and both tables' pages are preserved */
+	KEXPECT(t, skho_ranges_contain(r, L1_2LVL, 0x800), "L1 stream table");
+	KEXPECT(t, !skho_ranges_contain(r, L1_2LVL, 0x801), "only the L1 table");
+	KEXPECT(t, skho_ranges_contain(r, L2_2LVL, 0x4000), "L2 stream table");
+	KEXPECT(t, skho_ranges_contain(r, L1CD, 16), "L1CD table");
+	KEXPECT(t, skho_ranges_contain(r, L2CD_0, 0x10000), "CD leaf 0");
+	KEXPECT(t, skho_ranges_contain(r, L2CD_1, 0x10000), "CD leaf 1");
+	KEXPECT(t, skho_ranges_contain(r, S1_L1, 0x3000), "SSID 0 table");
+	KEXPECT(t, skho_ranges_contain(r, PT_B, 0x3000), "SSID 1025 table");
+	/* a change to SSID 1025's page, which SSID 0 does not use, is caught */
+	wr64(&f, PT_B + 0x2000, PTE_PAGE(0x90001000ULL));
+	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 1);
+	KEXPECT_EQ(t, v.code[0x105 & 1023], -SKHO_E_DIGEST);
+	skho_snapshot_free(snap);
+	free(blob);
+	free(f.buf);
+}
+
+static void l2_stream_table_partly_outside_ranges_refuses_its_stream(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_handover ho;
+	struct skho_err err = { 0 };
+	struct verdicts v = { .ordered = true };
+	struct flat f;
+	size_t size;
+	void *blob;
+	u32 i, sid;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_two_level(&f, &st, &sid);
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	KASSERT(t, skho_handover_parse(blob, size, &ho, &err) == 0, "%s", err.msg);
+	/* drop the last 64 bytes (STE 0x1ff) of the L2 stream table from the
+	 * preserved range that holds it: SID 0x105's own STE stays readable */
+	for (i = 0; i < ho.smmu[0].ranges.nr; i++) {
+		struct skho_range *r = &ho.smmu[0].ranges.r[i];
+
+		if (r->pa <= L2_2LVL && r->pa + r->size >= L2_2LVL + 0x4000) {
+			KASSERT(t, r->pa + r->size == L2_2LVL + 0x4000, "layout changed");
+			r->size -= 64;
+		}
+	}
+	KEXPECT_EQ(t, skho_handover_validate(&ho, 0, &f.mem, record, &v, &err), 1);
+	KEXPECT_EQ(t, v.code[0x105], -SKHO_E_OUTSIDE);	/* its L2 table is not whole */
+	skho_handover_release(&ho);
+	free(blob);
+	free(f.buf);
+}
+
+static void s2_table_changed_and_relisted_refuses_with_xlat_digest(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_handover ho;
+	struct skho_err err = { 0 };
+	struct skho_pt_cfg s2 = {
+		.root = S2_ROOT, .stage = SKHO_STAGE2, .granule_lg2 = 12,
+		.start_level = 1, .ias = 40, .oas = 40, .nr_concat = 2,
+	};
+	struct verdicts v;
+	struct flat f;
+	fdt64_t d;
+	u32 sids[3];
+	size_t size;
+	void *blob;
+	u64 nd;
+	u8 *p;
+	int len;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	/* rewrite the S2 block, and list the new table digest as if the old
+	 * kernel had: only the stream's xlat_digest still binds the old one */
+	wr64(&f, S2_ROOT, rd64(&f, S2_ROOT) & ~SMMU_PTE_S2AP_W);
+	KASSERT(t, skho_pt_digest(&s2, &f.mem, NULL, NULL, &nd, &err) == 0, "%s", err.msg);
+	p = smmu_prop(blob, SKHO_PROP_PGTABLES, &len);
+	KASSERT(t, p && len == 2 * (int)sizeof(struct skho_abi_pgtable), "page-tables");
+	p += sizeof(struct skho_abi_pgtable);			/* the S2 table */
+	KASSERT(t, skho_fdt_ld64(p) == S2_ROOT, "S2 record");
+	d = cpu_to_fdt64(nd);
+	memcpy(p + offsetof(struct skho_abi_pgtable, digest), &d, 8);
+	KASSERT(t, skho_handover_parse(blob, size, &ho, &err) == 0, "%s", err.msg);
+	skho_handover_release(&ho);
+	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 1);
+	KEXPECT_EQ(t, v.code[SID_S2], -SKHO_E_DIGEST);
+	KEXPECT_EQ(t, v.code[SID_S1], 0);
+	free(blob);
+	free(f.buf);
+}
+
+static void s1_ste_without_valid_cd_is_refused(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_snapshot *snap = NULL;
+	struct skho_err err = { 0 };
+	struct flat f;
+	u32 sids[3];
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	wr64(&f, CD_TAB, rd64(&f, CD_TAB) & ~SMMU_CD0_V);	/* the only CD: V=0 */
+	KEXPECT_EQ(t, skho_snapshot_take(&snap, &st, 1, &f.mem, &err), -SKHO_E_CD);
+	KEXPECT_EQ(t, err.sid, SID_S1);
+	free(f.buf);
+}
+
+/*
+ * 1,024 S1 streams sharing one 4K-granule table (one domain: one ASID),
+ * each with its own CD in one contiguous CD region, as a many-function
+ * device would have.  The FDT must stay within 96 bytes per STE: the
+ * 88-byte record plus amortized headers, ranges and listings.
+ */
+#define MANY		1024
+#define MANY_STRTAB	(MEM_BASE + 0x100000)	/* 1024 x 64 = 64 KiB */
+#define MANY_CDS	(MEM_BASE + 0x110000)	/* 1024 x 64 = 64 KiB */
+
+static void fdt_costs_at_most_96_bytes_per_ste_at_1024_shared_streams(struct ktest *t)
+{
+	struct skho_smmu_state st = { 0 };
+	static u32 sids[MANY];
+	struct verdicts *v = calloc(1, sizeof(*v));
+	struct flat f;
+	size_t size;
+	void *blob;
+	u32 i;
+
+	KASSERT(t, flat_init(&f) && v, "oom");
+	build_s1_table(&f);
+	for (i = 0; i < MANY; i++) {
+		build_s1(&f, MANY_STRTAB, i, MANY_CDS + i * 64, S1_L1, ASID_S1);
+		sids[i] = MANY - 1 - i;
+	}
+	st.mmio_base = SMMU_MMIO;
+	st.strtab_base = MANY_STRTAB;
+	st.strtab_cfg = SKHO_FIELD_PREP(SMMU_STRTAB_BASE_CFG_LOG2SIZE, 10);
+	st.oas = SMMU_OAS;
+	st.sids = sids;
+	st.nr_sids = MANY;
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	ktest_diag("%zu FDT bytes for %u streams: %.1f per STE", size, MANY,
+		   (double)size / MANY);
+	KEXPECT(t, size <= 96 * MANY, "%zu bytes", size);
+	/* and the whole set is adopted */
+	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, v), 0);
+	KEXPECT_EQ(t, v->calls, MANY);
+	free(v);
+	free(blob);
+	free(f.buf);
+}
+
+KTEST_MAIN("roundtrip",
+	   KTEST_CASE(snapshot_fdt_parse_validate_adopts_s1_s2_and_bypass),
+	   KTEST_CASE(fdt_size_is_exact_one_byte_less_is_nospace),
+	   KTEST_CASE(pte_pointing_table_outside_ranges_refuses_only_that_stream),
+	   KTEST_CASE(changed_pte_inside_ranges_refuses_with_digest),
+	   KTEST_CASE(ste_changed_in_memory_refuses_with_ste_lost),
+	   KTEST_CASE(cd_changed_in_memory_refuses_with_xlat_digest),
+	   KTEST_CASE(asid_missing_from_listing_refuses_with_listing),
+	   KTEST_CASE(stream_table_outside_ranges_refuses_whole_instance),
+	   KTEST_CASE(duplicate_sid_in_snapshot_input_is_refused),
+	   KTEST_CASE(invalid_ste_in_snapshot_input_is_refused),
+	   KTEST_CASE(two_level_stream_and_cd_tables_roundtrip_and_list_every_table),
+	   KTEST_CASE(l2_stream_table_partly_outside_ranges_refuses_its_stream),
+	   KTEST_CASE(s2_table_changed_and_relisted_refuses_with_xlat_digest),
+	   KTEST_CASE(s1_ste_without_valid_cd_is_refused),
+	   KTEST_CASE(fdt_costs_at_most_96_bytes_per_ste_at_1024_shared_streams))
