@@ -411,7 +411,8 @@ static unsigned int tg_lg2(unsigned int tg)
 	return 0;
 }
 
-static int check_table(struct skho_pt_cfg *pt, const char *what, const char *root,
+/* The table of a decoded STE/CD: geometry and root; @root names the field. */
+static int check_table(const struct skho_pt_cfg *pt, const char *root,
 		       struct skho_err *err)
 {
 	struct pt_geom g;
@@ -419,7 +420,8 @@ static int check_table(struct skho_pt_cfg *pt, const char *what, const char *roo
 
 	if (why)
 		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, pt->root,
-				 "%s: %s", what, why);
+				 "%s 0x%llx: %s", root,
+				 (unsigned long long)pt->root, why);
 	if (pt->root >> g.oas)
 		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, pt->root,
 				 "%s 0x%llx beyond the %u-bit output size", root,
@@ -477,7 +479,7 @@ static int decode_s2(u64 w2, u64 w3, u8 smmu_oas, struct skho_pt_cfg *pt,
 				 sl0, t0sz, 1ULL << (top - bpl),
 				 (unsigned int)SMMU_PT_S2_MAX_CONCAT);
 	pt->nr_concat = top > bpl ? 1u << (top - bpl) : 1;
-	return check_table(pt, "STE stage 2", "STE.S2TTB", err);
+	return check_table(pt, "STE.S2TTB", err);
 }
 
 /*
@@ -593,7 +595,7 @@ int skho_cd_decode(const u8 cd[64], u8 smmu_oas, struct skho_cd_info *out,
 	pt->oas = eff_oas(ips, smmu_oas, g);
 	pt->ha = !!(w0 & (SMMU_CD0_HA | SMMU_CD0_AFFD));
 	pt->root = w1 & SMMU_CD1_TTB0;
-	return check_table(pt, "CD stage 1", "CD.TTB0", err);
+	return check_table(pt, "CD.TTB0", err);
 }
 
 /* ---- Stream table and CD tables --------------------------------------- */
