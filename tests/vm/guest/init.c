@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* /init of the smmu-kho VM harness: edu DMA checks around a chain of KHO kexecs. */
+/*
+ * Static arm64 program, the same binary in every kernel of the chain.  The
+ * kernel command line tells it where it is:
+ *   skho.k=K        index of this kernel, 1 = first boot (default 1)
+ *   skho.n=N        live updates in the chain (default 1): kernels 1..N kexec
+ *   skho.preserve=1 ask smmu_kho.ko (/lib/smmu_kho.ko) to preserve 00:02.0
+ *   skho.stage=S    1: DMA-API buffers; 2: stage-2 domain (edu_dma stage=2)
+ *   skho.noncoh=1   the DTB marks the SMMU dma-noncoherent
+ * Every result goes to /dev/kmsg as one line "SKHOVM k=K <verb> ..." (verbs:
+ * hello, ok, fail, skip, data, kexec, bye); tests/vm/analyze.py pairs them
+ * with QEMU's trace and prints the KTAP results.  Checks of update u are
+ * named "u<u>.<check>", checks of one kernel "k<K>.<check>".
+ *
+ * Per device (00:02.0 = SID 0x10, preserved when asked; 00:03.0 = SID 0x18,
+ * never preserved) one page "keep" at IOVA X:
+ *   kernel K >= 2: read the restored keep page of kernel K-1: [0,2K) shows
+ *     whether the in-jump DMA landed; then DMA edu[2K,4K) -> X+2K with no
+ *     mapping made, and see whether [2K,4K) changed;
+ *   every kernel: allocate a new keep page, round trip 4 KiB through edu;
+ *   kernels K <= N: stage [jump | raw] patterns into the edu buffer, fill
+ *     keep with the "old" pattern, preserve it with KHO and arm an
+ *     edu -> X DMA of [0,2K) from the reboot notifier, then kexec.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/klog.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/reboot.h>
+
+#include "edu_dma_uapi.h"
+#include "smmu_kho.h"
+
+#define PAGE		4096u
+#define HALF		(PAGE / 2)
+#define NWORDS		(PAGE / 4)
+#define XFER_TIMEOUT_MS	2000	/* the edu timer fires after 100 ms (virtual) */
+#define MAX_DEVS	2
+
+enum pat_kind { PAT_OLD = 1, PAT_JUMP = 2, PAT_RAW = 3, PAT_RT = 4 };
+
+struct gdev {
+	unsigned int bdf;	/* requester ID == StreamID on QEMU virt */
+	const char *pci;	/* sysfs name */
+	int preserved;		/* handed to smmu_kho.ko */
+	int fd;
+	struct edu_dma_info info;
+	uint64_t iova, pa;	/* keep page of this kernel */
+};
+
+static struct gdev devs[MAX_DEVS] = {
+	{ .bdf = 0x10, .pci = "0000:00:02.0" },
+	{ .bdf = 0x18, .pci = "0000:00:03.0" },
+};
+
+static unsigned int K = 1, N = 1, stage = 1;
+static int preserve, noncoh;
+static int kmsg = -1;
+static uint64_t t_init_cycles;
+
+static void say(const char *verb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void say(const char *verb, const char *fmt, ...)
+{
+	char line[900];
+	int n;
+	va_list ap;
+
+	n = snprintf(line, sizeof(line), "<5>SKHOVM k=%u %s ", K, verb);
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (kmsg < 0 || write(kmsg, line, n) != n)
+		fputs(line + 3, stdout), fflush(stdout);
+}
+
+#define OK(name, ...)	say("ok", name " " __VA_ARGS__)
+#define FAIL(name, ...)	say("fail", name " " __VA_ARGS__)
+#define CHECK(cond, name, ...) \
+	((cond) ? say("ok", name " " __VA_ARGS__) : say("fail", name " " __VA_ARGS__))
+
+static uint64_t cntvct(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
+	return v;
+}
+
+static uint64_t cntfrq(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v));
+	return v;
+}
+
+static uint32_t tag(enum pat_kind kind, unsigned int k, unsigned int bdf)
+{
+	return 0x5a000000u | (k & 0xff) << 16 | (unsigned int)kind << 8 | (bdf & 0xff);
+}
+
+/* Word i of the pattern named by @t (distinct tags differ in every word). */
+static uint32_t pat_word(uint32_t t, unsigned int i)
+{
+	return t ^ (i * 0x9e3779b1u);
+}
+
+/* Patterns are indexed by the word's place in the page: w[] holds words
+ * [first, first + nwords) of the page. */
+static void pat_fill(uint32_t *w, unsigned int first, unsigned int nwords, uint32_t t)
+{
+	for (unsigned int i = 0; i < nwords; i++)
+		w[i] = pat_word(t, first + i);
+}
+
+static unsigned int pat_match(const uint32_t *w, unsigned int first, unsigned int nwords,
+			      uint32_t t)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < nwords; i++)
+		n += w[i] == pat_word(t, first + i);
+	return n;
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return (int)n;
+}
+
+static unsigned long cmdline_ul(const char *cmdline, const char *key, unsigned long def)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = cmdline; (p = strstr(p, key)); p += kl)
+		if ((p == cmdline || p[-1] == ' ') && p[kl] == '=')
+			return strtoul(p + kl + 1, NULL, 0);
+	return def;
+}
+
+static int insmod(const char *path, const char *params)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int edu_rw(struct gdev *d, unsigned int which, int wr, unsigned int off,
+		  void *buf, unsigned int len)
+{
+	struct edu_dma_rw rw = {
+		.which = which, .write = wr, .offset = off, .len = len,
+		.user = (uintptr_t)buf,
+	};
+
+	return ioctl(d->fd, EDU_DMA_IOC_RW, &rw) ? -errno : 0;
+}
+
+static int edu_xfer(struct gdev *d, unsigned int dir, unsigned int dev_off,
+		    uint64_t iova, unsigned int len, struct edu_dma_xfer *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->dir = dir;
+	x->dev_off = dev_off;
+	x->iova = iova;
+	x->len = len;
+	x->timeout_ms = XFER_TIMEOUT_MS;
+	return ioctl(d->fd, EDU_DMA_IOC_XFER, x) ? -errno : 0;
+}
+
+static void edu_mark(struct gdev *d, unsigned int ev)
+{
+	uint32_t v = ev;
+
+	if (ioctl(d->fd, EDU_DMA_IOC_MARK, &v))
+		say("data", "mark_failed dev=%04x ev=%#x errno=%d", d->bdf, ev, errno);
+}
+
+/* Check names: 00:02.0 is the device under test, 00:03.0 the "probe_" one. */
+static const char *jump_name(const struct gdev *d)
+{
+	if (d->bdf != 0x10)
+		return "probe_dma_during_jump_is_lost";
+	return preserve ? "preserved_dma_during_jump_lands" : "stock_dma_during_jump_is_lost";
+}
+
+static const char *raw_name(const struct gdev *d)
+{
+	if (d->bdf != 0x10)
+		return "probe_same_iova_after_kexec_faults";
+	return preserve ? "preserved_same_iova_after_kexec_lands" :
+	       "stock_same_iova_after_kexec_faults";
+}
+
+static const char *prefixed(const struct gdev *d, const char *base, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", d->bdf == 0x10 ? "" : "probe_", base);
+	return buf;
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void mount_all(void)
+{
+	mkdir("/proc", 0755);
+	mkdir("/sys", 0755);
+	mkdir("/dev", 0755);
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+}
+
+static void check_coherency(void)
+{
+	static char log[1 << 20];
+	int n = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	int seen;
+
+	if (n <= 0 || n > (int)sizeof(log) - 1)
+		n = sizeof(log) - 1;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, n);
+	if (n < 0) {
+		FAIL("k%u.smmu_coherency_matches_dtb", "klogctl errno=%d", K, errno);
+		return;
+	}
+	log[n] = 0;
+	if (!strstr(log, "arm-smmu-v3")) {
+		FAIL("k%u.smmu_coherency_matches_dtb", "no arm-smmu-v3 line in the kernel log", K);
+		return;
+	}
+	/* The driver logs this when the DT overrides IDR0.COHACC to false. */
+	seen = !!strstr(log, "IDR0.COHACC overridden by FW configuration (false)");
+	CHECK(seen == noncoh, "k%u.smmu_coherency_matches_dtb",
+	      "dtb_noncoherent=%d cohacc_override_logged=%d", K, noncoh, seen);
+}
+
+static int load_modules(void)
+{
+	char params[64];
+	int ret, i;
+
+	if (preserve) {
+		ret = insmod("/lib/smmu_kho.ko", "");
+		CHECK(!ret, "k%u.smmu_kho_module_loads", "ret=%d", K, ret);
+	}
+	snprintf(params, sizeof(params), "kernel=%u stage=%u", K, stage);
+	ret = insmod("/lib/edu_dma.ko", params);
+	if (ret) {
+		FAIL("k%u.edu_dma_binds_both_edu_devices", "insmod edu_dma.ko: %d", K, ret);
+		return -1;
+	}
+	for (i = 0; i < MAX_DEVS; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), EDU_DMA_DEV_FMT, devs[i].bdf);
+		devs[i].fd = open(path, O_RDWR | O_CLOEXEC);
+		if (devs[i].fd < 0 || ioctl(devs[i].fd, EDU_DMA_IOC_INFO, &devs[i].info)) {
+			FAIL("k%u.edu_dma_binds_both_edu_devices", "%s: errno %d", K, path, errno);
+			return -1;
+		}
+	}
+	OK("k%u.edu_dma_binds_both_edu_devices", "flags=%#x,%#x", K, devs[0].info.flags,
+	   devs[1].info.flags);
+	return 0;
+}
+
+/* ---- kernel K >= 2: what the previous kernel left ---------------------- */
+
+static void check_record(struct gdev *d)
+{
+	const struct edu_dma_info *in = &d->info;
+	char name[64];
+	int good;
+
+	prefixed(d, "edu_dma_kho_record_restored", name, sizeof(name));
+	say("data", "in dev=%04x flags=%#x err=%d kernel=%u stage=%u iova=%#llx pa=%#llx",
+	    d->bdf, in->flags, in->in_err, in->in.kernel, in->in.stage,
+	    (unsigned long long)in->in.iova, (unsigned long long)in->in.pa);
+	good = (in->flags & EDU_DMA_F_KHO_BOOT) && (in->flags & EDU_DMA_F_IN_RECORD) &&
+	       (in->flags & EDU_DMA_F_IN_RESTORED) && in->in.kernel == K - 1 &&
+	       in->in.bdf == d->bdf && in->in.tag[PAT_OLD] == tag(PAT_OLD, K - 1, d->bdf);
+	CHECK(good, "u%u.%s", "flags=%#x err=%d from_kernel=%u iova=%#llx pa=%#llx", K - 1, name,
+	      in->flags, in->in_err, in->in.kernel, (unsigned long long)in->in.iova,
+	      (unsigned long long)in->in.pa);
+}
+
+/* Classify [off, off+HALF) of the restored page: new pattern, old, or other. */
+static void classify(struct gdev *d, unsigned int off, uint32_t t_new, uint32_t t_old,
+		     unsigned int *n_new, unsigned int *n_old, int *err)
+{
+	uint32_t w[HALF / 4];
+
+	*err = edu_rw(d, EDU_BUF_IN, 0, off, w, HALF);
+	*n_new = *err ? 0 : pat_match(w, off / 4, HALF / 4, t_new);
+	*n_old = *err ? 0 : pat_match(w, off / 4, HALF / 4, t_old);
+}
+
+static void check_jump(struct gdev *d)
+{
+	const struct edu_dma_record *r = &d->info.in;
+	unsigned int n_new, n_old, want_landed = preserve && d->bdf == 0x10;
+	int err;
+
+	if (!(d->info.flags & EDU_DMA_F_IN_RESTORED)) {
+		say("fail", "u%u.%s no restored buffer", K - 1, jump_name(d));
+		return;
+	}
+	classify(d, 0, r->tag[PAT_JUMP], r->tag[PAT_OLD], &n_new, &n_old, &err);
+	say("data", "jump dev=%04x words=%u new=%u old=%u err=%d", d->bdf, HALF / 4, n_new,
+	    n_old, err);
+	if (want_landed)
+		/* Translation survived: all 512 words carry the jump pattern. */
+		CHECK(!err && n_new == HALF / 4, "u%u.%s", "jump_words=%u old_words=%u", K - 1,
+		      jump_name(d), n_new, n_old);
+	else
+		/* Lost: the page still holds every word of the old pattern. */
+		CHECK(!err && n_old == HALF / 4, "u%u.%s", "jump_words=%u old_words=%u", K - 1,
+		      jump_name(d), n_new, n_old);
+}
+
+static void check_raw(struct gdev *d)
+{
+	const struct edu_dma_record *r = &d->info.in;
+	unsigned int n_new, n_old, want_landed = preserve && d->bdf == 0x10;
+	const char *name = raw_name(d);
+	struct edu_dma_xfer x;
+	int ret, err;
+
+	if (!(d->info.flags & EDU_DMA_F_IN_RECORD)) {
+		say("fail", "u%u.%s no record of the previous IOVA", K - 1, name);
+		return;
+	}
+	edu_mark(d, EDU_MARK_RAW_BEGIN);
+	ret = edu_xfer(d, EDU_FROM_DEV, HALF, r->iova + HALF, HALF, &x);
+	edu_mark(d, EDU_MARK_RAW_END);
+	say("data", "raw dev=%04x iova=%#llx ret=%d done=%u ns=%llu", d->bdf,
+	    (unsigned long long)(r->iova + HALF), ret, x.done,
+	    (unsigned long long)x.elapsed_ns);
+	if (!(d->info.flags & EDU_DMA_F_IN_RESTORED)) {
+		say("fail", "u%u.%s no restored buffer to look at", K - 1, name);
+		return;
+	}
+	classify(d, HALF, r->tag[PAT_RAW], r->tag[PAT_OLD], &n_new, &n_old, &err);
+	say("data", "rawdata dev=%04x new=%u old=%u err=%d", d->bdf, n_new, n_old, err);
+	if (want_landed)
+		CHECK(!ret && x.done && !err && n_new == HALF / 4, "u%u.%s",
+		      "done=%u raw_words=%u old_words=%u", K - 1, name, x.done, n_new, n_old);
+	else
+		/* The engine completes (edu ignores DMA errors) but nothing lands. */
+		CHECK(!ret && x.done && !err && n_old == HALF / 4, "u%u.%s",
+		      "done=%u raw_words=%u old_words=%u", K - 1, name, x.done, n_new, n_old);
+}
+
+static void smmu_kho_incoming(void)
+{
+	struct smmu_kho_status st = { .size = sizeof(st) };
+	struct smmu_kho_stream_info si[8];
+	struct smmu_kho_streams_arg sa = { .size = sizeof(sa), .nr = 8, .info = (uintptr_t)si };
+	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), found = 0;
+	unsigned int i;
+
+	if (fd < 0) {
+		FAIL("u%u.smmu_kho_adopts_edu_stream", "open %s: errno %d", K - 1, SMMU_KHO_DEV,
+		     errno);
+		return;
+	}
+	memset(si, 0, sizeof(si));
+	if (ioctl(fd, SMMU_KHO_IOC_STATUS, &st) || ioctl(fd, SMMU_KHO_IOC_STREAMS, &sa)) {
+		FAIL("u%u.smmu_kho_adopts_edu_stream", "ioctl errno %d", K - 1, errno);
+		close(fd);
+		return;
+	}
+	for (i = 0; i < sa.nr && i < 8; i++) {
+		say("data", "stream sid=%#x state=%u error=%d dev=%s why=%s", si[i].sid,
+		    si[i].state, si[i].error, si[i].dev, si[i].why);
+		found += si[i].sid == 0x10 && si[i].state == SMMU_KHO_STREAM_ADOPTED &&
+			 !strcmp(si[i].dev, "0000:00:02.0");
+	}
+	/* Exactly the one stream we preserved, adopted, none refused. */
+	CHECK(st.in_state == SMMU_KHO_ADOPTED && st.nr_in_streams == 1 && st.nr_adopted == 1 &&
+	      st.nr_refused == 0 && found == 1, "u%u.smmu_kho_adopts_edu_stream",
+	      "in_state=%u in=%u adopted=%u refused=%u sid10_adopted=%d adopt_ns=%llu", K - 1,
+	      st.in_state, st.nr_in_streams, st.nr_adopted, st.nr_refused, found,
+	      (unsigned long long)st.adopt_ns);
+	close(fd);
+}
+
+/* ---- every kernel: new keep page and a round trip ----------------------- */
+
+static int roundtrip(struct gdev *d)
+{
+	struct edu_dma_alloc a = { .stage = stage, .nr_pages = 1 };
+	uint32_t w[NWORDS];
+	uint32_t t = tag(PAT_RT, K, d->bdf);
+	struct edu_dma_xfer x1 = { 0 }, x2 = { 0 };
+	char base[48], name[64];
+	int r1, r2, err;
+	unsigned int n;
+
+	prefixed(d, K <= N ? "edu_dma_roundtrip_before_kexec" : "edu_dma_roundtrip_after_kexec",
+		 base, sizeof(base));
+	snprintf(name, sizeof(name), "k%u.%s", K, base);
+	/* Stage 2: a fixed IPA per kernel (distinct from the previous kernel's). */
+	a.iova = 0x0ff00000ull - (uint64_t)K * 0x10000 + (d->bdf == 0x10 ? 0 : 0x1000);
+	if (ioctl(d->fd, EDU_DMA_IOC_ALLOC, &a)) {
+		say("fail", "%s alloc stage %u errno %d", name, stage, errno);
+		return -1;
+	}
+	d->iova = a.iova;
+	d->pa = a.pa;
+	say("data", "buf dev=%04x stage=%u iova=%#llx pa=%#llx", d->bdf, stage,
+	    (unsigned long long)a.iova, (unsigned long long)a.pa);
+
+	pat_fill(w, 0, NWORDS, t);
+	edu_mark(d, EDU_MARK_RT_BEGIN);
+	r1 = edu_rw(d, EDU_BUF_CUR, 1, 0, w, PAGE);
+	r1 = r1 ?: edu_xfer(d, EDU_TO_DEV, 0, d->iova, PAGE, &x1);
+	for (unsigned int i = 0; i < NWORDS; i++)
+		w[i] = ~pat_word(t, i);
+	r2 = edu_rw(d, EDU_BUF_CUR, 1, 0, w, PAGE);
+	r2 = r2 ?: edu_xfer(d, EDU_FROM_DEV, 0, d->iova, PAGE, &x2);
+	edu_mark(d, EDU_MARK_RT_END);
+	memset(w, 0, sizeof(w));
+	err = edu_rw(d, EDU_BUF_CUR, 0, 0, w, PAGE);
+	n = err ? 0 : pat_match(w, 0, NWORDS, t);
+	/* Every one of the 1024 words came back from the device. */
+	CHECK(!r1 && !r2 && x1.done && x2.done && n == NWORDS, "%s",
+	      "iova=%#llx pa=%#llx done=%u,%u words=%u/%u ret=%d,%d,%d", name,
+	      (unsigned long long)d->iova, (unsigned long long)d->pa, x1.done, x2.done, n,
+	      NWORDS, r1, r2, err);
+	return 0;
+}
+
+/* ---- kernels K <= N: arm the jump and kexec ----------------------------- */
+
+static int stage_and_arm(struct gdev *d)
+{
+	uint32_t w[NWORDS];
+	struct edu_dma_xfer x;
+	struct edu_dma_arm arm;
+	int ret;
+
+	/* edu buffer := [jump pattern | raw pattern], through the keep page. */
+	pat_fill(w, 0, HALF / 4, tag(PAT_JUMP, K, d->bdf));
+	pat_fill(w + HALF / 4, HALF / 4, HALF / 4, tag(PAT_RAW, K, d->bdf));
+	ret = edu_rw(d, EDU_BUF_CUR, 1, 0, w, PAGE);
+	ret = ret ?: edu_xfer(d, EDU_TO_DEV, 0, d->iova, PAGE, &x);
+	if (!ret && !x.done)
+		ret = -ETIMEDOUT;
+	/* keep := old pattern; the jump DMA overwrites [0,2K) if it lands. */
+	pat_fill(w, 0, NWORDS, tag(PAT_OLD, K, d->bdf));
+	ret = ret ?: edu_rw(d, EDU_BUF_CUR, 1, 0, w, PAGE);
+
+	memset(&arm, 0, sizeof(arm));
+	arm.xfer.dir = EDU_FROM_DEV;
+	arm.xfer.dev_off = 0;
+	arm.xfer.iova = d->iova;
+	arm.xfer.len = HALF;
+	arm.tag[PAT_OLD] = tag(PAT_OLD, K, d->bdf);
+	arm.tag[PAT_JUMP] = tag(PAT_JUMP, K, d->bdf);
+	arm.tag[PAT_RAW] = tag(PAT_RAW, K, d->bdf);
+	if (!ret && ioctl(d->fd, EDU_DMA_IOC_ARM, &arm))
+		ret = -errno;
+	return ret;
+}
+
+/* kexec_file_load() this kernel's Image and initrd for kernel K+1.
+ * Returns 0 or -errno. */
+static int load_next_kernel(void)
+{
+	char cmdline[2048], next[2100], *p, *q;
+	static char buf[1 << 16];
+	int kfd, ifd, in, ret, n;
+	ssize_t r;
+
+	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
+		return -errno;
+	cmdline[strcspn(cmdline, "\n")] = 0;
+	/* next = cmdline without "skho.k=..." + " skho.k=K+1" */
+	next[0] = 0;
+	for (p = strtok_r(cmdline, " ", &q); p; p = strtok_r(NULL, " ", &q))
+		if (strncmp(p, "skho.k=", 7))
+			strcat(strcat(next, p), " ");
+	n = strlen(next);
+	snprintf(next + n, sizeof(next) - n, "skho.k=%u", K + 1);
+
+	/* The initrd of this boot, kept by retain_initrd, is the next one's. */
+	in = open("/sys/firmware/initrd", O_RDONLY | O_CLOEXEC);
+	ifd = open("/initrd.img", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (in < 0 || ifd < 0)
+		return in < 0 ? -ENOENT : -errno;
+	while ((r = read(in, buf, sizeof(buf))) > 0)
+		if (write(ifd, buf, r) != r)
+			return -EIO;
+	close(in);
+	close(ifd);
+	/* Read-only: kexec_file_load refuses files open for writing (ETXTBSY). */
+	ifd = open("/initrd.img", O_RDONLY | O_CLOEXEC);
+	kfd = open("/Image", O_RDONLY | O_CLOEXEC);
+	if (kfd < 0 || ifd < 0)
+		return -errno;
+	ret = syscall(SYS_kexec_file_load, kfd, ifd, strlen(next) + 1, next, 0UL) ? -errno : 0;
+	close(kfd);
+	close(ifd);
+	return ret;
+}
+
+static void smmu_kho_out(int fd, unsigned long req, const char *what)
+{
+	struct smmu_kho_dev_arg a = { .size = sizeof(a) };
+	int ret;
+
+	strcpy(a.name, "0000:00:02.0");
+	ret = ioctl(fd, req, req == SMMU_KHO_IOC_FREEZE ? NULL : &a) ? -errno : 0;
+	CHECK(!ret, "u%u.smmu_kho_%s", "ret=%d", K, what, ret);
+}
+
+static void before_kexec(void)
+{
+	int fd = -1, ret, i;
+
+	if (preserve) {
+		fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			FAIL("u%u.smmu_kho_preserve_edu", "open %s: errno %d", K, SMMU_KHO_DEV,
+			     errno);
+		else
+			smmu_kho_out(fd, SMMU_KHO_IOC_PRESERVE, "preserve_edu");
+	}
+	ret = load_next_kernel();
+	/* KHO must be on for the handover: its debugfs "out" directory exists. */
+	CHECK(!ret && !access("/sys/kernel/debug/kho/out", F_OK), "u%u.kexec_file_load_with_kho",
+	      "ret=%d kho_out=%d", K, ret, !access("/sys/kernel/debug/kho/out", F_OK));
+	if (ret)
+		return;
+	for (i = 0; i < MAX_DEVS; i++) {
+		ret = stage_and_arm(&devs[i]);
+		CHECK(!ret, "u%u.%s", "ret=%d subtree=%d", K,
+		      devs[i].bdf == 0x10 ? "edu_dma_kho_record_added" :
+		      "probe_edu_dma_kho_record_added", ret,
+		      !access("/sys/kernel/debug/kho/out/sub_fdts/edu-dma", F_OK));
+	}
+	if (fd >= 0) {
+		struct smmu_kho_status st = { .size = sizeof(st) };
+
+		smmu_kho_out(fd, SMMU_KHO_IOC_FREEZE, "freeze");
+		ret = ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
+		/* One device preserved: one stream frozen. */
+		CHECK(!ret && st.out_state == SMMU_KHO_FROZEN && st.nr_out_streams == 1,
+		      "u%u.smmu_kho_status_frozen", "ret=%d out_state=%u streams=%u bytes=%llu "
+		      "freeze_ns=%llu", K, ret, st.out_state, st.nr_out_streams,
+		      (unsigned long long)st.out_preserved_bytes,
+		      (unsigned long long)st.freeze_ns);
+		close(fd);
+	}
+	say("kexec", "cycles=%llu", (unsigned long long)cntvct());
+	sync();
+	reboot(LINUX_REBOOT_CMD_KEXEC);
+	FAIL("u%u.kexec_with_kho_reaches_next_kernel", "reboot(KEXEC) returned errno %d", K,
+	     errno);
+}
+
+static void power_off(void)
+{
+	say("bye", "uptime_cycles=%llu", (unsigned long long)(cntvct() - t_init_cycles));
+	sync();
+	reboot(LINUX_REBOOT_CMD_POWER_OFF);
+	for (;;)
+		pause();
+}
+
+int main(void)
+{
+	char cmdline[2048], up[64];
+	int i;
+
+	t_init_cycles = cntvct();
+	mount_all();
+	kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
+		cmdline[0] = 0;
+	K = cmdline_ul(cmdline, "skho.k", 1);
+	N = cmdline_ul(cmdline, "skho.n", 1);
+	stage = cmdline_ul(cmdline, "skho.stage", 1);
+	preserve = cmdline_ul(cmdline, "skho.preserve", 0);
+	noncoh = cmdline_ul(cmdline, "skho.noncoh", 0);
+	devs[0].preserved = preserve;
+	if (read_file("/proc/uptime", up, sizeof(up)) < 0)
+		up[0] = 0;
+	up[strcspn(up, " ")] = 0;
+	say("hello", "n=%u stage=%u preserve=%d noncoh=%d kho_in=%d uptime=%s cntfrq=%llu "
+	    "cycles=%llu", N, stage, preserve, noncoh, !access("/sys/kernel/debug/kho/in", F_OK),
+	    up, (unsigned long long)cntfrq(), (unsigned long long)t_init_cycles);
+
+	check_coherency();
+	if (load_modules())
+		power_off();
+
+	if (K >= 2) {
+		const struct edu_dma_record *r = &devs[0].info.in;
+
+		if (r->fire_cycles && r->fire_cycles < t_init_cycles)
+			say("data", "kexec_to_init_us=%llu",
+			    (unsigned long long)((t_init_cycles - r->fire_cycles) * 1000000ull /
+						 cntfrq()));
+		if (preserve)
+			smmu_kho_incoming();
+		for (i = 0; i < MAX_DEVS; i++) {
+			check_record(&devs[i]);
+			check_jump(&devs[i]);
+		}
+		/* Before any new mapping exists in this kernel. */
+		for (i = 0; i < MAX_DEVS; i++)
+			check_raw(&devs[i]);
+	}
+	for (i = 0; i < MAX_DEVS; i++)
+		if (roundtrip(&devs[i]))
+			break;
+	/* Without a buffer on each device there is nothing to carry over. */
+	if (K <= N && i == MAX_DEVS)
+		before_kexec();
+	power_off();
+	return 0;
+}

@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# QEMU arm64 VM harness: edu DMA across real KHO kexecs, judged from guest data and QEMU's SMMU trace.
+#
+# Builds the kernel (kernel/scripts/build-kernel.sh, incremental), edu_dma.ko
+# (tests/vm/edu_dma), smmu_kho.ko when kernel/module/Kbuild exists, the static
+# guest /init (tests/vm/guest/init.c) and one gzip'ed initrd holding /init,
+# /Image and the modules (the guest kexecs the same Image and, through
+# retain_initrd, the same initrd).  Then boots one QEMU virt machine per
+# scenario with the SMMUv3, two edu devices (00:02.0 = SID 0x10, the device
+# under test; 00:03.0 = SID 0x18, never preserved) and the smmuv3_* and
+# pci_cfg_write trace events, and turns the guest's SKHOVM lines plus the
+# trace into one KTAP line per check (tests/vm/analyze.py).
+#
+# Usage: tests/vm/vmtest.sh [-s SCENARIO]... [--bench]
+#   SCENARIO = MODE-sSTAGE[-noncoh][-xN]
+#     MODE   stock: nothing is preserved (the negative control: what stock
+#            7.3 does to DMA across kexec); preserve: smmu_kho.ko preserves
+#            00:02.0 (skipped, check by check, until kernel/module/Kbuild exists)
+#     sSTAGE s1: DMA-API buffers in the default stage-1 domain;
+#            s2: edu_dma attaches a stage-2 (nest-parent) domain
+#     noncoh boot a DTB whose smmuv3 node is dma-noncoherent
+#     xN     N live updates in a row (default 1)
+#   Without -s: one scenario from SKHO_PRESERVE=0|1, SKHO_STAGE=1|2,
+#   SKHO_NONCOHERENT=0|1, SKHO_REPEAT=N.
+#   --bench: run stock-s1-x3 (or the -s scenario) and print the guest-clock
+#   time from the reboot notifier to the next kernel's /init; no KTAP.
+# Environment: SKHO_KEEP_LOGS=1 keeps serial and trace logs of passing runs;
+#   SKHO_KDIR=<dir> uses an already built kernel tree instead of building;
+#   SKHO_VM_OUT=<dir> build/log directory (default build/vm);
+#   SKHO_VM_TIMEOUT=<s> per-boot-chain timeout (default 60 + 30 per update).
+# Exit status: 0 if every check passed or was skipped, 1 otherwise.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=${SKHO_VM_OUT:-$root/build/vm}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+logs=$out/logs/$(date +%Y%m%d-%H%M%S)-$$
+mkdir -p "$logs"
+CROSS=aarch64-linux-gnu-
+t0=$(date +%s)
+nres=0 nfail=0 bench=0
+scenarios=()
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	-s) scenarios+=("$2"); shift 2 ;;
+	--bench) bench=1; shift ;;
+	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "vmtest: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
+if [ ${#scenarios[@]} -eq 0 ]; then
+	if [ $bench = 1 ]; then
+		scenarios=(stock-s1-x3)
+	else
+		s=$([ "${SKHO_PRESERVE:-0}" = 1 ] && echo preserve || echo stock)-s${SKHO_STAGE:-1}
+		[ "${SKHO_NONCOHERENT:-0}" = 1 ] && s+=-noncoh
+		s+=-x${SKHO_REPEAT:-1}
+		scenarios=("$s")
+	fi
+fi
+
+# ---- output helpers ---------------------------------------------------------
+elapsed() { echo $(( $(date +%s) - t0 )); }
+note() { printf '# [%4ds] %s\n' "$(elapsed)" "$*"; }
+# result ok|fail|skip NAME DETAIL
+result() {
+	nres=$((nres + 1))
+	case $1 in
+	ok)   echo "ok $nres $2" ;;
+	skip) echo "ok $nres $2 # SKIP $3" ;;
+	*)    echo "not ok $nres $2"; nfail=$((nfail + 1)) ;;
+	esac
+	[ "$1" = skip ] || [ -z "${3:-}" ] || echo "#   $3"
+}
+# step NAME LOG CMD...: run a long step with a progress line before and after.
+step() {
+	local name=$1 log=$2 s rc; shift 2
+	s=$(date +%s)
+	note "$name: started (log: $log)"
+	"$@" >"$log" 2>&1
+	rc=$?
+	note "$name: $([ $rc = 0 ] && echo done || echo "FAILED rc=$rc") in $(( $(date +%s) - s ))s (log: $log)"
+	[ $rc = 0 ] || tail -n 20 "$log" | sed 's/^/#   | /'
+	return $rc
+}
+finish() {
+	[ $bench = 1 ] || echo "1..$nres"
+	note "done: $nres checks, $nfail failed (logs: $logs)"
+	[ $nfail = 0 ] && [ "${SKHO_KEEP_LOGS:-0}" != 1 ] && [ -z "$(ls -A "$logs")" ] && rmdir "$logs"
+	exit $(( nfail > 0 ))
+}
+[ $bench = 1 ] || echo "KTAP version 1"
+
+# ---- scenarios --------------------------------------------------------------
+# parse SPEC -> S_MODE S_STAGE S_NONCOH S_N S_NAME; returns 1 if malformed
+parse() {
+	local tok
+	S_MODE=stock S_STAGE=1 S_NONCOH=0 S_N=1
+	for tok in ${1//-/ }; do
+		case $tok in
+		stock|preserve) S_MODE=$tok ;;
+		s1|s2) S_STAGE=${tok#s} ;;
+		noncoh) S_NONCOH=1 ;;
+		coh) S_NONCOH=0 ;;
+		x[1-9]|x[1-9][0-9]) S_N=${tok#x} ;;
+		*) return 1 ;;
+		esac
+	done
+	S_NAME=$S_MODE-s$S_STAGE
+	[ $S_NONCOH = 1 ] && S_NAME+=-noncoh
+	[ "$S_N" -gt 1 ] && S_NAME+=-x$S_N
+	return 0
+}
+need_noncoh=0 need_preserve=0
+for s in "${scenarios[@]}"; do
+	if ! parse "$s"; then echo "vmtest: bad scenario '$s'" >&2; exit 2; fi
+	[ $S_NONCOH = 1 ] && need_noncoh=1
+	[ $S_MODE = preserve ] && need_preserve=1
+done
+
+# ---- tools ------------------------------------------------------------------
+for tool in qemu-system-aarch64 ${CROSS}gcc gzip python3 timeout; do
+	command -v "$tool" >/dev/null || { result fail vm.build.tools "missing $tool (run tests/setup/apt-deps.sh vm)"; finish; }
+done
+[ $need_noncoh = 0 ] || command -v dtc >/dev/null ||
+	{ result fail vm.build.tools "missing dtc (run tests/setup/apt-deps.sh vm)"; finish; }
+
+# ---- builds -----------------------------------------------------------------
+if [ -n "${SKHO_KDIR:-}" ]; then
+	kdir=$SKHO_KDIR
+	note "kernel: using SKHO_KDIR=$kdir"
+elif cache=${SMMU_KHO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/smmu-kho} && mkdir -p "$cache" &&
+     step build-kernel "$logs/build-kernel.log" \
+	flock "$cache/.vmtest-build.lock" "$root/kernel/scripts/build-kernel.sh"; then
+	kdir=$(tail -n 1 "$logs/build-kernel.log")
+else
+	kdir=
+fi
+image=$kdir/arch/arm64/boot/Image
+if [ -n "$kdir" ] && [ -f "$image" ] && [ -x "$kdir/usr/gen_init_cpio" ]; then
+	[ $bench = 1 ] || result ok vm.build.kernel "$image"
+else
+	result fail vm.build.kernel "no Image/gen_init_cpio under '${kdir}' (see $logs/build-kernel.log)"
+	finish
+fi
+KMAKE=(make -C "$kdir" ARCH=arm64 CROSS_COMPILE=$CROSS -j2)
+
+mkdir -p "$out/edu_dma"
+if step edu_dma.ko "$logs/edu_dma.log" "${KMAKE[@]}" M="$here/edu_dma" MO="$out/edu_dma" modules &&
+   [ -f "$out/edu_dma/edu_dma.ko" ] && ! grep -q 'warning:' "$logs/edu_dma.log"; then
+	[ $bench = 1 ] || result ok vm.build.edu_dma_module "$out/edu_dma/edu_dma.ko"
+else
+	result fail vm.build.edu_dma_module "build failed or warned, see $logs/edu_dma.log"; finish
+fi
+
+# smmu_kho.ko: built when the lead's module exists; preserve scenarios need it.
+smmu_kho_ko= no_preserve_why=
+if [ ! -f "$root/kernel/module/Kbuild" ]; then
+	no_preserve_why="smmu_kho.ko not available yet (kernel/module/Kbuild missing)"
+elif [ $need_preserve = 1 ]; then
+	mkdir -p "$out/smmu_kho"
+	if step smmu_kho.ko "$logs/smmu_kho.log" "${KMAKE[@]}" M="$root/kernel/module" MO="$out/smmu_kho" modules &&
+	   [ -f "$out/smmu_kho/smmu_kho.ko" ]; then
+		smmu_kho_ko=$out/smmu_kho/smmu_kho.ko
+		[ $bench = 1 ] || result ok vm.build.smmu_kho_module "$smmu_kho_ko"
+	else
+		no_preserve_why="smmu_kho.ko failed to build (see $logs/smmu_kho.log)"
+		result fail vm.build.smmu_kho_module "$no_preserve_why"
+	fi
+fi
+
+init=$out/init
+if step guest-init "$logs/init.log" ${CROSS}gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror \
+	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -I"$here/edu_dma" \
+	-I"$root/kernel/module/uapi" -o "$init" "$here/guest/init.c"; then
+	[ $bench = 1 ] || result ok vm.build.guest_init "$init"
+else
+	result fail vm.build.guest_init "see $logs/init.log"; finish
+fi
+
+mk_initrd() {
+	{
+		printf 'dir /dev 0755 0 0\ndir /proc 0755 0 0\ndir /sys 0755 0 0\ndir /lib 0755 0 0\n'
+		printf 'nod /dev/console 0600 0 0 c 5 1\n'
+		printf 'file /init %s 0755 0 0\n' "$init"
+		printf 'file /Image %s 0644 0 0\n' "$image"
+		printf 'file /lib/edu_dma.ko %s 0644 0 0\n' "$out/edu_dma/edu_dma.ko"
+		[ -z "$smmu_kho_ko" ] || printf 'file /lib/smmu_kho.ko %s 0644 0 0\n' "$smmu_kho_ko"
+	} > "$out/initrd.list" &&
+	"$kdir/usr/gen_init_cpio" "$out/initrd.list" | gzip -6 > "$out/initrd.gz.tmp" &&
+	mv "$out/initrd.gz.tmp" "$out/initrd.gz"
+}
+if step initrd "$logs/initrd.log" mk_initrd; then
+	[ $bench = 1 ] || result ok vm.build.initrd "$out/initrd.gz ($(stat -c %s "$out/initrd.gz") bytes)"
+else
+	result fail vm.build.initrd "see $logs/initrd.log"; finish
+fi
+
+QEMU=(qemu-system-aarch64 -M virt,iommu=smmuv3 -cpu max -m 1G -smp 2 -nographic -nodefaults
+      -no-reboot -device edu,addr=02.0 -device edu,addr=03.0)
+
+# Non-coherent SMMU: the board's own DT with dma-noncoherent in the smmuv3
+# node (the root carries dma-coherent, so only adding the property works).
+mk_dtb() {
+	local m=${QEMU[2]}
+	"${QEMU[@]:0:2}" "$m,dumpdtb=$out/virt.dtb" "${QEMU[@]:3}" &&
+	dtc -q -I dtb -O dts -o "$out/virt.dts" "$out/virt.dtb" &&
+	grep -q 'smmuv3@9050000 {' "$out/virt.dts" &&
+	sed '/smmuv3@9050000 {/a\		dma-noncoherent;' "$out/virt.dts" > "$out/virt-noncoh.dts" &&
+	dtc -q -I dts -O dtb -o "$out/virt-noncoh.dtb" "$out/virt-noncoh.dts" &&
+	dtc -q -I dtb -O dts "$out/virt-noncoh.dtb" | grep -A12 'smmuv3@9050000 {' | grep -q 'dma-noncoherent;'
+}
+if [ $need_noncoh = 1 ]; then
+	if step noncoherent-dtb "$logs/dtb.log" mk_dtb; then
+		[ $bench = 1 ] || result ok vm.build.noncoherent_dtb "$out/virt-noncoh.dtb"
+	else
+		result fail vm.build.noncoherent_dtb "see $logs/dtb.log"; need_noncoh=failed
+	fi
+fi
+
+# ---- runs -------------------------------------------------------------------
+run_scenario() {
+	local spec=$1 serial trace qout rc tmo append line verdict name detail failed=0 t
+	parse "$spec"
+	local tag=vm.$S_NAME
+	if [ $S_MODE = preserve ] && [ -z "$smmu_kho_ko" ]; then
+		note "$S_NAME: not run: $no_preserve_why"
+		[ $bench = 1 ] && return 0
+		while IFS=$'\t' read -r line verdict name detail; do
+			[ "$line" = RESULT ] && result skip "$tag.$name" "$no_preserve_why"
+		done < <(python3 "$here/analyze.py" --list-preserve-only --updates "$S_N")
+		return 0
+	fi
+	if [ $S_NONCOH = 1 ] && [ $need_noncoh != 1 ]; then
+		result fail "$tag.boot_reaches_init" "no non-coherent DTB"; return 0
+	fi
+	serial=$logs/$S_NAME.serial.log trace=$logs/$S_NAME.trace.log qout=$logs/$S_NAME.qemu.log
+	tmo=${SKHO_VM_TIMEOUT:-$((60 + 30 * S_N))}
+	append="console=ttyAMA0 kho=on liveupdate=on retain_initrd printk.devkmsg=on panic=-1"
+	append+=" skho.k=1 skho.n=$S_N skho.stage=$S_STAGE skho.noncoh=$S_NONCOH"
+	[ $S_MODE = preserve ] && append+=" skho.preserve=1"
+	local dtb=()
+	[ $S_NONCOH = 1 ] && dtb=(-dtb "$out/virt-noncoh.dtb")
+	t=$(date +%s)
+	note "$S_NAME: booting ($S_N live update(s), timeout ${tmo}s; serial: $serial, trace: $trace)"
+	timeout -k 5 "$tmo" "${QEMU[@]}" -kernel "$image" -initrd "$out/initrd.gz" "${dtb[@]}" \
+		-append "$append" -serial "file:$serial" \
+		-trace 'smmuv3_*' -trace pci_cfg_write -D "$trace" -d guest_errors \
+		</dev/null >"$qout" 2>&1
+	rc=$?
+	note "$S_NAME: qemu exited $rc after $(( $(date +%s) - t ))s$([ $rc = 124 ] && echo ' (TIMEOUT)')"
+	local res=$logs/$S_NAME.results arc
+	python3 "$here/analyze.py" --serial "$serial" --trace "$trace" --updates "$S_N" \
+		--stage "$S_STAGE" --preserve $([ $S_MODE = preserve ] && echo 1 || echo 0) \
+		--qemu-rc "$rc" >"$res" 2>>"$qout"
+	arc=$?
+	while IFS=$'\t' read -r line verdict name detail; do
+		case $line in
+		RESULT)
+			[ "$verdict" = fail ] && failed=1
+			if [ $bench = 1 ]; then
+				[ "$verdict" = ok ] || echo "# bench: $S_NAME.$name $verdict: $detail"
+			else
+				result "$verdict" "$tag.$name" "$detail"
+			fi ;;
+		INFO) if [ $bench = 1 ]; then echo "bench: $S_NAME: $verdict"; else echo "# $S_NAME: $verdict"; fi ;;
+		esac
+	done <"$res"
+	if [ $arc != 0 ]; then
+		failed=1
+		result fail "$tag.analysis_completes" "analyze.py exited $arc (see $qout)"
+	fi
+	rm -f "$res"
+	if [ $failed = 1 ] || [ "${SKHO_KEEP_LOGS:-0}" = 1 ]; then
+		note "$S_NAME: logs kept: serial $serial, trace $trace, qemu $qout"
+	else
+		rm -f "$serial" "$trace" "$qout"
+	fi
+}
+
+for s in "${scenarios[@]}"; do
+	run_scenario "$s"
+done
+finish
