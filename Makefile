@@ -22,6 +22,7 @@ deps:
 	@tests/setup/apt-deps.sh host
 
 include kernel/core/core.mk
+include kernel/kernel.mk
 -include tests/host/host.mk
 -include tests/fuzz/fuzz.mk
 -include tests/bench/bench.mk

@@ -109,7 +109,7 @@ static struct arm_smmu_kho_stream *kho_stream(struct arm_smmu_device *smmu,
 
 	if (s || !create)
 		return s;
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	s = kzalloc_obj(*s);
 	if (!s)
 		return NULL;
 	if (xa_err(xa_store(&smmu->kho.streams, sid, s, GFP_KERNEL))) {

@@ -300,7 +300,7 @@ static int skho_ioc_dev(unsigned int cmd, struct smmu_kho_dev_arg *a)
 	case SMMU_KHO_IOC_PRESERVE:
 		if (d)
 			break;
-		d = kzalloc(sizeof(*d), GFP_KERNEL);
+		d = kzalloc_obj(*d);
 		if (!d) {
 			ret = -ENOMEM;
 			break;
@@ -425,7 +425,7 @@ static void skho_live_digests(const struct skho_ho_smmu *hs, u32 sid,
 static int skho_ioc_streams(struct smmu_kho_streams_arg *a)
 {
 	struct smmu_kho_stream_info __user *uinfo = u64_to_user_ptr(a->info);
-	struct skho_handover *out = kzalloc(sizeof(*out), GFP_KERNEL);
+	struct skho_handover *out = kzalloc_obj(*out);
 	struct skho_err err = {};
 	u32 n = 0, i, j, pass;
 	int ret = 0;

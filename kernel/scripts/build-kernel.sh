@@ -9,6 +9,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 : "${SMMU_KHO_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/smmu-kho}"
 export SMMU_KHO_CACHE
+mkdir -p "$SMMU_KHO_CACHE"
+# One build at a time per cache: patching, copying and make share the tree.
+exec 9>"$SMMU_KHO_CACHE/.build.lock"
+flock 9
 src=$("$here/scripts/fetch-source.sh")
 out=${SMMU_KHO_KBUILD:-$SMMU_KHO_CACHE/build-arm64}
 mkdir -p "$out"
