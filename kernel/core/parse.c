@@ -32,15 +32,22 @@ static int check_structure(const void *fdt, struct skho_err *err)
 		if (next < 0 && tag != FDT_END)
 			goto bad;
 		switch (tag) {
-		case FDT_BEGIN_NODE:
+		case FDT_BEGIN_NODE: {
+			const char *name = fdt_offset_ptr(fdt, offset + 4, 1);
+
 			if (depth == 0 && roots++)
 				return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, offset,
 						 "FDT: second root node at %#x", offset);
+			/* fdt_next_tag checked that the name is terminated */
+			if (depth == 0 && (!name || *name))
+				return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, offset,
+						 "FDT: root node has a name");
 			if (++depth > MAX_DEPTH)
 				return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, offset,
 						 "FDT: nesting deeper than %d at %#x",
 						 MAX_DEPTH, offset);
 			break;
+		}
 		case FDT_END_NODE:
 			if (depth-- == 0)
 				goto bad;
@@ -120,8 +127,12 @@ static int get_prop(const void *blob, int node, const char *nname,
 		return skho_fail(err, SKHO_E_PROP, SKHO_NO_SID, 0,
 				 "%s: property %s is %d bytes, not a multiple of %zu",
 				 nname, pname, len, rec);
+	if (max == 1 && (size_t)len != rec)
+		return skho_fail(err, SKHO_E_PROP, SKHO_NO_SID, 0,
+				 "%s: property %s is %d bytes, expected %zu",
+				 nname, pname, len, rec);
 	if ((size_t)len / rec > max)
-		return skho_fail(err, max == 1 ? SKHO_E_PROP : SKHO_E_LIMIT, SKHO_NO_SID, 0,
+		return skho_fail(err, SKHO_E_LIMIT, SKHO_NO_SID, 0,
 				 "%s: property %s has %zu entries, more than %u",
 				 nname, pname, (size_t)len / rec, max);
 	*nr = (u32)((size_t)len / rec);
@@ -136,9 +147,6 @@ static int get_cell(const void *blob, int node, const char *nname,
 	u32 nr;
 	int ret = get_prop(blob, node, nname, pname, rec, 1, &v, &nr, err);
 
-	if (!ret && nr != 1)
-		ret = skho_fail(err, SKHO_E_PROP, SKHO_NO_SID, 0,
-				"%s: property %s is 0 bytes, expected %zu", nname, pname, rec);
 	if (!ret)
 		*out = rec == 8 ? skho_fdt_ld64(v) : skho_fdt_ld32(v);
 	return ret;
