@@ -1729,3 +1729,134 @@ int gen_adopt(struct arena *mem, const struct skho_ho_smmu *ho,
 	}
 	return n;
 }
+
+/* ---- late mappings and the whole handover ------------------------------- */
+
+bool gen_pt_map_page(struct gen_state *g, struct gen_pt *pt, u64 iova, u64 pa,
+		     u32 prot, u32 *new_tables)
+{
+	u32 before = pt->nr_page;
+	bool ok;
+
+	pt->c_tbl = NULL;
+	ok = pt_map(g, pt, iova, pa, 3, prot, 0, false);
+	pt->c_tbl = NULL;
+	if (new_tables)
+		*new_tables = pt->nr_page - before;
+	if (ok)
+		qsort(pt->leaf, pt->nr_leaf, sizeof(*pt->leaf), leaf_cmp);
+	return ok;
+}
+
+int gen_smmu_by_mmio(const struct gen_state *g, u64 mmio_base)
+{
+	u32 si;
+
+	for (si = 0; si < g->nr_smmus; si++)
+		if (g->smmu[si].mmio_base == mmio_base)
+			return (int)si;
+	return -1;
+}
+
+bool gen_ho_preserved(const struct gen_ho *h, u32 si, u32 sid)
+{
+	return sid_in(h->sids[si], h->nr_sids[si], sid);
+}
+
+int gen_ho_prepare(struct gen_ho *h, struct gen_state *g, u64 seed, unsigned int pct,
+		   struct skho_err *err)
+{
+	struct skho_smmu_state st[GEN_MAX_SMMUS];
+	u64 rng = seed ^ 0x6b686f6b686f6bULL;
+	u32 si, i, n;
+	int ret;
+
+	memset(h, 0, sizeof(*h));
+	h->g = g;
+	for (si = 0; si < g->nr_smmus; si++) {
+		struct gen_smmu *s = &g->smmu[si];
+
+		h->sids[si] = calloc(s->nr_st + 1, sizeof(u32));
+		if (!h->sids[si])
+			return -SKHO_E_NOMEM;
+		for (i = 0, n = 0; i < s->nr_st; i++)
+			if (arena_rand_below(&rng, 100) < pct)
+				h->sids[si][n++] = s->st[i].sid;
+		if (!n && s->nr_st)
+			h->sids[si][n++] = s->st[arena_rand_below(&rng, s->nr_st)].sid;
+		h->nr_sids[si] = n;	/* s->st is sorted: so is the subset */
+		h->nr_frozen += gen_freeze(g, si, h->sids[si], n);
+		gen_smmu_state(g, si, h->sids[si], n, &st[si]);
+	}
+	ret = skho_snapshot_take(&h->snap, st, g->nr_smmus, arena_mem(g->arena), err);
+	if (ret)
+		return ret;
+	h->fdt_size = skho_snapshot_fdt_size(h->snap);
+	h->fdt = malloc(h->fdt_size);
+	if (!h->fdt)
+		return -SKHO_E_NOMEM;
+	ret = skho_snapshot_to_fdt(h->snap, h->fdt, h->fdt_size, err);
+	if (ret)
+		return ret;
+	for (si = 0; si < g->nr_smmus; si++) {
+		const struct skho_ranges *r = skho_snapshot_ranges(h->snap, si);
+		struct skho_range *nr;
+
+		if (!r || !r->nr)
+			continue;
+		nr = realloc(h->ranges, (h->nr_ranges + r->nr) * sizeof(*nr));
+		if (!nr)
+			return -SKHO_E_NOMEM;
+		h->ranges = nr;
+		memcpy(h->ranges + h->nr_ranges, r->r, r->nr * sizeof(*nr));
+		h->nr_ranges += r->nr;
+	}
+	h->b = arena_fork(g->arena, h->ranges, h->nr_ranges, ARENA_EXTERNAL);
+	return h->b ? 0 : -SKHO_E_NOMEM;
+}
+
+void gen_ho_release(struct gen_ho *h)
+{
+	u32 si;
+
+	for (si = 0; si < GEN_MAX_SMMUS; si++)
+		free(h->sids[si]);
+	skho_snapshot_free(h->snap);
+	free(h->fdt);
+	free(h->ranges);
+	arena_free(h->b);
+	memset(h, 0, sizeof(*h));
+}
+
+static void collect_verdict(void *arg, u32 sid, const struct skho_err *why)
+{
+	struct gen_verdicts *v = arg;
+
+	GROW(v->v, v->nr, v->cap);
+	v->v[v->nr++] = (struct gen_verdict){
+		.sid = sid, .code = why ? why->code : 0, .addr = why ? why->addr : 0,
+	};
+}
+
+void gen_validate(const struct skho_handover *ho, u32 idx, const struct arena *mem,
+		  struct gen_verdicts *out, struct skho_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->ret = skho_handover_validate(ho, idx, arena_mem(mem), collect_verdict, out, err);
+}
+
+void gen_verdicts_free(struct gen_verdicts *v)
+{
+	free(v->v);
+	memset(v, 0, sizeof(*v));
+}
+
+const struct gen_verdict *gen_verdict_of(const struct gen_verdicts *v, u32 sid)
+{
+	u32 i;
+
+	for (i = 0; i < v->nr; i++)
+		if (v->v[i].sid == sid)
+			return &v->v[i];
+	return NULL;
+}

@@ -253,6 +253,64 @@ int gen_adopt(struct arena *mem, const struct skho_ho_smmu *ho,
 void gen_ho_smmu(const struct skho_ho_smmu *ho, const struct arena *mem,
 		 struct skho_smmu *out);
 
+/*
+ * Map one more granule-sized page into a host table after the state was
+ * built (the shadow follows), as the old kernel would on a late
+ * iommu_map().  Returns false when something is mapped there already.
+ * Sets *new_tables to how many table pages had to be allocated.
+ */
+bool gen_pt_map_page(struct gen_state *g, struct gen_pt *pt, u64 iova, u64 pa,
+		     u32 prot, u32 *new_tables);
+
+/* Index of the SMMU whose MMIO base is @mmio_base, or -1. */
+int gen_smmu_by_mmio(const struct gen_state *g, u64 mmio_base);
+
+/* ---- a whole kexec handover, for the handover and mutation suites ---- */
+
+struct gen_verdict {
+	u32 sid;
+	int code;		/* 0 adopted, else -SKHO_E_* */
+	u64 addr;
+};
+
+struct gen_verdicts {
+	struct gen_verdict *v;	/* in callback order */
+	u32 nr, cap;
+	int ret;		/* skho_handover_validate()'s return */
+};
+
+struct gen_ho {
+	struct gen_state *g;
+	u32 *sids[GEN_MAX_SMMUS];	/* preserved SIDs, sorted */
+	u32 nr_sids[GEN_MAX_SMMUS];
+	u32 nr_frozen;
+	struct skho_snapshot *snap;
+	void *fdt;
+	size_t fdt_size;
+	struct skho_range *ranges;	/* every SMMU's preserved ranges */
+	u32 nr_ranges;
+	struct arena *b;		/* the next kernel's memory */
+};
+
+/*
+ * The old kernel's side on @g: pick a random subset of each SMMU's
+ * programmed SIDs (about @pct percent, at least one per SMMU), freeze,
+ * snapshot, serialize; then the kexec: @h->b gets only the preserved ranges
+ * and the ARENA_EXTERNAL allocations, at the same PAs, everything else gone.
+ * Returns 0 or the -SKHO_E_* of the core call that failed (@err says).
+ */
+int gen_ho_prepare(struct gen_ho *h, struct gen_state *g, u64 seed, unsigned int pct,
+		   struct skho_err *err);
+void gen_ho_release(struct gen_ho *h);
+bool gen_ho_preserved(const struct gen_ho *h, u32 si, u32 sid);
+
+/* skho_handover_validate() of @ho's SMMU @idx on @mem, verdicts collected. */
+void gen_validate(const struct skho_handover *ho, u32 idx, const struct arena *mem,
+		  struct gen_verdicts *out, struct skho_err *err);
+void gen_verdicts_free(struct gen_verdicts *v);
+/* Verdict for @sid, or NULL when the validator never reported it. */
+const struct gen_verdict *gen_verdict_of(const struct gen_verdicts *v, u32 sid);
+
 /* Abort STE as arm_smmu_make_abort_ste writes it (LE bytes). */
 void gen_abort_ste(u8 ste[64]);
 
