@@ -2,6 +2,11 @@
 /* smmu-kho core: snapshot live SMMU state and write the KHO FDT (smmu_kho_abi.h). */
 #include "skho_handover.h"
 
+/* The record layouts docs/abi.md gives offsets for. */
+_Static_assert(sizeof(struct skho_abi_range) == 16, "skho_abi_range is 16 bytes");
+_Static_assert(sizeof(struct skho_abi_stream) == 88, "skho_abi_stream is 88 bytes");
+_Static_assert(sizeof(struct skho_abi_pgtable) == 24, "skho_abi_pgtable is 24 bytes");
+
 /* A distinct table, while collecting: geometry as walked, digest. */
 struct snap_pt {
 	struct skho_pt_cfg cfg;
@@ -411,14 +416,14 @@ const struct skho_ranges *skho_snapshot_ranges(const struct skho_snapshot *s,
 #define HDR_SIZE	((sizeof(struct fdt_header) + sizeof(struct fdt_reserve_entry) - 1) & \
 			 ~(sizeof(struct fdt_reserve_entry) - 1))
 
-static const char *const root_props[] = {
+/* Property names in the order put_smmu() writes them; root ones first. */
+static const char *const prop_names[] = {
 	SKHO_PROP_COMPATIBLE, SKHO_PROP_ABI_MINOR,
-};
-static const char *const smmu_props[] = {
 	SKHO_PROP_REG, SKHO_PROP_STRTAB_BASE, SKHO_PROP_STRTAB_CFG,
 	SKHO_PROP_FEATURES, SKHO_PROP_OAS, SKHO_PROP_RANGES, SKHO_PROP_STREAMS,
-	SKHO_PROP_PGTABLES, SKHO_PROP_ASIDS, SKHO_PROP_VMIDS,
+	SKHO_PROP_PGTABLES, SKHO_PROP_ASIDS, SKHO_PROP_VMIDS, NULL,
 };
+#define NR_ROOT_PROPS	2
 
 static int node_name(char *buf, size_t len, u64 mmio)
 {
@@ -447,10 +452,10 @@ static int node_name(char *buf, size_t len, u64 mmio)
 static size_t strings_size(u32 nr_smmus)
 {
 	char tab[256];
-	size_t len = 0, i, n = sizeof(root_props) / sizeof(root_props[0]);
+	size_t len = 0, i;
 
-	for (i = 0; i < n + (nr_smmus ? sizeof(smmu_props) / sizeof(smmu_props[0]) : 0); i++) {
-		const char *name = i < n ? root_props[i] : smmu_props[i - n];
+	for (i = 0; prop_names[i] && (nr_smmus || i < NR_ROOT_PROPS); i++) {
+		const char *name = prop_names[i];
 		size_t l = strlen(name) + 1, p;
 		bool found = false;
 

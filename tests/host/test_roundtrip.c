@@ -321,6 +321,31 @@ static void fdt_size_is_exact_one_byte_less_is_nospace(struct ktest *t)
 	free(f.buf);
 }
 
+static void snapshot_of_no_smmu_writes_a_root_only_blob(struct ktest *t)
+{
+	struct skho_snapshot *snap;
+	struct skho_handover ho;
+	struct skho_err err = { 0 };
+	struct flat f;
+	size_t size;
+	u8 *buf;
+
+	KASSERT(t, flat_init(&f), "oom");
+	KASSERT(t, skho_snapshot_take(&snap, NULL, 0, &f.mem, &err) == 0, "%s", err.msg);
+	size = skho_snapshot_fdt_size(snap);
+	buf = malloc(size);
+	/* only the root's two property names in the string block: still exact */
+	KEXPECT_EQ(t, skho_snapshot_to_fdt(snap, buf, size, &err), 0);
+	KEXPECT_EQ(t, skho_snapshot_to_fdt(snap, buf, size - 1, &err), -SKHO_E_NOSPACE);
+	KEXPECT_EQ(t, skho_snapshot_to_fdt(snap, buf, size, &err), 0);
+	KEXPECT_EQ(t, skho_handover_parse(buf, size, &ho, &err), 0);
+	KEXPECT_EQ(t, ho.nr_smmus, 0);	/* a valid handover of nothing */
+	skho_handover_release(&ho);
+	free(buf);
+	skho_snapshot_free(snap);
+	free(f.buf);
+}
+
 static void pte_pointing_table_outside_ranges_refuses_only_that_stream(struct ktest *t)
 {
 	struct skho_smmu_state st;
@@ -742,6 +767,7 @@ static void fdt_costs_at_most_96_bytes_per_ste_at_1024_shared_streams(struct kte
 KTEST_MAIN("roundtrip",
 	   KTEST_CASE(snapshot_fdt_parse_validate_adopts_s1_s2_and_bypass),
 	   KTEST_CASE(fdt_size_is_exact_one_byte_less_is_nospace),
+	   KTEST_CASE(snapshot_of_no_smmu_writes_a_root_only_blob),
 	   KTEST_CASE(pte_pointing_table_outside_ranges_refuses_only_that_stream),
 	   KTEST_CASE(changed_pte_inside_ranges_refuses_with_digest),
 	   KTEST_CASE(ste_changed_in_memory_refuses_with_ste_lost),
