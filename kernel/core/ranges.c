@@ -5,7 +5,7 @@
 /*
  * Append [pa, pa + size).  The set is no longer normalized afterwards.
  * Errors: -SKHO_E_INVAL (size 0, or pa + size beyond 2^64 - 1: the end must
- * be representable), -SKHO_E_LIMIT (2^32 - 1 entries), -SKHO_E_NOMEM.
+ * be representable), -SKHO_E_LIMIT (beyond 2^31 entries), -SKHO_E_NOMEM.
  */
 int skho_ranges_add(struct skho_ranges *rs, u64 pa, u64 size)
 {

@@ -87,7 +87,10 @@ struct skho_ranges {
 	u32 cap;
 };
 
-/* Append [pa, pa+size). -SKHO_E_INVAL if empty or wrapping; -SKHO_E_NOMEM. */
+/*
+ * Append [pa, pa+size).  -SKHO_E_INVAL if empty or wrapping (the end must be
+ * <= 2^64 - 1), -SKHO_E_LIMIT beyond 2^31 entries, -SKHO_E_NOMEM.
+ */
 int skho_ranges_add(struct skho_ranges *rs, u64 pa, u64 size);
 /* Sort and merge overlapping or adjacent ranges.  Returns 0. */
 int skho_ranges_normalize(struct skho_ranges *rs);

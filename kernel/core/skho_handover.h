@@ -42,7 +42,8 @@ int skho_snapshot_take(struct skho_snapshot **out,
 		       const struct skho_mem *mem, struct skho_err *err);
 /* Exact size of the FDT skho_snapshot_to_fdt() writes. */
 size_t skho_snapshot_fdt_size(const struct skho_snapshot *s);
-/* Write the FDT.  -SKHO_E_NOSPACE if @bufsz is too small, -SKHO_E_FDT. */
+/* Write the FDT.  -SKHO_E_NOSPACE if @bufsz is too small, -SKHO_E_FDT,
+ * -SKHO_E_INVAL (NULL argument). */
 int skho_snapshot_to_fdt(const struct skho_snapshot *s, void *buf, size_t bufsz,
 			 struct skho_err *err);
 /* Normalized ranges of SMMU @idx that must be preserved. */
@@ -114,7 +115,8 @@ struct skho_handover {
  * configuration, that SIDs are sorted, unique and inside the table, and that
  * ranges are sorted, disjoint and bounded.  Never reads outside @blob.
  * Errors: -SKHO_E_FDT, -SKHO_E_COMPAT, -SKHO_E_PROP, -SKHO_E_SMMU,
- * -SKHO_E_SID, -SKHO_E_RANGES, -SKHO_E_LIMIT, -SKHO_E_NOMEM.
+ * -SKHO_E_SID, -SKHO_E_RANGES, -SKHO_E_LIMIT, -SKHO_E_NOMEM, -SKHO_E_INVAL
+ * (@ho NULL).  docs/abi.md lists what each code refuses.
  * On success the caller frees with skho_handover_release().
  */
 int skho_handover_parse(const void *blob, size_t size, struct skho_handover *ho,
@@ -126,7 +128,9 @@ void skho_handover_release(struct skho_handover *ho);
  * fenced to the handed-over ranges.  @verdict is called once per stream, in
  * SID order, with NULL (adopt) or the reason to abort it.  Returns the number
  * of streams refused, or a negative -SKHO_E_* when the instance as a whole
- * cannot be trusted (then every stream was reported refused).
+ * cannot be trusted (then every stream was reported refused): -SKHO_E_OUTSIDE
+ * (stream table not inside the ranges), -SKHO_E_SMMU (strtab cfg),
+ * -SKHO_E_NOMEM; -SKHO_E_INVAL (bad @idx or NULL argument: no verdicts).
  */
 typedef void (*skho_verdict_fn)(void *arg, u32 sid, const struct skho_err *why);
 int skho_handover_validate(const struct skho_handover *ho, u32 idx,
