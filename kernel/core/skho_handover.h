@@ -42,8 +42,10 @@ int skho_snapshot_take(struct skho_snapshot **out,
 		       const struct skho_mem *mem, struct skho_err *err);
 /* Exact size of the FDT skho_snapshot_to_fdt() writes. */
 size_t skho_snapshot_fdt_size(const struct skho_snapshot *s);
-/* Write the FDT.  -SKHO_E_NOSPACE if @bufsz is too small, -SKHO_E_FDT,
- * -SKHO_E_INVAL (NULL argument). */
+/*
+ * Write the FDT.  -SKHO_E_NOSPACE if @bufsz is too small, -SKHO_E_FDT,
+ * -SKHO_E_INVAL (NULL argument).
+ */
 int skho_snapshot_to_fdt(const struct skho_snapshot *s, void *buf, size_t bufsz,
 			 struct skho_err *err);
 /* Normalized ranges of SMMU @idx that must be preserved. */
