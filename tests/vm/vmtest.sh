@@ -87,8 +87,12 @@ step() {
 }
 finish() {
 	[ $bench = 1 ] || echo "1..$nres"
-	note "done: $nres checks, $nfail failed (logs: $logs)"
-	[ $nfail = 0 ] && [ "${SKHO_KEEP_LOGS:-0}" != 1 ] && [ -z "$(ls -A "$logs")" ] && rmdir "$logs"
+	if [ $nfail = 0 ] && [ "${SKHO_KEEP_LOGS:-0}" != 1 ]; then
+		rm -rf "$logs"
+		note "done: $nres checks, 0 failed (logs removed; SKHO_KEEP_LOGS=1 keeps them)"
+	else
+		note "done: $nres checks, $nfail failed (logs: $logs)"
+	fi
 	exit $(( nfail > 0 ))
 }
 [ $bench = 1 ] || echo "KTAP version 1"
@@ -160,9 +164,15 @@ smmu_kho_ko= no_preserve_why=
 if [ ! -f "$root/kernel/module/Kbuild" ]; then
 	no_preserve_why="smmu_kho.ko not available yet (kernel/module/Kbuild missing)"
 elif [ $need_preserve = 1 ]; then
-	mkdir -p "$out/smmu_kho"
-	if step smmu_kho.ko "$logs/smmu_kho.log" "${KMAKE[@]}" M="$root/kernel/module" MO="$out/smmu_kho" modules &&
-	   [ -f "$out/smmu_kho/smmu_kho.ko" ]; then
+	# A private copy (symlinks followed, build products left out): the
+	# module's own tree may hold an in-tree build, which MO= refuses.
+	build_smmu_kho() {
+		rsync -a -L --delete --exclude='*.o' --exclude='*.ko' --exclude='*.cmd' \
+			--exclude='*.mod' --exclude='*.mod.c' --exclude=Module.symvers \
+			--exclude=modules.order "$root/kernel/module/" "$out/smmu_kho/" &&
+		"${KMAKE[@]}" M="$out/smmu_kho" modules
+	}
+	if step smmu_kho.ko "$logs/smmu_kho.log" build_smmu_kho && [ -f "$out/smmu_kho/smmu_kho.ko" ]; then
 		smmu_kho_ko=$out/smmu_kho/smmu_kho.ko
 		[ $bench = 1 ] || result ok vm.build.smmu_kho_module "$smmu_kho_ko"
 	else
@@ -208,9 +218,13 @@ mk_dtb() {
 	"${QEMU[@]:0:2}" "$m,dumpdtb=$out/virt.dtb" "${QEMU[@]:3}" &&
 	dtc -q -I dtb -O dts -o "$out/virt.dts" "$out/virt.dtb" &&
 	grep -q 'smmuv3@9050000 {' "$out/virt.dts" &&
-	sed '/smmuv3@9050000 {/a\		dma-noncoherent;' "$out/virt.dts" > "$out/virt-noncoh.dts" &&
+	# In the node: drop dma-coherent (it wins over dma-noncoherent) and add
+	# dma-noncoherent (a parent may carry dma-coherent).
+	sed '/smmuv3@9050000 {/,/};/{/dma-coherent;/d}; /smmuv3@9050000 {/a\		dma-noncoherent;' \
+		"$out/virt.dts" > "$out/virt-noncoh.dts" &&
 	dtc -q -I dts -O dtb -o "$out/virt-noncoh.dtb" "$out/virt-noncoh.dts" &&
-	dtc -q -I dtb -O dts "$out/virt-noncoh.dtb" | grep -A12 'smmuv3@9050000 {' | grep -q 'dma-noncoherent;'
+	dtc -q -I dtb -O dts "$out/virt-noncoh.dtb" | sed -n '/smmuv3@9050000 {/,/};/p' > "$out/smmu-node.dts" &&
+	grep -q 'dma-noncoherent;' "$out/smmu-node.dts" && ! grep -q 'dma-coherent;' "$out/smmu-node.dts"
 }
 if [ $need_noncoh = 1 ]; then
 	if step noncoherent-dtb "$logs/dtb.log" mk_dtb; then

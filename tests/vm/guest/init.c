@@ -406,8 +406,9 @@ static void smmu_kho_incoming(void)
 	for (i = 0; i < sa.nr && i < 8; i++) {
 		say("data", "stream sid=%#x state=%u error=%d dev=%s why=%s", si[i].sid,
 		    si[i].state, si[i].error, si[i].dev, si[i].why);
+		/* The UAPI allows "" for a device it cannot name. */
 		found += si[i].sid == 0x10 && si[i].state == SMMU_KHO_STREAM_ADOPTED &&
-			 !strcmp(si[i].dev, "0000:00:02.0");
+			 (!si[i].dev[0] || !strcmp(si[i].dev, "0000:00:02.0"));
 	}
 	/* Exactly the one stream we preserved, adopted, none refused. */
 	CHECK(st.in_state == SMMU_KHO_ADOPTED && st.nr_in_streams == 1 && st.nr_adopted == 1 &&
