@@ -1,0 +1,1238 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* smmu-khod fake backend: a directory that stands in for the kernel in host tests. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "skho_handover.h"
+#include "smmuv3_defs.h"
+
+/*
+ * The directory <dir> is the fake kernel.  The test writes:
+ *
+ *   pci       one line per PCI device behind the (fake) SMMUv3:
+ *             "<name> <smmu base, hex> <sid>[,<sid>...] [gen=<n>]"
+ *             gen changes the device's live STE/translation (drift).
+ *   faults    optional, one knob per line:
+ *               fail preserve <dev> | fail freeze | fail kexec | fail jump
+ *               fail luo | fail status   -- the op returns an error
+ *               fdt-garbage              -- GET_FDT(OUT) returns junk
+ *             applied when the fake kexec happens (the next kernel's view):
+ *               lose <sid>               -- stream absent after the jump
+ *               refuse <sid> <why...>    -- stream REFUSED by validation
+ *               ste <sid> | xlat <sid>   -- live digest differs
+ *               events <sid> <n>         -- n SMMU events on that SID
+ *               no-handover              -- booted cold: nothing handed over
+ *               no-luo                   -- LUO sessions not carried over
+ *   crash_at  "<point>" [n]: SIGKILL the daemon the n-th (default 1st) time
+ *             it reaches crash point <point>; the file is removed first, so
+ *             the restarted daemon does not crash again.
+ *   clock     optional decimal ns: now_ns() returns it and adds 1 s.
+ *   cmdline   optional contents of /proc/cmdline.
+ *
+ * The backend writes (atomically, so a kill -9 never tears it):
+ *
+ *   kernel    the fake kernel's state: boot count, outgoing/incoming state,
+ *             selected devices, the loaded kexec image.
+ *   fdt.out, fdt.in   KHO FDT blobs (smmu_kho_abi.h) as the module makes them.
+ *   in-streams        the incoming streams after a jump.
+ *   luo/<session>/<token>   memfd contents carried over a jump.
+ *   jumps     one line per fake kexec: "<kernel>\t<initrd>\t<cmdline>".
+ *
+ * jump() plays kexec: it hands the frozen snapshot over (fdt.out -> fdt.in,
+ * streams adopted, faults applied), carries the LUO sessions whose fds are
+ * still open, bumps the boot id, and exits the daemon with status 0.
+ */
+
+#define MAX_DEVS	64
+#define MAX_SIDS	8
+#define MAX_LUO		4
+#define FAKE_SMMU_OAS	48
+#define FAKE_STRTAB_PA	0x40000000ull
+#define FAKE_STRTAB_LG2	8	/* linear table, SIDs < 256 */
+
+struct fake_dev {
+	char name[32];
+	uint64_t smmu;
+	uint32_t sids[MAX_SIDS];
+	uint32_t nr_sids;
+	uint32_t gen;
+};
+
+struct fake_kernel {
+	uint32_t boot;
+	uint32_t out_state, in_state;
+	char selected[MAX_DEVS][32];
+	uint32_t nr_selected;
+	bool kexec_loaded;
+	char kexec_kernel[256], kexec_initrd[256], kexec_cmdline[512];
+	uint64_t freeze_ns, adopt_ns;
+};
+
+struct fake_luo {
+	char name[64];
+	int sfd;		/* the fd handed to the daemon */
+	ino_t ino;		/* to tell whether the daemon still holds it */
+	uint64_t token;
+	int fd;			/* dup of the preserved fd, -1 if none */
+	bool retrieved;
+};
+
+struct fake_backend {
+	struct skhod_backend be;
+	int dirfd;
+	struct fake_luo luo[MAX_LUO];
+	unsigned int crash_hits;
+};
+
+#define FB(be) ((struct fake_backend *)(be))
+
+/* ---- small file helpers, relative to the fake directory ---- */
+
+static char *slurp(int dirfd, const char *name, size_t *lenp)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	size_t cap = 4096, len = 0;
+	char *buf;
+
+	if (fd < 0)
+		return NULL;
+	buf = malloc(cap + 1);
+	while (buf) {
+		ssize_t n = read(fd, buf + len, cap - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == cap) {
+			char *nb = realloc(buf, cap * 2 + 1);
+
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	if (buf)
+		buf[len] = 0;
+	if (lenp)
+		*lenp = len;
+	return buf;
+}
+
+static int put_atomic(int dirfd, const char *name, const void *data, size_t len)
+{
+	char tmp[128];
+	int fd, r = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, data, len) != (ssize_t)len)
+		r = -EIO;
+	if (fsync(fd) && !r)
+		r = -errno;
+	close(fd);
+	if (!r && renameat(dirfd, tmp, dirfd, name))
+		r = -errno;
+	return r;
+}
+
+static bool has_fault(struct fake_backend *fb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static bool has_fault(struct fake_backend *fb, const char *fmt, ...)
+{
+	char want[128], *buf, *line, *save;
+	bool hit = false;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	buf = slurp(fb->dirfd, "faults", NULL);
+	if (!buf)
+		return false;
+	for (line = strtok_r(buf, "\n", &save); line && !hit;
+	     line = strtok_r(NULL, "\n", &save))
+		hit = !strcmp(line, want);
+	free(buf);
+	return hit;
+}
+
+/* "lose 0x10" style knob for @sid: returns the rest of the line or NULL. */
+static char *sid_fault(struct fake_backend *fb, const char *knob, uint32_t sid)
+{
+	char *buf = slurp(fb->dirfd, "faults", NULL), *line, *save, *res = NULL;
+	size_t kl = strlen(knob);
+
+	if (!buf)
+		return NULL;
+	for (line = strtok_r(buf, "\n", &save); line && !res;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *end;
+
+		if (strncmp(line, knob, kl) || line[kl] != ' ')
+			continue;
+		if (strtoul(line + kl + 1, &end, 0) != sid)
+			continue;
+		res = strdup(*end == ' ' ? end + 1 : "");
+	}
+	free(buf);
+	return res;
+}
+
+/* ---- fake kernel state ---- */
+
+static int load_pci(struct fake_backend *fb, struct fake_dev *devs, uint32_t *nr)
+{
+	char *buf = slurp(fb->dirfd, "pci", NULL), *line, *save;
+
+	*nr = 0;
+	if (!buf)
+		return 0;
+	for (line = strtok_r(buf, "\n", &save); line && *nr < MAX_DEVS;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct fake_dev *d = &devs[*nr];
+		char name[32], sids[128], extra[32] = "";
+		char *p, *e;
+
+		if (sscanf(line, "%31s %" SCNx64 " %127s %31s", name, &d->smmu, sids,
+			   extra) < 3)
+			continue;
+		strcpy(d->name, name);
+		d->nr_sids = 0;
+		d->gen = 0;
+		for (p = sids; *p && d->nr_sids < MAX_SIDS; p = *e ? e + 1 : e) {
+			d->sids[d->nr_sids++] = (uint32_t)strtoul(p, &e, 0);
+			if (e == p)
+				break;
+		}
+		if (!strncmp(extra, "gen=", 4))
+			d->gen = (uint32_t)strtoul(extra + 4, NULL, 0);
+		(*nr)++;
+	}
+	free(buf);
+	return 0;
+}
+
+static const struct fake_dev *find_dev(const struct fake_dev *devs, uint32_t nr,
+				       const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < nr; i++)
+		if (!strcmp(devs[i].name, name))
+			return &devs[i];
+	return NULL;
+}
+
+static void load_kernel(struct fake_backend *fb, struct fake_kernel *k)
+{
+	char *buf = slurp(fb->dirfd, "kernel", NULL), *line, *save;
+
+	memset(k, 0, sizeof(*k));
+	k->boot = 1;
+	if (!buf)
+		return;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *v = strchr(line, ' ');
+
+		if (!v)
+			continue;
+		*v++ = 0;
+		if (!strcmp(line, "boot"))
+			k->boot = (uint32_t)strtoul(v, NULL, 0);
+		else if (!strcmp(line, "out_state"))
+			k->out_state = (uint32_t)strtoul(v, NULL, 0);
+		else if (!strcmp(line, "in_state"))
+			k->in_state = (uint32_t)strtoul(v, NULL, 0);
+		else if (!strcmp(line, "kexec_loaded"))
+			k->kexec_loaded = strtoul(v, NULL, 0);
+		else if (!strcmp(line, "kexec_kernel"))
+			snprintf(k->kexec_kernel, sizeof(k->kexec_kernel), "%s", v);
+		else if (!strcmp(line, "kexec_initrd"))
+			snprintf(k->kexec_initrd, sizeof(k->kexec_initrd), "%s", v);
+		else if (!strcmp(line, "kexec_cmdline"))
+			snprintf(k->kexec_cmdline, sizeof(k->kexec_cmdline), "%s", v);
+		else if (!strcmp(line, "freeze_ns"))
+			k->freeze_ns = strtoull(v, NULL, 0);
+		else if (!strcmp(line, "adopt_ns"))
+			k->adopt_ns = strtoull(v, NULL, 0);
+		else if (!strcmp(line, "selected") && k->nr_selected < MAX_DEVS)
+			snprintf(k->selected[k->nr_selected++], 32, "%s", v);
+	}
+	free(buf);
+}
+
+static int save_kernel(struct fake_backend *fb, const struct fake_kernel *k)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	uint32_t i;
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "boot %u\nout_state %u\nin_state %u\nkexec_loaded %d\n",
+		k->boot, k->out_state, k->in_state, k->kexec_loaded);
+	fprintf(f, "kexec_kernel %s\nkexec_initrd %s\nkexec_cmdline %s\n",
+		k->kexec_kernel, k->kexec_initrd, k->kexec_cmdline);
+	fprintf(f, "freeze_ns %" PRIu64 "\nadopt_ns %" PRIu64 "\n", k->freeze_ns,
+		k->adopt_ns);
+	for (i = 0; i < k->nr_selected; i++)
+		fprintf(f, "selected %s\n", k->selected[i]);
+	fclose(f);
+	r = buf ? put_atomic(fb->dirfd, "kernel", buf, len) : -ENOMEM;
+	free(buf);
+	return r;
+}
+
+/* The STE a (fake) driver programmed for @sid: S1 translation, CD table. */
+static void fake_ste(const struct fake_dev *d, uint32_t sid, uint8_t ste[64])
+{
+	uint64_t w[8] = { 0 };
+	int i;
+
+	w[0] = 1ull | (uint64_t)SMMU_STE_CFG_S1 << 1 |
+	       ((0x80000000ull + ((uint64_t)sid << 12)) & SMMU_STE0_S1CTXPTR);
+	w[1] = (uint64_t)d->gen << 32 | sid;
+	for (i = 0; i < 8; i++) {
+		uint64_t le = htole64(w[i]);
+
+		memcpy(ste + 8 * i, &le, 8);
+	}
+}
+
+static uint64_t fake_xlat(const struct fake_dev *d, uint32_t sid)
+{
+	uint64_t in[3] = { d->smmu, sid, d->gen };
+
+	return skho_digest_buf(in, sizeof(in), 0x786c6174);
+}
+
+/* ---- ops ---- */
+
+static int check_fail(struct fake_backend *fb, const char *what, int err)
+{
+	if (!has_fault(fb, "fail %s", what))
+		return 0;
+	snprintf(fb->be.err, sizeof(fb->be.err), "fake: injected %s failure", what);
+	return err;
+}
+
+static uint32_t count_sel_streams(struct fake_backend *fb, const struct fake_kernel *k)
+{
+	struct fake_dev devs[MAX_DEVS];
+	uint32_t nr, i, n = 0;
+	const struct fake_dev *d;
+
+	load_pci(fb, devs, &nr);
+	for (i = 0; i < k->nr_selected; i++) {
+		d = find_dev(devs, nr, k->selected[i]);
+		n += d ? d->nr_sids : 0;
+	}
+	return n;
+}
+
+static uint32_t count_in_streams(struct fake_backend *fb, uint32_t state)
+{
+	char *buf = slurp(fb->dirfd, "in-streams", NULL), *line, *save;
+	uint32_t n = 0;
+
+	if (!buf)
+		return 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned int st;
+
+		if (sscanf(line, "%*x %*x %u", &st) == 1 && (!state || st == state))
+			n++;
+	}
+	free(buf);
+	return n;
+}
+
+static int f_status(struct skhod_backend *be, struct smmu_kho_status *st)
+{
+	struct fake_backend *fb = FB(be);
+	struct fake_kernel k;
+	struct stat sb;
+	int r = check_fail(fb, "status", -ENODEV);
+
+	if (r)
+		return r;
+	load_kernel(fb, &k);
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	st->out_state = k.out_state;
+	st->in_state = k.in_state;
+	st->nr_out_streams = k.out_state == SMMU_KHO_FROZEN ? count_sel_streams(fb, &k) : 0;
+	if (k.in_state) {
+		st->nr_in_streams = count_in_streams(fb, 0);
+		st->nr_adopted = count_in_streams(fb, SMMU_KHO_STREAM_ADOPTED) +
+				 count_in_streams(fb, SMMU_KHO_STREAM_RELEASED);
+		st->nr_refused = count_in_streams(fb, SMMU_KHO_STREAM_REFUSED);
+		st->nr_released = count_in_streams(fb, SMMU_KHO_STREAM_RELEASED);
+	}
+	if (k.out_state == SMMU_KHO_FROZEN && !fstatat(fb->dirfd, "fdt.out", &sb, 0))
+		st->out_fdt_len = (uint64_t)sb.st_size;
+	if (k.in_state && !fstatat(fb->dirfd, "fdt.in", &sb, 0))
+		st->in_fdt_len = (uint64_t)sb.st_size;
+	st->freeze_ns = k.freeze_ns;
+	st->adopt_ns = k.adopt_ns;
+	return 0;
+}
+
+static int f_preserve(struct skhod_backend *be, const char *dev)
+{
+	struct fake_backend *fb = FB(be);
+	struct fake_dev devs[MAX_DEVS];
+	struct fake_kernel k;
+	uint32_t nr, i;
+	char what[64];
+
+	snprintf(what, sizeof(what), "preserve %s", dev);
+	if (check_fail(fb, what, -EIO))
+		return -EIO;
+	load_pci(fb, devs, &nr);
+	load_kernel(fb, &k);
+	if (!find_dev(devs, nr, dev)) {
+		snprintf(be->err, sizeof(be->err), "fake: %s is not behind an SMMUv3", dev);
+		return -ENODEV;
+	}
+	if (k.out_state != SMMU_KHO_IDLE && k.out_state != SMMU_KHO_SELECTED)
+		return -EBUSY;
+	for (i = 0; i < k.nr_selected; i++)
+		if (!strcmp(k.selected[i], dev))
+			return -EBUSY;
+	if (k.nr_selected >= MAX_DEVS)
+		return -ENOSPC;
+	snprintf(k.selected[k.nr_selected++], 32, "%s", dev);
+	k.out_state = SMMU_KHO_SELECTED;
+	return save_kernel(fb, &k);
+}
+
+static int f_unpreserve(struct skhod_backend *be, const char *dev)
+{
+	struct fake_backend *fb = FB(be);
+	struct fake_kernel k;
+	uint32_t i;
+
+	load_kernel(fb, &k);
+	if (k.out_state != SMMU_KHO_SELECTED)
+		return -EBUSY;
+	for (i = 0; i < k.nr_selected; i++)
+		if (!strcmp(k.selected[i], dev))
+			break;
+	if (i == k.nr_selected)
+		return -EINVAL;
+	memmove(k.selected[i], k.selected[i + 1], (k.nr_selected - i - 1) * 32);
+	if (!--k.nr_selected)
+		k.out_state = SMMU_KHO_IDLE;
+	return save_kernel(fb, &k);
+}
+
+struct fake_stream {
+	uint64_t smmu;
+	uint32_t sid;
+	char dev[32];
+	uint8_t ste[64];
+	uint64_t ste_digest, xlat_digest;
+};
+
+static int cmp_stream(const void *a, const void *b)
+{
+	const struct fake_stream *x = a, *y = b;
+
+	if (x->smmu != y->smmu)
+		return x->smmu < y->smmu ? -1 : 1;
+	return x->sid < y->sid ? -1 : x->sid > y->sid;
+}
+
+/* Streams of the selected devices, sorted by (SMMU, SID), digests live. */
+static int selected_streams(struct fake_backend *fb, const struct fake_kernel *k,
+			    struct fake_stream **out, uint32_t *nr)
+{
+	struct fake_dev devs[MAX_DEVS];
+	struct fake_stream *s;
+	uint32_t nd, i, n = 0, q;
+
+	load_pci(fb, devs, &nd);
+	s = calloc((size_t)MAX_DEVS * MAX_SIDS, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < k->nr_selected; i++) {
+		const struct fake_dev *d = find_dev(devs, nd, k->selected[i]);
+
+		for (q = 0; d && q < d->nr_sids; q++, n++) {
+			s[n].smmu = d->smmu;
+			s[n].sid = d->sids[q];
+			snprintf(s[n].dev, sizeof(s[n].dev), "%s", d->name);
+			fake_ste(d, d->sids[q], s[n].ste);
+			s[n].ste_digest = skho_digest_buf(s[n].ste, 64, 0);
+			s[n].xlat_digest = fake_xlat(d, d->sids[q]);
+		}
+	}
+	qsort(s, n, sizeof(*s), cmp_stream);
+	*out = s;
+	*nr = n;
+	return 0;
+}
+
+#define FDT_TRY(x) do { if ((x) < 0) goto fdt_err; } while (0)
+
+/* The outgoing snapshot as the module would serialize it (smmu_kho_abi.h). */
+static int build_fdt(const struct fake_stream *s, uint32_t n, void **blob, size_t *len)
+{
+	size_t cap = 4096 + (size_t)n * 256;
+	void *fdt = malloc(cap);
+	uint32_t i = 0, a, b;
+	char name[40];
+
+	if (!fdt)
+		return -ENOMEM;
+	FDT_TRY(fdt_create(fdt, (int)cap));
+	FDT_TRY(fdt_finish_reservemap(fdt));
+	FDT_TRY(fdt_begin_node(fdt, ""));
+	FDT_TRY(fdt_property_string(fdt, SKHO_PROP_COMPATIBLE, SKHO_ABI_COMPATIBLE));
+	FDT_TRY(fdt_property_u32(fdt, SKHO_PROP_ABI_MINOR, SKHO_ABI_MINOR));
+	while (i < n) {
+		uint64_t smmu = s[i].smmu;
+		static struct skho_abi_stream st[MAX_DEVS * MAX_SIDS];
+		static struct skho_abi_pgtable pt[MAX_DEVS * MAX_SIDS];
+		static struct skho_abi_range rg[1 + MAX_DEVS * MAX_SIDS];
+		static fdt32_t asids[MAX_DEVS * MAX_SIDS];
+		uint32_t cnt;
+
+		for (b = i; b < n && s[b].smmu == smmu; b++)
+			;
+		cnt = b - i;
+		snprintf(name, sizeof(name), SKHO_NODE_PREFIX "%" PRIx64, smmu);
+		FDT_TRY(fdt_begin_node(fdt, name));
+		FDT_TRY(fdt_property_u64(fdt, SKHO_PROP_REG, smmu));
+		FDT_TRY(fdt_property_u64(fdt, SKHO_PROP_STRTAB_BASE, FAKE_STRTAB_PA));
+		FDT_TRY(fdt_property_u32(fdt, SKHO_PROP_STRTAB_CFG, FAKE_STRTAB_LG2));
+		FDT_TRY(fdt_property_u32(fdt, SKHO_PROP_FEATURES, SKHO_SMMU_F_COHERENT));
+		FDT_TRY(fdt_property_u32(fdt, SKHO_PROP_OAS, FAKE_SMMU_OAS));
+		/*
+		 * Records in an FDT are only 4-byte aligned: build them in aligned
+		 * memory and let libfdt copy them.  Ranges: the stream table, then
+		 * per stream its CD page.
+		 */
+		rg[0].pa = cpu_to_fdt64(FAKE_STRTAB_PA);
+		rg[0].size = cpu_to_fdt64(64ull << FAKE_STRTAB_LG2);
+		for (a = 0; a < cnt; a++) {
+			const struct fake_stream *f = &s[i + a];
+
+			memset(&st[a], 0, sizeof(st[a]));
+			st[a].sid = cpu_to_fdt32(f->sid);
+			st[a].ste_digest = cpu_to_fdt64(f->ste_digest);
+			st[a].xlat_digest = cpu_to_fdt64(f->xlat_digest);
+			memcpy(st[a].ste, f->ste, 64);
+			rg[1 + a].pa = cpu_to_fdt64(0x80000000ull + ((uint64_t)f->sid << 12));
+			rg[1 + a].size = cpu_to_fdt64(0x1000);
+			asids[a] = cpu_to_fdt32(f->sid + 1);
+			memset(&pt[a], 0, sizeof(pt[a]));
+			pt[a].root = cpu_to_fdt64(0x90000000ull + ((uint64_t)f->sid << 12));
+			pt[a].stage = SKHO_STAGE1;
+			pt[a].granule_lg2 = 12;
+			pt[a].start_level = 0;
+			pt[a].ias = 48;
+			pt[a].oas = FAKE_SMMU_OAS;
+			pt[a].nr_concat = 1;
+			pt[a].digest = cpu_to_fdt64(f->xlat_digest);
+		}
+		FDT_TRY(fdt_property(fdt, SKHO_PROP_STREAMS, st, (int)(cnt * sizeof(*st))));
+		FDT_TRY(fdt_property(fdt, SKHO_PROP_PGTABLES, pt, (int)(cnt * sizeof(*pt))));
+		FDT_TRY(fdt_property(fdt, SKHO_PROP_ASIDS, asids, (int)(cnt * 4)));
+		FDT_TRY(fdt_property(fdt, SKHO_PROP_VMIDS, NULL, 0));
+		FDT_TRY(fdt_property(fdt, SKHO_PROP_RANGES, rg,
+				     (int)((1 + cnt) * sizeof(rg[0]))));
+		FDT_TRY(fdt_end_node(fdt));
+		i = b;
+	}
+	FDT_TRY(fdt_end_node(fdt));
+	FDT_TRY(fdt_finish(fdt));
+	*blob = fdt;
+	*len = fdt_totalsize(fdt);
+	return 0;
+fdt_err:
+	free(fdt);
+	return -EIO;
+}
+
+static int f_freeze(struct skhod_backend *be)
+{
+	struct fake_backend *fb = FB(be);
+	struct fake_stream *s;
+	struct fake_kernel k;
+	void *blob;
+	size_t len;
+	uint32_t n;
+	int r = check_fail(fb, "freeze", -EIO);
+
+	if (r)
+		return r;
+	load_kernel(fb, &k);
+	if (k.out_state != SMMU_KHO_SELECTED)
+		return -EBUSY;
+	r = selected_streams(fb, &k, &s, &n);
+	if (r)
+		return r;
+	r = build_fdt(s, n, &blob, &len);
+	free(s);
+	if (r)
+		return r;
+	r = put_atomic(fb->dirfd, "fdt.out", blob, len);
+	free(blob);
+	if (r)
+		return r;
+	k.out_state = SMMU_KHO_FROZEN;
+	k.freeze_ns = 1000000;	/* 1 ms: fixed, the fake does no work */
+	return save_kernel(fb, &k);
+}
+
+static int f_abort(struct skhod_backend *be)
+{
+	struct fake_backend *fb = FB(be);
+	struct fake_kernel k;
+
+	load_kernel(fb, &k);
+	k.out_state = SMMU_KHO_IDLE;
+	k.nr_selected = 0;
+	unlinkat(fb->dirfd, "fdt.out", 0);
+	return save_kernel(fb, &k);
+}
+
+static int f_get_fdt(struct skhod_backend *be, uint32_t which, void **blob,
+		     size_t *len)
+{
+	struct fake_backend *fb = FB(be);
+	struct fake_kernel k;
+	char *buf;
+
+	load_kernel(fb, &k);
+	if (which == SMMU_KHO_FDT_OUT && k.out_state != SMMU_KHO_FROZEN)
+		return -EBUSY;
+	if (which == SMMU_KHO_FDT_IN && k.in_state == SMMU_KHO_IDLE)
+		return -ENOENT;
+	if (which > SMMU_KHO_FDT_IN)
+		return -EINVAL;
+	if (which == SMMU_KHO_FDT_OUT && has_fault(fb, "fdt-garbage")) {
+		buf = strdup("this is not a flattened device tree");
+		if (!buf)
+			return -ENOMEM;
+		*blob = buf;
+		*len = strlen(buf);
+		return 0;
+	}
+	buf = slurp(fb->dirfd, which == SMMU_KHO_FDT_OUT ? "fdt.out" : "fdt.in", len);
+	if (!buf)
+		return -EIO;
+	*blob = buf;
+	return 0;
+}
+
+static int f_streams(struct skhod_backend *be, struct smmu_kho_stream_info **info,
+		     uint32_t *nr)
+{
+	struct fake_backend *fb = FB(be);
+	struct smmu_kho_stream_info *out = NULL;
+	struct fake_kernel k;
+	uint32_t n = 0, i;
+	int r;
+
+	load_kernel(fb, &k);
+	if (k.in_state != SMMU_KHO_IDLE) {
+		/* After a jump: the incoming streams, as adopted. */
+		char *buf = slurp(fb->dirfd, "in-streams", NULL), *line, *save;
+		uint32_t cap = count_in_streams(fb, 0);
+
+		out = calloc(cap ? cap : 1, sizeof(*out));
+		if (!out) {
+			free(buf);
+			return -ENOMEM;
+		}
+		for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line && n < cap;
+		     line = strtok_r(NULL, "\n", &save)) {
+			struct smmu_kho_stream_info *o = &out[n];
+			uint64_t base, ste, xl;
+			int pos = 0;
+
+			if (sscanf(line, "%" SCNx64 " %x %u %d %u %" SCNx64 " %" SCNx64 " %31s %n",
+				   &base, &o->sid, &o->state, &o->error, &o->events,
+				   &ste, &xl, o->dev, &pos) < 8)
+				continue;
+			o->smmu_base = base;
+			o->ste_digest = ste;
+			o->xlat_digest = xl;
+			if (!strcmp(o->dev, "-"))
+				o->dev[0] = 0;
+			snprintf(o->why, sizeof(o->why), "%s", line + pos);
+			n++;
+		}
+		free(buf);
+	} else if (k.out_state == SMMU_KHO_FROZEN) {
+		struct fake_stream *s;
+
+		r = selected_streams(fb, &k, &s, &n);
+		if (r)
+			return r;
+		out = calloc(n ? n : 1, sizeof(*out));
+		if (!out) {
+			free(s);
+			return -ENOMEM;
+		}
+		for (i = 0; i < n; i++) {
+			out[i].smmu_base = s[i].smmu;
+			out[i].sid = s[i].sid;
+			out[i].state = SMMU_KHO_STREAM_PRESERVED;
+			out[i].ste_digest = s[i].ste_digest;
+			out[i].xlat_digest = s[i].xlat_digest;
+			snprintf(out[i].dev, sizeof(out[i].dev), "%s", s[i].dev);
+		}
+		free(s);
+	}
+	if (!n) {
+		free(out);
+		out = NULL;
+	}
+	*info = out;
+	*nr = n;
+	return 0;
+}
+
+static int f_release(struct skhod_backend *be, const char *dev)
+{
+	struct fake_backend *fb = FB(be);
+	char *buf, *line, *save, *nb = NULL;
+	struct fake_kernel k;
+	size_t nl = 0;
+	FILE *f;
+	int hit = 0, left = 0, r;
+
+	load_kernel(fb, &k);
+	if (k.in_state != SMMU_KHO_ADOPTED)
+		return -EBUSY;
+	buf = slurp(fb->dirfd, "in-streams", NULL);
+	f = open_memstream(&nb, &nl);
+	if (!buf || !f) {
+		free(buf);
+		if (f)
+			fclose(f);
+		free(nb);
+		return -ENOMEM;
+	}
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char d[32];
+		unsigned int st;
+		int pre = 0;
+
+		if (sscanf(line, "%*x %*x %n%u %*d %*u %*x %*x %31s", &pre, &st, d) == 2 &&
+		    !strcmp(d, dev) && st == SMMU_KHO_STREAM_ADOPTED) {
+			fprintf(f, "%.*s%u%s\n", pre, line, SMMU_KHO_STREAM_RELEASED,
+				strchr(line + pre, ' '));
+			hit++;
+			continue;
+		}
+		left += sscanf(line, "%*x %*x %u", &st) == 1 && st == SMMU_KHO_STREAM_ADOPTED;
+		fprintf(f, "%s\n", line);
+	}
+	fclose(f);
+	free(buf);
+	if (!hit) {
+		free(nb);
+		return -ENODEV;
+	}
+	r = put_atomic(fb->dirfd, "in-streams", nb, nl);
+	free(nb);
+	if (!r && !left) {
+		k.in_state = SMMU_KHO_RELEASED;
+		r = save_kernel(fb, &k);
+	}
+	return r;
+}
+
+static int f_kexec_load(struct skhod_backend *be, const char *kernel,
+			const char *initrd, const char *cmdline)
+{
+	struct fake_backend *fb = FB(be);
+	struct fake_kernel k;
+	int r = check_fail(fb, "kexec", -ENOEXEC);
+
+	if (r)
+		return r;
+	if (access(kernel, R_OK) || (initrd && *initrd && access(initrd, R_OK))) {
+		r = -errno;
+		snprintf(be->err, sizeof(be->err), "fake kexec_file_load: %s",
+			 strerror(-r));
+		return r;
+	}
+	load_kernel(fb, &k);
+	k.kexec_loaded = true;
+	snprintf(k.kexec_kernel, sizeof(k.kexec_kernel), "%s", kernel);
+	snprintf(k.kexec_initrd, sizeof(k.kexec_initrd), "%s", initrd ? initrd : "");
+	snprintf(k.kexec_cmdline, sizeof(k.kexec_cmdline), "%s", cmdline);
+	return save_kernel(fb, &k);
+}
+
+static int f_kexec_unload(struct skhod_backend *be)
+{
+	struct fake_backend *fb = FB(be);
+	struct fake_kernel k;
+
+	load_kernel(fb, &k);
+	k.kexec_loaded = false;
+	k.kexec_kernel[0] = k.kexec_initrd[0] = k.kexec_cmdline[0] = 0;
+	return save_kernel(fb, &k);
+}
+
+static int f_kexec_loaded(struct skhod_backend *be, bool *loaded)
+{
+	struct fake_kernel k;
+
+	load_kernel(FB(be), &k);
+	*loaded = k.kexec_loaded;
+	return 0;
+}
+
+static int copy_fd_to(int fd, int dirfd, const char *name)
+{
+	struct stat st;
+	char *buf;
+	int r;
+
+	if (fstat(fd, &st))
+		return -errno;
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf)
+		return -ENOMEM;
+	if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
+		free(buf);
+		return -EIO;
+	}
+	r = put_atomic(dirfd, name, buf, (size_t)st.st_size);
+	free(buf);
+	return r;
+}
+
+static void rm_tree(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+	struct dirent *e;
+
+	if (fd < 0) {
+		unlinkat(dfd, name, 0);
+		return;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			rm_tree(dirfd(d), e->d_name);
+	closedir(d);
+	unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+/* Is @l->sfd still the fd we handed out (the daemon did not close it)? */
+static bool luo_held(const struct fake_luo *l)
+{
+	struct stat st;
+
+	return l->sfd >= 0 && !fstat(l->sfd, &st) && st.st_ino == l->ino;
+}
+
+/* Kexec: hand the snapshot over, carry LUO sessions, exit the daemon. */
+static int f_jump(struct skhod_backend *be)
+{
+	struct fake_backend *fb = FB(be);
+	struct fake_kernel k;
+	struct fake_stream *s = NULL;
+	uint32_t n = 0, i;
+	char *log = NULL;
+	size_t logl = 0;
+	FILE *f;
+	int r = check_fail(fb, "jump", -EIO);
+
+	if (r)
+		return r;
+	load_kernel(fb, &k);
+	if (!k.kexec_loaded) {
+		snprintf(be->err, sizeof(be->err), "fake reboot(KEXEC): no kernel loaded");
+		return -EINVAL;
+	}
+	/* The next kernel's LUO state: only sessions still held get through. */
+	rm_tree(fb->dirfd, "luo");
+	if (!has_fault(fb, "no-luo")) {
+		mkdirat(fb->dirfd, "luo", 0700);
+		for (i = 0; i < MAX_LUO; i++) {
+			struct fake_luo *l = &fb->luo[i];
+			char path[160];
+
+			if (!l->name[0] || l->retrieved || !luo_held(l) || l->fd < 0)
+				continue;
+			snprintf(path, sizeof(path), "luo/%s", l->name);
+			mkdirat(fb->dirfd, path, 0700);
+			snprintf(path, sizeof(path), "luo/%s/%" PRIu64, l->name, l->token);
+			copy_fd_to(l->fd, fb->dirfd, path);
+		}
+	}
+	/* The next kernel's incoming SMMU state. */
+	unlinkat(fb->dirfd, "fdt.in", 0);
+	unlinkat(fb->dirfd, "in-streams", 0);
+	k.in_state = SMMU_KHO_IDLE;
+	if (k.out_state == SMMU_KHO_FROZEN && !has_fault(fb, "no-handover")) {
+		char *fdt;
+		size_t fl;
+
+		r = selected_streams(fb, &k, &s, &n);
+		if (r)
+			return r;
+		fdt = slurp(fb->dirfd, "fdt.out", &fl);
+		if (fdt)
+			put_atomic(fb->dirfd, "fdt.in", fdt, fl);
+		free(fdt);
+		f = open_memstream(&log, &logl);
+		for (i = 0; f && i < n; i++) {
+			char *why = sid_fault(fb, "refuse", s[i].sid), *ev;
+			unsigned int state = SMMU_KHO_STREAM_ADOPTED, events = 0;
+			uint64_t ste = s[i].ste_digest, xl = s[i].xlat_digest;
+			char *tmp;
+
+			if ((tmp = sid_fault(fb, "lose", s[i].sid))) {
+				free(tmp);
+				free(why);
+				continue;
+			}
+			if ((tmp = sid_fault(fb, "ste", s[i].sid))) {
+				ste ^= 1;
+				free(tmp);
+			}
+			if ((tmp = sid_fault(fb, "xlat", s[i].sid))) {
+				xl ^= 1;
+				free(tmp);
+			}
+			if ((ev = sid_fault(fb, "events", s[i].sid))) {
+				events = (unsigned int)strtoul(ev, NULL, 0);
+				free(ev);
+			}
+			if (why)
+				state = SMMU_KHO_STREAM_REFUSED;
+			fprintf(f, "%" PRIx64 " %x %u %d %u %" PRIx64 " %" PRIx64 " %s %s\n",
+				s[i].smmu, s[i].sid, state, why ? -SKHO_E_DIGEST : 0, events,
+				ste, xl, s[i].dev, why ? why : "");
+			free(why);
+		}
+		if (f)
+			fclose(f);
+		if (log)
+			put_atomic(fb->dirfd, "in-streams", log, logl);
+		free(log);
+		free(s);
+		k.in_state = SMMU_KHO_ADOPTED;
+		k.adopt_ns = 2000000;
+	}
+	/* Record what was booted. */
+	f = open_memstream(&log, &logl);
+	if (f) {
+		char *old = slurp(fb->dirfd, "jumps", NULL);
+
+		fprintf(f, "%s%s\t%s\t%s\n", old ? old : "", k.kexec_kernel,
+			k.kexec_initrd, k.kexec_cmdline);
+		fclose(f);
+		free(old);
+		put_atomic(fb->dirfd, "jumps", log, logl);
+		free(log);
+	}
+	k.boot++;
+	k.out_state = SMMU_KHO_IDLE;
+	k.nr_selected = 0;
+	k.kexec_loaded = false;
+	k.kexec_kernel[0] = k.kexec_initrd[0] = k.kexec_cmdline[0] = 0;
+	unlinkat(fb->dirfd, "fdt.out", 0);
+	save_kernel(fb, &k);
+	/* The old kernel is gone, and the daemon with it. */
+	fflush(NULL);
+	_exit(0);
+}
+
+static int f_boot_id(struct skhod_backend *be, char *buf, size_t len)
+{
+	struct fake_kernel k;
+
+	load_kernel(FB(be), &k);
+	snprintf(buf, len, "00000000-0000-4000-8000-%012x", k.boot);
+	return 0;
+}
+
+static int f_proc_cmdline(struct skhod_backend *be, char *buf, size_t len)
+{
+	char *c = slurp(FB(be)->dirfd, "cmdline", NULL);
+
+	snprintf(buf, len, "%s", c ? c : "console=ttyAMA0 kho=on liveupdate=on");
+	buf[strcspn(buf, "\n")] = 0;
+	free(c);
+	return 0;
+}
+
+static uint64_t f_now_ns(struct skhod_backend *be)
+{
+	struct fake_backend *fb = FB(be);
+	char *c = slurp(fb->dirfd, "clock", NULL), nb[32];
+	struct timespec ts;
+	uint64_t v;
+
+	if (!c) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	}
+	v = strtoull(c, NULL, 0);
+	free(c);
+	snprintf(nb, sizeof(nb), "%" PRIu64 "\n", (uint64_t)(v + 1000000000ull));
+	put_atomic(fb->dirfd, "clock", nb, strlen(nb));
+	return v;
+}
+
+static void f_crashpoint(struct skhod_backend *be, const char *point)
+{
+	struct fake_backend *fb = FB(be);
+	char *c = slurp(fb->dirfd, "crash_at", NULL), name[96] = "";
+	unsigned int nth = 1;
+
+	if (!c)
+		return;
+	sscanf(c, "%95s %u", name, &nth);
+	free(c);
+	if (strcmp(name, point) || ++fb->crash_hits < nth)
+		return;
+	unlinkat(fb->dirfd, "crash_at", 0);
+	fprintf(stderr, "smmu-khod: fake backend: crash point %s: SIGKILL\n", point);
+	kill(getpid(), SIGKILL);
+}
+
+static struct fake_luo *luo_slot(struct fake_backend *fb)
+{
+	int i;
+
+	for (i = 0; i < MAX_LUO; i++)
+		if (!fb->luo[i].name[0] || !luo_held(&fb->luo[i])) {
+			if (fb->luo[i].fd >= 0)
+				close(fb->luo[i].fd);
+			memset(&fb->luo[i], 0, sizeof(fb->luo[i]));
+			fb->luo[i].fd = -1;
+			fb->luo[i].sfd = -1;
+			return &fb->luo[i];
+		}
+	return NULL;
+}
+
+static int new_session_fd(struct fake_luo *l, const char *name)
+{
+	struct stat st;
+	char nm[80];
+	int fd;
+
+	snprintf(nm, sizeof(nm), "fake-luo-session:%s", name);
+	fd = memfd_create(nm, MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	fstat(fd, &st);
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->sfd = fd;
+	l->ino = st.st_ino;
+	return fd;
+}
+
+static int f_luo_create(struct skhod_backend *be, const char *name, int *sfd)
+{
+	struct fake_backend *fb = FB(be);
+	struct fake_luo *l;
+	int i, r = check_fail(fb, "luo", -ENODEV);
+
+	if (r)
+		return r;
+	for (i = 0; i < MAX_LUO; i++)
+		if (!strcmp(fb->luo[i].name, name) && !fb->luo[i].retrieved &&
+		    luo_held(&fb->luo[i]))
+			return -EEXIST;
+	l = luo_slot(fb);
+	if (!l)
+		return -ENOSPC;
+	r = new_session_fd(l, name);
+	if (r < 0)
+		return r;
+	*sfd = r;
+	return 0;
+}
+
+static int f_luo_retrieve(struct skhod_backend *be, const char *name, int *sfd)
+{
+	struct fake_backend *fb = FB(be);
+	struct fake_luo *l;
+	char path[96];
+	struct stat st;
+	int r = check_fail(fb, "luo", -ENODEV);
+
+	if (r)
+		return r;
+	snprintf(path, sizeof(path), "luo/%s", name);
+	if (fstatat(fb->dirfd, path, &st, 0))
+		return -ENOENT;
+	l = luo_slot(fb);
+	if (!l)
+		return -ENOSPC;
+	r = new_session_fd(l, name);
+	if (r < 0)
+		return r;
+	l->retrieved = true;
+	*sfd = r;
+	return 0;
+}
+
+static struct fake_luo *luo_by_fd(struct fake_backend *fb, int sfd)
+{
+	int i;
+
+	for (i = 0; i < MAX_LUO; i++)
+		if (fb->luo[i].name[0] && fb->luo[i].sfd == sfd && luo_held(&fb->luo[i]))
+			return &fb->luo[i];
+	return NULL;
+}
+
+static int f_luo_preserve_fd(struct skhod_backend *be, int sfd, int fd,
+			     uint64_t token)
+{
+	struct fake_luo *l = luo_by_fd(FB(be), sfd);
+
+	if (!l || l->retrieved)
+		return -EINVAL;
+	if (l->fd >= 0)
+		return -EBUSY;	/* the fake holds one fd per session */
+	l->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	l->token = token;
+	return l->fd < 0 ? -errno : 0;
+}
+
+static int f_luo_retrieve_fd(struct skhod_backend *be, int sfd, uint64_t token,
+			     int *fd)
+{
+	struct fake_backend *fb = FB(be);
+	struct fake_luo *l = luo_by_fd(fb, sfd);
+	char path[160], *buf;
+	size_t len;
+	int m;
+
+	if (!l || !l->retrieved)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "luo/%s/%" PRIu64, l->name, token);
+	buf = slurp(fb->dirfd, path, &len);
+	if (!buf)
+		return -ENOENT;
+	m = memfd_create("smmu-khod-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (m < 0 || ftruncate(m, (off_t)len) ||
+	    pwrite(m, buf, len, 0) != (ssize_t)len) {
+		int r = -errno;
+
+		free(buf);
+		if (m >= 0)
+			close(m);
+		return r;
+	}
+	free(buf);
+	*fd = m;
+	return 0;
+}
+
+static int f_luo_finish(struct skhod_backend *be, int sfd)
+{
+	struct fake_backend *fb = FB(be);
+	struct fake_luo *l = luo_by_fd(fb, sfd);
+	char path[96];
+
+	if (!l || !l->retrieved)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "luo/%s", l->name);
+	rm_tree(fb->dirfd, path);
+	return 0;
+}
+
+static void f_destroy(struct skhod_backend *be)
+{
+	struct fake_backend *fb = FB(be);
+	int i;
+
+	for (i = 0; i < MAX_LUO; i++)
+		if (fb->luo[i].fd >= 0)
+			close(fb->luo[i].fd);
+	close(fb->dirfd);
+	free(fb);
+}
+
+static const struct skhod_backend_ops fake_ops = {
+	.status = f_status,
+	.preserve = f_preserve,
+	.unpreserve = f_unpreserve,
+	.release = f_release,
+	.freeze = f_freeze,
+	.abort = f_abort,
+	.get_fdt = f_get_fdt,
+	.streams = f_streams,
+	.kexec_load = f_kexec_load,
+	.kexec_unload = f_kexec_unload,
+	.kexec_loaded = f_kexec_loaded,
+	.jump = f_jump,
+	.boot_id = f_boot_id,
+	.proc_cmdline = f_proc_cmdline,
+	.now_ns = f_now_ns,
+	.crashpoint = f_crashpoint,
+	.luo_create = f_luo_create,
+	.luo_retrieve = f_luo_retrieve,
+	.luo_preserve_fd = f_luo_preserve_fd,
+	.luo_retrieve_fd = f_luo_retrieve_fd,
+	.luo_finish = f_luo_finish,
+	.destroy = f_destroy,
+};
+
+int skhod_backend_fake_open(const char *dir, struct skhod_backend **out)
+{
+	struct fake_backend *fb = calloc(1, sizeof(*fb));
+	int i;
+
+	if (!fb)
+		return -ENOMEM;
+	fb->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fb->dirfd < 0) {
+		int r = -errno;
+
+		free(fb);
+		return r;
+	}
+	for (i = 0; i < MAX_LUO; i++)
+		fb->luo[i].fd = fb->luo[i].sfd = -1;
+	fb->be.ops = &fake_ops;
+	fb->be.name = "fake";
+	*out = &fb->be;
+	return 0;
+}

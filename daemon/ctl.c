@@ -1,0 +1,856 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* smmu-khoctl: command-line client of smmu-khod (status, arm, update, verify, abort, history). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "frame.h"
+#include "log.h"
+#include "pbutil.h"
+#include "smmu_kho.pb-c.h"
+#include "state.h"
+#include "verify.h"
+
+/* Exit codes (docs/operator-guide.md, "Exit codes"). */
+enum {
+	EX_OK = 0,		/* done */
+	EX_FAIL = 1,		/* generic failure */
+	EX_USAGE = 2,		/* bad command line or invalid plan */
+	EX_NOTRUNNING = 3,	/* smmu-khod not reachable */
+	EX_VERIFY = 4,		/* verification failed / update FAILED */
+	EX_PERM = 5,		/* not root */
+	EX_STATE = 6,		/* not allowed in the current state */
+	EX_KERNEL = 7,		/* kernel interface failed (ioctl, kexec, LUO) */
+};
+
+static const char *sock_path;
+static int timeout_ms = 600 * 1000;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: smmu-khoctl [--socket PATH] [--timeout SEC] COMMAND [options]\n"
+"\n"
+"commands:\n"
+"  status [--json]              state of the update and of the kernel\n"
+"  plan|arm PLAN [--dry-run]    validate and journal a plan (IDLE -> ARMED)\n"
+"  update [PLAN] [--no-jump]    arm (if PLAN given), preserve, freeze, load,\n"
+"                               and kexec into the new kernel\n"
+"  verify [--probe] [--json]    compare pre-jump digests with the live state\n"
+"  abort [--reason TEXT]        roll back before the jump (nothing stays preserved)\n"
+"  finish                       hand verified streams back to the driver\n"
+"  history [--max N] [--json]   past updates, newest first\n"
+"\n"
+"PLAN: --kernel PATH [--initrd PATH] (--append CMDLINE | --reuse-cmdline)\n"
+"      --device BDF [BDF...] (repeatable, or comma-separated)\n"
+"      --config FILE  (KERNEL=, INITRD=, APPEND=, REUSE_CMDLINE=yes, DEVICES=,\n"
+"                      NO_JUMP=yes; command-line options win)\n"
+"\n"
+"The socket defaults to $SMMU_KHO_SOCKET, else " SKHOD_DEFAULT_SOCKET ".\n"
+"exit status: 0 ok, 1 failure, 2 usage, 3 daemon not running, 4 verification\n"
+"failed, 5 permission denied, 6 wrong state, 7 kernel interface error.\n");
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "smmu-khoctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nsmmu-khoctl: run `smmu-khoctl --help` for the syntax\n");
+	return EX_USAGE;
+}
+
+/* ---- formatting ---- */
+
+static void fmt_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t s = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	if (!ns) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	gmtime_r(&s, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *verdict_name(int v)
+{
+	switch (v) {
+	case SKHOPB__VERDICT__VERDICT_PASS:
+		return "PASS";
+	case SKHOPB__VERDICT__VERDICT_FAIL:
+		return "FAIL";
+	case SKHOPB__VERDICT__VERDICT_ABORTED:
+		return "ABORTED";
+	}
+	return "NONE";
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch == '\n')
+			fputs("\\n", f);
+		else if (ch == '\t')
+			fputs("\\t", f);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void json_plan(FILE *f, const Skhopb__Plan *p, const char *ind)
+{
+	size_t i;
+
+	if (!p) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "{\n%s  \"kernel\": ", ind);
+	json_str(f, p->kernel);
+	fprintf(f, ",\n%s  \"initrd\": ", ind);
+	json_str(f, p->initrd);
+	fprintf(f, ",\n%s  \"cmdline\": ", ind);
+	json_str(f, p->cmdline);
+	fprintf(f, ",\n%s  \"reuse_cmdline\": %s,\n%s  \"devices\": [", ind,
+		p->reuse_cmdline ? "true" : "false", ind);
+	for (i = 0; i < p->n_devices; i++) {
+		fputs(i ? ", " : "", f);
+		json_str(f, p->devices[i]);
+	}
+	fprintf(f, "]\n%s}", ind);
+}
+
+static void json_verification(FILE *f, const Skhopb__Verification *v, const char *ind)
+{
+	size_t i;
+	char t[32];
+
+	if (!v) {
+		fputs("null", f);
+		return;
+	}
+	fmt_time(v->time_ns, t, sizeof(t));
+	fprintf(f, "{\n%s  \"time\": \"%s\",\n%s  \"nr_streams\": %u,\n%s  \"nr_ok\": %u,\n"
+		"%s  \"nr_failed\": %u,\n%s  \"nr_lost\": %u,\n%s  \"probed\": %s,\n%s  \"summary\": ",
+		ind, t, ind, v->nr_streams, ind, v->nr_ok, ind, v->nr_failed, ind, v->nr_lost,
+		ind, v->probed ? "true" : "false", ind);
+	json_str(f, v->summary);
+	fprintf(f, ",\n%s  \"results\": [", ind);
+	for (i = 0; i < v->n_streams; i++) {
+		const Skhopb__StreamResult *r = v->streams[i];
+
+		fprintf(f, "%s\n%s    {\"smmu_base\": \"0x%" PRIx64 "\", \"sid\": %u, \"device\": ",
+			i ? "," : "", ind, r->smmu_base, r->sid);
+		json_str(f, r->device);
+		fprintf(f, ", \"outcome\": \"%s\", \"events\": %u, \"why\": ",
+			skhod_outcome_name(r->outcome), r->events);
+		json_str(f, r->why);
+		fputc('}', f);
+	}
+	if (v->n_streams)
+		fprintf(f, "\n%s  ", ind);
+	fprintf(f, "]\n%s}", ind);
+}
+
+static void json_status(FILE *f, const Skhopb__Status *s, const char *hint)
+{
+	const Skhopb__KernelStatus *k = s->kernel;
+	char t[32];
+
+	fmt_time(s->since_ns, t, sizeof(t));
+	fprintf(f, "{\n  \"state\": \"%s\",\n  \"since\": \"%s\",\n  \"since_ns\": %" PRIu64
+		",\n  \"update_id\": ", skhod_state_name(s->state), t, s->since_ns);
+	json_str(f, s->update_id);
+	fprintf(f, ",\n  \"seq\": %" PRIu64 ",\n  \"restarts\": %u,\n  \"verdict\": \"%s\",\n"
+		"  \"reason\": ", s->seq, s->restarts, verdict_name(s->verdict));
+	json_str(f, s->reason);
+	fputs(",\n  \"plan\": ", f);
+	json_plan(f, s->plan, "  ");
+	fprintf(f, ",\n  \"nr_streams\": %u,\n  \"verification\": ", s->nr_streams);
+	json_verification(f, s->verification, "  ");
+	fputs(",\n  \"kernel\": ", f);
+	if (!k) {
+		fputs("null", f);
+	} else {
+		fprintf(f, "{\n    \"available\": %s,\n    \"error\": ",
+			k->available ? "true" : "false");
+		json_str(f, k->error);
+		fprintf(f, ",\n    \"out_state\": \"%s\",\n    \"in_state\": \"%s\",\n"
+			"    \"nr_out_streams\": %u,\n    \"nr_in_streams\": %u,\n"
+			"    \"nr_adopted\": %u,\n    \"nr_refused\": %u,\n    \"nr_released\": %u,\n"
+			"    \"kexec_loaded\": %s\n  }",
+			skhod_kstate_name(k->out_state), skhod_kstate_name(k->in_state),
+			k->nr_out_streams, k->nr_in_streams, k->nr_adopted, k->nr_refused,
+			k->nr_released, k->kexec_loaded ? "true" : "false");
+	}
+	fputs(",\n  \"daemon_version\": ", f);
+	json_str(f, s->daemon_version);
+	fputs(",\n  \"backend\": ", f);
+	json_str(f, s->backend);
+	fputs(",\n  \"next\": ", f);
+	json_str(f, hint);
+	fputs("\n}\n", f);
+}
+
+static void human_verification(FILE *f, const Skhopb__Verification *v)
+{
+	char t[32];
+	size_t i;
+
+	fmt_time(v->time_ns, t, sizeof(t));
+	fprintf(f, "verification: %u of %u streams intact, %u failed, %u lost%s (at %s)\n",
+		v->nr_ok, v->nr_streams, v->nr_failed, v->nr_lost,
+		v->probed ? ", probed" : "", t);
+	for (i = 0; i < v->n_streams; i++) {
+		const Skhopb__StreamResult *r = v->streams[i];
+
+		fprintf(f, "  %-11s SID 0x%x (%s) on SMMU 0x%" PRIx64 ": %s\n",
+			r->outcome == SKHOPB__STREAM_OUTCOME__OUTCOME_UNEXPECTED ? "warning:" :
+			"failing:", r->sid, r->device[0] ? r->device : "?", r->smmu_base, r->why);
+	}
+}
+
+static void human_status(FILE *f, const Skhopb__Status *s, const char *hint)
+{
+	const Skhopb__KernelStatus *k = s->kernel;
+	char t[32];
+	size_t i;
+
+	fmt_time(s->since_ns, t, sizeof(t));
+	fprintf(f, "state:        %s since %s\n", skhod_state_name(s->state), t);
+	fprintf(f, "update:       %s (journal seq %" PRIu64 ", %u daemon restart%s)\n",
+		s->update_id, s->seq, s->restarts, s->restarts == 1 ? "" : "s");
+	fprintf(f, "verdict:      %s\n", verdict_name(s->verdict));
+	if (s->reason[0])
+		fprintf(f, "reason:       %s\n", s->reason);
+	if (s->plan) {
+		fprintf(f, "plan:         kernel  %s\n", s->plan->kernel);
+		fprintf(f, "              initrd  %s\n", s->plan->initrd[0] ? s->plan->initrd : "(none)");
+		fprintf(f, "              cmdline %s%s\n", s->plan->cmdline,
+			s->plan->reuse_cmdline ? " (from /proc/cmdline)" : "");
+		fprintf(f, "              devices");
+		for (i = 0; i < s->plan->n_devices; i++)
+			fprintf(f, " %s", s->plan->devices[i]);
+		fputc('\n', f);
+	}
+	if (s->nr_streams)
+		fprintf(f, "streams:      %u journaled before the jump\n", s->nr_streams);
+	if (s->verification)
+		human_verification(f, s->verification);
+	if (k && k->available)
+		fprintf(f, "kernel:       outgoing %s (%u streams), incoming %s (%u handed over, %u adopted, "
+			"%u refused, %u released), kexec image %s\n",
+			skhod_kstate_name(k->out_state), k->nr_out_streams,
+			skhod_kstate_name(k->in_state), k->nr_in_streams, k->nr_adopted,
+			k->nr_refused, k->nr_released, k->kexec_loaded ? "loaded" : "not loaded");
+	else if (k)
+		fprintf(f, "kernel:       unavailable: %s\n", k->error);
+	fprintf(f, "daemon:       smmu-khod %s, backend %s\n", s->daemon_version, s->backend);
+	fprintf(f, "next:         %s\n", hint);
+}
+
+static void human_history(FILE *f, const Skhopb__Response *r)
+{
+	size_t i, e;
+	char t[32];
+
+	for (i = 0; i < r->n_history; i++) {
+		const Skhopb__Journal *j = r->history[i];
+
+		fprintf(f, "%s%s  %s  verdict %s%s%s\n", i ? "\n" : "", j->update_id,
+			skhod_state_name(j->state), verdict_name(j->verdict),
+			i ? "" : "  (current)", "");
+		if (j->plan)
+			fprintf(f, "  kernel %s, %zu device(s), %u stream(s)\n", j->plan->kernel,
+				j->plan->n_devices, skhod_journal_nr_streams(j));
+		for (e = 0; e < j->n_history; e++) {
+			const Skhopb__PhaseEvent *p = j->history[e];
+
+			fmt_time(p->time_ns, t, sizeof(t));
+			fprintf(f, "  %s  %-10s %s\n", t, skhod_state_name(p->state), p->reason);
+		}
+	}
+}
+
+static void json_history(FILE *f, const Skhopb__Response *r)
+{
+	size_t i, e;
+	char t[32];
+
+	fputs("[", f);
+	for (i = 0; i < r->n_history; i++) {
+		const Skhopb__Journal *j = r->history[i];
+
+		fprintf(f, "%s\n  {\n    \"update_id\": ", i ? "," : "");
+		json_str(f, j->update_id);
+		fprintf(f, ",\n    \"state\": \"%s\",\n    \"verdict\": \"%s\",\n    \"reason\": ",
+			skhod_state_name(j->state), verdict_name(j->verdict));
+		json_str(f, j->reason);
+		fprintf(f, ",\n    \"seq\": %" PRIu64 ",\n    \"nr_streams\": %u,\n    \"plan\": ",
+			j->seq, skhod_journal_nr_streams(j));
+		json_plan(f, j->plan, "    ");
+		fputs(",\n    \"verification\": ", f);
+		json_verification(f, j->verification, "    ");
+		fputs(",\n    \"phases\": [", f);
+		for (e = 0; e < j->n_history; e++) {
+			fmt_time(j->history[e]->time_ns, t, sizeof(t));
+			fprintf(f, "%s\n      {\"state\": \"%s\", \"time\": \"%s\", \"boot_id\": ",
+				e ? "," : "", skhod_state_name(j->history[e]->state), t);
+			json_str(f, j->history[e]->boot_id);
+			fputs(", \"reason\": ", f);
+			json_str(f, j->history[e]->reason);
+			fputc('}', f);
+		}
+		fputs("\n    ]\n  }", f);
+	}
+	fputs("\n]\n", f);
+}
+
+/* ---- talking to the daemon ---- */
+
+static int connect_daemon(int *out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(sock_path) >= sizeof(sa.sun_path))
+		return usage_error("socket path too long: %s", sock_path);
+	strcpy(sa.sun_path, sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fprintf(stderr, "smmu-khoctl: socket: %s\n", strerror(errno));
+		return EX_FAIL;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int e = errno;
+
+		close(fd);
+		if (e == EACCES || e == EPERM) {
+			fprintf(stderr, "smmu-khoctl: %s: %s\nsmmu-khoctl: next: run as root (sudo smmu-khoctl ...)\n",
+				sock_path, strerror(e));
+			return EX_PERM;
+		}
+		fprintf(stderr, "smmu-khoctl: smmu-khod is not running (%s: %s)\n"
+			"smmu-khoctl: next: start it with `systemctl start smmu-khod.socket` (or run smmu-khod), then retry\n",
+			sock_path, strerror(e));
+		return EX_NOTRUNNING;
+	}
+	*out = fd;
+	return EX_OK;
+}
+
+static int code_to_exit(int code)
+{
+	switch (code) {
+	case SKHOPB__RESULT_CODE__RC_OK:
+		return EX_OK;
+	case SKHOPB__RESULT_CODE__RC_BAD_REQUEST:
+		return EX_USAGE;
+	case SKHOPB__RESULT_CODE__RC_WRONG_STATE:
+		return EX_STATE;
+	case SKHOPB__RESULT_CODE__RC_VERIFY_FAILED:
+		return EX_VERIFY;
+	case SKHOPB__RESULT_CODE__RC_PERMISSION:
+		return EX_PERM;
+	case SKHOPB__RESULT_CODE__RC_BACKEND:
+		return EX_KERNEL;
+	}
+	return EX_FAIL;
+}
+
+/*
+ * Send @req, print progress frames (prefix @prog), return the final
+ * response in *@out.  *@jumped is set when the connection closed right
+ * after the "jumping" progress frame: the daemon kexec'd.
+ */
+static int transact(Skhopb__Request *req, const char *prog, Skhopb__Response **out,
+		    bool *jumped)
+{
+	bool jumping = false;
+	int fd, r;
+
+	*out = NULL;
+	if (jumped)
+		*jumped = false;
+	r = connect_daemon(&fd);
+	if (r)
+		return r;
+	req->version = SKHO_PB_VERSION;
+	r = skhod_frame_send(fd, &req->base);
+	if (r) {
+		fprintf(stderr, "smmu-khoctl: sending the request: %s\n", strerror(-r));
+		close(fd);
+		return EX_FAIL;
+	}
+	for (;;) {
+		Skhopb__Response *resp;
+		uint8_t *buf;
+		size_t len;
+
+		r = skhod_frame_recv(fd, &buf, &len, timeout_ms);
+		if (r == -ECONNRESET && len == 0 && jumping && jumped) {
+			*jumped = true;
+			close(fd);
+			return EX_OK;
+		}
+		if (r) {
+			fprintf(stderr, "smmu-khoctl: no reply from smmu-khod: %s\n"
+				"smmu-khoctl: next: check `journalctl -u smmu-khod` (or the daemon's stderr), then `smmu-khoctl status`\n",
+				r == -ECONNRESET ? "connection closed" : strerror(-r));
+			close(fd);
+			return EX_FAIL;
+		}
+		resp = skhopb__response__unpack(NULL, len, buf);
+		free(buf);
+		if (!resp) {
+			fprintf(stderr, "smmu-khoctl: malformed reply from smmu-khod\n"
+				"smmu-khoctl: next: make sure smmu-khoctl and smmu-khod are the same version\n");
+			close(fd);
+			return EX_FAIL;
+		}
+		if (resp->final) {
+			*out = resp;
+			close(fd);
+			return EX_OK;
+		}
+		printf("%s%s\n", prog ? prog : "", resp->progress);
+		fflush(stdout);
+		jumping = !strncmp(resp->progress, "jumping", 7);
+		skhopb__response__free_unpacked(resp, NULL);
+	}
+}
+
+/* Print error + hint of a failed response; returns the exit code. */
+static int report(const Skhopb__Response *r)
+{
+	if (r->code == SKHOPB__RESULT_CODE__RC_OK) {
+		if (r->error[0])
+			printf("%s\n", r->error);
+		return EX_OK;
+	}
+	fprintf(stderr, "smmu-khoctl: error: %s\n", r->error[0] ? r->error : "request failed");
+	if (r->hint[0])
+		fprintf(stderr, "smmu-khoctl: next: %s\n", r->hint);
+	return code_to_exit(r->code);
+}
+
+/* ---- plan options ---- */
+
+struct plan_args {
+	Skhopb__Plan *plan;
+	bool have;		/* any plan option given */
+	bool dry_run, no_jump, json, probe;
+	const char *reason;
+	uint32_t max;
+};
+
+static int add_devices(Skhopb__Plan *p, const char *list)
+{
+	char *copy = strdup(list), *tok, *save;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		char *d = strdup(tok);
+
+		if (!d || SKHOD_PB_PUSH(&p->devices, &p->n_devices, d)) {
+			free(d);
+			free(copy);
+			return -ENOMEM;
+		}
+	}
+	free(copy);
+	return 0;
+}
+
+static bool yes(const char *v)
+{
+	return !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1");
+}
+
+/* KEY=VALUE lines; fills only what the command line did not set. */
+static int load_config(const char *path, struct plan_args *a, bool set_devices)
+{
+	FILE *f = fopen(path, "re");
+	char line[4096];
+	int ln = 0;
+
+	if (!f)
+		return usage_error("config %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		char *k = line, *v, *e;
+
+		ln++;
+		line[strcspn(line, "\n")] = 0;
+		while (*k == ' ' || *k == '\t')
+			k++;
+		if (!*k || *k == '#')
+			continue;
+		v = strchr(k, '=');
+		if (!v) {
+			fclose(f);
+			return usage_error("%s:%d: expected KEY=VALUE", path, ln);
+		}
+		*v++ = 0;
+		for (e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t'); )
+			*--e = 0;
+		if ((*v == '"' || *v == '\'') && strlen(v) >= 2 && v[strlen(v) - 1] == *v) {
+			v[strlen(v) - 1] = 0;
+			v++;
+		}
+		if (!strcmp(k, "KERNEL") && !a->plan->kernel[0])
+			skhod_pb_setstr(&a->plan->kernel, v);
+		else if (!strcmp(k, "INITRD") && !a->plan->initrd[0])
+			skhod_pb_setstr(&a->plan->initrd, v);
+		else if (!strcmp(k, "APPEND") && !a->plan->cmdline[0] && !a->plan->reuse_cmdline)
+			skhod_pb_setstr(&a->plan->cmdline, v);
+		else if (!strcmp(k, "REUSE_CMDLINE") && !a->plan->cmdline[0])
+			a->plan->reuse_cmdline = yes(v);
+		else if (!strcmp(k, "DEVICES") && set_devices)
+			add_devices(a->plan, v);
+		else if (!strcmp(k, "NO_JUMP"))
+			a->no_jump = a->no_jump || yes(v);
+		else if (strcmp(k, "KERNEL") && strcmp(k, "INITRD") && strcmp(k, "APPEND") &&
+			 strcmp(k, "REUSE_CMDLINE") && strcmp(k, "DEVICES")) {
+			fclose(f);
+			return usage_error("%s:%d: unknown key %s", path, ln, k);
+		}
+	}
+	fclose(f);
+	a->have = true;
+	return 0;
+}
+
+/* Parse command options in argv[1..] (argv[0] is the command). */
+static int parse_args(int argc, char **argv, struct plan_args *a, bool plan_ok,
+		      const char *const *flags)
+{
+	const char *config = NULL;
+	int i;
+
+	a->plan = malloc(sizeof(*a->plan));
+	if (!a->plan)
+		return EX_FAIL;
+	skhopb__plan__init(a->plan);
+	for (i = 1; i < argc; i++) {
+		const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *const *fl;
+		bool known = false;
+
+		for (fl = flags; fl && *fl; fl++)
+			known |= !strcmp(*fl, o);
+		if (!known && !(plan_ok && (!strcmp(o, "--kernel") || !strcmp(o, "--initrd") ||
+					    !strcmp(o, "--append") || !strcmp(o, "--reuse-cmdline") ||
+					    !strcmp(o, "--device") || !strcmp(o, "--config"))))
+			return usage_error("%s: unexpected argument \"%s\"", argv[0], o);
+		if (!strcmp(o, "--reuse-cmdline")) {
+			a->plan->reuse_cmdline = true;
+			a->have = true;
+		} else if (!strcmp(o, "--dry-run")) {
+			a->dry_run = true;
+		} else if (!strcmp(o, "--no-jump")) {
+			a->no_jump = true;
+		} else if (!strcmp(o, "--json")) {
+			a->json = true;
+		} else if (!strcmp(o, "--probe")) {
+			a->probe = true;
+		} else if (!val) {
+			return usage_error("%s: %s needs a value", argv[0], o);
+		} else if (!strcmp(o, "--device")) {
+			/* --device A B C, --device A,B, --device A --device B */
+			do {
+				if (add_devices(a->plan, argv[++i]))
+					return EX_FAIL;
+			} while (i + 1 < argc && strncmp(argv[i + 1], "--", 2));
+			a->have = true;
+		} else {
+			i++;
+			if (!strcmp(o, "--kernel"))
+				skhod_pb_setstr(&a->plan->kernel, val);
+			else if (!strcmp(o, "--initrd"))
+				skhod_pb_setstr(&a->plan->initrd, val);
+			else if (!strcmp(o, "--append"))
+				skhod_pb_setstr(&a->plan->cmdline, val);
+			else if (!strcmp(o, "--config"))
+				config = val;
+			else if (!strcmp(o, "--reason"))
+				a->reason = val;
+			else if (!strcmp(o, "--max"))
+				a->max = (uint32_t)strtoul(val, NULL, 0);
+			if (strcmp(o, "--reason") && strcmp(o, "--max") && strcmp(o, "--config"))
+				a->have = true;
+		}
+	}
+	if (a->plan->reuse_cmdline && a->plan->cmdline[0])
+		return usage_error("%s: give either --append or --reuse-cmdline, not both", argv[0]);
+	if (config) {
+		int r = load_config(config, a, a->plan->n_devices == 0);
+
+		if (r)
+			return r;
+	}
+	if (a->have) {
+		if (!a->plan->kernel[0])
+			return usage_error("%s: the plan needs --kernel PATH", argv[0]);
+		if (!a->plan->n_devices)
+			return usage_error("%s: the plan needs --device BDF", argv[0]);
+		if (!a->plan->reuse_cmdline && !a->plan->cmdline[0])
+			return usage_error("%s: the plan needs --append CMDLINE or --reuse-cmdline",
+					   argv[0]);
+	}
+	return EX_OK;
+}
+
+/* ---- commands ---- */
+
+static int finish_status(Skhopb__Response *r, bool json)
+{
+	const char *hint = r->hint[0] ? r->hint : skhod_state_hint(r->status->state);
+
+	if (json)
+		json_status(stdout, r->status, hint);
+	else
+		human_status(stdout, r->status, hint);
+	return r->status->state == SKHOD_FAILED ? EX_VERIFY : EX_OK;
+}
+
+static int cmd_status(struct plan_args *a)
+{
+	Skhopb__Request req = SKHOPB__REQUEST__INIT;
+	Skhopb__StatusRequest st = SKHOPB__STATUS_REQUEST__INIT;
+	Skhopb__Response *r;
+	int ex;
+
+	req.op_case = SKHOPB__REQUEST__OP_STATUS;
+	req.status = &st;
+	ex = transact(&req, NULL, &r, NULL);
+	if (ex)
+		return ex;
+	if (r->code || !r->status)
+		ex = report(r);
+	else
+		ex = finish_status(r, a->json);
+	skhopb__response__free_unpacked(r, NULL);
+	return ex;
+}
+
+static int cmd_arm(struct plan_args *a)
+{
+	Skhopb__Request req = SKHOPB__REQUEST__INIT;
+	Skhopb__ArmRequest arm = SKHOPB__ARM_REQUEST__INIT;
+	Skhopb__Response *r;
+	int ex;
+
+	if (!a->have)
+		return usage_error("arm: the plan needs --kernel, --device and --append or --reuse-cmdline");
+	arm.plan = a->plan;
+	arm.dry_run = a->dry_run;
+	req.op_case = SKHOPB__REQUEST__OP_ARM;
+	req.arm = &arm;
+	ex = transact(&req, NULL, &r, NULL);
+	if (ex)
+		return ex;
+	ex = report(r);
+	if (!ex && r->plan)
+		printf("plan:    kernel %s, initrd %s, %zu device(s)\ncmdline: %s\n",
+		       r->plan->kernel, r->plan->initrd[0] ? r->plan->initrd : "(none)",
+		       r->plan->n_devices, r->plan->cmdline);
+	if (!ex && r->status && !a->dry_run)
+		printf("state: %s\nnext: %s\n", skhod_state_name(r->status->state),
+		       r->hint[0] ? r->hint : skhod_state_hint(r->status->state));
+	skhopb__response__free_unpacked(r, NULL);
+	return ex;
+}
+
+static int cmd_update(struct plan_args *a)
+{
+	Skhopb__Request req = SKHOPB__REQUEST__INIT;
+	Skhopb__UpdateRequest up = SKHOPB__UPDATE_REQUEST__INIT;
+	Skhopb__Response *r;
+	bool jumped;
+	int ex;
+
+	up.plan = a->have ? a->plan : NULL;
+	up.no_jump = a->no_jump;
+	req.op_case = SKHOPB__REQUEST__OP_UPDATE;
+	req.update = &up;
+	ex = transact(&req, "update: ", &r, &jumped);
+	if (ex)
+		return ex;
+	if (jumped) {
+		printf("update: the kernel is now booting the new image; after boot run `smmu-khoctl status` (expect VERIFIED)\n");
+		return EX_OK;
+	}
+	ex = report(r);
+	if (!ex && r->status)
+		printf("update: state %s\nnext: %s\n", skhod_state_name(r->status->state),
+		       r->hint[0] ? r->hint : skhod_state_hint(r->status->state));
+	skhopb__response__free_unpacked(r, NULL);
+	return ex;
+}
+
+static int cmd_verify(struct plan_args *a)
+{
+	Skhopb__Request req = SKHOPB__REQUEST__INIT;
+	Skhopb__VerifyRequest v = SKHOPB__VERIFY_REQUEST__INIT;
+	Skhopb__Response *r;
+	int ex;
+
+	v.probe = a->probe;
+	req.op_case = SKHOPB__REQUEST__OP_VERIFY;
+	req.verify = &v;
+	ex = transact(&req, NULL, &r, NULL);
+	if (ex)
+		return ex;
+	if (r->verification) {
+		if (a->json) {
+			json_verification(stdout, r->verification, "");
+			putchar('\n');
+		} else {
+			human_verification(stdout, r->verification);
+		}
+	}
+	ex = report(r);
+	if (!ex && !a->json && r->status)
+		printf("state: %s\nnext: %s\n", skhod_state_name(r->status->state),
+		       r->hint[0] ? r->hint : skhod_state_hint(r->status->state));
+	skhopb__response__free_unpacked(r, NULL);
+	return ex;
+}
+
+static int cmd_simple(int op, struct plan_args *a)
+{
+	Skhopb__Request req = SKHOPB__REQUEST__INIT;
+	Skhopb__AbortRequest ab = SKHOPB__ABORT_REQUEST__INIT;
+	Skhopb__FinishRequest fin = SKHOPB__FINISH_REQUEST__INIT;
+	Skhopb__Response *r;
+	int ex;
+
+	req.op_case = op;
+	if (op == SKHOPB__REQUEST__OP_ABORT) {
+		ab.reason = (char *)(a->reason ? a->reason : protobuf_c_empty_string);
+		req.abort = &ab;
+	} else {
+		req.finish = &fin;
+	}
+	ex = transact(&req, NULL, &r, NULL);
+	if (ex)
+		return ex;
+	ex = report(r);
+	if (!ex && r->status)
+		printf("state: %s\nnext: %s\n", skhod_state_name(r->status->state),
+		       skhod_state_hint(r->status->state));
+	skhopb__response__free_unpacked(r, NULL);
+	return ex;
+}
+
+static int cmd_history(struct plan_args *a)
+{
+	Skhopb__Request req = SKHOPB__REQUEST__INIT;
+	Skhopb__HistoryRequest h = SKHOPB__HISTORY_REQUEST__INIT;
+	Skhopb__Response *r;
+	int ex;
+
+	h.max = a->max;
+	req.op_case = SKHOPB__REQUEST__OP_HISTORY;
+	req.history = &h;
+	ex = transact(&req, NULL, &r, NULL);
+	if (ex)
+		return ex;
+	ex = report(r);
+	if (!ex) {
+		if (a->json)
+			json_history(stdout, r);
+		else
+			human_history(stdout, r);
+	}
+	skhopb__response__free_unpacked(r, NULL);
+	return ex;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const f_status[] = { "--json", NULL };
+	static const char *const f_arm[] = { "--dry-run", NULL };
+	static const char *const f_update[] = { "--no-jump", NULL };
+	static const char *const f_verify[] = { "--probe", "--json", NULL };
+	static const char *const f_abort[] = { "--reason", NULL };
+	static const char *const f_history[] = { "--max", "--json", NULL };
+	struct plan_args a = { 0 };
+	const char *cmd;
+	int i = 1, ex;
+
+	skhod_log_init("smmu-khoctl", SKHOD_LOG_INFO);
+	sock_path = getenv("SMMU_KHO_SOCKET");
+	if (!sock_path || !*sock_path)
+		sock_path = SKHOD_DEFAULT_SOCKET;
+	while (i < argc && !strncmp(argv[i], "-", 1)) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return EX_OK;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("smmu-khoctl 0.1\n");
+			return EX_OK;
+		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+			sock_path = argv[i + 1];
+			i += 2;
+		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			timeout_ms = (int)strtol(argv[i + 1], NULL, 0) * 1000;
+			if (timeout_ms <= 0)
+				return usage_error("--timeout needs a positive number of seconds");
+			i += 2;
+		} else {
+			return usage_error("unknown option %s", argv[i]);
+		}
+	}
+	if (i >= argc)
+		return usage_error("no command given");
+	cmd = argv[i];
+	argc -= i;
+	argv += i;
+	if (!strcmp(cmd, "status"))
+		ex = parse_args(argc, argv, &a, false, f_status) ?: cmd_status(&a);
+	else if (!strcmp(cmd, "plan") || !strcmp(cmd, "arm"))
+		ex = parse_args(argc, argv, &a, true, f_arm) ?: cmd_arm(&a);
+	else if (!strcmp(cmd, "update"))
+		ex = parse_args(argc, argv, &a, true, f_update) ?: cmd_update(&a);
+	else if (!strcmp(cmd, "verify"))
+		ex = parse_args(argc, argv, &a, false, f_verify) ?: cmd_verify(&a);
+	else if (!strcmp(cmd, "abort"))
+		ex = parse_args(argc, argv, &a, false, f_abort) ?:
+		     cmd_simple(SKHOPB__REQUEST__OP_ABORT, &a);
+	else if (!strcmp(cmd, "finish"))
+		ex = parse_args(argc, argv, &a, false, NULL) ?:
+		     cmd_simple(SKHOPB__REQUEST__OP_FINISH, &a);
+	else if (!strcmp(cmd, "history"))
+		ex = parse_args(argc, argv, &a, false, f_history) ?: cmd_history(&a);
+	else
+		ex = usage_error("unknown command \"%s\"", cmd);
+	skhod_pb_free(a.plan);
+	return ex;
+}

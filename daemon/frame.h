@@ -1,0 +1,31 @@
+/* Control-socket framing: 4-byte big-endian length, then one protobuf message. */
+#ifndef SKHOD_FRAME_H
+#define SKHOD_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#define SKHOD_FRAME_MAX		(64 * 1024)	/* payload bytes, inclusive */
+#define SKHOD_DEFAULT_SOCKET	"/run/smmu-kho/ctl.sock"
+
+/*
+ * Pack @m and send it as one frame on a blocking socket (MSG_NOSIGNAL).
+ * Errors: -EMSGSIZE (message above SKHOD_FRAME_MAX), -ENOMEM, -errno of send.
+ */
+int skhod_frame_send(int fd, const ProtobufCMessage *m);
+
+/*
+ * Receive one frame, waiting at most @timeout_ms per chunk (-1: forever).
+ * *@buf is malloc'd (may be NULL when *@len == 0).
+ * Errors: -ECONNRESET (peer closed before a whole frame; *@len set to the
+ * bytes of it received, 0 for a clean close between frames), -ETIMEDOUT,
+ * -EMSGSIZE (announced length above SKHOD_FRAME_MAX), -ENOMEM, -errno.
+ */
+int skhod_frame_recv(int fd, uint8_t **buf, size_t *len, int timeout_ms);
+
+/* Encode the 4-byte header of a @len-byte payload. */
+void skhod_frame_hdr(uint8_t hdr[4], uint32_t len);
+
+#endif /* SKHOD_FRAME_H */

@@ -1,0 +1,56 @@
+/* smmu-khod core: the update operations, crash recovery and the request handler. */
+#ifndef SKHOD_KHOD_H
+#define SKHOD_KHOD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "ctl_server.h"
+#include "journal.h"
+
+#define SKHOD_VERSION		"0.1"
+#define SKHOD_LUO_SESSION	"smmu-khod"	/* LUO session name */
+#define SKHOD_LUO_TOKEN		1		/* token of the journal memfd */
+#define SKHOD_MAX_DEVICES	64
+
+struct skhod_opts {
+	const char *backend;	/* "real" or "fake:<dir>" */
+	const char *state_dir;	/* journal + history */
+	const char *probe_cmd;	/* active probe, run per stream; NULL: none */
+	uint32_t max_events;	/* SMMU events tolerated per stream */
+	bool auto_verify;	/* verify right after recovering the handover */
+};
+
+struct skhod {
+	struct skhod_opts o;
+	struct skhod_backend *be;
+	struct skhod_jstore js;
+	Skhopb__Journal *j;	/* never NULL once started */
+	char boot_id[64];
+	int luo_sfd;		/* outgoing LUO session, held until the jump */
+	struct skhod_ctl_conn *conn;	/* requester of the running operation */
+	char journal_source[32];	/* where recovery found the journal */
+};
+
+/*
+ * Open the backend and the state directory, find the newest journal (disk,
+ * fd store @store_memfd, or the LUO session handed over by the previous
+ * kernel), and resume or roll back from it (docs/daemon.md, "Recovery").
+ * @store_memfd / @store_luo are fds from the systemd fd store, or -1; they
+ * are consumed.  Errors: -errno / -EINVAL from backend and journal setup
+ * (a journal that cannot be read is not an error: it is reported and the
+ * daemon starts IDLE).
+ */
+int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
+		int store_luo);
+void skhod_stop(struct skhod *d);
+
+/* The control-socket handler (skhod_ctl_handler). */
+Skhopb__Response *skhod_handle(void *arg, struct skhod_ctl_conn *c,
+			       const Skhopb__Request *req);
+
+/* "STATUS=..." text for sd_notify, into @buf. */
+void skhod_status_line(const struct skhod *d, char *buf, size_t len);
+
+#endif /* SKHOD_KHOD_H */

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* smmu-khod DMA-flow checker: pre-jump journal digests vs. post-jump live streams. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbutil.h"
+#include "verify.h"
+
+const char *skhod_outcome_name(int o)
+{
+	static const char *const n[] = {
+		[SKHOPB__STREAM_OUTCOME__OUTCOME_UNKNOWN] = "unknown",
+		[SKHOPB__STREAM_OUTCOME__OUTCOME_OK] = "ok",
+		[SKHOPB__STREAM_OUTCOME__OUTCOME_LOST] = "lost",
+		[SKHOPB__STREAM_OUTCOME__OUTCOME_REFUSED] = "refused",
+		[SKHOPB__STREAM_OUTCOME__OUTCOME_STE_CHANGED] = "ste-changed",
+		[SKHOPB__STREAM_OUTCOME__OUTCOME_XLAT_CHANGED] = "xlat-changed",
+		[SKHOPB__STREAM_OUTCOME__OUTCOME_FAULTS] = "faults",
+		[SKHOPB__STREAM_OUTCOME__OUTCOME_PROBE_FAILED] = "probe-failed",
+		[SKHOPB__STREAM_OUTCOME__OUTCOME_UNEXPECTED] = "unexpected",
+	};
+
+	return o >= 0 && o < (int)(sizeof(n) / sizeof(n[0])) ? n[o] : "unknown";
+}
+
+static const struct smmu_kho_stream_info *find_live(const struct smmu_kho_stream_info *live,
+						    uint32_t nr, uint64_t smmu,
+						    uint32_t sid)
+{
+	uint32_t i;
+
+	for (i = 0; i < nr; i++)
+		if (live[i].smmu_base == smmu && live[i].sid == sid)
+			return &live[i];
+	return NULL;
+}
+
+/* Copy of a fixed kernel char array that may lack its NUL. */
+static void kstr(char *dst, size_t dl, const char *src, size_t sl)
+{
+	size_t n = strnlen(src, sl);
+
+	if (n >= dl)
+		n = dl - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+static int add_result(Skhopb__Verification *v, uint64_t smmu, uint32_t sid,
+		      const char *dev, int outcome, const char *why)
+{
+	Skhopb__StreamResult *r = malloc(sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	skhopb__stream_result__init(r);
+	r->smmu_base = smmu;
+	r->sid = sid;
+	r->outcome = outcome;
+	if (skhod_pb_setstr(&r->device, dev) || skhod_pb_setstr(&r->why, why) ||
+	    SKHOD_PB_PUSH(&v->streams, &v->n_streams, r)) {
+		skhod_pb_free(r);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Judge one journaled stream; fills @why and returns its outcome. */
+static int judge(const Skhopb__StreamDigest *s, const struct smmu_kho_stream_info *l,
+		 const struct skhod_verify_opts *o, char *why, size_t wl)
+{
+	char kwhy[sizeof(l->why) + 1];
+
+	if (!l) {
+		snprintf(why, wl, "lost: the new kernel does not report this stream");
+		return SKHOPB__STREAM_OUTCOME__OUTCOME_LOST;
+	}
+	if (l->state == SMMU_KHO_STREAM_REFUSED) {
+		kstr(kwhy, sizeof(kwhy), l->why, sizeof(l->why));
+		snprintf(why, wl, "refused by the new kernel (error %d): %s", l->error,
+			 kwhy[0] ? kwhy : "no reason given");
+		return SKHOPB__STREAM_OUTCOME__OUTCOME_REFUSED;
+	}
+	if (l->state != SMMU_KHO_STREAM_ADOPTED && l->state != SMMU_KHO_STREAM_RELEASED) {
+		snprintf(why, wl, "lost: stream in state %u, not adopted", l->state);
+		return SKHOPB__STREAM_OUTCOME__OUTCOME_LOST;
+	}
+	if (l->ste_digest != s->ste_digest) {
+		snprintf(why, wl, "STE changed: digest %016" PRIx64 " before the jump, %016"
+			 PRIx64 " now", s->ste_digest, (uint64_t)l->ste_digest);
+		return SKHOPB__STREAM_OUTCOME__OUTCOME_STE_CHANGED;
+	}
+	if (l->xlat_digest != s->xlat_digest) {
+		snprintf(why, wl, "translation changed: digest %016" PRIx64
+			 " before the jump, %016" PRIx64 " now", s->xlat_digest,
+			 (uint64_t)l->xlat_digest);
+		return SKHOPB__STREAM_OUTCOME__OUTCOME_XLAT_CHANGED;
+	}
+	if (l->events > o->max_events) {
+		snprintf(why, wl, "%u SMMU event(s) recorded since boot (tolerated: %u)",
+			 l->events, o->max_events);
+		return SKHOPB__STREAM_OUTCOME__OUTCOME_FAULTS;
+	}
+	if (o->probe) {
+		char pwhy[160] = "";
+
+		if (o->probe(o->probe_arg, s, pwhy, sizeof(pwhy))) {
+			snprintf(why, wl, "active probe failed: %s", pwhy[0] ? pwhy : "?");
+			return SKHOPB__STREAM_OUTCOME__OUTCOME_PROBE_FAILED;
+		}
+	}
+	return SKHOPB__STREAM_OUTCOME__OUTCOME_OK;
+}
+
+static bool in_journal(const Skhopb__Journal *j, uint64_t smmu, uint32_t sid)
+{
+	size_t a, b;
+
+	for (a = 0; a < j->n_pre_jump; a++)
+		for (b = 0; b < j->pre_jump[a]->n_streams; b++)
+			if (j->pre_jump[a]->streams[b]->smmu_base == smmu &&
+			    j->pre_jump[a]->streams[b]->sid == sid)
+				return true;
+	return false;
+}
+
+int skhod_verify(const Skhopb__Journal *j, const struct smmu_kho_stream_info *live,
+		 uint32_t nr, uint64_t now_ns, const struct skhod_verify_opts *o,
+		 Skhopb__Verification **out)
+{
+	Skhopb__Verification *v;
+	char *sum = NULL;
+	size_t suml = 0, a, b;
+	uint32_t i, named = 0;
+	FILE *f;
+	int r = 0;
+
+	if (!j->n_pre_jump)
+		return -EINVAL;
+	v = malloc(sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	skhopb__verification__init(v);
+	v->time_ns = now_ns;
+	v->probed = o->probe != NULL;
+	f = open_memstream(&sum, &suml);
+	if (!f) {
+		skhod_pb_free(v);
+		return -ENOMEM;
+	}
+	for (a = 0; a < j->n_pre_jump && !r; a++) {
+		const Skhopb__SmmuDigests *sm = j->pre_jump[a];
+
+		for (b = 0; b < sm->n_streams && !r; b++) {
+			const Skhopb__StreamDigest *s = sm->streams[b];
+			char why[256];
+			int oc = judge(s, find_live(live, nr, s->smmu_base, s->sid), o,
+				       why, sizeof(why));
+
+			v->nr_streams++;
+			if (oc == SKHOPB__STREAM_OUTCOME__OUTCOME_OK) {
+				v->nr_ok++;
+				continue;
+			}
+			v->nr_failed++;
+			if (oc == SKHOPB__STREAM_OUTCOME__OUTCOME_LOST ||
+			    oc == SKHOPB__STREAM_OUTCOME__OUTCOME_REFUSED)
+				v->nr_lost++;
+			r = add_result(v, s->smmu_base, s->sid, s->device, oc, why);
+			if (!r && named++ < 8)
+				fprintf(f, "; SID 0x%x (%s) on SMMU 0x%" PRIx64 ": %s", s->sid,
+					s->device[0] ? s->device : "?", s->smmu_base, why);
+			if (!r) {
+				Skhopb__StreamResult *res = v->streams[v->n_streams - 1];
+				const struct smmu_kho_stream_info *l =
+					find_live(live, nr, s->smmu_base, s->sid);
+
+				res->want_ste = s->ste_digest;
+				res->want_xlat = s->xlat_digest;
+				if (l) {
+					res->got_ste = l->ste_digest;
+					res->got_xlat = l->xlat_digest;
+					res->events = l->events;
+				}
+			}
+		}
+	}
+	for (i = 0; i < nr && !r; i++) {
+		char dev[sizeof(live[i].dev) + 1];
+
+		if (live[i].state != SMMU_KHO_STREAM_ADOPTED ||
+		    in_journal(j, live[i].smmu_base, live[i].sid))
+			continue;
+		kstr(dev, sizeof(dev), live[i].dev, sizeof(live[i].dev));
+		r = add_result(v, live[i].smmu_base, live[i].sid, dev,
+			       SKHOPB__STREAM_OUTCOME__OUTCOME_UNEXPECTED,
+			       "adopted by the new kernel but not in the journal");
+	}
+	fclose(f);
+	if (!r) {
+		char head[160];
+
+		if (v->nr_failed)
+			snprintf(head, sizeof(head), "%u of %u streams failed (%u lost)",
+				 v->nr_failed, v->nr_streams, v->nr_lost);
+		else
+			snprintf(head, sizeof(head), "%u of %u streams intact, 0 lost%s",
+				 v->nr_ok, v->nr_streams, v->probed ? ", probe passed" : "");
+		if (named > 8)
+			snprintf(head + strlen(head), sizeof(head) - strlen(head),
+				 " (first 8 named)");
+		v->summary = malloc(strlen(head) + (sum ? strlen(sum) : 0) + 1);
+		if (!v->summary) {
+			v->summary = (char *)protobuf_c_empty_string;
+			r = -ENOMEM;
+		} else {
+			strcpy(v->summary, head);
+			if (sum)
+				strcat(v->summary, sum);
+		}
+	}
+	free(sum);
+	if (r) {
+		skhod_pb_free(v);
+		return r;
+	}
+	*out = v;
+	return 0;
+}
