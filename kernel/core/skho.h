@@ -47,8 +47,9 @@ struct skho_err {
 const char *skho_strerror(int err);
 
 /* Fill @e (may be NULL) and return -@code. */
+__printf(5, 6)
 int skho_fail(struct skho_err *e, int code, u32 sid, u64 addr,
-	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+	      const char *fmt, ...);
 
 /*
  * Physical memory accessor.  map() returns a pointer through which @len bytes

@@ -18,6 +18,14 @@ typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 
+/* Spelled as in the kernel, so the core reads the same in both worlds. */
+#ifndef __printf
+#define __printf(a, b)		__attribute__((format(printf, a, b)))
+#endif
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define skho_le64_to_cpu(x)	le64toh(x)
 #define skho_cpu_to_le64(x)	htole64(x)
 #define skho_malloc(n)		malloc(n)
