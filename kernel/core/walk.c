@@ -302,7 +302,8 @@ static int walk_table(struct pt_walker *w, u64 table, unsigned int lvl,
 	const struct pt_geom *g = &w->g;
 	unsigned int shift = lvl_shift(g, lvl);
 	u64 size = 1ULL << shift, bytes = nr << SMMU_PT_DESC_LG2;
-	u64 off_mask = size - 1;
+	u64 off_mask = size - 1, not_oa = ~g->oa_mask, expect = 0;
+	bool chain = false;
 	const u8 *p;
 	u64 i;
 	int rc;
@@ -322,6 +323,20 @@ static int walk_table(struct pt_walker *w, u64 table, unsigned int lvl,
 		u64 d = skho_ld_le64(p + (i << SMMU_PT_DESC_LG2));
 		u64 iova = base + (i << shift), oa;
 
+		/*
+		 * Fast path: the previous entry was a leaf that ended the
+		 * current run, and this one is the same descriptor with the OA
+		 * one leaf further (no carry out of the OA field), still below
+		 * oas: it extends the run.
+		 */
+		if (chain && d == expect &&
+		    !((w->run_pa + w->run_size) >> g->oas)) {
+			w->run_size += size;
+			expect += size;
+			chain = !((expect ^ d) & not_oa);
+			continue;
+		}
+		chain = false;
 		if (!(d & SMMU_PTE_VALID))
 			continue;
 		oa = desc_oa(g, d);
@@ -343,6 +358,8 @@ static int walk_table(struct pt_walker *w, u64 table, unsigned int lvl,
 		rc = emit_leaf(w, iova, oa, size, leaf_prot(g, d));
 		if (rc)
 			return rc;
+		expect = d + size;
+		chain = !((expect ^ d) & not_oa);
 	}
 	return 0;
 }

@@ -1393,6 +1393,59 @@ static void pt_walk_skips_what_translate_faults_on(struct ktest *t)
 	tm_fini(&m);
 }
 
+static void pt_walk_contiguous_leaves_stop_at_oas_and_oa_carry(struct ktest *t)
+{
+	FIXTURE(t, m, MiB(4));
+	struct tpt p;
+	struct collect c = { 0 };
+	u64 s;
+
+	tpt_init(&p, &m, SKHO_STAGE1, 12, 39, 40);
+	/* three PA-contiguous pages whose last one reaches 2^40 = oas */
+	tpt_map(&p, 0x1000, (1ULL << 40) - 0x2000, 3, RW);
+	tpt_map(&p, 0x2000, (1ULL << 40) - 0x1000, 3, RW);
+	tpt_map(&p, 0x3000, 1ULL << 40, 3, RW);
+	KEXPECT_EQ(t, enumerate(&p, &c, NULL), 0);
+	KASSERT(t, c.nr == 1, "%zu runs", c.nr);
+	KEXPECT_EQ(t, c.r[0].size, 0x2000);	/* the third is F_ADDR_SIZE */
+	EXPECT_FAULT(t, &p, 0x3000, false, SKHO_F_ADDR_SIZE);
+
+	/* oas 48: OA 2^48 - 4K, then the same descriptor + 4K, whose OA field
+	 * wrapped to 0 (the carry lands in ignored bit 48): PA 0, a new run */
+	free(c.r);
+	memset(&c, 0, sizeof(c));
+	tpt_init(&p, &m, SKHO_STAGE1, 12, 39, 48);
+	s = tpt_map(&p, 0x1000, (1ULL << 48) - 0x1000, 3, RW);
+	tm_w64(&m, tpt_slot(&p, 0x2000, 3), tm_r64(&m, s) + 0x1000);
+	KEXPECT_EQ(t, enumerate(&p, &c, NULL), 0);
+	KASSERT(t, c.nr == 2, "%zu runs", c.nr);
+	KEXPECT_EQ(t, c.r[1].iova, 0x2000);
+	KEXPECT_EQ(t, c.r[1].pa, 0);
+	EXPECT_XLATE(t, &p, 0x2010, 0x10, RW);
+
+	/* the same at 64K with oas 52, where 2^48 itself is a valid OA: the
+	 * carry out of descriptor bit 47 must not be read as OA 2^48 */
+	free(c.r);
+	memset(&c, 0, sizeof(c));
+	tpt_init(&p, &m, SKHO_STAGE1, 16, 48, 52);
+	tpt_map(&p, 0x10000, (1ULL << 48) - 0x20000, 3, RW);
+	s = tpt_map(&p, 0x20000, (1ULL << 48) - 0x10000, 3, RW);
+	tm_w64(&m, tpt_slot(&p, 0x30000, 3), tm_r64(&m, s) + 0x10000);
+	/* and with the carry right after the first leaf of a run */
+	s = tpt_map(&p, 0x100000, (1ULL << 48) - 0x10000, 3, RW);
+	tm_w64(&m, tpt_slot(&p, 0x110000, 3), tm_r64(&m, s) + 0x10000);
+	KEXPECT_EQ(t, enumerate(&p, &c, NULL), 0);
+	KASSERT(t, c.nr == 4, "%zu runs", c.nr);
+	KEXPECT_EQ(t, c.r[0].size, 0x20000);
+	KEXPECT_EQ(t, c.r[1].pa, 0);
+	KEXPECT_EQ(t, c.r[2].size, 0x10000);
+	KEXPECT_EQ(t, c.r[3].pa, 0);
+	EXPECT_XLATE(t, &p, 0x30010, 0x10, RW);
+	EXPECT_XLATE(t, &p, 0x110010, 0x10, RW);
+	free(c.r);
+	tm_fini(&m);
+}
+
 static void pt_walk_s2_prot0_run_faults_permission(struct ktest *t)
 {
 	FIXTURE(t, m, MiB(4));
@@ -1751,6 +1804,7 @@ KTEST_MAIN("walk",
 	KTEST_CASE(pt_walk_coalesces_block_then_pages),
 	KTEST_CASE(pt_walk_reports_start_table_with_its_real_size),
 	KTEST_CASE(pt_walk_skips_what_translate_faults_on),
+	KTEST_CASE(pt_walk_contiguous_leaves_stop_at_oas_and_oa_carry),
 	KTEST_CASE(pt_walk_s2_prot0_run_faults_permission),
 	KTEST_CASE(pt_walk_unreadable_table_is_outside),
 	KTEST_CASE(pt_walk_bad_geometry_is_pgtable),
