@@ -24,6 +24,7 @@ deps:
 include kernel/core/core.mk
 include kernel/kernel.mk
 -include tests/host/host.mk
+-include tests/host/negative.mk
 -include tests/fuzz/fuzz.mk
 -include tests/bench/bench.mk
 -include tests/vm/vm.mk
