@@ -371,11 +371,16 @@ class Checks:
         for name, _, decide in self.plan():
             ok, detail = decide()
             self.emit('ok' if ok else 'fail', name, detail)
+        ms = []
         for u in range(1, self.a.updates + 1):
-            kv = self.g.datum(u + 1, 'kexec_to_init_us')
-            if kv:
+            kv = self.g.datum(u + 1, 'timing')
+            if kv and 'kexec_to_init_us' in kv:
+                ms.append(int(kv['kexec_to_init_us']) / 1000.0)
                 print('INFO\tupdate %d: reboot notifier -> next /init: %.1f ms (guest CNTVCT)' %
-                      (u, int(kv['kexec_to_init_us']) / 1000.0))
+                      (u, ms[-1]))
+        if ms:
+            print('INFO\tkexec_to_init_ms: n=%d min=%.1f mean=%.1f max=%.1f' % (
+                len(ms), min(ms), sum(ms) / len(ms), max(ms)))
 
     def list_preserve_only(self):
         for name, pre_only, _ in self.plan():

@@ -634,7 +634,7 @@ int main(void)
 		const struct edu_dma_record *r = &devs[0].info.in;
 
 		if (r->fire_cycles && r->fire_cycles < t_init_cycles)
-			say("data", "kexec_to_init_us=%llu",
+			say("data", "timing kexec_to_init_us=%llu",
 			    (unsigned long long)((t_init_cycles - r->fire_cycles) * 1000000ull /
 						 cntfrq()));
 		if (preserve)
