@@ -397,7 +397,7 @@ static void generator_covers_every_reachable_outcome(struct ktest *t)
 	};
 	bool seen[sizeof(want) / sizeof(want[0])] = { false };
 	u32 kinds[GEN_STE__COUNT] = { 0 }, two_level = 0, linear = 0, concat = 0;
-	u32 gran[17] = { 0 }, cdfmt[3] = { 0 }, shared = 0;
+	u32 gran[17] = { 0 }, cdfmt[3] = { 0 }, shared = 0, id_dups = 0;
 	unsigned int i, j;
 
 	for (i = 0; i < 12; i++) {
@@ -414,8 +414,23 @@ static void generator_covers_every_reachable_outcome(struct ktest *t)
 			two_level += sm->two_level;
 			linear += !sm->two_level;
 			for (k = 0; k < sm->nr_pt; k++) {
-				gran[sm->pt[k]->cfg.granule_lg2]++;
-				concat += sm->pt[k]->cfg.nr_concat > 1;
+				const struct gen_pt *pk = sm->pt[k];
+				u32 o, q2;
+
+				gran[pk->cfg.granule_lg2]++;
+				concat += pk->cfg.nr_concat > 1;
+				/* xa_alloc/ida_alloc_range(1, ...): never 0 for the host */
+				id_dups += !pk->vm && pk->id == 0;
+				for (o = si; o < g->nr_smmus; o++)
+					for (q2 = 0; q2 < g->smmu[o].nr_pt; q2++) {
+						const struct gen_pt *po = g->smmu[o].pt[q2];
+
+						if (po == pk || (o == si && q2 <= k) || pk->vm || po->vm ||
+						    po->id != pk->id || po->cfg.stage != pk->cfg.stage)
+							continue;
+						/* same ASID anywhere, same VMID on one SMMU */
+						id_dups += pk->cfg.stage == SKHO_STAGE1 || o == si;
+					}
 			}
 			for (k = 0; k < sm->nr_cdt; k++)
 				cdfmt[sm->cdt[k]->cdmax ? sm->cdt[k]->fmt : 0]++;
@@ -469,8 +484,65 @@ static void generator_covers_every_reachable_outcome(struct ktest *t)
 	KEXPECT(t, cdfmt[0] && cdfmt[1] && cdfmt[2], "CD formats %u/%u/%u", cdfmt[0], cdfmt[1],
 		cdfmt[2]);
 	KEXPECT(t, shared > 0, "no domain shared between masters");
+	KEXPECT_EQ(t, id_dups, 0);	/* ASIDs global, VMIDs per SMMU: never reused while live */
 	ktest_diag("STEs abort %u bypass %u s1 %u s2 %u nested %u; strtab 2lvl %u linear %u",
 		   kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], two_level, linear);
+}
+
+/*
+ * The arena: map() only inside one backed allocation, fresh memory poisoned,
+ * reservations unreadable, and a fork holds exactly the requested ranges and
+ * tagged allocations at the same PAs.
+ */
+static void arena_maps_only_inside_one_allocation_and_forks_at_same_pas(struct ktest *t)
+{
+	struct arena *a = arena_new(t->seed, 40), *b;
+	const struct skho_mem *m;
+	struct skho_range r[2];
+	u64 x, y, z, res;
+	u8 *p;
+
+	KASSERT(t, a);
+	m = arena_mem(a);
+	/* a base well above 0 (>= 4 GiB) and inside the 40-bit space */
+	KEXPECT(t, a->next >= (1ULL << 32) && a->next < (1ULL << 40), "base 0x%" PRIx64, a->next);
+	x = arena_alloc(a, 8192, 4096, ARENA_SMMU);
+	y = arena_zalloc(a, 100, 64, ARENA_SMMU);
+	z = arena_alloc(a, 4096, 1 << 16, ARENA_EXTERNAL);
+	res = arena_reserve(a, 1 << 20, 1 << 20, ARENA_EXTERNAL);
+	KASSERT(t, x && y && z && res);
+	/* alignment as requested, and in allocation order */
+	KEXPECT(t, !(x & 4095) && !(y & 63) && !(z & 0xffff) && !(res & 0xfffff), "alignment");
+	KEXPECT(t, x < y && y < z && z < res, "order");
+	p = (u8 *)skho_map(m, x, 8192);
+	/* fresh memory carries the poison byte; zalloc'd memory is zero */
+	KEXPECT(t, p && p[0] == ARENA_POISON && p[8191] == ARENA_POISON, "poison");
+	KEXPECT(t, ((const u8 *)skho_map(m, y, 100))[99] == 0, "zeroed");
+	/* one byte past an allocation, or straddling a gap: unmapped */
+	KEXPECT(t, !skho_map(m, x, 8193), "map past the end");
+	KEXPECT(t, !skho_map(m, x - 1, 2), "map before the start");
+	KEXPECT(t, !skho_map(m, y + 99, 2), "map across the end");
+	/* a reservation exists but is never readable */
+	KEXPECT(t, arena_find(a, res + 5) && !skho_map(m, res, 8), "reservation readable");
+	/* adjacent allocations are still two: no map() across them */
+	KEXPECT_EQ(t, arena_add_at(a, res + (1 << 20), 4096, ARENA_SMMU, true), 0);
+	KEXPECT(t, !skho_map(m, res + (1 << 20) - 4, 8), "map across two allocations");
+	/* overlapping a fixed allocation is refused */
+	KEXPECT_EQ(t, arena_add_at(a, x + 4096, 16, ARENA_SMMU, true), -SKHO_E_INVAL);
+	p[10] = 0x5a;
+	r[0] = (struct skho_range){ x + 8, 16 };	/* part of x */
+	r[1] = (struct skho_range){ y, 100 };
+	b = arena_fork(a, r, 2, ARENA_EXTERNAL);
+	KASSERT(t, b);
+	/* the ranges at the same PAs with the same bytes, nothing around them */
+	KEXPECT(t, skho_map(arena_mem(b), x + 8, 16) && ((const u8 *)skho_map(arena_mem(b), x + 8, 16))[2] == 0x5a,
+		"range copied");
+	KEXPECT(t, !skho_map(arena_mem(b), x, 8) && !skho_map(arena_mem(b), x + 24, 1), "only the range");
+	KEXPECT(t, skho_map(arena_mem(b), z, 4096) != NULL, "external allocation copied");
+	KEXPECT(t, arena_find(b, res) && !skho_map(arena_mem(b), res, 1), "reservation kept unbacked");
+	KEXPECT(t, !arena_find(b, res + (1 << 20)), "SMMU allocation outside the ranges dropped");
+	arena_free(b);
+	arena_free(a);
 }
 
 /* Same seed, same bytes at the same addresses; another seed, another state. */
@@ -598,6 +670,7 @@ static void dirty_tracking_writable_clean_page_is_writable(struct ktest *t)
 }
 
 KTEST_MAIN("gen_shadow",
+	   KTEST_CASE(arena_maps_only_inside_one_allocation_and_forks_at_same_pas),
 	   KTEST_CASE(gen_is_a_pure_function_of_the_seed),
 	   KTEST_CASE(generator_covers_every_reachable_outcome),
 	   KTEST_CASE(walker_translates_every_mapped_leaf_as_programmed),
