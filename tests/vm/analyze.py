@@ -319,11 +319,12 @@ class Checks:
         g = self.guest
         yield 'boot_reaches_init', False, self.boot
         for k in range(1, n + 2):
-            yield 'k%d.smmu_coherency_matches_dtb' % k, False, partial(g, 'k%d.smmu_coherency_matches_dtb' % k)
-            if pre:
-                yield 'k%d.smmu_kho_module_loads' % k, True, partial(g, 'k%d.smmu_kho_module_loads' % k)
-            yield 'k%d.edu_dma_binds_both_edu_devices' % k, False, partial(
-                g, 'k%d.edu_dma_binds_both_edu_devices' % k)
+            for c, pre_only in (('smmu_coherency_matches_dtb', False),
+                                ('smmu_kho_module_loads', True),
+                                ('edu_dma_binds_both_edu_devices', False)):
+                if pre or not pre_only:
+                    name = 'k%d.%s' % (k, c)
+                    yield name, pre_only, partial(g, name)
             when = 'before' if k <= n else 'after'
             for sid, pfx in P:
                 name = 'k%d.%sedu_dma_roundtrip_%s_kexec' % (k, pfx, when)
@@ -353,6 +354,8 @@ class Checks:
                        partial(self.trace_only, partial(self.tr_smmu_stays_on, u)))
                 name = 'u%d.preserved_same_iova_after_kexec_lands' % u
                 yield name, True, partial(self.both, name, partial(self.tr_raw_lands, u, DUT))
+                name = 'u%d.smmu_kho_release_edu' % u
+                yield name, True, partial(g, name)
             else:
                 name = 'u%d.stock_dma_during_jump_is_lost' % u
                 yield name, False, partial(self.both, name, partial(self.tr_jump_lost, u, DUT))

@@ -81,7 +81,9 @@ step() {
 	note "$name: started (log: $log)"
 	"$@" >"$log" 2>&1
 	rc=$?
-	note "$name: $([ $rc = 0 ] && echo done || echo "FAILED rc=$rc") in $(( $(date +%s) - s ))s (log: $log)"
+	local how="FAILED rc=$rc"
+	[ $rc = 0 ] && how="done"
+	note "$name: $how in $(( $(date +%s) - s ))s (log: $log)"
 	[ $rc = 0 ] || tail -n 20 "$log" | sed 's/^/#   | /'
 	return $rc
 }
@@ -126,7 +128,8 @@ done
 
 # ---- tools ------------------------------------------------------------------
 for tool in qemu-system-aarch64 ${CROSS}gcc gzip python3 timeout; do
-	command -v "$tool" >/dev/null || { result fail vm.build.tools "missing $tool (run tests/setup/apt-deps.sh vm)"; finish; }
+	command -v "$tool" >/dev/null ||
+		{ result fail vm.build.tools "missing $tool (run tests/setup/apt-deps.sh vm)"; finish; }
 done
 [ $need_noncoh = 0 ] || command -v dtc >/dev/null ||
 	{ result fail vm.build.tools "missing dtc (run tests/setup/apt-deps.sh vm)"; finish; }
@@ -149,7 +152,7 @@ else
 	result fail vm.build.kernel "no Image/gen_init_cpio under '${kdir}' (see $logs/build-kernel.log)"
 	finish
 fi
-KMAKE=(make -C "$kdir" ARCH=arm64 CROSS_COMPILE=$CROSS -j2)
+KMAKE=(make -C "$kdir" ARCH=arm64 "CROSS_COMPILE=$CROSS" -j2)
 
 mkdir -p "$out/edu_dma"
 if step edu_dma.ko "$logs/edu_dma.log" "${KMAKE[@]}" M="$here/edu_dma" MO="$out/edu_dma" modules &&
@@ -160,7 +163,7 @@ else
 fi
 
 # smmu_kho.ko: built when the lead's module exists; preserve scenarios need it.
-smmu_kho_ko= no_preserve_why=
+smmu_kho_ko='' no_preserve_why=
 if [ ! -f "$root/kernel/module/Kbuild" ]; then
 	no_preserve_why="smmu_kho.ko not available yet (kernel/module/Kbuild missing)"
 elif [ $need_preserve = 1 ]; then
@@ -208,6 +211,7 @@ else
 	result fail vm.build.initrd "see $logs/initrd.log"; finish
 fi
 
+# shellcheck disable=SC2054  # commas inside -M options
 QEMU=(qemu-system-aarch64 -M virt,iommu=smmuv3 -cpu max -m 1G -smp 2 -nographic -nodefaults
       -no-reboot -device edu,addr=02.0 -device edu,addr=03.0)
 
@@ -267,7 +271,7 @@ run_scenario() {
 	note "$S_NAME: qemu exited $rc after $(( $(date +%s) - t ))s$([ $rc = 124 ] && echo ' (TIMEOUT)')"
 	local res=$logs/$S_NAME.results arc
 	python3 "$here/analyze.py" --serial "$serial" --trace "$trace" --updates "$S_N" \
-		--stage "$S_STAGE" --preserve $([ $S_MODE = preserve ] && echo 1 || echo 0) \
+		--stage "$S_STAGE" --preserve "$([ $S_MODE = preserve ] && echo 1 || echo 0)" \
 		--qemu-rc "$rc" >"$res" 2>>"$qout"
 	arc=$?
 	while IFS=$'\t' read -r line verdict name detail; do

@@ -419,6 +419,27 @@ static void smmu_kho_incoming(void)
 	close(fd);
 }
 
+/* Give the adopted stream back to the kernel's own driver path, as a VMM
+ * would once it has re-established its own mappings: after this the DMA
+ * API owns the device's IOVA space again. */
+static void smmu_kho_release(void)
+{
+	struct smmu_kho_dev_arg a = { .size = sizeof(a) };
+	struct smmu_kho_status st = { .size = sizeof(st) };
+	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), ret;
+
+	strcpy(a.name, "0000:00:02.0");
+	ret = fd < 0 ? -errno : ioctl(fd, SMMU_KHO_IOC_RELEASE, &a) ? -errno : 0;
+	if (!ret && ioctl(fd, SMMU_KHO_IOC_STATUS, &st))
+		ret = -errno;
+	/* The one adopted stream is now released. */
+	CHECK(!ret && st.in_state == SMMU_KHO_RELEASED && st.nr_released == 1,
+	      "u%u.smmu_kho_release_edu", "ret=%d in_state=%u released=%u", K - 1, ret,
+	      st.in_state, st.nr_released);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* ---- every kernel: new keep page and a round trip ----------------------- */
 
 static int roundtrip(struct gdev *d)
@@ -646,6 +667,8 @@ int main(void)
 		/* Before any new mapping exists in this kernel. */
 		for (i = 0; i < MAX_DEVS; i++)
 			check_raw(&devs[i]);
+		if (preserve)
+			smmu_kho_release();
 	}
 	for (i = 0; i < MAX_DEVS; i++)
 		if (roundtrip(&devs[i]))
