@@ -703,7 +703,9 @@ static int cmd_update(struct plan_args *a)
 	if (ex)
 		return ex;
 	if (jumped) {
-		printf("update: the kernel is now booting the new image; after boot run `smmu-khoctl status` (expect VERIFIED)\n");
+		printf("update: the jump started: the system should now be booting the new kernel;\n"
+		       "update: after boot run `smmu-khoctl status` (expect VERIFIED); if this system\n"
+		       "update: did not reboot, run `smmu-khoctl status` now (expect PRESERVED)\n");
 		return EX_OK;
 	}
 	ex = report(r);

@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Full updates on the fake kernel: plan -> update -> jump -> restart -> verdict, and their failures. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dtest.h"
+#include "pbutil.h"
+#include "smmu_kho.h"
+#include "state.h"
+
+#define HAS(s, sub) ((s) && strstr((s), (sub)))
+
+/* Start, arm the default plan, update, let the fake kexec end the daemon. */
+static int jump(struct ktest *t, struct dt_env *e)
+{
+	struct dt_out o;
+	int st;
+
+	if (!e->pid && dt_start(e, NULL, NULL)) {
+		ktest_fail(t, __FILE__, __LINE__, "daemon did not start");
+		dt_dump_log(e);
+		return -1;
+	}
+	dt_arm(e, &o);
+	KEXPECT_EQ(t, o.code, 0);	/* arm of a valid plan succeeds */
+	dt_out_free(&o);
+	dt_ctl(e, &o, "update", NULL);
+	/* exit 0 and the "now be booting" note: the connection closed
+	 * right after the jump progress frame */
+	KEXPECT_EQ(t, o.code, 0);
+	KEXPECT(t, HAS(o.out, "jumping into"), "update output: %s", o.out);
+	KEXPECT(t, HAS(o.out, "should now be booting the new kernel"), "update output: %s", o.out);
+	dt_out_free(&o);
+	st = dt_wait_exit(e, 10000);
+	/* the fake jump exits the daemon with status 0 */
+	KEXPECT(t, st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "daemon after jump: %d", st);
+	if (st == -1)
+		return -1;
+	KEXPECT_EQ(t, dt_kernel(e, "boot"), 2);	/* one fake kexec happened */
+	return 0;
+}
+
+/* jump() then start the "new boot" daemon. */
+static int jump_and_restart(struct ktest *t, struct dt_env *e)
+{
+	if (jump(t, e))
+		return -1;
+	if (dt_start(e, NULL, NULL)) {
+		ktest_fail(t, __FILE__, __LINE__, "daemon did not restart after the jump");
+		dt_dump_log(e);
+		return -1;
+	}
+	return 0;
+}
+
+static void full_update_reaches_verified_with_no_ste_lost(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+	Skhopb__Journal *j;
+	char why[200], *jumps;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	if (jump_and_restart(t, &e))
+		goto out;
+	dt_ctl(&e, &o, "status", "--json", NULL);
+	KEXPECT_EQ(t, o.code, 0);	/* VERIFIED is a healthy state */
+	KEXPECT(t, HAS(o.out, "\"state\": \"VERIFIED\""), "%s", o.out);
+	/* DT_PCI_DEFAULT has 3 streams (0x10; 0x18, 0x19): all intact, none lost */
+	KEXPECT(t, HAS(o.out, "\"nr_streams\": 3,\n    \"nr_ok\": 3,\n    \"nr_failed\": 0,\n    \"nr_lost\": 0"),
+		"%s", o.out);
+	KEXPECT(t, HAS(o.out, "\"in_state\": \"ADOPTED\""), "%s", o.out);
+	dt_out_free(&o);
+	j = dt_journal(&e, why, sizeof(why));
+	KASSERT(t, j, "journal: %s", why);
+	KEXPECT_EQ(t, j->state, SKHOD_VERIFIED);
+	KEXPECT_EQ(t, skhod_journal_nr_streams(j), 3);	/* 3 streams journaled */
+	KEXPECT(t, j->verification && j->verification->nr_ok == 3, "verification");
+	/* history: IDLE, ARMED, PRESERVED, RECOVERED, VERIFIED */
+	KEXPECT_EQ(t, j->n_history, 5);
+	KEXPECT(t, strcmp(j->boot_id_armed, j->boot_id_recovered), "boot ids equal");
+	KEXPECT(t, !skhod_invariants(j, NULL, true, why, sizeof(why)), "%s", why);
+	skhod_pb_free(j);
+	/* the fake kexec booted our kernel, initrd, and the running command
+	 * line without the boot loader's BOOT_IMAGE= */
+	jumps = dt_read(&e, "jumps");
+	KEXPECT(t, HAS(jumps, e.kernel) && HAS(jumps, e.initrd), "jumps: %s", jumps);
+	KEXPECT(t, HAS(jumps, "\tconsole=ttyAMA0 kho=on liveupdate=on\n"), "jumps: %s", jumps);
+	KEXPECT(t, !HAS(jumps, "BOOT_IMAGE"), "jumps: %s", jumps);
+	free(jumps);
+out:
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
+/* One post-jump fault and what the verdict must say about it. */
+struct fault_case {
+	const char *faults;
+	const char *outcome;	/* as printed in the failing line */
+	const char *sid_dev;	/* the stream it must name */
+	unsigned int lost;	/* expected nr_lost */
+};
+
+static void fault_case(struct ktest *t, const struct fault_case *c)
+{
+	struct dt_env e;
+	struct dt_out o;
+	Skhopb__Journal *j;
+	char why[200];
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	dt_write(&e, "faults", c->faults);
+	if (jump_and_restart(t, &e))
+		goto out;
+	dt_ctl(&e, &o, "status", NULL);
+	/* status exits 4 when the update is FAILED */
+	KEXPECT_EQ(t, o.code, 4);
+	KEXPECT(t, HAS(o.out, "state:        FAILED"), "%s", o.out);
+	KEXPECT(t, HAS(o.out, c->sid_dev), "status must name %s: %s", c->sid_dev, o.out);
+	KEXPECT(t, HAS(o.out, c->outcome), "status must say %s: %s", c->outcome, o.out);
+	dt_out_free(&o);
+	j = dt_journal(&e, why, sizeof(why));
+	KASSERT(t, j, "journal: %s", why);
+	KEXPECT_EQ(t, j->state, SKHOD_FAILED);
+	KEXPECT_EQ(t, j->verdict, SKHOPB__VERDICT__VERDICT_FAIL);
+	KEXPECT(t, HAS(j->reason, c->sid_dev), "reason: %s", j->reason);
+	KEXPECT(t, j->verification && j->verification->nr_failed == 1 &&
+		j->verification->nr_ok == 2, "one of three streams fails");
+	KEXPECT(t, j->verification && j->verification->nr_lost == c->lost, "nr_lost");
+	skhod_pb_free(j);
+	/* `verify` repeats the finding with exit 4 */
+	dt_ctl(&e, &o, "verify", NULL);
+	KEXPECT_EQ(t, o.code, 4);
+	KEXPECT(t, HAS(o.out, c->sid_dev), "%s", o.out);
+	dt_out_free(&o);
+out:
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
+static void lost_stream_after_jump_fails_naming_its_sid(struct ktest *t)
+{
+	const struct fault_case c = { "lose 0x18\n", "lost", "SID 0x18 (0000:00:03.0)", 1 };
+
+	fault_case(t, &c);
+}
+
+static void refused_stream_fails_with_the_kernels_reason(struct ktest *t)
+{
+	const struct fault_case c = { "refuse 0x10 STE digest mismatch\n",
+				      "refused by the new kernel", "SID 0x10 (0000:00:02.0)", 1 };
+
+	fault_case(t, &c);
+}
+
+static void changed_ste_fails_the_stream(struct ktest *t)
+{
+	const struct fault_case c = { "ste 0x19\n", "STE changed", "SID 0x19 (0000:00:03.0)", 0 };
+
+	fault_case(t, &c);
+}
+
+static void changed_translation_fails_the_stream(struct ktest *t)
+{
+	const struct fault_case c = { "xlat 0x10\n", "translation changed",
+				      "SID 0x10 (0000:00:02.0)", 0 };
+
+	fault_case(t, &c);
+}
+
+static void smmu_events_fail_the_stream(struct ktest *t)
+{
+	const struct fault_case c = { "events 0x18 3\n", "3 SMMU event(s)",
+				      "SID 0x18 (0000:00:03.0)", 0 };
+
+	fault_case(t, &c);
+}
+
+static void cold_boot_without_handover_fails(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	dt_write(&e, "faults", "no-handover\n");
+	if (jump_and_restart(t, &e))
+		goto out;
+	dt_ctl(&e, &o, "status", NULL);
+	KEXPECT_EQ(t, o.code, 4);	/* FAILED */
+	KEXPECT(t, HAS(o.out, "booted without the handover"), "%s", o.out);
+	dt_out_free(&o);
+out:
+	dt_cleanup(&e);
+}
+
+static void finish_releases_streams_and_next_arm_archives(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+	Skhopb__Journal *j;
+	char why[200];
+	uint64_t seq;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	if (jump_and_restart(t, &e))
+		goto out;
+	dt_ctl(&e, &o, "finish", NULL);
+	KEXPECT_EQ(t, o.code, 0);
+	KEXPECT(t, HAS(o.out, "state: FINISHED"), "%s", o.out);
+	dt_out_free(&o);
+	/* every adopted stream released: the fake kernel's incoming state */
+	KEXPECT_EQ(t, dt_kernel(&e, "in_state"), SMMU_KHO_RELEASED);
+	j = dt_journal(&e, why, sizeof(why));
+	KASSERT(t, j, "%s", why);
+	KEXPECT_EQ(t, j->state, SKHOD_FINISHED);
+	KEXPECT_EQ(t, j->verdict, SKHOPB__VERDICT__VERDICT_PASS);	/* kept from VERIFIED */
+	seq = j->seq;
+	skhod_pb_free(j);
+	/* a new arm starts a new journal; the finished one goes to history */
+	dt_arm(&e, &o);
+	KEXPECT_EQ(t, o.code, 0);
+	dt_out_free(&o);
+	j = dt_journal(&e, why, sizeof(why));
+	KASSERT(t, j, "%s", why);
+	KEXPECT(t, j->seq > seq, "seq %llu after %llu: must keep growing",
+		(unsigned long long)j->seq, (unsigned long long)seq);
+	KEXPECT_EQ(t, j->n_history, 2);	/* IDLE, ARMED */
+	skhod_pb_free(j);
+	dt_ctl(&e, &o, "history", NULL);
+	KEXPECT_EQ(t, o.code, 0);
+	/* newest first: the current ARMED one, then the FINISHED one */
+	KEXPECT(t, HAS(o.out, "ARMED  verdict NONE  (current)"), "%s", o.out);
+	KEXPECT(t, HAS(o.out, "FINISHED  verdict PASS"), "%s", o.out);
+	dt_out_free(&o);
+out:
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
+static void abort_before_jump_leaves_nothing_preserved(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+	Skhopb__Journal *j;
+	char why[200];
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	KASSERT(t, !dt_start(&e, NULL, NULL));
+	dt_arm(&e, &o);
+	dt_out_free(&o);
+	dt_ctl(&e, &o, "update", "--no-jump", NULL);
+	KEXPECT_EQ(t, o.code, 0);
+	dt_out_free(&o);
+	/* PRESERVED: the fake kernel holds the frozen snapshot and the image */
+	KEXPECT_EQ(t, dt_kernel(&e, "out_state"), SMMU_KHO_FROZEN);
+	KEXPECT_EQ(t, dt_kernel(&e, "kexec_loaded"), 1);
+	dt_ctl(&e, &o, "abort", "--reason", "maintenance window closed", NULL);
+	KEXPECT_EQ(t, o.code, 0);
+	KEXPECT(t, HAS(o.out, "state: ABORTED"), "%s", o.out);
+	dt_out_free(&o);
+	/* nothing preserved, nothing loaded */
+	KEXPECT_EQ(t, dt_kernel(&e, "out_state"), SMMU_KHO_IDLE);
+	KEXPECT_EQ(t, dt_kernel(&e, "kexec_loaded"), 0);
+	j = dt_journal(&e, why, sizeof(why));
+	KASSERT(t, j, "%s", why);
+	KEXPECT_EQ(t, j->state, SKHOD_ABORTED);
+	KEXPECT(t, !strcmp(j->reason, "maintenance window closed"), "reason %s", j->reason);
+	skhod_pb_free(j);
+	/* a later "reboot" carries no handover: the LUO session was closed */
+	dt_write(&e, "kernel", "boot 1\nout_state 0\nin_state 0\nkexec_loaded 1\nkexec_kernel /x\n");
+	dt_ctl(&e, &o, "abort", NULL);
+	/* abort in ABORTED with a leftover kexec image cleans it up: exit 0 */
+	KEXPECT_EQ(t, o.code, 0);
+	KEXPECT_EQ(t, dt_kernel(&e, "kexec_loaded"), 0);
+	dt_out_free(&o);
+	dt_cleanup(&e);
+}
+
+static void abort_after_jump_is_refused_with_wrong_state(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	if (jump_and_restart(t, &e))
+		goto out;
+	dt_ctl(&e, &o, "abort", NULL);
+	KEXPECT_EQ(t, o.code, 6);	/* wrong state: the jump happened */
+	KEXPECT(t, HAS(o.err, "nothing to roll back") && HAS(o.err, "next: "), "%s", o.err);
+	dt_out_free(&o);
+out:
+	dt_cleanup(&e);
+}
+
+/* A failing kernel step rolls the attempt back and keeps the plan armed. */
+static void rollback_case(struct ktest *t, const char *fault, const char *msg)
+{
+	struct dt_env e;
+	struct dt_out o;
+	Skhopb__Journal *j;
+	char why[200];
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	KASSERT(t, !dt_start(&e, NULL, NULL));
+	dt_arm(&e, &o);
+	dt_out_free(&o);
+	dt_write(&e, "faults", fault);
+	dt_ctl(&e, &o, "update", NULL);
+	KEXPECT_EQ(t, o.code, 7);	/* kernel interface error */
+	KEXPECT(t, HAS(o.err, msg), "stderr: %s", o.err);
+	KEXPECT(t, HAS(o.err, "next: nothing is preserved"), "stderr: %s", o.err);
+	dt_out_free(&o);
+	KEXPECT_EQ(t, dt_kernel(&e, "out_state"), SMMU_KHO_IDLE);	/* rolled back */
+	KEXPECT_EQ(t, dt_kernel(&e, "kexec_loaded"), 0);
+	j = dt_journal(&e, why, sizeof(why));
+	KASSERT(t, j, "%s", why);
+	KEXPECT_EQ(t, j->state, SKHOD_ARMED);
+	KEXPECT(t, HAS(j->reason, "rolled back"), "reason %s", j->reason);
+	KEXPECT_EQ(t, j->n_pre_jump, 0);	/* no digests of a failed attempt */
+	skhod_pb_free(j);
+	/* cause removed: the same plan goes through */
+	dt_write(&e, "faults", "");
+	dt_ctl(&e, &o, "update", "--no-jump", NULL);
+	KEXPECT_EQ(t, o.code, 0);
+	dt_out_free(&o);
+	KEXPECT_EQ(t, dt_kernel(&e, "out_state"), SMMU_KHO_FROZEN);
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
+static void failed_preserve_rolls_back_to_armed(struct ktest *t)
+{
+	rollback_case(t, "fail preserve 0000:00:03.0\n", "PRESERVE failed: 0000:00:03.0");
+}
+
+static void failed_freeze_rolls_back_to_armed(struct ktest *t)
+{
+	rollback_case(t, "fail freeze\n", "FREEZE failed");
+}
+
+static void failed_kexec_load_rolls_back_to_armed(struct ktest *t)
+{
+	rollback_case(t, "fail kexec\n", "kexec_file_load failed");
+}
+
+static void unparsable_snapshot_rolls_back_to_armed(struct ktest *t)
+{
+	rollback_case(t, "fdt-garbage\n", "does not parse: SKHO_E_FDT");
+}
+
+static void device_without_smmu_rolls_back_to_armed(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	KASSERT(t, !dt_start(&e, NULL, NULL));
+	dt_ctl(&e, &o, "update", "--kernel", e.kernel, "--append", "console=ttyAMA0",
+	       "--device", "0000:00:1f.0", NULL);
+	KEXPECT_EQ(t, o.code, 7);	/* ENODEV from PRESERVE */
+	KEXPECT(t, HAS(o.err, "0000:00:1f.0 is not behind an SMMUv3"), "%s", o.err);
+	dt_out_free(&o);
+	KEXPECT_EQ(t, dt_kernel(&e, "out_state"), SMMU_KHO_IDLE);
+	dt_cleanup(&e);
+}
+
+static void failed_jump_stays_preserved_and_retries(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+	int st;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	KASSERT(t, !dt_start(&e, NULL, NULL));
+	dt_arm(&e, &o);
+	dt_out_free(&o);
+	dt_write(&e, "faults", "fail jump\n");
+	dt_ctl(&e, &o, "update", NULL);
+	KEXPECT_EQ(t, o.code, 7);
+	KEXPECT(t, HAS(o.err, "the jump failed"), "%s", o.err);
+	dt_out_free(&o);
+	dt_ctl(&e, &o, "status", NULL);
+	KEXPECT(t, HAS(o.out, "state:        PRESERVED"), "%s", o.out);
+	dt_out_free(&o);
+	KEXPECT_EQ(t, dt_kernel(&e, "out_state"), SMMU_KHO_FROZEN);
+	dt_write(&e, "faults", "");
+	dt_ctl(&e, &o, "update", NULL);
+	KEXPECT_EQ(t, o.code, 0);	/* the retry jumps */
+	dt_out_free(&o);
+	st = dt_wait_exit(&e, 10000);
+	KEXPECT(t, st != -1 && WIFEXITED(st), "daemon did not jump");
+	dt_cleanup(&e);
+}
+
+static void journal_comes_from_luo_memfd_when_disk_copy_is_lost(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+	char p[300];
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	if (jump(t, &e))
+		goto out;
+	/* e.g. a state directory on tmpfs: gone with the old kernel */
+	snprintf(p, sizeof(p), "%s/journal.pb", e.state);
+	KEXPECT(t, !unlink(p), "unlink journal");
+	KASSERT(t, !dt_start(&e, NULL, NULL));
+	dt_ctl(&e, &o, "status", NULL);
+	KEXPECT_EQ(t, o.code, 0);
+	KEXPECT(t, HAS(o.out, "state:        VERIFIED"), "%s", o.out);
+	dt_out_free(&o);
+	KEXPECT(t, access(p, F_OK) == 0, "journal rewritten to disk");
+out:
+	dt_cleanup(&e);
+}
+
+static void journal_comes_from_disk_when_luo_carried_nothing(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	dt_write(&e, "faults", "no-luo\n");
+	if (jump_and_restart(t, &e))
+		goto out;
+	dt_ctl(&e, &o, "status", NULL);
+	KEXPECT(t, HAS(o.out, "state:        VERIFIED"), "%s", o.out);
+	dt_out_free(&o);
+out:
+	dt_cleanup(&e);
+}
+
+static void daemon_exits_zero_on_sigterm(struct ktest *t)
+{
+	struct dt_env e;
+	int st;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	KASSERT(t, !dt_start(&e, NULL, NULL));
+	st = dt_stop(&e);
+	/* clean shutdown, no leak reported by LeakSanitizer (it would exit 23) */
+	KEXPECT(t, st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+	dt_cleanup(&e);
+}
+
+KTEST_MAIN("daemon_update",
+	   KTEST_CASE(full_update_reaches_verified_with_no_ste_lost),
+	   KTEST_CASE(lost_stream_after_jump_fails_naming_its_sid),
+	   KTEST_CASE(refused_stream_fails_with_the_kernels_reason),
+	   KTEST_CASE(changed_ste_fails_the_stream),
+	   KTEST_CASE(changed_translation_fails_the_stream),
+	   KTEST_CASE(smmu_events_fail_the_stream),
+	   KTEST_CASE(cold_boot_without_handover_fails),
+	   KTEST_CASE(finish_releases_streams_and_next_arm_archives),
+	   KTEST_CASE(abort_before_jump_leaves_nothing_preserved),
+	   KTEST_CASE(abort_after_jump_is_refused_with_wrong_state),
+	   KTEST_CASE(failed_preserve_rolls_back_to_armed),
+	   KTEST_CASE(failed_freeze_rolls_back_to_armed),
+	   KTEST_CASE(failed_kexec_load_rolls_back_to_armed),
+	   KTEST_CASE(unparsable_snapshot_rolls_back_to_armed),
+	   KTEST_CASE(device_without_smmu_rolls_back_to_armed),
+	   KTEST_CASE(failed_jump_stays_preserved_and_retries),
+	   KTEST_CASE(journal_comes_from_luo_memfd_when_disk_copy_is_lost),
+	   KTEST_CASE(journal_comes_from_disk_when_luo_carried_nothing),
+	   KTEST_CASE(daemon_exits_zero_on_sigterm))
