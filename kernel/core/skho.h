@@ -112,16 +112,18 @@ void skho_mem_fence_init(struct skho_mem_fence *f, const struct skho_mem *base,
 			 const struct skho_ranges *allowed);
 
 /*
- * SKHO_DIGEST: 64-bit non-cryptographic digest (XXH64 construction).  It
- * detects lost or corrupted state; it is not a defence against a malicious
- * previous kernel, which could forge anything it hands over.
+ * SKHO_DIGEST: 64-bit non-cryptographic digest (4-lane 64x64->128-bit
+ * multiply-fold over 64-byte stripes; docs/abi.md defines it).  It detects
+ * lost or corrupted state; it is not a defence against a malicious previous
+ * kernel, which could forge anything it hands over.  Streaming (init,
+ * update/u64 in any pieces, final) equals skho_digest_buf() of the
+ * concatenation.  None of these functions can fail.
  */
 struct skho_digest {
-	u64 v[4];
-	u64 total;
-	u64 seed;
-	u8 buf[32];
-	u32 fill;
+	u64 v[4];		/* lanes */
+	u64 total;		/* bytes fed */
+	u8 buf[64];		/* partial stripe */
+	u32 fill;		/* bytes in buf */
 };
 void skho_digest_init(struct skho_digest *d, u64 seed);
 void skho_digest_update(struct skho_digest *d, const void *p, size_t len);
