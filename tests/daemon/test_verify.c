@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* DMA-flow checker: every way a journaled stream can fail after the jump, and what it says. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "journal.h"
+#include "ktest.h"
+#include "pbutil.h"
+#include "smmu_kho.h"
+#include "state.h"
+#include "verify.h"
+
+#define SMMU	0x9050000ull
+
+static const struct { uint32_t sid; const char *dev; } streams[] = {
+	{ 0x10, "0000:00:02.0" }, { 0x18, "0000:00:03.0" }, { 0x19, "0000:00:03.0" },
+};
+#define NR	3
+
+/* Journal with the three streams' pre-jump digests: ste 0x1000+sid, xlat 0x2000+sid. */
+static Skhopb__Journal *journal(void)
+{
+	Skhopb__Journal *j = skhod_journal_new("u", 1, "a");
+	Skhopb__SmmuDigests *sd = malloc(sizeof(*sd));
+	int i;
+
+	skhopb__smmu_digests__init(sd);
+	sd->mmio_base = SMMU;
+	for (i = 0; i < NR; i++) {
+		Skhopb__StreamDigest *s = malloc(sizeof(*s));
+
+		skhopb__stream_digest__init(s);
+		s->smmu_base = SMMU;
+		s->sid = streams[i].sid;
+		s->ste_digest = 0x1000 + streams[i].sid;
+		s->xlat_digest = 0x2000 + streams[i].sid;
+		skhod_pb_setstr(&s->device, streams[i].dev);
+		SKHOD_PB_PUSH(&sd->streams, &sd->n_streams, s);
+	}
+	SKHOD_PB_PUSH(&j->pre_jump, &j->n_pre_jump, sd);
+	return j;
+}
+
+/* What an intact new kernel reports for them. */
+static void live_ok(struct smmu_kho_stream_info l[NR])
+{
+	int i;
+
+	memset(l, 0, sizeof(*l) * NR);
+	for (i = 0; i < NR; i++) {
+		l[i].smmu_base = SMMU;
+		l[i].sid = streams[i].sid;
+		l[i].state = SMMU_KHO_STREAM_ADOPTED;
+		l[i].ste_digest = 0x1000 + streams[i].sid;
+		l[i].xlat_digest = 0x2000 + streams[i].sid;
+		snprintf(l[i].dev, sizeof(l[i].dev), "%s", streams[i].dev);
+	}
+}
+
+static Skhopb__Verification *run(struct ktest *t, const struct smmu_kho_stream_info *l,
+				 uint32_t nr, const struct skhod_verify_opts *o)
+{
+	static const struct skhod_verify_opts none = { 0 };
+	Skhopb__Journal *j = journal();
+	Skhopb__Verification *v = NULL;
+	int r = skhod_verify(j, l, nr, 42, o ? o : &none, &v);
+
+	KEXPECT_EQ(t, r, 0);
+	skhod_pb_free(j);
+	return v;
+}
+
+static void intact_streams_verify_with_zero_lost(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	v = run(t, l, NR, NULL);
+	KASSERT(t, v);
+	KEXPECT_EQ(t, v->nr_streams, 3);
+	KEXPECT_EQ(t, v->nr_ok, 3);
+	KEXPECT_EQ(t, v->nr_failed, 0);
+	KEXPECT_EQ(t, v->nr_lost, 0);
+	KEXPECT_EQ(t, v->n_streams, 0);		/* only non-OK results are kept */
+	KEXPECT_EQ(t, v->time_ns, 42);
+	KEXPECT(t, !strcmp(v->summary, "3 of 3 streams intact, 0 lost"), "%s", v->summary);
+	skhod_pb_free(v);
+}
+
+/* Run with @l and expect exactly stream @idx to fail with @outcome / @text. */
+static void expect_one(struct ktest *t, const struct smmu_kho_stream_info *l, uint32_t nr,
+		       const struct skhod_verify_opts *o, int idx, int outcome,
+		       const char *text, uint32_t lost)
+{
+	Skhopb__Verification *v = run(t, l, nr, o);
+	char name[64];
+
+	KASSERT(t, v);
+	KEXPECT_EQ(t, v->nr_failed, 1);
+	KEXPECT_EQ(t, v->nr_ok, 2);
+	KEXPECT_EQ(t, v->nr_lost, lost);
+	KASSERT(t, v->n_streams == 1, "%zu results", v->n_streams);
+	KEXPECT_EQ(t, v->streams[0]->outcome, outcome);
+	KEXPECT_EQ(t, v->streams[0]->sid, streams[idx].sid);
+	KEXPECT(t, strstr(v->streams[0]->why, text), "why: %s", v->streams[0]->why);
+	/* the summary names the SID, its device and its SMMU */
+	snprintf(name, sizeof(name), "SID 0x%x (%s) on SMMU 0x9050000: ", streams[idx].sid,
+		 streams[idx].dev);
+	KEXPECT(t, strstr(v->summary, name) && strstr(v->summary, text), "summary: %s",
+		v->summary);
+	KEXPECT(t, !strncmp(v->summary, "1 of 3 streams failed", 21), "%s", v->summary);
+	skhod_pb_free(v);
+}
+
+static void missing_stream_is_lost(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+
+	live_ok(l);
+	l[1] = l[2];		/* 0x18 gone */
+	expect_one(t, l, NR - 1, NULL, 1, SKHOPB__STREAM_OUTCOME__OUTCOME_LOST, "lost", 1);
+}
+
+static void same_sid_on_another_smmu_does_not_count(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	l[0].smmu_base = 0x2b400000;	/* SID 0x10, but of another SMMU */
+	v = run(t, l, NR, NULL);
+	KASSERT(t, v);
+	KEXPECT_EQ(t, v->nr_failed, 1);
+	KEXPECT_EQ(t, v->nr_lost, 1);
+	/* lost on 0x9050000, and an unexpected adoption on 0x2b400000 */
+	KEXPECT(t, v->n_streams == 2 &&
+		v->streams[0]->outcome == SKHOPB__STREAM_OUTCOME__OUTCOME_LOST &&
+		v->streams[0]->smmu_base == SMMU &&
+		v->streams[1]->outcome == SKHOPB__STREAM_OUTCOME__OUTCOME_UNEXPECTED &&
+		v->streams[1]->smmu_base == 0x2b400000, "results");
+	skhod_pb_free(v);
+}
+
+static void refused_stream_carries_the_kernels_reason(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+
+	live_ok(l);
+	l[2].state = SMMU_KHO_STREAM_REFUSED;
+	l[2].error = -14;
+	/* a full 96-byte why without NUL must not be read past */
+	memset(l[2].why, 'x', sizeof(l[2].why));
+	memcpy(l[2].why, "table outside ranges", 20);
+	expect_one(t, l, NR, NULL, 2, SKHOPB__STREAM_OUTCOME__OUTCOME_REFUSED,
+		   "refused by the new kernel (error -14): table outside ranges", 1);
+}
+
+static void changed_ste_digest_fails(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	l[0].ste_digest ^= 0x80;
+	expect_one(t, l, NR, NULL, 0, SKHOPB__STREAM_OUTCOME__OUTCOME_STE_CHANGED,
+		   "STE changed: digest 0000000000001010 before the jump, 0000000000001090 now", 0);
+	v = run(t, l, NR, NULL);
+	/* both digests are kept for the operator */
+	KEXPECT(t, v && v->streams[0]->want_ste == 0x1010 && v->streams[0]->got_ste == 0x1090,
+		"want/got");
+	skhod_pb_free(v);
+}
+
+static void changed_translation_digest_fails(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+
+	live_ok(l);
+	l[1].xlat_digest = 0;
+	expect_one(t, l, NR, NULL, 1, SKHOPB__STREAM_OUTCOME__OUTCOME_XLAT_CHANGED,
+		   "translation changed", 0);
+}
+
+static void events_up_to_the_tolerance_pass_beyond_fail(struct ktest *t)
+{
+	struct skhod_verify_opts o = { .max_events = 2 };
+	struct smmu_kho_stream_info l[NR];
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	l[2].events = 2;	/* == tolerance: fine */
+	v = run(t, l, NR, &o);
+	KEXPECT(t, v && v->nr_failed == 0, "2 events tolerated");
+	skhod_pb_free(v);
+	l[2].events = 3;
+	expect_one(t, l, NR, &o, 2, SKHOPB__STREAM_OUTCOME__OUTCOME_FAULTS,
+		   "3 SMMU event(s) recorded since boot (tolerated: 2)", 0);
+}
+
+static int probe_fails_on_0x19(void *arg, const Skhopb__StreamDigest *s, char *why, size_t len)
+{
+	int *calls = arg;
+
+	(*calls)++;
+	if (s->sid != 0x19)
+		return 0;
+	snprintf(why, len, "DMA readback mismatch");
+	return 1;
+}
+
+static void failed_probe_fails_the_stream(struct ktest *t)
+{
+	int calls = 0;
+	struct skhod_verify_opts o = { .probe = probe_fails_on_0x19, .probe_arg = &calls };
+	struct smmu_kho_stream_info l[NR];
+
+	live_ok(l);
+	expect_one(t, l, NR, &o, 2, SKHOPB__STREAM_OUTCOME__OUTCOME_PROBE_FAILED,
+		   "active probe failed: DMA readback mismatch", 0);
+	KEXPECT_EQ(t, calls, 3);	/* every digest-clean stream is probed */
+}
+
+static void released_stream_still_counts_as_intact(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	l[0].state = SMMU_KHO_STREAM_RELEASED;	/* handed back to the driver */
+	v = run(t, l, NR, NULL);
+	KEXPECT(t, v && v->nr_ok == 3, "released is not lost");
+	skhod_pb_free(v);
+}
+
+static void unexpected_adopted_stream_is_only_a_warning(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR + 1];
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	l[NR] = l[0];
+	l[NR].sid = 0x42;
+	v = run(t, l, NR + 1, NULL);
+	KASSERT(t, v);
+	KEXPECT_EQ(t, v->nr_failed, 0);
+	KEXPECT_EQ(t, v->n_streams, 1);
+	KEXPECT(t, v->n_streams == 1 &&
+		v->streams[0]->outcome == SKHOPB__STREAM_OUTCOME__OUTCOME_UNEXPECTED &&
+		v->streams[0]->sid == 0x42, "unexpected SID 0x42 listed");
+	skhod_pb_free(v);
+}
+
+static void every_failing_stream_is_named(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	l[0].ste_digest = 1;
+	l[2].state = SMMU_KHO_STREAM_REFUSED;
+	v = run(t, l, NR, NULL);
+	KASSERT(t, v);
+	KEXPECT_EQ(t, v->nr_failed, 2);
+	KEXPECT(t, strstr(v->summary, "SID 0x10") && strstr(v->summary, "SID 0x19") &&
+		!strstr(v->summary, "SID 0x18"), "%s", v->summary);
+	skhod_pb_free(v);
+}
+
+static void journal_without_streams_is_refused(struct ktest *t)
+{
+	static const struct skhod_verify_opts none = { 0 };
+	Skhopb__Journal *j = skhod_journal_new("u", 1, "a");
+	Skhopb__Verification *v = NULL;
+
+	KEXPECT_EQ(t, skhod_verify(j, NULL, 0, 1, &none, &v), -EINVAL);
+	KEXPECT(t, v == NULL, "no result");
+	skhod_pb_free(j);
+}
+
+KTEST_MAIN("daemon_verify",
+	   KTEST_CASE(intact_streams_verify_with_zero_lost),
+	   KTEST_CASE(missing_stream_is_lost),
+	   KTEST_CASE(same_sid_on_another_smmu_does_not_count),
+	   KTEST_CASE(refused_stream_carries_the_kernels_reason),
+	   KTEST_CASE(changed_ste_digest_fails),
+	   KTEST_CASE(changed_translation_digest_fails),
+	   KTEST_CASE(events_up_to_the_tolerance_pass_beyond_fail),
+	   KTEST_CASE(failed_probe_fails_the_stream),
+	   KTEST_CASE(released_stream_still_counts_as_intact),
+	   KTEST_CASE(unexpected_adopted_stream_is_only_a_warning),
+	   KTEST_CASE(every_failing_stream_is_named),
+	   KTEST_CASE(journal_without_streams_is_refused))
