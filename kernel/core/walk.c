@@ -145,34 +145,19 @@ static inline bool desc_is_leaf(const struct pt_geom *g, u64 d, unsigned int lvl
 }
 
 /*
- * Stage 2 context for nested walks: every address stage 1 reads is an IPA
- * translated here first.
+ * The walk of one table for one access.  On F_PERMISSION *pa and *prot still
+ * describe the leaf; on any other fault they are 0.  Nested stage 1 runs it
+ * over a stage-2 accessor (struct s2_mem), whose refusals it reports as
+ * F_WALK_EABT for the caller to refine.
  */
-struct s2_ctx {
-	struct pt_geom geo;
-	u64 root;
-};
-
-static enum skho_fault s2_ipa(const struct s2_ctx *s2, const struct skho_mem *mem,
-			      u64 ipa, u64 *pa, u8 *stage);
-
-/*
- * The walk of one table for one access.  Inlined into each caller so that
- * the benchmarked path (no stage 2) carries no nesting code.  On F_PERMISSION
- * *pa and *prot still describe the leaf; on any other fault they are 0.
- * *stage is set (to 2) only when the stage-2 walk of a descriptor address
- * faults.
- */
-static inline __attribute__((__always_inline__)) enum skho_fault
-walk(const struct pt_geom *g, u64 root, const struct skho_mem *mem,
-     const struct s2_ctx *s2, u64 iova, bool write, u64 *pa, u32 *prot,
-     u8 *stage)
+static enum skho_fault walk(const struct pt_geom *g, u64 root,
+			    const struct skho_mem *mem, u64 iova, bool write,
+			    u64 *pa, u32 *prot)
 {
 	unsigned int lvl = g->start;
 	unsigned int shift = lvl_shift(g, lvl);
 	u64 table = root, idx, d, oa;
 	const void *p;
-	enum skho_fault f;
 	u32 pr;
 
 	*pa = 0;
@@ -183,14 +168,7 @@ walk(const struct pt_geom *g, u64 root, const struct skho_mem *mem,
 		return SKHO_F_ADDR_SIZE;
 	idx = iova >> shift;
 	for (;;) {
-		u64 dpa = table + (idx << SMMU_PT_DESC_LG2);
-
-		if (s2) {
-			f = s2_ipa(s2, mem, dpa, &dpa, stage);
-			if (f != SKHO_XLATE_OK)
-				return f;
-		}
-		p = skho_map(mem, dpa, 8);
+		p = skho_map(mem, table + (idx << SMMU_PT_DESC_LG2), 8);
 		if (!p)
 			return SKHO_F_WALK_EABT;
 		d = skho_ld_le64(p);
@@ -222,20 +200,6 @@ walk(const struct pt_geom *g, u64 root, const struct skho_mem *mem,
 	}
 }
 
-/* IPA -> PA for a stage-1 structure read (a read access at stage 2). */
-static __attribute__((__noinline__)) enum skho_fault
-s2_ipa(const struct s2_ctx *s2, const struct skho_mem *mem, u64 ipa, u64 *pa,
-       u8 *stage)
-{
-	enum skho_fault f;
-	u32 prot;
-
-	f = walk(&s2->geo, s2->root, mem, NULL, ipa, false, pa, &prot, stage);
-	if (f != SKHO_XLATE_OK)
-		*stage = 2;
-	return f;
-}
-
 /*
  * Walk one table for one access.  A configuration pt_geom_init() refuses
  * yields F_TRANSLATION.  On F_PERMISSION, *pa and *prot describe the leaf;
@@ -246,14 +210,67 @@ enum skho_fault skho_pt_translate(const struct skho_pt_cfg *pt,
 				  bool write, u64 *pa, u32 *prot)
 {
 	struct pt_geom g;
-	u8 stage = 0;
 
 	if (pt_geom_init(pt, &g)) {
 		*pa = 0;
 		*prot = 0;
 		return SKHO_F_TRANSLATION;
 	}
-	return walk(&g, pt->root, mem, NULL, iova, write, pa, prot, &stage);
+	return walk(&g, pt->root, mem, iova, write, pa, prot);
+}
+
+/*
+ * Nested translation: stage 1 reads its structures (CD tables, page tables)
+ * at IPAs.  This accessor translates each read through stage 2 (a read
+ * access) before mapping it, and keeps the first stage-2 fault so that the
+ * caller reports it, with fault_stage 2, instead of a fetch abort.  Every
+ * read is at most 64 bytes and naturally aligned, so it never straddles a
+ * stage-2 page.
+ */
+struct s2_mem {
+	struct skho_mem mem;
+	const struct skho_mem *base;
+	struct pt_geom geo;
+	u64 root;
+	enum skho_fault fault;
+};
+
+static const void *s2_map(void *priv, u64 ipa, u64 len)
+{
+	struct s2_mem *m = priv;
+	enum skho_fault f;
+	u32 prot;
+	u64 pa;
+
+	f = walk(&m->geo, m->root, m->base, ipa, false, &pa, &prot);
+	if (f != SKHO_XLATE_OK) {
+		if (m->fault == SKHO_XLATE_OK)
+			m->fault = f;
+		return NULL;
+	}
+	return skho_map(m->base, pa, len);
+}
+
+static bool s2_mem_init(struct s2_mem *m, const struct skho_pt_cfg *pt,
+			const struct skho_mem *base)
+{
+	m->mem.map = s2_map;
+	m->mem.priv = m;
+	m->base = base;
+	m->root = pt->root;
+	m->fault = SKHO_XLATE_OK;
+	return !pt_geom_init(pt, &m->geo);
+}
+
+/* A refused read through @mem: the stage-2 fault if there was one. */
+static enum skho_fault refine(const struct s2_mem *s2, enum skho_fault f,
+			      u8 *stage)
+{
+	if (s2 && s2->fault != SKHO_XLATE_OK) {
+		*stage = 2;
+		return s2->fault;
+	}
+	return f;
 }
 
 /* ---- Enumeration ------------------------------------------------------- */
@@ -669,31 +686,17 @@ enum skho_fault skho_ste_locate(const struct skho_smmu *smmu, u32 sid,
 	return SKHO_XLATE_OK;
 }
 
-/* Read-check @len bytes at @addr, an IPA when @s2; gives the PA. */
-static enum skho_fault fetch(const struct skho_mem *mem, const struct s2_ctx *s2,
-			     u64 addr, u64 len, enum skho_fault unreadable,
-			     const void **p, u64 *pa, u8 *stage)
+/*
+ * The CD for @ssid, read through @mem (&s2->mem when nested): a pointer to
+ * its 64 bytes and its address (an IPA when nested), or the fault.
+ */
+static enum skho_fault cd_fetch(const struct skho_mem *mem,
+				 const struct s2_mem *s2,
+				 const struct skho_ste_info *ste, u32 ssid,
+				 const void **cd, u64 *cd_addr, u8 *stage)
 {
-	enum skho_fault f;
-
-	*pa = addr;
-	if (s2) {
-		f = s2_ipa(s2, mem, addr, pa, stage);
-		if (f != SKHO_XLATE_OK)
-			return f;
-	}
-	*p = skho_map(mem, *pa, len);
-	return *p ? SKHO_XLATE_OK : unreadable;
-}
-
-static enum skho_fault cd_locate(const struct skho_mem *mem,
-				 const struct skho_ste_info *ste,
-				 const struct s2_ctx *s2, u32 ssid, u64 *cd_pa,
-				 u8 *stage)
-{
-	u64 addr = ste->s1ctxptr, l1pa;
+	u64 addr = ste->s1ctxptr;
 	const void *p;
-	enum skho_fault f;
 
 	if (!ste->s1cdmax) {
 		if (ssid)
@@ -707,10 +710,10 @@ static enum skho_fault cd_locate(const struct skho_mem *mem,
 		unsigned int split = ste->s1fmt == SMMU_CD_FMT_2LVL_4K ? 6 : 10;
 		u64 l1cd;
 
-		f = fetch(mem, s2, addr + (u64)(ssid >> split) * SMMU_L1CD_SIZE,
-			  SMMU_L1CD_SIZE, SKHO_F_CD_FETCH, &p, &l1pa, stage);
-		if (f != SKHO_XLATE_OK)
-			return f;
+		p = skho_map(mem, addr + (u64)(ssid >> split) * SMMU_L1CD_SIZE,
+			     SMMU_L1CD_SIZE);
+		if (!p)
+			return refine(s2, SKHO_F_CD_FETCH, stage);
 		l1cd = skho_ld_le64(p);
 		if (!(l1cd & SMMU_L1CD_V))
 			return SKHO_C_BAD_CD;
@@ -719,48 +722,59 @@ static enum skho_fault cd_locate(const struct skho_mem *mem,
 	} else {
 		return SKHO_C_BAD_STE;	/* S1Fmt 3: the decoder refuses it */
 	}
-	return fetch(mem, s2, addr, 1u << SMMU_CD_LG2SIZE, SKHO_F_CD_FETCH, &p,
-		     cd_pa, stage);
-}
-
-static bool s2_ctx_init(struct s2_ctx *c, const struct skho_pt_cfg *pt)
-{
-	c->root = pt->root;
-	return !pt_geom_init(pt, &c->geo);
+	*cd_addr = addr;
+	*cd = skho_map(mem, addr, 1u << SMMU_CD_LG2SIZE);
+	if (!*cd)
+		return refine(s2, SKHO_F_CD_FETCH, stage);
+	return SKHO_XLATE_OK;
 }
 
 /*
  * PA of the CD for @ssid.  For a nested STE the CD table addresses are IPAs,
  * translated through ste->s2, and a stage-2 fault is returned as it is.  An
- * STE without stage 1 (or an unusable stage 2) gives C_BAD_STE.
+ * STE without stage 1 (or an unusable stage 2) gives C_BAD_STE.  F_CD_FETCH
+ * also when the CD itself is not readable.
  */
 enum skho_fault skho_cd_locate(const struct skho_smmu *smmu,
 			       const struct skho_ste_info *ste, u32 ssid,
 			       u64 *cd_pa)
 {
-	struct s2_ctx s2;
+	struct s2_mem s2;
+	enum skho_fault f;
+	const void *cd;
+	u32 prot;
 	u8 stage = 0;
 
 	*cd_pa = 0;
-	if (ste->config == SMMU_STE_CFG_S1)
-		return cd_locate(smmu->mem, ste, NULL, ssid, cd_pa, &stage);
-	if (ste->config != SMMU_STE_CFG_NESTED || !s2_ctx_init(&s2, &ste->s2))
+	if (ste->config == SMMU_STE_CFG_S1) {
+		f = cd_fetch(smmu->mem, NULL, ste, ssid, &cd, cd_pa, &stage);
+		if (f != SKHO_XLATE_OK)
+			*cd_pa = 0;
+		return f;
+	}
+	if (ste->config != SMMU_STE_CFG_NESTED ||
+	    !s2_mem_init(&s2, &ste->s2, smmu->mem))
 		return SKHO_C_BAD_STE;
-	return cd_locate(smmu->mem, ste, &s2, ssid, cd_pa, &stage);
+	f = cd_fetch(&s2.mem, &s2, ste, ssid, &cd, cd_pa, &stage);
+	if (f != SKHO_XLATE_OK) {
+		*cd_pa = 0;
+		return f;
+	}
+	/* the fetch translated it already: this cannot fault */
+	return walk(&s2.geo, s2.root, smmu->mem, *cd_pa, false, cd_pa, &prot);
 }
 
 /* ---- Whole transactions ------------------------------------------------ */
 
 /* Stage 2 of @ipa for the transaction; *stage = 2 on a fault. */
-static enum skho_fault xlate_s2(struct skho_xlate *x, const struct s2_ctx *s2,
-				const struct skho_mem *mem, u64 ipa, u32 s1_prot,
-				u8 *stage)
+static enum skho_fault xlate_s2(struct skho_xlate *x, const struct s2_mem *s2,
+				u64 ipa, u32 s1_prot, u8 *stage)
 {
 	enum skho_fault f;
 	u32 prot;
 	u64 pa;
 
-	f = walk(&s2->geo, s2->root, mem, NULL, ipa, x->write, &pa, &prot, stage);
+	f = walk(&s2->geo, s2->root, s2->base, ipa, x->write, &pa, &prot);
 	if (f != SKHO_XLATE_OK) {
 		*stage = 2;
 		return f;
@@ -784,11 +798,11 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
 	const struct skho_mem *mem = smmu->mem;
 	struct skho_ste_info si;
 	struct skho_cd_info ci;
-	struct s2_ctx s2c, *s2 = NULL;
+	struct s2_mem s2m, *s2 = NULL;
 	struct pt_geom g1;
 	enum skho_fault f;
 	const void *p;
-	u64 ste_pa, cd_pa, ipa;
+	u64 ste_pa, cd_addr, ipa;
 	u32 ssid = 0, prot;
 
 	f = skho_ste_locate(smmu, x->sid, &ste_pa);
@@ -806,13 +820,14 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
 	if (si.config == SMMU_STE_CFG_BYPASS)
 		return xlate_bypass(x);
 	if (si.config & 2) {
-		if (!s2_ctx_init(&s2c, &si.s2))
+		if (!s2_mem_init(&s2m, &si.s2, mem))
 			return SKHO_C_BAD_STE;
-		s2 = &s2c;
+		s2 = &s2m;
+		if (si.config == SMMU_STE_CFG_S2)
+			return xlate_s2(x, s2, x->iova,
+					SKHO_PROT_R | SKHO_PROT_W, stage);
+		mem = &s2->mem;		/* stage 1 reads IPAs from here on */
 	}
-	if (si.config == SMMU_STE_CFG_S2)
-		return xlate_s2(x, s2, mem, x->iova, SKHO_PROT_R | SKHO_PROT_W,
-				stage);
 
 	/* Stage 1: pick the CD, or bypass / terminate per S1DSS. */
 	if (x->ssv) {
@@ -825,30 +840,22 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
 	} else if (si.s1cdmax && si.s1dss == SMMU_S1DSS_BYPASS) {
 		if (!s2)
 			return xlate_bypass(x);
-		return xlate_s2(x, s2, mem, x->iova, SKHO_PROT_R | SKHO_PROT_W,
+		return xlate_s2(x, s2, x->iova, SKHO_PROT_R | SKHO_PROT_W,
 				stage);
 	}
-	f = cd_locate(mem, &si, s2, ssid, &cd_pa, stage);
+	f = cd_fetch(mem, s2, &si, ssid, &p, &cd_addr, stage);
 	if (f != SKHO_XLATE_OK)
 		return f;
-	p = skho_map(mem, cd_pa, 1u << SMMU_CD_LG2SIZE);
-	if (!p)
-		return SKHO_F_CD_FETCH;
 	if (skho_cd_decode(p, smmu->oas, &ci, NULL) || !ci.valid)
+		return SKHO_C_BAD_CD;
+	if (pt_geom_init(&ci.s1, &g1) && !ci.epd0)
 		return SKHO_C_BAD_CD;
 	*stage = 1;
 	if (ci.epd0)
 		return SKHO_F_TRANSLATION;
-	if (pt_geom_init(&ci.s1, &g1)) {
-		*stage = 0;
-		return SKHO_C_BAD_CD;
-	}
-	if (s2)
-		f = walk(&g1, ci.s1.root, mem, s2, x->iova, x->write, &ipa,
-			 &prot, stage);
-	else
-		f = walk(&g1, ci.s1.root, mem, NULL, x->iova, x->write, &ipa,
-			 &prot, stage);
+	f = walk(&g1, ci.s1.root, mem, x->iova, x->write, &ipa, &prot);
+	if (f == SKHO_F_WALK_EABT)
+		f = refine(s2, f, stage);
 	if (f != SKHO_XLATE_OK)
 		return f;
 	if (!s2) {
@@ -856,7 +863,7 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
 		x->prot = prot;
 		return SKHO_XLATE_OK;
 	}
-	return xlate_s2(x, s2, mem, ipa, prot, stage);
+	return xlate_s2(x, s2, ipa, prot, stage);
 }
 
 /*

@@ -1158,6 +1158,27 @@ static void nested_translate_composes_stages_and_intersects_prot(struct ktest *t
 	tm_fini(&w.m);
 }
 
+static void nested_cd_locate_returns_the_cd_pa(struct ktest *t)
+{
+	struct nworld w;
+	struct skho_ste_info si;
+	u64 cd_pa;
+
+	KASSERT(t, nworld_init(&w));
+	KASSERT(t, skho_ste_decode(tm_ptr(&w.m, tst_ste_pa(&w.s, 3), 64), 48,
+				   &si, NULL) == 0);
+	KEXPECT_EQ(t, si.config, SMMU_STE_CFG_NESTED);
+	KEXPECT_EQ(t, si.s1ctxptr, w.cdt.base + NEST_DELTA);	/* an IPA */
+	/* stage 2 maps IPA = PA + NEST_DELTA: the CD's PA is in the table */
+	KEXPECT_EQ(t, skho_cd_locate(&w.s.smmu, &si, 1, &cd_pa), SKHO_XLATE_OK);
+	KEXPECT_EQ(t, cd_pa, tcdt_cd_pa(&w.cdt, 1));
+	/* SSID 4 is beyond S1CDMax 2 */
+	KEXPECT_EQ(t, skho_cd_locate(&w.s.smmu, &si, 4, &cd_pa),
+		   SKHO_C_BAD_SUBSTREAMID);
+	KEXPECT_EQ(t, cd_pa, 0);
+	tm_fini(&w.m);
+}
+
 static void nested_s1_output_unmapped_in_s2_is_stage2_fault(struct ktest *t)
 {
 	struct nworld w;
@@ -1795,6 +1816,7 @@ KTEST_MAIN("walk",
 	KTEST_CASE(undecodable_ste_or_cd_is_c_bad),
 	KTEST_CASE(s2_stream_faults_report_stage2),
 	KTEST_CASE(nested_translate_composes_stages_and_intersects_prot),
+	KTEST_CASE(nested_cd_locate_returns_the_cd_pa),
 	KTEST_CASE(nested_s1_output_unmapped_in_s2_is_stage2_fault),
 	KTEST_CASE(nested_cd_fetch_fault_reports_stage2),
 	KTEST_CASE(nested_s1_table_fetch_fault_reports_stage2),
