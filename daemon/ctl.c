@@ -292,7 +292,11 @@ static void human_history(FILE *f, const Skhopb__Response *r)
 			const Skhopb__PhaseEvent *p = j->history[e];
 
 			fmt_time(p->time_ns, t, sizeof(t));
-			fprintf(f, "  %s  %-10s %s\n", t, skhod_state_name(p->state), p->reason);
+			if (p->reason[0])
+				fprintf(f, "  %s  %-10s %s\n", t, skhod_state_name(p->state),
+					p->reason);
+			else
+				fprintf(f, "  %s  %s\n", t, skhod_state_name(p->state));
 		}
 	}
 }
