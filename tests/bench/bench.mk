@@ -1,0 +1,24 @@
+# Benchmarks: `make bench` runs every target in BENCH_TARGETS, one after the
+# other (never in parallel: they time themselves).  Another fragment adds its
+# own with `BENCH_TARGETS += name` and a phony `name:` rule, as CHECK_TARGETS
+# works for `make check`.  Benchmarks print figures; they never assert on time.
+BENCH_TARGETS += bench-core
+
+BENCH_SRCS := tests/bench/bench_core.c tests/bench/bench_lib.c tests/bench/bench_xxh64.c
+BENCH_CORE := $(O)/opt/bench/bench_core
+
+# -O2, no sanitizers: the optimized core and test library (host.mk's rules).
+$(BENCH_CORE): $(BENCH_SRCS) tests/bench/bench.h $(HOST_LIB_OPT) $(O)/opt/libskho.a $(HOST_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(HOST_INC) -Itests/bench -o $@ $(BENCH_SRCS) \
+		$(HOST_LIB_OPT) $(O)/opt/libskho.a $(CORE_LIBS)
+
+.PHONY: bench-core
+bench-core: $(BENCH_CORE)
+	@$(BENCH_CORE)
+
+bench:
+	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
+
+# Built (not run) by `make all`, so that it cannot rot unnoticed.
+all: $(BENCH_CORE)
