@@ -205,14 +205,24 @@ static void *kho_map_table(struct arm_smmu_device *smmu, phys_addr_t pa,
 	return va ? va + offset_in_page(pa) : NULL;
 }
 
-static void kho_abort_ste(struct arm_smmu_ste *ste)
+/* Returns true if the STE was not abort and had to be rewritten. */
+static bool kho_abort_ste(struct arm_smmu_ste *ste)
 {
 	u64 abort = STRTAB_STE_0_V |
 		    FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_ABORT);
 
 	/* Config=abort ignores every other field: one 64-bit store suffices. */
-	if (le64_to_cpu(READ_ONCE(ste->data[0])) != abort)
-		WRITE_ONCE(ste->data[0], cpu_to_le64(abort));
+	if (le64_to_cpu(READ_ONCE(ste->data[0])) == abort)
+		return false;
+	WRITE_ONCE(ste->data[0], cpu_to_le64(abort));
+	return true;
+}
+
+/* I2 at adoption: count what was aborted and what had to be rewritten. */
+static void kho_adopt_abort(struct arm_smmu_device *smmu, struct arm_smmu_ste *ste)
+{
+	smmu->kho.nr_abort++;
+	smmu->kho.nr_abort_rewritten += kho_abort_ste(ste);
 }
 
 static int kho_adopt(struct arm_smmu_device *smmu, u32 idx)
@@ -322,7 +332,7 @@ int arm_smmu_kho_init_strtab(struct arm_smmu_device *smmu)
 			return -ENOMEM;
 		for (j = 0; j < cfg->linear.num_ents; j++)
 			if (!kho_sid_adopted(smmu, j))
-				kho_abort_ste(&cfg->linear.table[j]);
+				kho_adopt_abort(smmu, &cfg->linear.table[j]);
 	} else {
 		u32 last = arm_smmu_strtab_l1_idx((1ULL << smmu->sid_bits) - 1);
 
@@ -352,7 +362,7 @@ int arm_smmu_kho_init_strtab(struct arm_smmu_device *smmu)
 				return -ENOMEM;
 			for (j = 0; j < STRTAB_NUM_L2_STES; j++)
 				if (!kho_sid_adopted(smmu, i * STRTAB_NUM_L2_STES + j))
-					kho_abort_ste(&cfg->l2.l2ptrs[i]->stes[j]);
+					kho_adopt_abort(smmu, &cfg->l2.l2ptrs[i]->stes[j]);
 		}
 	}
 
@@ -509,6 +519,64 @@ int arm_smmu_kho_mark(struct device *dev, bool preserve,
 EXPORT_SYMBOL_GPL(arm_smmu_kho_mark);
 
 /**
+ * arm_smmu_kho_clone_for_bench - preserve @n more SIDs sharing @dev's STE
+ * @dev: a device selected with arm_smmu_kho_mark()
+ * @first: first SID to populate; @first..@first+@n-1 must be unused
+ * @n: number of SIDs
+ *
+ * Benchmark-only: lets vm-bench measure 1,024 preserved streams with one
+ * device.  Each SID gets a copy of @dev's first STE (words 1-7, then word 0,
+ * so the SMMU never sees a half-written valid entry) and is marked for
+ * preservation; the copies share @dev's CD table and page tables.
+ *
+ * Return: 0, -ENODEV, -EBUSY if a SID is in use, -ERANGE, -ENOMEM.
+ */
+int arm_smmu_kho_clone_for_bench(struct device *dev, u32 first, u32 n)
+{
+	struct arm_smmu_master *master = kho_master(dev);
+	struct arm_smmu_device *smmu;
+	struct arm_smmu_ste *src;
+	int ret = 0;
+	u32 sid, i;
+
+	if (!master)
+		return -ENODEV;
+	smmu = master->smmu;
+	mutex_lock(&smmu->streams_mutex);
+	src = arm_smmu_get_step_for_sid(smmu, master->streams[0].id);
+	for (sid = first; sid < first + n && !ret; sid++) {
+		struct arm_smmu_kho_stream *s;
+		struct arm_smmu_ste *dst;
+
+		if (xa_load(&smmu->kho.streams, sid)) {
+			ret = -EBUSY;
+			break;
+		}
+		ret = arm_smmu_init_sid_strtab(smmu, sid);
+		if (ret)
+			break;
+		dst = arm_smmu_get_step_for_sid(smmu, sid);
+		if (le64_to_cpu(READ_ONCE(dst->data[0])) & ~(STRTAB_STE_0_V |
+							   STRTAB_STE_0_CFG)) {
+			ret = -EBUSY;
+			break;
+		}
+		for (i = 1; i < STRTAB_STE_DWORDS; i++)
+			WRITE_ONCE(dst->data[i], READ_ONCE(src->data[i]));
+		dma_wmb();
+		WRITE_ONCE(dst->data[0], READ_ONCE(src->data[0]));
+		s = kho_stream(smmu, sid, true);
+		if (!s)
+			ret = -ENOMEM;
+		else
+			s->out = true;
+	}
+	mutex_unlock(&smmu->streams_mutex);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(arm_smmu_kho_clone_for_bench);
+
+/**
  * arm_smmu_kho_release - hand @dev's adopted streams back to the driver
  * @dev: a device whose streams were adopted at boot
  *
@@ -603,6 +671,26 @@ u64 arm_smmu_kho_adopt_ns(void)
 	return ns;
 }
 EXPORT_SYMBOL_GPL(arm_smmu_kho_adopt_ns);
+
+/**
+ * arm_smmu_kho_abort_stats - invariant I2 as observed at adoption
+ * @nr_abort: non-adopted STEs in adopted tables (all abort afterwards)
+ * @nr_rewritten: how many of them were not abort when handed over
+ */
+void arm_smmu_kho_abort_stats(u32 *nr_abort, u32 *nr_rewritten)
+{
+	struct arm_smmu_kho *k;
+
+	*nr_abort = 0;
+	*nr_rewritten = 0;
+	mutex_lock(&arm_smmu_kho_lock);
+	list_for_each_entry(k, &arm_smmu_kho_list, node) {
+		*nr_abort += k->nr_abort;
+		*nr_rewritten += k->nr_abort_rewritten;
+	}
+	mutex_unlock(&arm_smmu_kho_lock);
+}
+EXPORT_SYMBOL_GPL(arm_smmu_kho_abort_stats);
 
 /**
  * arm_smmu_kho_sync_for_cpu - make SMMU tables in [pa, pa+len) readable

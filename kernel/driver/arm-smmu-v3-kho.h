@@ -18,6 +18,8 @@ struct arm_smmu_kho {
 	void *strtab_va;	/* adopted linear table or L1 table */
 	void **l2_va;		/* adopted L2 tables (2-level), by L1 index */
 	u64 adopt_ns;
+	u32 nr_abort;		/* non-adopted STEs in adopted tables */
+	u32 nr_abort_rewritten;	/* ... that were not abort when handed over */
 	struct list_head node;	/* arm_smmu_kho_list */
 };
 
@@ -61,10 +63,12 @@ void arm_smmu_kho_note_event(struct arm_smmu_device *smmu, u32 sid);
 int arm_smmu_kho_mark(struct device *dev, bool preserve,
 		      struct arm_smmu_kho_dev_info *info);
 int arm_smmu_kho_release(struct device *dev);
+int arm_smmu_kho_clone_for_bench(struct device *dev, u32 first, u32 n);
 int arm_smmu_kho_stream_info(phys_addr_t mmio_base, u32 sid,
 			     struct arm_smmu_kho_stream_info *info);
 const void *arm_smmu_kho_incoming(size_t *len);
 u64 arm_smmu_kho_adopt_ns(void);
+void arm_smmu_kho_abort_stats(u32 *nr_abort, u32 *nr_rewritten);
 void arm_smmu_kho_sync_for_cpu(phys_addr_t pa, size_t len, bool coherent);
 #else
 static inline void arm_smmu_kho_probe(struct arm_smmu_device *smmu,

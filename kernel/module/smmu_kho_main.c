@@ -31,6 +31,15 @@
 #include "skho_handover.h"
 #include "uapi/smmu_kho.h"
 
+/*
+ * Benchmark only (make vm-bench): preserve this many streams in total, the
+ * first selected device's plus copies of its STE at SIDs BENCH_FIRST_SID...
+ */
+static unsigned int bench_streams;
+module_param(bench_streams, uint, 0644);
+MODULE_PARM_DESC(bench_streams, "benchmark: total preserved streams (copies of the first device's STE)");
+#define BENCH_FIRST_SID	0x1000
+
 struct skho_dev {
 	struct list_head node;
 	struct pci_dev *pdev;
@@ -41,6 +50,7 @@ static struct {
 	struct mutex lock;
 	struct list_head devs;
 	u32 out_state;
+	u32 bench_clones;		/* SIDs populated for bench_streams */
 	void *blob;			/* outgoing FDT, from kho_alloc_preserve() */
 	size_t blob_len;
 	struct skho_ranges pages;	/* page-rounded ranges preserved with KHO */
@@ -122,6 +132,7 @@ static int skho_snapshot_locked(void **blob, size_t *len,
 
 	list_for_each_entry(d, &st.devs, node)
 		total += d->info.nr_sids;
+	total += st.bench_clones;
 	list_for_each_entry(d, &st.devs, node) {
 		for (i = 0; i < n; i++)
 			if (smmus[i].mmio_base == d->info.mmio_base)
@@ -149,6 +160,9 @@ static int skho_snapshot_locked(void **blob, size_t *len,
 		coherent &= d->info.coherent;
 		for (j = 0; j < d->info.nr_sids; j++)
 			sids[i][smmus[i].nr_sids++] = d->info.sids[j];
+		if (d == list_first_entry(&st.devs, struct skho_dev, node))
+			for (j = 0; j < st.bench_clones; j++)
+				sids[i][smmus[i].nr_sids++] = BENCH_FIRST_SID + j;
 	}
 	ret = skho_snapshot_take(&snap, smmus, n, &mem, &err);
 	if (ret) {
@@ -310,6 +324,16 @@ static int skho_ioc_dev(unsigned int cmd, struct smmu_kho_dev_arg *a)
 			kfree(d);
 			break;
 		}
+		if (list_empty(&st.devs) && bench_streams > 1 && !st.bench_clones) {
+			ret = arm_smmu_kho_clone_for_bench(&pdev->dev, BENCH_FIRST_SID,
+							   bench_streams - 1);
+			if (ret) {
+				arm_smmu_kho_mark(&pdev->dev, false, &d->info);
+				kfree(d);
+				break;
+			}
+			st.bench_clones = bench_streams - 1;
+		}
 		skho_thaw_locked();
 		d->pdev = pci_dev_get(pdev);
 		list_add_tail(&d->node, &st.devs);
@@ -358,6 +382,7 @@ static void skho_status(struct smmu_kho_status *s)
 		return;
 	s->in_fdt_len = st.in_len;
 	s->adopt_ns = arm_smmu_kho_adopt_ns();
+	arm_smmu_kho_abort_stats(&s->nr_abort_stes, &s->nr_abort_rewritten);
 	s->in_state = SMMU_KHO_ADOPTED;
 	for (i = 0; i < st.in.nr_smmus; i++) {
 		const struct skho_ho_smmu *hs = &st.in.smmu[i];
@@ -376,6 +401,19 @@ static void skho_status(struct smmu_kho_status *s)
 	}
 	if (s->nr_in_streams && s->nr_released == s->nr_in_streams - s->nr_refused)
 		s->in_state = SMMU_KHO_RELEASED;
+}
+
+/* Name of the selected device owning @sid, "" for a benchmark copy. */
+static void skho_dev_name(u32 sid, char *buf, size_t len)
+{
+	struct skho_dev *d;
+	u32 i;
+
+	buf[0] = '\0';
+	list_for_each_entry(d, &st.devs, node)
+		for (i = 0; i < d->info.nr_sids; i++)
+			if (d->info.sids[i] == sid)
+				strscpy(buf, pci_name(d->pdev), len);
 }
 
 struct skho_live {
@@ -455,6 +493,7 @@ static int skho_ioc_streams(struct smmu_kho_streams_arg *a)
 				info.smmu_base = hs->mmio_base;
 				info.sid = fdt32_to_cpu(r->sid);
 				if (!pass) {
+					skho_dev_name(info.sid, info.dev, sizeof(info.dev));
 					info.state = SMMU_KHO_STREAM_PRESERVED;
 					info.ste_digest = fdt64_to_cpu(r->ste_digest);
 					info.xlat_digest = fdt64_to_cpu(r->xlat_digest);
@@ -482,6 +521,12 @@ out:
 	return ret;
 }
 
+/*
+ * Dispatch on the ioctl number only: the size bits follow the header the
+ * caller was built with, and @size inside the struct says how much of it
+ * the caller knows (extensible structs: the tail is zero-filled on input
+ * and not copied back on output).
+ */
 static long skho_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -491,40 +536,49 @@ static long skho_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		struct smmu_kho_fdt_arg fdt;
 		struct smmu_kho_streams_arg streams;
 	} u;
-	size_t sz = _IOC_SIZE(cmd);
-	u32 usize;
+	unsigned int nr = _IOC_NR(cmd);
+	size_t usize = 0;
 	long ret = 0;
+	u32 size;
 
-	if (_IOC_TYPE(cmd) != SMMU_KHO_IOC_MAGIC || sz > sizeof(u))
+	if (_IOC_TYPE(cmd) != SMMU_KHO_IOC_MAGIC)
 		return -ENOTTY;
 	memset(&u, 0, sizeof(u));
-	if (sz) {
-		if (get_user(usize, (u32 __user *)uarg))
+	if (_IOC_SIZE(cmd)) {
+		if (get_user(size, (u32 __user *)uarg))
 			return -EFAULT;
-		if (usize < sizeof(u32) || copy_from_user(&u, uarg, min_t(size_t, usize, sz)))
+		if (size < 8)
 			return -EINVAL;
+		usize = min_t(size_t, size, sizeof(u));
+		if (copy_from_user(&u, uarg, usize))
+			return -EFAULT;
 	}
-	if (!kho_is_enabled() && cmd != SMMU_KHO_IOC_STATUS)
+	if (!kho_is_enabled() && nr != _IOC_NR(SMMU_KHO_IOC_STATUS))
 		return -EOPNOTSUPP;
 
 	mutex_lock(&st.lock);
-	switch (cmd) {
-	case SMMU_KHO_IOC_PRESERVE:
-	case SMMU_KHO_IOC_UNPRESERVE:
-	case SMMU_KHO_IOC_RELEASE:
-		ret = skho_ioc_dev(cmd, &u.dev);
+	switch (nr) {
+	case _IOC_NR(SMMU_KHO_IOC_PRESERVE):
+		ret = skho_ioc_dev(SMMU_KHO_IOC_PRESERVE, &u.dev);
 		break;
-	case SMMU_KHO_IOC_FREEZE:
+	case _IOC_NR(SMMU_KHO_IOC_UNPRESERVE):
+		ret = skho_ioc_dev(SMMU_KHO_IOC_UNPRESERVE, &u.dev);
+		break;
+	case _IOC_NR(SMMU_KHO_IOC_RELEASE):
+		ret = skho_ioc_dev(SMMU_KHO_IOC_RELEASE, &u.dev);
+		break;
+	case _IOC_NR(SMMU_KHO_IOC_FREEZE):
 		ret = skho_freeze_locked();
 		break;
-	case SMMU_KHO_IOC_ABORT:
+	case _IOC_NR(SMMU_KHO_IOC_ABORT):
 		skho_abort_locked();
 		break;
-	case SMMU_KHO_IOC_STATUS:
+	case _IOC_NR(SMMU_KHO_IOC_STATUS):
 		skho_status(&u.status);
-		ret = copy_to_user(uarg, &u.status, min_t(size_t, usize, sz)) ? -EFAULT : 0;
+		ret = copy_to_user(uarg, &u.status, min(usize, sizeof(u.status))) ?
+		      -EFAULT : 0;
 		break;
-	case SMMU_KHO_IOC_GET_FDT: {
+	case _IOC_NR(SMMU_KHO_IOC_GET_FDT): {
 		const void *b = u.fdt.which ? st.in_blob : st.blob;
 		size_t len = u.fdt.which ? st.in_len : st.blob_len;
 
@@ -543,7 +597,7 @@ static long skho_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 			ret = -EFAULT;
 		break;
 	}
-	case SMMU_KHO_IOC_STREAMS:
+	case _IOC_NR(SMMU_KHO_IOC_STREAMS):
 		ret = skho_ioc_streams(&u.streams);
 		if (!ret && put_user(u.streams.nr,
 				     &((struct smmu_kho_streams_arg __user *)uarg)->nr))
