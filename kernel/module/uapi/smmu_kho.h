@@ -48,11 +48,14 @@ struct smmu_kho_status {
 	__u64 out_preserved_bytes;
 	__u64 freeze_ns;	/* time the last freeze took */
 	__u64 adopt_ns;		/* time validate+adopt took at boot */
-	__u32 nr_abort_stes;	/* STEs of adopted tables that are not adopted
-				 * streams: every one of them is abort */
-	__u32 nr_abort_rewritten; /* of those, how many were not abort when
-				 * handed over and had to be rewritten (0
-				 * unless the previous kernel left them live) */
+	/*
+	 * @nr_abort_stes: STEs of adopted tables that are not adopted
+	 * streams; every one of them is abort after adoption.
+	 * @nr_abort_rewritten: how many of those were not abort when handed
+	 * over (0 unless the previous kernel left them live).
+	 */
+	__u32 nr_abort_stes;
+	__u32 nr_abort_rewritten;
 };
 
 enum smmu_kho_fdt_which {
