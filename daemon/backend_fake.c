@@ -651,66 +651,62 @@ static int f_get_fdt(struct skhod_backend *be, uint32_t which, void **blob,
 	return 0;
 }
 
+/*
+ * Like the module: this kernel's outgoing streams (FROZEN: PRESERVED, with
+ * live digests) first, then the streams it was handed (ADOPTED, REFUSED,
+ * RELEASED), in one array.
+ */
 static int f_streams(struct skhod_backend *be, struct smmu_kho_stream_info **info,
 		     uint32_t *nr)
 {
 	struct fake_backend *fb = FB(be);
-	struct smmu_kho_stream_info *out = NULL;
+	struct smmu_kho_stream_info *out;
+	struct fake_stream *s = NULL;
 	struct fake_kernel k;
-	uint32_t n = 0, i;
+	uint32_t n = 0, nout = 0, cap, i;
+	char *buf = NULL, *line, *save;
 	int r;
 
 	load_kernel(fb, &k);
-	if (k.in_state != SMMU_KHO_IDLE) {
-		/* After a jump: the incoming streams, as adopted. */
-		char *buf = slurp(fb->dirfd, "in-streams", NULL), *line, *save;
-		uint32_t cap = count_in_streams(fb, 0);
-
-		out = calloc(cap ? cap : 1, sizeof(*out));
-		if (!out) {
-			free(buf);
-			return -ENOMEM;
-		}
-		for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line && n < cap;
-		     line = strtok_r(NULL, "\n", &save)) {
-			struct smmu_kho_stream_info *o = &out[n];
-			uint64_t base, ste, xl;
-			int pos = 0;
-
-			if (sscanf(line, "%" SCNx64 " %x %u %d %u %" SCNx64 " %" SCNx64 " %31s %n",
-				   &base, &o->sid, &o->state, &o->error, &o->events,
-				   &ste, &xl, o->dev, &pos) < 8)
-				continue;
-			o->smmu_base = base;
-			o->ste_digest = ste;
-			o->xlat_digest = xl;
-			if (!strcmp(o->dev, "-"))
-				o->dev[0] = 0;
-			snprintf(o->why, sizeof(o->why), "%s", line + pos);
-			n++;
-		}
-		free(buf);
-	} else if (k.out_state == SMMU_KHO_FROZEN) {
-		struct fake_stream *s;
-
-		r = selected_streams(fb, &k, &s, &n);
+	if (k.out_state == SMMU_KHO_FROZEN) {
+		r = selected_streams(fb, &k, &s, &nout);
 		if (r)
 			return r;
-		out = calloc(n ? n : 1, sizeof(*out));
-		if (!out) {
-			free(s);
-			return -ENOMEM;
-		}
-		for (i = 0; i < n; i++) {
-			out[i].smmu_base = s[i].smmu;
-			out[i].sid = s[i].sid;
-			out[i].state = SMMU_KHO_STREAM_PRESERVED;
-			out[i].ste_digest = s[i].ste_digest;
-			out[i].xlat_digest = s[i].xlat_digest;
-			snprintf(out[i].dev, sizeof(out[i].dev), "%s", s[i].dev);
-		}
-		free(s);
 	}
+	cap = nout + (k.in_state != SMMU_KHO_IDLE ? count_in_streams(fb, 0) : 0);
+	out = calloc(cap ? cap : 1, sizeof(*out));
+	if (!out) {
+		free(s);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nout; i++, n++) {
+		out[n].smmu_base = s[i].smmu;
+		out[n].sid = s[i].sid;
+		out[n].state = SMMU_KHO_STREAM_PRESERVED;
+		out[n].ste_digest = s[i].ste_digest;
+		out[n].xlat_digest = s[i].xlat_digest;
+		snprintf(out[n].dev, sizeof(out[n].dev), "%s", s[i].dev);
+	}
+	free(s);
+	if (k.in_state != SMMU_KHO_IDLE)
+		buf = slurp(fb->dirfd, "in-streams", NULL);
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line && n < cap;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct smmu_kho_stream_info *o = &out[n];
+		uint64_t base, ste, xl;
+		int pos = 0;
+
+		if (sscanf(line, "%" SCNx64 " %x %u %d %u %" SCNx64 " %" SCNx64 " %31s %n",
+			   &base, &o->sid, &o->state, &o->error, &o->events,
+			   &ste, &xl, o->dev, &pos) < 8)
+			continue;
+		o->smmu_base = base;
+		o->ste_digest = ste;
+		o->xlat_digest = xl;
+		snprintf(o->why, sizeof(o->why), "%s", line + pos);
+		n++;
+	}
+	free(buf);
 	if (!n) {
 		free(out);
 		out = NULL;
@@ -760,7 +756,7 @@ static int f_release(struct skhod_backend *be, const char *dev)
 	free(buf);
 	if (!hit) {
 		free(nb);
-		return -ENODEV;
+		return -ENOENT;		/* as arm_smmu_kho_release(): nothing adopted */
 	}
 	r = put_atomic(fb->dirfd, "in-streams", nb, nl);
 	free(nb);

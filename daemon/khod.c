@@ -417,15 +417,26 @@ static void free_pre_jump(Skhopb__Journal *j)
 	j->n_pre_jump = 0;
 }
 
+/* The outgoing (PRESERVED) entry of @sid: STREAMS lists incoming ones too. */
 static const struct smmu_kho_stream_info *live_find(const struct smmu_kho_stream_info *l,
 						    uint32_t n, uint64_t smmu, uint32_t sid)
 {
 	uint32_t i;
 
 	for (i = 0; i < n; i++)
-		if (l[i].smmu_base == smmu && l[i].sid == sid)
+		if (l[i].smmu_base == smmu && l[i].sid == sid &&
+		    l[i].state == SMMU_KHO_STREAM_PRESERVED)
 			return &l[i];
 	return NULL;
+}
+
+static uint32_t nr_preserved(const struct smmu_kho_stream_info *l, uint32_t n)
+{
+	uint32_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += l[i].state == SMMU_KHO_STREAM_PRESERVED;
+	return c;
 }
 
 /*
@@ -500,7 +511,7 @@ static int capture(struct skhod *d, Skhopb__SmmuDigests ***out, size_t *nout,
 			s->xlat_digest = skho_fdt_ld64(p + offsetof(struct skho_abi_stream,
 								    xlat_digest));
 			l = live_find(live, nlive, s->smmu_base, s->sid);
-			if (!l || l->state != SMMU_KHO_STREAM_PRESERVED) {
+			if (!l) {
 				snprintf(why, wl, "SID 0x%x on SMMU 0x%" PRIx64
 					 " is in the snapshot but not preserved (STREAMS)",
 					 s->sid, s->smmu_base);
@@ -521,9 +532,9 @@ static int capture(struct skhod *d, Skhopb__SmmuDigests ***out, size_t *nout,
 				r = -ENOMEM;
 		}
 	}
-	if (!r && matched != nlive) {
+	if (!r && matched != nr_preserved(live, nlive)) {
 		snprintf(why, wl, "the kernel preserves %u streams, the snapshot holds %u",
-			 nlive, matched);
+			 nr_preserved(live, nlive), matched);
 		r = -EIO;
 	}
 	tmp.plan = d->j->plan;
@@ -915,8 +926,11 @@ static Skhopb__Response *op_finish(struct skhod *d)
 			       skhod_state_name(st));
 	for (i = 0; d->j->plan && i < d->j->plan->n_devices; i++) {
 		r = d->be->ops->release(d->be, d->j->plan->devices[i]);
-		/* -ENODEV: nothing adopted left (refused, or released already). */
-		if (r && r != -ENODEV && r != -EBUSY)
+		/*
+		 * -ENOENT: nothing adopted left for it (refused, or released
+		 * already); -ENODEV: the device is gone.  Neither stops finish.
+		 */
+		if (r && r != -ENOENT && r != -ENODEV)
 			return respond(d, EBACKEND, "retry `smmu-khoctl finish`; see the daemon log",
 				       "RELEASE %s failed: %s", d->j->plan->devices[i],
 				       be_err(d, r));

@@ -33,8 +33,10 @@ static const struct smmu_kho_stream_info *find_live(const struct smmu_kho_stream
 {
 	uint32_t i;
 
+	/* STREAMS also lists this kernel's outgoing (PRESERVED) streams */
 	for (i = 0; i < nr; i++)
-		if (live[i].smmu_base == smmu && live[i].sid == sid)
+		if (live[i].smmu_base == smmu && live[i].sid == sid &&
+		    live[i].state != SMMU_KHO_STREAM_PRESERVED)
 			return &live[i];
 	return NULL;
 }

@@ -224,6 +224,17 @@ static void failed_probe_fails_the_stream(struct ktest *t)
 	KEXPECT_EQ(t, calls, 3);	/* every digest-clean stream is probed */
 }
 
+static void outgoing_entries_of_the_same_sid_are_not_the_adopted_stream(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+
+	/* this kernel froze SID 0x18 again for the next jump (PRESERVED), but
+	 * the stream it was handed is gone: still lost */
+	live_ok(l);
+	l[1].state = SMMU_KHO_STREAM_PRESERVED;
+	expect_one(t, l, NR, NULL, 1, SKHOPB__STREAM_OUTCOME__OUTCOME_LOST, "lost", 1);
+}
+
 static void released_stream_still_counts_as_intact(struct ktest *t)
 {
 	struct smmu_kho_stream_info l[NR];
@@ -290,6 +301,7 @@ KTEST_MAIN("daemon_verify",
 	   KTEST_CASE(changed_translation_digest_fails),
 	   KTEST_CASE(events_up_to_the_tolerance_pass_beyond_fail),
 	   KTEST_CASE(failed_probe_fails_the_stream),
+	   KTEST_CASE(outgoing_entries_of_the_same_sid_are_not_the_adopted_stream),
 	   KTEST_CASE(released_stream_still_counts_as_intact),
 	   KTEST_CASE(unexpected_adopted_stream_is_only_a_warning),
 	   KTEST_CASE(every_failing_stream_is_named),
