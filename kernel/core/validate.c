@@ -211,6 +211,14 @@ static int check_stream(struct val_cb *b, const struct skho_smmu *smmu,
 		return skho_fail(why, SKHO_E_OUTSIDE, sid, ste_pa,
 				 "SID %#x: STE at %#llx outside the preserved ranges",
 				 sid, (unsigned long long)ste_pa);
+	/* The reference copy itself first: is the handover intact? */
+	got = skho_digest_buf(ref, 64, 0);
+	if (got != ste_digest)
+		return skho_fail(why, SKHO_E_DIGEST, sid, ste_pa,
+				 "SID %#x: ste_digest %#llx, STE at %#llx digests to %#llx",
+				 sid, (unsigned long long)ste_digest,
+				 (unsigned long long)ste_pa, (unsigned long long)got);
+	/* Then the live STE against it: was any byte lost? */
 	if (memcmp(ste, ref, 64)) {
 		for (w = 0; w < 7 && !memcmp(ste + w * 8, ref + w * 8, 8); w++)
 			;
@@ -220,12 +228,6 @@ static int check_stream(struct val_cb *b, const struct skho_smmu *smmu,
 				 (unsigned long long)skho_ld_le64(ste + w * 8),
 				 (unsigned long long)skho_ld_le64(ref + w * 8));
 	}
-	got = skho_digest_buf(ref, 64, 0);
-	if (got != ste_digest)
-		return skho_fail(why, SKHO_E_DIGEST, sid, ste_pa,
-				 "SID %#x: ste_digest %#llx, STE at %#llx digests to %#llx",
-				 sid, (unsigned long long)ste_digest,
-				 (unsigned long long)ste_pa, (unsigned long long)got);
 	b->err = why;
 	ret = skho_stream_visit(smmu, sid, ref, &v, &got, why);
 	if (ret)

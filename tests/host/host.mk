@@ -14,6 +14,8 @@ $(O)/opt/tests/lib/%.o: tests/host/lib/%.c $(HOST_HDRS)
 	$(CC) $(BENCH_CFLAGS) $(HOST_INC) -c -o $@ $<
 HOST_LIB_SAN := $(patsubst tests/host/lib/%.c,$(O)/san/tests/lib/%.o,$(HOST_LIB_SRCS))
 HOST_LIB_OPT := $(patsubst tests/host/lib/%.c,$(O)/opt/tests/lib/%.o,$(HOST_LIB_SRCS))
+# Keep the library objects: they are inputs of every test program.
+.SECONDARY: $(HOST_LIB_SAN) $(HOST_LIB_OPT)
 
 $(O)/san/tests/test_%: tests/host/test_%.c $(HOST_LIB_SAN) $(O)/san/libskho.a $(HOST_HDRS)
 	@mkdir -p $(dir $@)

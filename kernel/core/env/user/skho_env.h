@@ -33,7 +33,13 @@ typedef uint64_t u64;
 #define skho_realloc(p, n)	realloc((p), (n))
 #define skho_free(p)		free(p)
 #define skho_vsnprintf		vsnprintf
-#define skho_sort(base, n, size, cmp)	qsort((base), (n), (size), (cmp))
+/* qsort() must not see a NULL base, even for n == 0. */
+static inline void skho_sort(void *base, size_t n, size_t size,
+			     int (*cmp)(const void *, const void *))
+{
+	if (n)
+		qsort(base, n, size, cmp);
+}
 
 /* Debian's libfdt 1.6.1 has fdt_check_full(); the kernel's lib/ does not. */
 #define SKHO_HAVE_FDT_CHECK_FULL	1
