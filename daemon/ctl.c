@@ -396,7 +396,7 @@ static int transact(Skhopb__Request *req, const char *prog, Skhopb__Response **o
 		    bool *jumped)
 {
 	bool jumping = false;
-	int fd, r;
+	int fd = -1, r;
 
 	*out = NULL;
 	if (jumped)

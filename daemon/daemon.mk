@@ -109,3 +109,41 @@ daemon-check: $(DAEMON_BINS) $(DTESTS)
 		tests/daemon/test_units.sh || fail=1; exit $$fail
 CHECK_TARGETS += daemon-check
 all: $(DAEMON_BINS) $(DAEMON_OPT_BINS)
+
+# ---- static arm64 build for the VM ----
+# Needs a sysroot holding the arm64 libfdt.a and libprotobuf-c.a with their
+# headers (apt-get download libfdt-dev:arm64 libprotobuf-c-dev:arm64 and
+# dpkg -x them into one directory; see /work/shared/FACTS.md):
+#   make daemon-arm64 ARM64_SYSROOT=<dir>   ->  build/arm64/daemon/{smmu-khod,smmu-khoctl}
+# libsystemd is not needed: the shim speaks the notify protocol itself.
+ARM64_CC ?= aarch64-linux-gnu-gcc
+ARM64_SYSROOT ?=
+ARM64_CFLAGS := -std=gnu11 -O2 -g $(WARN) -DNDEBUG -I$(ARM64_SYSROOT)/usr/include
+ARM64_LIBDIR := $(ARM64_SYSROOT)/usr/lib/aarch64-linux-gnu
+ARM64_OBJ := $(O)/arm64/daemon/obj
+ARM64_DAEMON_OBJS := $(patsubst %.c,$(ARM64_OBJ)/%.o,$(DAEMON_LIB_SRCS) sd_shim.c khod_main.c) \
+		     $(ARM64_OBJ)/smmu_kho.pb-c.o \
+		     $(patsubst kernel/core/%.c,$(ARM64_OBJ)/core/%.o,$(CORE_SRCS))
+ARM64_CTL_OBJS := $(patsubst %.c,$(ARM64_OBJ)/%.o,$(CTL_LIB_SRCS) ctl.c) $(ARM64_OBJ)/smmu_kho.pb-c.o
+
+$(ARM64_OBJ)/%.o: daemon/%.c $(DAEMON_HDRS)
+	@mkdir -p $(dir $@)
+	$(ARM64_CC) $(ARM64_CFLAGS) $(DAEMON_INC) -c -o $@ $<
+$(ARM64_OBJ)/smmu_kho.pb-c.o: $(DAEMON_PB_C) $(DAEMON_PB_H)
+	@mkdir -p $(dir $@)
+	$(ARM64_CC) $(ARM64_CFLAGS) $(DAEMON_INC) -c -o $@ $<
+$(ARM64_OBJ)/core/%.o: kernel/core/%.c $(wildcard kernel/core/*.h kernel/core/env/user/*.h)
+	@mkdir -p $(dir $@)
+	$(ARM64_CC) $(ARM64_CFLAGS) $(CORE_INC) -c -o $@ $<
+$(O)/arm64/daemon/smmu-khod: $(ARM64_DAEMON_OBJS)
+	$(ARM64_CC) -static -o $@ $^ -L$(ARM64_LIBDIR) -lprotobuf-c -lfdt
+$(O)/arm64/daemon/smmu-khoctl: $(ARM64_CTL_OBJS)
+	$(ARM64_CC) -static -o $@ $^ -L$(ARM64_LIBDIR) -lprotobuf-c
+
+.PHONY: daemon-arm64
+ifeq ($(ARM64_SYSROOT),)
+daemon-arm64:
+	@echo "daemon-arm64: set ARM64_SYSROOT to a directory with the arm64 libfdt-dev and libprotobuf-c-dev unpacked (see daemon/daemon.mk)"; exit 1
+else
+daemon-arm64: $(O)/arm64/daemon/smmu-khod $(O)/arm64/daemon/smmu-khoctl
+endif
