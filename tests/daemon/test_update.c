@@ -472,6 +472,69 @@ out:
 	dt_cleanup(&e);
 }
 
+static void active_probe_failure_fails_the_probed_stream(struct ktest *t)
+{
+	/* the probe command sees SKHO_SID/SKHO_DEVICE/SKHO_SMMU; it fails for 0x18 */
+	static const char *const args[] = {
+		"--probe-cmd", "test \"$SKHO_SID\" != 0x18 && test -n \"$SKHO_DEVICE\" && "
+		"test \"$SKHO_SMMU\" = 0x9050000", NULL };
+	struct dt_env e;
+	struct dt_out o;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	KASSERT(t, !dt_start(&e, args, NULL));
+	if (jump(t, &e))
+		goto out;
+	KASSERT(t, !dt_start(&e, args, NULL));
+	dt_ctl(&e, &o, "status", NULL);
+	KEXPECT_EQ(t, o.code, 4);	/* FAILED by the probe alone */
+	KEXPECT(t, HAS(o.out, "SID 0x18 (0000:00:03.0) on SMMU 0x9050000: active probe failed: probe command exited 1"),
+		"%s", o.out);
+	KEXPECT(t, HAS(o.out, "2 of 3 streams intact, 1 failed, 0 lost, probed"), "%s", o.out);
+	dt_out_free(&o);
+out:
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
+static void real_backend_without_the_module_explains_and_rolls_back(struct ktest *t)
+{
+	static const char *const args[] = { "--backend", "real", NULL };
+	struct dt_env e;
+	struct dt_out o;
+	FILE *f = fopen("/sys/kernel/kexec_loaded", "r");
+	int loaded = 0;
+
+	if (f) {
+		loaded = fgetc(f) == '1';
+		fclose(f);
+	}
+	if (access("/dev/smmu_kho", F_OK) == 0 || loaded) {
+		/* a real smmu_kho or a loaded kexec image: not ours to touch */
+		ktest_diag("host has /dev/smmu_kho or a kexec image loaded: nothing to check");
+		return;
+	}
+	KASSERT(t, !dt_setup(&e, NULL));
+	KASSERT(t, !dt_start(&e, args, NULL));
+	dt_ctl(&e, &o, "status", NULL);
+	KEXPECT_EQ(t, o.code, 0);
+	KEXPECT(t, HAS(o.out, "kernel:       unavailable: /dev/smmu_kho: No such file or directory (is smmu_kho.ko loaded?)"),
+		"%s", o.out);
+	KEXPECT(t, HAS(o.out, "backend real"), "%s", o.out);
+	dt_out_free(&o);
+	dt_ctl(&e, &o, "update", "--kernel", e.kernel, "--append", "console=ttyAMA0",
+	       "--device", DT_DEV_A, NULL);
+	/* PRESERVE cannot reach the module: exit 7, rolled back to ARMED */
+	KEXPECT_EQ(t, o.code, 7);
+	KEXPECT(t, HAS(o.err, "PRESERVE failed: 0000:00:02.0: /dev/smmu_kho"), "%s", o.err);
+	dt_out_free(&o);
+	dt_ctl(&e, &o, "status", NULL);
+	KEXPECT(t, HAS(o.out, "state:        ARMED"), "%s", o.out);
+	dt_out_free(&o);
+	dt_cleanup(&e);
+}
+
 static void daemon_exits_zero_on_sigterm(struct ktest *t)
 {
 	struct dt_env e;
@@ -505,4 +568,6 @@ KTEST_MAIN("daemon_update",
 	   KTEST_CASE(journal_comes_from_luo_memfd_when_disk_copy_is_lost),
 	   KTEST_CASE(journal_comes_from_disk_when_luo_carried_nothing),
 	   KTEST_CASE(second_update_from_the_new_kernel_verifies),
+	   KTEST_CASE(active_probe_failure_fails_the_probed_stream),
+	   KTEST_CASE(real_backend_without_the_module_explains_and_rolls_back),
 	   KTEST_CASE(daemon_exits_zero_on_sigterm))
