@@ -37,6 +37,7 @@ enum smmu_strtab_fmt {
 /* ---- Level-1 stream table descriptor, 5.1 --------------------------------- */
 #define SMMU_L1STD_SIZE		8
 #define SMMU_L1STD_SPAN		SKHO_GENMASK(4, 0)	/* 0: invalid; n: 2^(n-1) STEs */
+#define SMMU_L1STD_SPAN_MAX	11			/* 12..31 behave as 0 */
 #define SMMU_L1STD_L2PTR	SKHO_GENMASK(51, 6)
 
 /* ---- Stream Table Entry, 5.2 ---------------------------------------------- */
@@ -83,6 +84,9 @@ enum smmu_s1dss {
 #define SMMU_STE2_S2AA64	SKHO_BIT(51)
 #define SMMU_STE2_S2ENDI	SKHO_BIT(52)
 #define SMMU_STE2_S2AFFD	SKHO_BIT(53)
+#define SMMU_STE2_S2PTW		SKHO_BIT(54)
+#define SMMU_STE2_S2HD		SKHO_BIT(55)	/* HTTU dirty state, with S2HA */
+#define SMMU_STE2_S2HA		SKHO_BIT(56)	/* HTTU access flag */
 #define SMMU_STE2_S2R		SKHO_BIT(58)
 
 #define SMMU_STE3_S2TTB		SKHO_GENMASK(51, 4)

@@ -6,18 +6,29 @@
 /*
  * What this models (Arm IHI 0070 SMMUv3, DDI 0487 VMSAv8-64), and what it
  * deliberately does not:
- *  - AArch64 little-endian tables only (AA64=1, ENDI=0; else the decoders say
- *    -SKHO_E_UNSUPPORTED), TTB0 only (CD.EPD1 must be 1), no top-byte-ignore.
+ *  - Two views of an STE or CD.  skho_ste_decode()/skho_cd_decode() are
+ *    strict: they refuse what smmu-kho will not preserve, reserved encodings
+ *    and RES0 bits included.  skho_translate() decodes the way the SMMU does:
+ *    "Reserved, behaves as X" encodings behave as X (STE.Config 0b0xx aborts,
+ *    S1Fmt 0b11 is linear, S1DSS 0b11 terminates, S2PS/IPS above the cap are
+ *    the cap, SPLIT other than 6/8/10 is 6, FMT 0b1x is linear, Span 12..31 is
+ *    0), RES0 bits are ignored, and only ILLEGAL configurations fault
+ *    (C_BAD_STE / C_BAD_CD).  What smmu-kho does not model at all (AArch32 or
+ *    big-endian tables, TTB1, top-byte-ignore) is C_BAD_STE / C_BAD_CD too.
  *  - Granules 4K/16K/64K without FEAT_LPA2.  OA is descriptor bits [47:g]; the
  *    64K granule adds OA[51:48] from bits [15:12] (FEAT_LPA, as Linux writes
  *    it).  Bits [51:48] of 4K/16K descriptors are ignored (bit 51 is DBM).
  *  - Blocks: 4K at levels 1-2, 16K at level 2, 64K at level 2 and, when the
  *    table's oas is 52, at level 1 (the 4 TB block Linux uses then).
- *  - Permissions: stage 1 read always, write iff AP[2] == 0; stage 2 read iff
- *    S2AP[0], write iff S2AP[1].  Privilege, execute-never, hierarchical
- *    APTable bits and hardware dirty state (CD.HD + DBM) are not modelled: a
- *    writable-clean DBM page reads as read-only.
- *  - Access flag: AF == 0 faults unless pt->ha (CD.HA or CD.AFFD; STE.S2AFFD).
+ *  - Permissions, for privileged data accesses: stage 1 read always, write
+ *    iff AP[2] == 0; stage 2 read iff S2AP[0], write iff S2AP[1].  With
+ *    hardware dirty state (CD.HA+HD, STE.S2HA+S2HD) a DBM page is writable.
+ *    struct skho_pt_cfg has no HD flag, so only skho_translate() applies it;
+ *    skho_pt_translate() and skho_pt_walk() see such a page as read-only.
+ *    Unprivileged access (AP[1]), PAN, execute-never and hierarchical APTable
+ *    bits are not modelled.
+ *  - Access flag: AF == 0 faults unless pt->ha (CD.HA or CD.AFFD; STE.S2HA or
+ *    STE.S2AFFD).
  *  - Fault priority on one descriptor: translation, address size, access
  *    flag, permission.
  */
@@ -34,9 +45,11 @@ struct pt_geom {
 	bool hi64k;		/* OA[51:48] in descriptor bits [15:12] */
 	bool s2;
 	bool ha;
+	bool hd;		/* hardware dirty state: DBM makes a page writable */
 };
 
-static const u8 skho_ps_bits[8] = SMMU_PS_BITS;
+/* PS encodings; 0b111 behaves as 0b110 (SMMUv3.1-3.3), then capped. */
+static const u8 skho_ps_bits[8] = { 32, 36, 40, 42, 44, 48, 52, 52 };
 
 static inline unsigned int lvl_shift(const struct pt_geom *g, unsigned int lvl)
 {
@@ -92,6 +105,7 @@ static const char *pt_geom_init(const struct skho_pt_cfg *pt, struct pt_geom *g)
 	g->oas = pt->oas;
 	g->s2 = pt->stage == SKHO_STAGE2;
 	g->ha = pt->ha;
+	g->hd = false;
 	g->hi64k = g->g == 16;
 	g->oa_mask = SKHO_GENMASK(47, g->g);
 	if (g->g == 12)
@@ -128,12 +142,22 @@ static inline u64 desc_oa(const struct pt_geom *g, u64 d)
 	return oa;
 }
 
-/* SKHO_PROT_* of a leaf: S2AP[1:0] is bits [7:6]; S1 AP[2] is bit 7. */
+/*
+ * SKHO_PROT_* of a leaf: S2AP[1:0] is bits [7:6]; S1 AP[2] is bit 7.  With
+ * hardware dirty state a DBM page is writable: the SMMU clears AP[2] (sets
+ * S2AP[1]) on the first write.
+ */
 static inline u32 leaf_prot(const struct pt_geom *g, u64 d)
 {
+	u32 prot;
+
 	if (g->s2)
-		return (u32)(d >> 6) & (SKHO_PROT_R | SKHO_PROT_W);
-	return SKHO_PROT_R | ((u32)(~d >> 6) & SKHO_PROT_W);
+		prot = (u32)(d >> 6) & (SKHO_PROT_R | SKHO_PROT_W);
+	else
+		prot = SKHO_PROT_R | ((u32)(~d >> 6) & SKHO_PROT_W);
+	if (g->hd && (d & SMMU_PTE_DBM))
+		prot |= SKHO_PROT_W;
+	return prot;
 }
 
 /* True when @d at @lvl is a block or page descriptor (valid bit checked). */
@@ -422,7 +446,7 @@ int skho_pt_walk(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
 /* Output size of a table: PS encoding, capped by the SMMU and the granule. */
 static u8 eff_oas(unsigned int ps, u8 smmu_oas, unsigned int granule_lg2)
 {
-	u8 bits = skho_ps_bits[ps];
+	u8 bits = skho_ps_bits[ps & 7];
 
 	if (bits > smmu_oas)
 		bits = smmu_oas;
@@ -445,17 +469,34 @@ static unsigned int tg_lg2(unsigned int tg)
 	return 0;
 }
 
-/* The table of a decoded STE/CD: geometry and root; @root names the field. */
-static int check_table(const struct skho_pt_cfg *pt, const char *root,
+/*
+ * The table of a decoded STE/CD: geometry and root; @root names the field.
+ * Strict: the root must be aligned to its start table and inside oas.
+ * Otherwise the SMMU's view: low root bits are ignored, and a root beyond oas
+ * is left for the walk to fault on (F_ADDR_SIZE).
+ */
+static int check_table(struct skho_pt_cfg *pt, const char *root, bool strict,
 		       struct skho_err *err)
 {
+	struct skho_pt_cfg at0 = *pt;
 	struct pt_geom g;
-	const char *why = pt_geom_init(pt, &g);
+	const char *why;
 
+	at0.root = 0;
+	why = pt_geom_init(&at0, &g);
 	if (why)
 		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, pt->root,
 				 "%s 0x%llx: %s", root,
 				 (unsigned long long)pt->root, why);
+	if (!strict) {
+		pt->root &= ~(start_table_align(&g) - 1);
+		return 0;
+	}
+	if (pt->root & (start_table_align(&g) - 1))
+		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, pt->root,
+				 "%s 0x%llx: root not aligned to the %llu-byte start table",
+				 root, (unsigned long long)pt->root,
+				 (unsigned long long)start_table_align(&g));
 	if (pt->root >> g.oas)
 		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, pt->root,
 				 "%s 0x%llx beyond the %u-bit output size", root,
@@ -463,8 +504,8 @@ static int check_table(const struct skho_pt_cfg *pt, const char *root,
 	return 0;
 }
 
-static int decode_s2(u64 w2, u64 w3, u8 smmu_oas, struct skho_pt_cfg *pt,
-		     struct skho_err *err)
+static int decode_s2(u64 w2, u64 w3, u8 smmu_oas, bool strict,
+		     struct skho_pt_cfg *pt, bool *hd, struct skho_err *err)
 {
 	unsigned int t0sz = SKHO_FIELD_GET(SMMU_STE2_S2T0SZ, w2);
 	unsigned int sl0 = SKHO_FIELD_GET(SMMU_STE2_S2SL0, w2);
@@ -482,7 +523,7 @@ static int decode_s2(u64 w2, u64 w3, u8 smmu_oas, struct skho_pt_cfg *pt,
 	if (!g)
 		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, 0,
 				 "STE.S2TG %u is reserved", tg);
-	if (ps > 6)
+	if (strict && ps > 6)
 		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, 0,
 				 "STE.S2PS %u is reserved", ps);
 	if (64 - t0sz < SKHO_MIN_IAS || 64 - t0sz > max_ias(g))
@@ -498,7 +539,8 @@ static int decode_s2(u64 w2, u64 w3, u8 smmu_oas, struct skho_pt_cfg *pt,
 	pt->ias = 64 - t0sz;
 	pt->start_level = g == 12 ? 2 - sl0 : 3 - sl0;
 	pt->oas = eff_oas(ps, smmu_oas, g);
-	pt->ha = !!(w2 & SMMU_STE2_S2AFFD);
+	pt->ha = !!(w2 & (SMMU_STE2_S2AFFD | SMMU_STE2_S2HA));
+	*hd = (w2 & SMMU_STE2_S2HA) && (w2 & SMMU_STE2_S2HD);
 	pt->root = w3 & SMMU_STE3_S2TTB;
 	bpl = g - SMMU_PT_DESC_LG2;
 	shift = g + (3 - pt->start_level) * bpl;
@@ -513,35 +555,49 @@ static int decode_s2(u64 w2, u64 w3, u8 smmu_oas, struct skho_pt_cfg *pt,
 				 sl0, t0sz, 1ULL << (top - bpl),
 				 (unsigned int)SMMU_PT_S2_MAX_CONCAT);
 	pt->nr_concat = top > bpl ? 1u << (top - bpl) : 1;
-	return check_table(pt, "STE.S2TTB", err);
+	return check_table(pt, "STE.S2TTB", strict, err);
 }
 
-/*
- * Decode an STE.  Errors: -SKHO_E_STE (V=0, reserved Config, RES0 bits,
- * S1Fmt 3, S1CDMax > 20, S1DSS 3), -SKHO_E_PGTABLE (stage-2 geometry),
- * -SKHO_E_UNSUPPORTED (S2AA64=0, S2ENDI=1).  Abort and bypass STEs decode
- * only V and Config.
- */
-int skho_ste_decode(const u8 ste[64], u8 smmu_oas, struct skho_ste_info *out,
-		    struct skho_err *err)
+/* Bytes of the CD table S1ContextPtr points at (its first level if 2-level). */
+static u64 cd_table_bytes(const struct skho_ste_info *ste)
+{
+	unsigned int split = ste->s1fmt == SMMU_CD_FMT_2LVL_4K ? 6 : 10;
+
+	if (!ste->s1cdmax)
+		return 1u << SMMU_CD_LG2SIZE;
+	if (ste->s1fmt == SMMU_CD_FMT_LINEAR)
+		return (u64)1 << (ste->s1cdmax + SMMU_CD_LG2SIZE);
+	return (u64)SMMU_L1CD_SIZE << (ste->s1cdmax > split ?
+				       ste->s1cdmax - split : 0);
+}
+
+static int ste_decode(const u8 ste[64], u8 smmu_oas, bool strict,
+		      struct skho_ste_info *out, bool *s2_hd,
+		      struct skho_err *err)
 {
 	u64 w0 = skho_ld_le64(ste), w1 = skho_ld_le64(ste + 8);
 	u64 w2 = skho_ld_le64(ste + 16), w3 = skho_ld_le64(ste + 24);
 	unsigned int cfg;
+	u64 align;
 
 	memset(out, 0, sizeof(*out));
+	*s2_hd = false;
 	if (!(w0 & SMMU_STE0_V))
 		return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0, "STE.V is 0");
 	cfg = SKHO_FIELD_GET(SMMU_STE0_CONFIG, w0);
 	out->config = cfg;
-	if (cfg != SMMU_STE_CFG_ABORT && cfg < SMMU_STE_CFG_BYPASS)
-		return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
-				 "STE.Config %u is reserved", cfg);
-	if (w0 & SMMU_STE0_RES0)
+	if (cfg != SMMU_STE_CFG_ABORT && cfg < SMMU_STE_CFG_BYPASS) {
+		if (strict)
+			return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
+					 "STE.Config %u is reserved", cfg);
+		out->config = SMMU_STE_CFG_ABORT;	/* 0b0xx behaves as 0b000 */
+		return 0;
+	}
+	if (strict && (w0 & SMMU_STE0_RES0))
 		return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
 				 "STE RES0 bits [58:52] set: 0x%llx",
 				 (unsigned long long)(w0 & SMMU_STE0_RES0));
-	if (w3 & SMMU_STE3_RES0)
+	if (strict && (w3 & SMMU_STE3_RES0))
 		return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
 				 "STE RES0 bits of word 3 set: 0x%llx",
 				 (unsigned long long)(w3 & SMMU_STE3_RES0));
@@ -553,32 +609,60 @@ int skho_ste_decode(const u8 ste[64], u8 smmu_oas, struct skho_ste_info *out,
 		out->s1cdmax = SKHO_FIELD_GET(SMMU_STE0_S1CDMAX, w0);
 		out->s1dss = SKHO_FIELD_GET(SMMU_STE1_S1DSS, w1);
 		out->s1ctxptr = w0 & SMMU_STE0_S1CTXPTR;
-		if (out->s1fmt > SMMU_CD_FMT_2LVL_64K)
-			return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
-					 "STE.S1Fmt %u is reserved", out->s1fmt);
 		if (out->s1cdmax > SMMU_S1CDMAX_MAX)
 			return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
 					 "STE.S1CDMax %u above %u", out->s1cdmax,
 					 SMMU_S1CDMAX_MAX);
-		if (out->s1cdmax && out->s1dss > SMMU_S1DSS_SSID0)
-			return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
-					 "STE.S1DSS %u is reserved", out->s1dss);
+		if (out->s1fmt > SMMU_CD_FMT_2LVL_64K) {
+			if (strict)
+				return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
+						 "STE.S1Fmt %u is reserved",
+						 out->s1fmt);
+			out->s1fmt = SMMU_CD_FMT_LINEAR;	/* behaves as 0b00 */
+		}
+		if (out->s1cdmax && out->s1dss > SMMU_S1DSS_SSID0) {
+			if (strict)
+				return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0,
+						 "STE.S1DSS %u is reserved",
+						 out->s1dss);
+			out->s1dss = SMMU_S1DSS_TERMINATE;	/* behaves as 0b00 */
+		}
+		align = cd_table_bytes(out);
+		if (align < 64)
+			align = 64;
+		if (strict && (out->s1ctxptr & (align - 1)))
+			return skho_fail(err, SKHO_E_STE, SKHO_NO_SID,
+					 out->s1ctxptr,
+					 "STE.S1ContextPtr 0x%llx not aligned to its %llu-byte table",
+					 (unsigned long long)out->s1ctxptr,
+					 (unsigned long long)align);
 	}
 	if (cfg & 2) {	/* stage 2 translates: S2 or nested */
 		out->vmid = SKHO_FIELD_GET(SMMU_STE2_S2VMID, w2);
-		return decode_s2(w2, w3, smmu_oas, &out->s2, err);
+		return decode_s2(w2, w3, smmu_oas, strict, &out->s2, s2_hd, err);
 	}
 	return 0;
 }
 
 /*
- * Decode a CD.  A V=0 CD decodes to valid=false and nothing else is checked;
- * an EPD0=1 CD decodes to epd0=true without a table.  Errors:
- * -SKHO_E_UNSUPPORTED (AA64=0, ENDI=1, EPD1=0, TBI0=1), -SKHO_E_PGTABLE
- * (TG0 or IPS reserved, T0SZ out of range, TTB0 misaligned or beyond oas).
+ * Decode an STE, strictly: what smmu-kho accepts to preserve.  Errors:
+ * -SKHO_E_STE (V=0, reserved Config, RES0 bits, S1Fmt 3, S1CDMax > 20,
+ * S1DSS 3, S1ContextPtr not aligned to its table), -SKHO_E_PGTABLE (stage-2
+ * geometry: S2TG or S2PS reserved, S2T0SZ out of range, S2SL0 invalid or
+ * inconsistent, more than 16 concatenated tables, S2TTB misaligned or beyond
+ * oas), -SKHO_E_UNSUPPORTED (S2AA64=0, S2ENDI=1).  Abort and bypass STEs
+ * decode only V, Config and the RES0 bits.
  */
-int skho_cd_decode(const u8 cd[64], u8 smmu_oas, struct skho_cd_info *out,
-		   struct skho_err *err)
+int skho_ste_decode(const u8 ste[64], u8 smmu_oas, struct skho_ste_info *out,
+		    struct skho_err *err)
+{
+	bool hd;
+
+	return ste_decode(ste, smmu_oas, true, out, &hd, err);
+}
+
+static int cd_decode(const u8 cd[64], u8 smmu_oas, bool strict,
+		     struct skho_cd_info *out, bool *hd, struct skho_err *err)
 {
 	u64 w0 = skho_ld_le64(cd), w1 = skho_ld_le64(cd + 8);
 	unsigned int t0sz = SKHO_FIELD_GET(SMMU_CD0_T0SZ, w0);
@@ -588,6 +672,7 @@ int skho_cd_decode(const u8 cd[64], u8 smmu_oas, struct skho_cd_info *out,
 	unsigned int g, bpl, levels;
 
 	memset(out, 0, sizeof(*out));
+	*hd = false;
 	if (!(w0 & SMMU_CD0_V))
 		return 0;
 	if (!(w0 & SMMU_CD0_AA64))
@@ -613,7 +698,7 @@ int skho_cd_decode(const u8 cd[64], u8 smmu_oas, struct skho_cd_info *out,
 	if (!g)
 		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, 0,
 				 "CD.TG0 %u is reserved", tg);
-	if (ips > 6)
+	if (strict && ips > 6)
 		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, 0,
 				 "CD.IPS %u is reserved", ips);
 	if (64 - t0sz < SKHO_MIN_IAS || 64 - t0sz > max_ias(g))
@@ -628,17 +713,36 @@ int skho_cd_decode(const u8 cd[64], u8 smmu_oas, struct skho_cd_info *out,
 	pt->nr_concat = 1;
 	pt->oas = eff_oas(ips, smmu_oas, g);
 	pt->ha = !!(w0 & (SMMU_CD0_HA | SMMU_CD0_AFFD));
+	*hd = (w0 & SMMU_CD0_HA) && (w0 & SMMU_CD0_HD);
 	pt->root = w1 & SMMU_CD1_TTB0;
-	return check_table(pt, "CD.TTB0", err);
+	return check_table(pt, "CD.TTB0", strict, err);
+}
+
+/*
+ * Decode a CD, strictly.  A V=0 CD decodes to valid=false and nothing else
+ * is checked; an EPD0=1 CD decodes to epd0=true without a table.  Errors:
+ * -SKHO_E_UNSUPPORTED (AA64=0, ENDI=1, EPD1=0, TBI0=1), -SKHO_E_PGTABLE
+ * (TG0 or IPS reserved, T0SZ out of range, TTB0 misaligned or beyond oas).
+ * CD.HD is not represented in struct skho_pt_cfg (see the top of this file).
+ */
+int skho_cd_decode(const u8 cd[64], u8 smmu_oas, struct skho_cd_info *out,
+		   struct skho_err *err)
+{
+	bool hd;
+
+	return cd_decode(cd, smmu_oas, true, out, &hd, err);
 }
 
 /* ---- Stream table and CD tables --------------------------------------- */
 
 /*
- * PA of the STE for @sid.  A reserved SMMU_STRTAB_BASE_CFG (FMT 2/3, SPLIT
- * not 6/8/10) gives C_BAD_STREAMID for every SID.  The table base is aligned
- * down to the (first-level) table size, as the SMMU treats those bits as 0.
- * F_STE_FETCH also when the STE itself is not readable.
+ * PA of the STE for @sid (IHI 0070 6.3.24, 5.1).  Reserved configurations
+ * behave as the SMMU makes them: FMT 0b1x as linear, SPLIT other than
+ * 6/8/10 as 6.  The table base is aligned down to the (first-level) table
+ * size and an L2 pointer to its Span, as the SMMU ignores those bits.  An
+ * L1STD with Span 0 or 12..31, a Span beyond SPLIT + 1 or a SID beyond the
+ * Span is C_BAD_STREAMID (5.1.1).  F_STE_FETCH when the L1STD or the STE is
+ * not readable.
  */
 enum skho_fault skho_ste_locate(const struct skho_smmu *smmu, u32 sid,
 				u64 *ste_pa)
@@ -648,37 +752,50 @@ enum skho_fault skho_ste_locate(const struct skho_smmu *smmu, u32 sid,
 	unsigned int log2size = SKHO_FIELD_GET(SMMU_STRTAB_BASE_CFG_LOG2SIZE, cfg);
 	unsigned int split = SKHO_FIELD_GET(SMMU_STRTAB_BASE_CFG_SPLIT, cfg);
 	u64 base = smmu->strtab_base & SMMU_STRTAB_BASE_ADDR;
-	u64 pa, align;
+	unsigned int align_lg2;
+	u64 pa;
 
 	*ste_pa = 0;
-	if (log2size > 32)
-		log2size = 32;		/* SMMU_IDR1.SIDSIZE is at most 32 */
+	/* SMMU_IDR1.SIDSIZE is at most 32: the effective LOG2SIZE too */
 	if (log2size < 32 && (sid >> log2size))
 		return SKHO_C_BAD_STREAMID;
-	if (fmt == SMMU_STRTAB_FMT_LINEAR) {
-		align = 1ULL << (log2size + SMMU_STE_LG2SIZE);
-		pa = (base & ~(align - 1)) + ((u64)sid << SMMU_STE_LG2SIZE);
-	} else if (fmt == SMMU_STRTAB_FMT_2LVL) {
-		unsigned int l1_lg2, span;
+	if (fmt != SMMU_STRTAB_FMT_2LVL) {
+		/* ADDR[LOG2SIZE + 5:0] = 0, from the literal LOG2SIZE */
+		align_lg2 = log2size + SMMU_STE_LG2SIZE;
+		if (align_lg2 < 64)
+			base &= ~((1ULL << align_lg2) - 1);
+		else
+			base = 0;
+		pa = base + ((u64)sid << SMMU_STE_LG2SIZE);
+	} else {
+		unsigned int span;
 		const void *p;
 		u64 l1std, idx;
 
 		if (split != 6 && split != 8 && split != 10)
-			return SKHO_C_BAD_STREAMID;
-		l1_lg2 = (log2size > split ? log2size - split : 0) + 3;
-		align = 1ULL << (l1_lg2 < 6 ? 6 : l1_lg2);
-		pa = (base & ~(align - 1)) + ((u64)(sid >> split) * SMMU_L1STD_SIZE);
+			split = 6;
+		/* ADDR[MAX(5, LOG2SIZE - SPLIT - 1 + 3):0] = 0 */
+		align_lg2 = log2size > split ? log2size - split + 3 : 0;
+		if (align_lg2 < 6)
+			align_lg2 = 6;
+		if (align_lg2 < 64)
+			base &= ~((1ULL << align_lg2) - 1);
+		else
+			base = 0;
+		pa = base + (u64)(sid >> split) * SMMU_L1STD_SIZE;
 		p = skho_map(smmu->mem, pa, SMMU_L1STD_SIZE);
 		if (!p)
 			return SKHO_F_STE_FETCH;
 		l1std = skho_ld_le64(p);
 		span = SKHO_FIELD_GET(SMMU_L1STD_SPAN, l1std);
 		idx = sid & ((1u << split) - 1);
-		if (!span || span > split + 1 || (idx >> (span - 1)))
-			return SKHO_C_BAD_STE;
-		pa = (l1std & SMMU_L1STD_L2PTR) + (idx << SMMU_STE_LG2SIZE);
-	} else {
-		return SKHO_C_BAD_STREAMID;
+		if (!span || span > SMMU_L1STD_SPAN_MAX || span > split + 1 ||
+		    (idx >> (span - 1)))
+			return SKHO_C_BAD_STREAMID;
+		/* L2Ptr[5 + Span - 1:0] are taken as 0 */
+		pa = (l1std & SMMU_L1STD_L2PTR &
+		      ~((1ULL << (SMMU_STE_LG2SIZE + span - 1)) - 1)) +
+		     (idx << SMMU_STE_LG2SIZE);
 	}
 	if (!skho_map(smmu->mem, pa, 1u << SMMU_STE_LG2SIZE))
 		return SKHO_F_STE_FETCH;
@@ -715,8 +832,8 @@ static enum skho_fault cd_fetch(const struct skho_mem *mem,
 		if (!p)
 			return refine(s2, SKHO_F_CD_FETCH, stage);
 		l1cd = skho_ld_le64(p);
-		if (!(l1cd & SMMU_L1CD_V))
-			return SKHO_C_BAD_CD;
+		if (!(l1cd & SMMU_L1CD_V))	/* 5.3.1 */
+			return SKHO_C_BAD_SUBSTREAMID;
 		addr = (l1cd & SMMU_L1CD_L2PTR) +
 		       ((u64)(ssid & ((1u << split) - 1)) << SMMU_CD_LG2SIZE);
 	} else {
@@ -730,10 +847,12 @@ static enum skho_fault cd_fetch(const struct skho_mem *mem,
 }
 
 /*
- * PA of the CD for @ssid.  For a nested STE the CD table addresses are IPAs,
- * translated through ste->s2, and a stage-2 fault is returned as it is.  An
- * STE without stage 1 (or an unusable stage 2) gives C_BAD_STE.  F_CD_FETCH
- * also when the CD itself is not readable.
+ * PA of the CD for @ssid: C_BAD_SUBSTREAMID for an SSID beyond S1CDMax (any
+ * but 0 when S1CDMax is 0) or an invalid L1CD (IHI 0070 5.3.1), F_CD_FETCH
+ * when an L1CD or the CD is not readable.  For a nested STE the CD table
+ * addresses are IPAs, translated through ste->s2, and a stage-2 fault is
+ * returned as it is.  An STE without stage 1 (or an unusable stage 2) gives
+ * C_BAD_STE.
  */
 enum skho_fault skho_cd_locate(const struct skho_smmu *smmu,
 			       const struct skho_ste_info *ste, u32 ssid,
@@ -804,6 +923,7 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
 	const void *p;
 	u64 ste_pa, cd_addr, ipa;
 	u32 ssid = 0, prot;
+	bool s2_hd, s1_hd;
 
 	f = skho_ste_locate(smmu, x->sid, &ste_pa);
 	if (f != SKHO_XLATE_OK)
@@ -811,7 +931,7 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
 	p = skho_map(mem, ste_pa, 1u << SMMU_STE_LG2SIZE);
 	if (!p)
 		return SKHO_F_STE_FETCH;
-	if (skho_ste_decode(p, smmu->oas, &si, NULL))
+	if (ste_decode(p, smmu->oas, false, &si, &s2_hd, NULL))
 		return SKHO_C_BAD_STE;
 	if (si.config == SMMU_STE_CFG_ABORT)
 		return SKHO_XLATE_ABORT;
@@ -822,6 +942,7 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
 	if (si.config & 2) {
 		if (!s2_mem_init(&s2m, &si.s2, mem))
 			return SKHO_C_BAD_STE;
+		s2m.geo.hd = s2_hd;
 		s2 = &s2m;
 		if (si.config == SMMU_STE_CFG_S2)
 			return xlate_s2(x, s2, x->iova,
@@ -831,9 +952,10 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
 
 	/* Stage 1: pick the CD, or bypass / terminate per S1DSS. */
 	if (x->ssv) {
-		if (!si.s1cdmax ||
-		    (x->ssid == 0 && si.s1dss == SMMU_S1DSS_SSID0))
+		if (!si.s1cdmax)
 			return SKHO_C_BAD_SUBSTREAMID;
+		if (x->ssid == 0 && si.s1dss == SMMU_S1DSS_SSID0)
+			return SKHO_F_STREAM_DISABLED;	/* SSID 0 is reserved */
 		ssid = x->ssid;
 	} else if (si.s1cdmax && si.s1dss == SMMU_S1DSS_TERMINATE) {
 		return SKHO_F_STREAM_DISABLED;
@@ -846,10 +968,11 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
 	f = cd_fetch(mem, s2, &si, ssid, &p, &cd_addr, stage);
 	if (f != SKHO_XLATE_OK)
 		return f;
-	if (skho_cd_decode(p, smmu->oas, &ci, NULL) || !ci.valid)
+	if (cd_decode(p, smmu->oas, false, &ci, &s1_hd, NULL) || !ci.valid)
 		return SKHO_C_BAD_CD;
 	if (pt_geom_init(&ci.s1, &g1) && !ci.epd0)
 		return SKHO_C_BAD_CD;
+	g1.hd = s1_hd;
 	*stage = 1;
 	if (ci.epd0)
 		return SKHO_F_TRANSLATION;
@@ -867,10 +990,11 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
 }
 
 /*
- * One transaction.  A transaction with a SubstreamID to an STE without
- * stage 1 (bypass, stage 2 only) or with S1CDMax 0 is C_BAD_SUBSTREAMID, as is
- * SSID 0 with S1DSS == SSID0.  An STE or CD the decoders refuse is
- * C_BAD_STE / C_BAD_CD.  fault_stage is 1 or 2 for walk faults (a stage-2
+ * One transaction (IHI 0070 5.2, 5.4).  A transaction with a SubstreamID to
+ * an STE without stage 1 (bypass, stage 2 only) or with S1CDMax 0 is
+ * C_BAD_SUBSTREAMID; one with SSID 0 when S1DSS == SSID0 is
+ * F_STREAM_DISABLED.  An ILLEGAL (or unmodelled) STE or CD is C_BAD_STE /
+ * C_BAD_CD; reserved encodings behave as the specification says.  fault_stage is 1 or 2 for walk faults (a stage-2
  * fault while fetching a nested stage-1 structure is stage 2), else 0.
  */
 void skho_translate(const struct skho_smmu *smmu, struct skho_xlate *x)

@@ -406,6 +406,7 @@ static void ste_word2_vtcr_matches(struct ktest *t)
 		   lx(t, "ARM_LPAE_VTCR_SL0_MASK"));
 	KEXPECT_EQ(t, SMMU_STE2_S2AA64, lx(t, "STRTAB_STE_2_S2AA64"));
 	KEXPECT_EQ(t, SMMU_STE2_S2ENDI, lx(t, "STRTAB_STE_2_S2ENDI"));
+	KEXPECT_EQ(t, SMMU_STE2_S2PTW, lx(t, "STRTAB_STE_2_S2PTW"));
 	KEXPECT_EQ(t, SMMU_STE2_S2R, lx(t, "STRTAB_STE_2_S2R"));
 }
 

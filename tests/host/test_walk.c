@@ -567,6 +567,9 @@ static void ste_decode_rejects_reserved_and_unsupported_fields(struct ktest *t)
 		{ "S2AA64", 2, SMMU_STE2_S2AA64, 0, SKHO_E_UNSUPPORTED },
 		{ "S2ENDI", 2, 0, SMMU_STE2_S2ENDI, SKHO_E_UNSUPPORTED },
 		{ "S2TTB", 3, 0, 0x1000, SKHO_E_PGTABLE },	/* 8K start table */
+		/* 16 CDs of 64 bytes: the table is aligned to 1 KiB */
+		{ "S1ContextPtr", 0, 0, 0x40, SKHO_E_STE },
+		{ "S1DSS", 1, 0, SKHO_FIELD_PREP(SMMU_STE1_S1DSS, 3), SKHO_E_STE },
 	};
 	u8 ste[64];
 
@@ -719,10 +722,11 @@ static void ste_v0_is_c_bad_ste(struct ktest *t)
 	tm_fini(&w.m);
 }
 
-static void ste_config_reserved_is_c_bad_ste(struct ktest *t)
+static void ste_config_reserved_behaves_as_abort(struct ktest *t)
 {
 	struct s1world w;
 	struct skho_xlate x;
+	struct skho_ste_info si;
 	unsigned int cfg;
 	u64 pa;
 
@@ -732,8 +736,12 @@ static void ste_config_reserved_is_c_bad_ste(struct ktest *t)
 	for (cfg = 1; cfg <= 3; cfg++) {
 		tm_w64(&w.m, pa, (tm_r64(&w.m, pa) & ~SMMU_STE0_CONFIG) |
 		       SKHO_FIELD_PREP(SMMU_STE0_CONFIG, cfg));
+		/* IHI 0070 5.2 Config: 0b0xx is Reserved, behaves as 0b000 */
 		x = tx(&w.s, 0x10, false, 0, 0x1000, false);
-		EXPECT_TX(t, x, SKHO_C_BAD_STE, 0);
+		EXPECT_TX(t, x, SKHO_XLATE_ABORT, 0);
+		/* ... and smmu-kho will not preserve it */
+		KEXPECT_EQ(t, skho_ste_decode(tm_ptr(&w.m, pa, 64), 48, &si, NULL),
+			   -SKHO_E_STE);
 	}
 	tm_fini(&w.m);
 }
@@ -805,21 +813,32 @@ static void two_level_strtab_locates_ste_for_each_split(struct ktest *t)
 	}
 }
 
-static void l1std_span0_is_c_bad_ste(struct ktest *t)
+/* IHI 0070 5.1.1: SIDs that reach no valid STE through an L1STD. */
+static void l1std_span0_is_c_bad_streamid(struct ktest *t)
 {
 	struct tmem m;
 	struct tst s;
 	struct skho_xlate x;
+	u64 l2, ste_pa;
 
 	KASSERT(t, tm_init(&m, MiB(4)));
-	tst_2lvl(&s, &m, 16, 8, 48);
-	/* L1STD of SIDs 0x300..0x3ff is all zero: Span 0 */
-	x = tx(&s, 0x345, false, 0, 0, false);
-	EXPECT_TX(t, x, SKHO_C_BAD_STE, 0);
+	tst_2lvl(&s, &m, 16, 10, 48);
+	/* L1STD of SIDs 0xc00..0xfff is all zero: Span 0 */
+	x = tx(&s, 0xc45, false, 0, 0, false);
+	EXPECT_TX(t, x, SKHO_C_BAD_STREAMID, 0);
+	/* Span 12..31 is Reserved and behaves as 0, even with SPLIT 10 */
+	l2 = tm_alloc(&m, 64 << 10, 64 << 10);
+	tm_w64(&m, tst_l1std_pa(&s, 0xc00),
+	       l2 | SKHO_FIELD_PREP(SMMU_L1STD_SPAN, 11));
+	KEXPECT_EQ(t, skho_ste_locate(&s.smmu, 0xc45, &ste_pa), SKHO_XLATE_OK);
+	tm_w64(&m, tst_l1std_pa(&s, 0xc00),
+	       l2 | SKHO_FIELD_PREP(SMMU_L1STD_SPAN, 12));
+	KEXPECT_EQ(t, skho_ste_locate(&s.smmu, 0xc45, &ste_pa),
+		   SKHO_C_BAD_STREAMID);
 	tm_fini(&m);
 }
 
-static void l1std_span_too_small_for_index_is_c_bad_ste(struct ktest *t)
+static void l1std_span_too_small_for_index_is_c_bad_streamid(struct ktest *t)
 {
 	struct tmem m;
 	struct tst s;
@@ -833,11 +852,17 @@ static void l1std_span_too_small_for_index_is_c_bad_ste(struct ktest *t)
 	       l2 | SKHO_FIELD_PREP(SMMU_L1STD_SPAN, 3));
 	KEXPECT_EQ(t, skho_ste_locate(&s.smmu, 0x103, &ste_pa), SKHO_XLATE_OK);
 	KEXPECT_EQ(t, ste_pa, l2 + 3 * 64);
-	KEXPECT_EQ(t, skho_ste_locate(&s.smmu, 0x104, &ste_pa), SKHO_C_BAD_STE);
+	KEXPECT_EQ(t, skho_ste_locate(&s.smmu, 0x104, &ste_pa),
+		   SKHO_C_BAD_STREAMID);
+	/* L2Ptr[5 + Span - 1:0] are taken as 0: the L2 array is aligned */
+	tm_w64(&m, tst_l1std_pa(&s, 0x100),
+	       (l2 + 0xc0) | SKHO_FIELD_PREP(SMMU_L1STD_SPAN, 3));
+	KEXPECT_EQ(t, skho_ste_locate(&s.smmu, 0x103, &ste_pa), SKHO_XLATE_OK);
+	KEXPECT_EQ(t, ste_pa, l2 + 3 * 64);
 	tm_fini(&m);
 }
 
-static void l1std_span_above_split_plus_one_is_c_bad_ste(struct ktest *t)
+static void l1std_span_above_split_plus_one_is_c_bad_streamid(struct ktest *t)
 {
 	struct tmem m;
 	struct tst s;
@@ -852,7 +877,8 @@ static void l1std_span_above_split_plus_one_is_c_bad_ste(struct ktest *t)
 	KEXPECT_EQ(t, skho_ste_locate(&s.smmu, 0x101, &ste_pa), SKHO_XLATE_OK);
 	tm_w64(&m, tst_l1std_pa(&s, 0x100),
 	       l2 | SKHO_FIELD_PREP(SMMU_L1STD_SPAN, 10));
-	KEXPECT_EQ(t, skho_ste_locate(&s.smmu, 0x101, &ste_pa), SKHO_C_BAD_STE);
+	KEXPECT_EQ(t, skho_ste_locate(&s.smmu, 0x101, &ste_pa),
+		   SKHO_C_BAD_STREAMID);
 	tm_fini(&m);
 }
 
@@ -893,18 +919,29 @@ static void strtab_base_bits_below_table_size_are_ignored(struct ktest *t)
 	tm_fini(&w.m);
 }
 
-static void strtab_reserved_cfg_is_c_bad_streamid(struct ktest *t)
+static void strtab_reserved_split_and_fmt_behave_as_6_and_linear(struct ktest *t)
 {
 	struct tmem m;
 	struct tst s;
-	u64 ste_pa;
+	u64 want, ste_pa;
+	u8 ste[64] = { 0 };
 
 	KASSERT(t, tm_init(&m, MiB(4)));
-	tst_2lvl(&s, &m, 16, 7, 48);	/* SPLIT 7 is not 6, 8 or 10 */
-	KEXPECT_EQ(t, skho_ste_locate(&s.smmu, 1, &ste_pa), SKHO_C_BAD_STREAMID);
+	/* a 2-level table with SPLIT 6, holding SID 0x1c5 */
+	tst_2lvl(&s, &m, 12, 6, 48);
+	put64(ste, SMMU_STE0_V);
+	tst_put(&s, 0x1c5, ste);
+	want = tst_ste_pa(&s, 0x1c5);
+	/* 6.3.24: SPLIT values other than 6, 8, 10 behave as 6 */
+	s.smmu.strtab_cfg = (s.smmu.strtab_cfg & ~SMMU_STRTAB_BASE_CFG_SPLIT) |
+			    SKHO_FIELD_PREP(SMMU_STRTAB_BASE_CFG_SPLIT, 7);
+	KEXPECT_EQ(t, skho_ste_locate(&s.smmu, 0x1c5, &ste_pa), SKHO_XLATE_OK);
+	KEXPECT_EQ(t, ste_pa, want);
+	/* 6.3.24: FMT 0b1x behaves as 0b00, linear */
+	tst_linear(&s, &m, 8, 48);
 	s.smmu.strtab_cfg |= SKHO_FIELD_PREP(SMMU_STRTAB_BASE_CFG_FMT, 2);
-	/* FMT 0b1x is reserved */
-	KEXPECT_EQ(t, skho_ste_locate(&s.smmu, 1, &ste_pa), SKHO_C_BAD_STREAMID);
+	KEXPECT_EQ(t, skho_ste_locate(&s.smmu, 0x21, &ste_pa), SKHO_XLATE_OK);
+	KEXPECT_EQ(t, ste_pa, s.smmu.strtab_base + 0x21 * 64);
 	tm_fini(&m);
 }
 
@@ -965,10 +1002,10 @@ static void two_level_cd_tables_select_cd_by_ssid(struct ktest *t)
 		KEXPECT_EQ(t, skho_cd_locate(&w.s.smmu, &si, ssid, &cd_pa),
 			   SKHO_XLATE_OK);
 		KEXPECT_EQ(t, cd_pa, tcdt_cd_pa(&w.cdt, ssid));
-		/* the L1CD of entry 4 was never written: V=0 */
+		/* the L1CD of entry 4 was never written: V=0 (5.3.1) */
 		x = tx(&w.s, 0x10, true, ssid + (1u << (i ? 10 : 6)), 0x1010,
 		       false);
-		EXPECT_TX(t, x, SKHO_C_BAD_CD, 0);
+		EXPECT_TX(t, x, SKHO_C_BAD_SUBSTREAMID, 0);
 		tm_fini(&w.m);
 	}
 }
@@ -1020,9 +1057,13 @@ static void s1dss_selects_what_transactions_without_ssid_do(struct ktest *t)
 	x = tx(&w.s, 0x10, false, 0, 0x1000, false);
 	EXPECT_TX(t, x, SKHO_XLATE_OK, 0);
 	KEXPECT_EQ(t, x.pa, 0x100000);		/* CD 0 maps to 0x100000 * 1 */
-	/* ... and a transaction carrying SSID 0 is refused */
+	/* ... and a transaction carrying SSID 0 is terminated (5.2 S1DSS) */
 	x = tx(&w.s, 0x10, true, 0, 0x1000, false);
-	EXPECT_TX(t, x, SKHO_C_BAD_SUBSTREAMID, 0);
+	EXPECT_TX(t, x, SKHO_F_STREAM_DISABLED, 0);
+	/* S1DSS 0b11 is Reserved and behaves as terminate */
+	tm_w64(&w.m, ste_pa + 8, SKHO_FIELD_PREP(SMMU_STE1_S1DSS, 3));
+	x = tx(&w.s, 0x10, false, 0, 0x1000, false);
+	EXPECT_TX(t, x, SKHO_F_STREAM_DISABLED, 0);
 	tm_fini(&w.m);
 }
 
@@ -1054,12 +1095,111 @@ static void undecodable_ste_or_cd_is_c_bad(struct ktest *t)
 	tm_w64(&w.m, cd_pa, tm_r64(&w.m, cd_pa) | SMMU_CD0_TG0);
 	x = tx(&w.s, 0x10, false, 0, 0x1000, false);
 	EXPECT_TX(t, x, SKHO_C_BAD_CD, 0);
-	/* S1Fmt 3 in the STE */
+	/* S1CDMax 21: beyond any SSIDSIZE, ILLEGAL */
 	ste_pa = tst_ste_pa(&w.s, 0x10);
-	tm_w64(&w.m, ste_pa, tm_r64(&w.m, ste_pa) | SMMU_STE0_S1FMT);
+	tm_w64(&w.m, ste_pa, tm_r64(&w.m, ste_pa) |
+	       SKHO_FIELD_PREP(SMMU_STE0_S1CDMAX, 21));
 	x = tx(&w.s, 0x10, false, 0, 0x1000, false);
 	EXPECT_TX(t, x, SKHO_C_BAD_STE, 0);
 	tm_fini(&w.m);
+}
+
+
+static void reserved_encodings_behave_as_specified(struct ktest *t)
+{
+	struct s1world w;
+	struct skho_xlate x;
+	struct skho_ste_info si;
+	u64 ste_pa, cd_pa;
+
+	KASSERT(t, s1world_init(&w, SMMU_CD_FMT_LINEAR, 4, SMMU_S1DSS_SSID0));
+	s1world_cd(&w, 3);
+	ste_pa = tst_ste_pa(&w.s, 0x10);
+	/* 5.2 S1Fmt: 0b11 is Reserved and behaves as 0b00 (linear) */
+	tm_w64(&w.m, ste_pa, tm_r64(&w.m, ste_pa) | SMMU_STE0_S1FMT);
+	x = tx(&w.s, 0x10, true, 3, 0x1010, false);
+	EXPECT_TX(t, x, SKHO_XLATE_OK, 0);
+	KEXPECT_EQ(t, x.pa, 0x100000ULL * 4 + 0x10);
+	KEXPECT_EQ(t, skho_ste_decode(tm_ptr(&w.m, ste_pa, 64), 48, &si, NULL),
+		   -SKHO_E_STE);		/* but smmu-kho refuses it */
+
+	/*
+	 * 5.4 IPS: a value above the cap behaves as the cap, the SMMU's OAS
+	 * (44 bits here); 0b111 is Reserved and is not ILLEGAL
+	 */
+	w.s.smmu.oas = 44;
+	cd_pa = tcdt_cd_pa(&w.cdt, 3);
+	tm_w64(&w.m, cd_pa, tm_r64(&w.m, cd_pa) | SMMU_CD0_IPS);	/* 0b111 */
+	tpt_map(&w.pt, 0x3000, (1ULL << 44) - 0x1000, 3, RW);
+	tpt_map(&w.pt, 0x4000, 1ULL << 44, 3, RW);
+	x = tx(&w.s, 0x10, true, 3, 0x3000, false);
+	EXPECT_TX(t, x, SKHO_XLATE_OK, 0);
+	KEXPECT_EQ(t, x.pa, (1ULL << 44) - 0x1000);
+	x = tx(&w.s, 0x10, true, 3, 0x4000, false);
+	EXPECT_TX(t, x, SKHO_F_ADDR_SIZE, 1);
+	tm_fini(&w.m);
+}
+
+static void hardware_dirty_state_makes_dbm_pages_writable(struct ktest *t)
+{
+	struct s1world w;
+	struct skho_xlate x;
+	u64 cd_pa, slot, pa;
+	u32 prot;
+
+	KASSERT(t, s1world_init(&w, SMMU_CD_FMT_LINEAR, 0, 0));
+	s1world_cd(&w, 0);
+	/* a writable-clean page as Linux's dirty tracking leaves it */
+	slot = tpt_slot(&w.pt, 0x2000, 3);
+	tm_w64(&w.m, slot, tm_r64(&w.m, slot) | SMMU_PTE_DBM);
+	x = tx(&w.s, 0x10, false, 0, 0x2000, true);
+	EXPECT_TX(t, x, SKHO_F_PERMISSION, 1);	/* no HD: AP[2] rules */
+	cd_pa = tcdt_cd_pa(&w.cdt, 0);
+	tm_w64(&w.m, cd_pa, tm_r64(&w.m, cd_pa) | SMMU_CD0_HA | SMMU_CD0_HD);
+	x = tx(&w.s, 0x10, false, 0, 0x2000, true);
+	EXPECT_TX(t, x, SKHO_XLATE_OK, 0);
+	KEXPECT_EQ(t, x.prot, RW);
+	/* HD without HA is Reserved, behaves as neither */
+	tm_w64(&w.m, cd_pa, tm_r64(&w.m, cd_pa) & ~SMMU_CD0_HA);
+	x = tx(&w.s, 0x10, false, 0, 0x2000, true);
+	EXPECT_TX(t, x, SKHO_F_PERMISSION, 1);
+	/* struct skho_pt_cfg cannot say HD: the table alone reads read-only */
+	w.pt.c.ha = true;
+	KEXPECT_EQ(t, xl(&w.pt, 0x2000, true, &pa, &prot), SKHO_F_PERMISSION);
+	tm_fini(&w.m);
+}
+
+static void s2ha_and_s2hd_apply_to_stage2(struct ktest *t)
+{
+	struct tmem m;
+	struct tst s;
+	struct tpt pt;
+	struct skho_xlate x;
+	u64 slot, ste_pa;
+	u8 ste[64];
+
+	KASSERT(t, tm_init(&m, MiB(4)));
+	tst_linear(&s, &m, 6, 48);
+	tpt_init(&pt, &m, SKHO_STAGE2, 12, 40, 48);
+	slot = tpt_map(&pt, 0x8000, 0x9000, 3, R);
+	tm_w64(&m, slot, (tm_r64(&m, slot) & ~SMMU_PTE_AF) | SMMU_PTE_DBM);
+	ste_s2(ste, &pt.c, 3);
+	tst_put(&s, 2, ste);
+	x = tx(&s, 2, false, 0, 0x8000, false);
+	EXPECT_TX(t, x, SKHO_F_ACCESS, 2);	/* AF = 0, no S2HA/S2AFFD */
+	ste_pa = tst_ste_pa(&s, 2);
+	tm_w64(&m, ste_pa + 16, tm_r64(&m, ste_pa + 16) | SMMU_STE2_S2HA);
+	x = tx(&s, 2, false, 0, 0x8000, true);
+	EXPECT_TX(t, x, SKHO_F_PERMISSION, 2);	/* AF set by HW, not dirty */
+	tm_w64(&m, ste_pa + 16, tm_r64(&m, ste_pa + 16) | SMMU_STE2_S2HD);
+	x = tx(&s, 2, false, 0, 0x8000, true);
+	EXPECT_TX(t, x, SKHO_XLATE_OK, 0);
+	KEXPECT_EQ(t, x.prot, RW);
+	/* 5.2 S2PS: 0b111 behaves as the cap, the SMMU's OAS */
+	tm_w64(&m, ste_pa + 16, tm_r64(&m, ste_pa + 16) | SMMU_STE2_S2PS);
+	x = tx(&s, 2, false, 0, 0x8000, false);
+	EXPECT_TX(t, x, SKHO_XLATE_OK, 0);
+	tm_fini(&m);
 }
 
 static void s2_stream_faults_report_stage2(struct ktest *t)
@@ -1797,16 +1937,16 @@ KTEST_MAIN("walk",
 	KTEST_CASE(linear_strtab_sid_beyond_log2size_is_c_bad_streamid),
 	KTEST_CASE(s1_stream_write_to_read_only_page_faults_stage1),
 	KTEST_CASE(ste_v0_is_c_bad_ste),
-	KTEST_CASE(ste_config_reserved_is_c_bad_ste),
+	KTEST_CASE(ste_config_reserved_behaves_as_abort),
 	KTEST_CASE(ste_config_abort_is_abort_without_event),
 	KTEST_CASE(ste_bypass_translates_identity_rw),
 	KTEST_CASE(two_level_strtab_locates_ste_for_each_split),
-	KTEST_CASE(l1std_span0_is_c_bad_ste),
-	KTEST_CASE(l1std_span_too_small_for_index_is_c_bad_ste),
-	KTEST_CASE(l1std_span_above_split_plus_one_is_c_bad_ste),
+	KTEST_CASE(l1std_span0_is_c_bad_streamid),
+	KTEST_CASE(l1std_span_too_small_for_index_is_c_bad_streamid),
+	KTEST_CASE(l1std_span_above_split_plus_one_is_c_bad_streamid),
 	KTEST_CASE(strtab_fetch_faults_are_f_ste_fetch),
 	KTEST_CASE(strtab_base_bits_below_table_size_are_ignored),
-	KTEST_CASE(strtab_reserved_cfg_is_c_bad_streamid),
+	KTEST_CASE(strtab_reserved_split_and_fmt_behave_as_6_and_linear),
 	KTEST_CASE(cdmax0_ssv_is_c_bad_substreamid),
 	KTEST_CASE(linear_cd_table_selects_cd_by_ssid),
 	KTEST_CASE(two_level_cd_tables_select_cd_by_ssid),
@@ -1814,6 +1954,9 @@ KTEST_MAIN("walk",
 	KTEST_CASE(s1dss_selects_what_transactions_without_ssid_do),
 	KTEST_CASE(cd_epd0_is_f_translation_stage1),
 	KTEST_CASE(undecodable_ste_or_cd_is_c_bad),
+	KTEST_CASE(reserved_encodings_behave_as_specified),
+	KTEST_CASE(hardware_dirty_state_makes_dbm_pages_writable),
+	KTEST_CASE(s2ha_and_s2hd_apply_to_stage2),
 	KTEST_CASE(s2_stream_faults_report_stage2),
 	KTEST_CASE(nested_translate_composes_stages_and_intersects_prot),
 	KTEST_CASE(nested_cd_locate_returns_the_cd_pa),
