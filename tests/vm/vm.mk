@@ -5,7 +5,13 @@
 # report their preservation checks as "# SKIP" until kernel/module/Kbuild
 # exists.  Override, e.g.: make vm-check VM_SCENARIOS=preserve-s2-noncoh-x3
 VM_SCENARIOS ?= stock-s1-x3 stock-s2 stock-s1-noncoh \
-		preserve-s1-x3 preserve-s2 preserve-s1-noncoh
+		preserve-s1-x3 preserve-s2 preserve-s1-noncoh \
+		preserve-s1-x3-keep preserve-s1-b1024
+# vm-bench: one-update runs of each VM_BENCH_SCENARIOS entry, VM_BENCH_RUNS
+# times; prints freeze / adopt / kexec-to-init medians against the stock
+# baseline, FDT and preserved bytes.  Never asserts on time.
+VM_BENCH_SCENARIOS ?= stock-s1 preserve-s1-b1 preserve-s1-b64 preserve-s1-b1024
+VM_BENCH_RUNS ?= 3
 CHECK_TARGETS += vm-check
 .PHONY: vm-deps vm-check vm-bench
 
@@ -15,7 +21,6 @@ vm-deps:
 vm-check: vm-deps
 	@SKHO_VM_OUT=$(O)/vm tests/vm/vmtest.sh $(addprefix -s ,$(VM_SCENARIOS))
 
-# Placeholder benchmark: guest-clock time from the reboot notifier to the
-# next kernel's /init over 3 stock live updates.
 vm-bench: vm-deps
-	@SKHO_VM_OUT=$(O)/vm tests/vm/vmtest.sh --bench
+	@SKHO_VM_OUT=$(O)/vm SKHO_BENCH_RUNS=$(VM_BENCH_RUNS) \
+		tests/vm/vmtest.sh --bench $(addprefix -s ,$(VM_BENCH_SCENARIOS))

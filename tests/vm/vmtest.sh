@@ -12,18 +12,27 @@
 # trace into one KTAP line per check (tests/vm/analyze.py).
 #
 # Usage: tests/vm/vmtest.sh [-s SCENARIO]... [--bench]
-#   SCENARIO = MODE-sSTAGE[-noncoh][-xN]
+#   SCENARIO = MODE-sSTAGE[-noncoh][-xN][-keep][-bB]
 #     MODE   stock: nothing is preserved (the negative control: what stock
-#            7.3 does to DMA across kexec); preserve: smmu_kho.ko preserves
-#            00:02.0 (skipped, check by check, until kernel/module/Kbuild exists)
+#            7.3 does to DMA across kexec; smmu_kho.ko, when built, freezes
+#            00:02.0 to capture its digests, then aborts); preserve:
+#            smmu_kho.ko preserves 00:02.0 (skipped, check by check, until
+#            kernel/module/Kbuild exists)
 #     sSTAGE s1: DMA-API buffers in the default stage-1 domain;
 #            s2: edu_dma attaches a stage-2 (nest-parent) domain
 #     noncoh boot a DTB whose smmuv3 node is dma-noncoherent
 #     xN     N live updates in a row (default 1)
+#     keep   (preserve) 00:02.0 is not released between updates: kernels
+#            2..N re-preserve kernel 1's translation and buffer
+#     bB     (preserve, x1) insmod smmu_kho.ko bench_streams=B: B streams
+#            preserved (00:02.0's and B-1 copies of its STE at SID 0x1000..)
 #   Without -s: one scenario from SKHO_PRESERVE=0|1, SKHO_STAGE=1|2,
 #   SKHO_NONCOHERENT=0|1, SKHO_REPEAT=N.
-#   --bench: run stock-s1-x3 (or the -s scenario) and print the guest-clock
-#   time from the reboot notifier to the next kernel's /init; no KTAP.
+#   --bench: run each scenario (default: stock-s1 as the baseline,
+#   preserve-s1-b1, -b64, -b1024) SKHO_BENCH_RUNS times (default 3) and
+#   print freeze, adopt and kexec-to-init times (guest clock), FDT and
+#   preserved bytes as a table of medians; failed checks are listed, no
+#   KTAP, no time is asserted.
 # Environment: SKHO_KEEP_LOGS=1 keeps serial and trace logs of passing runs;
 #   SKHO_KDIR=<dir> uses an already built kernel tree instead of building;
 #   SKHO_VM_OUT=<dir> build/log directory (default build/vm);
@@ -40,6 +49,7 @@ mkdir -p "$logs"
 CROSS=aarch64-linux-gnu-
 t0=$(date +%s)
 nres=0 nfail=0 bench=0
+bench_runs=${SKHO_BENCH_RUNS:-3}
 scenarios=()
 
 while [ $# -gt 0 ]; do
@@ -52,7 +62,7 @@ while [ $# -gt 0 ]; do
 done
 if [ ${#scenarios[@]} -eq 0 ]; then
 	if [ $bench = 1 ]; then
-		scenarios=(stock-s1-x3)
+		scenarios=(stock-s1 preserve-s1-b1 preserve-s1-b64 preserve-s1-b1024)
 	else
 		s=$([ "${SKHO_PRESERVE:-0}" = 1 ] && echo preserve || echo stock)-s${SKHO_STAGE:-1}
 		[ "${SKHO_NONCOHERENT:-0}" = 1 ] && s+=-noncoh
@@ -100,10 +110,12 @@ finish() {
 [ $bench = 1 ] || echo "KTAP version 1"
 
 # ---- scenarios --------------------------------------------------------------
-# parse SPEC -> S_MODE S_STAGE S_NONCOH S_N S_NAME; returns 1 if malformed
+# parse SPEC -> S_MODE S_STAGE S_NONCOH S_N S_KEEP S_BENCH S_NAME; returns 1
+# if malformed.  A new scenario flag: a token here, a skho.* word in
+# run_scenario's command line, an analyze.py option, and checks in its plan.
 parse() {
 	local tok
-	S_MODE=stock S_STAGE=1 S_NONCOH=0 S_N=1
+	S_MODE=stock S_STAGE=1 S_NONCOH=0 S_N=1 S_KEEP=0 S_BENCH=0
 	for tok in ${1//-/ }; do
 		case $tok in
 		stock|preserve) S_MODE=$tok ;;
@@ -111,19 +123,30 @@ parse() {
 		noncoh) S_NONCOH=1 ;;
 		coh) S_NONCOH=0 ;;
 		x[1-9]|x[1-9][0-9]) S_N=${tok#x} ;;
+		keep) S_KEEP=1 ;;
+		b[1-9]|b[1-9][0-9]|b[1-9][0-9][0-9]|b[1-9][0-9][0-9][0-9]) S_BENCH=${tok#b} ;;
 		*) return 1 ;;
 		esac
 	done
+	# keep and bB are about what is preserved; the benchmark copies of an
+	# update stay adopted in the next kernel, where the module cannot copy
+	# to their SIDs again (EBUSY): bB runs one update.
+	if [ $S_MODE != preserve ] && { [ $S_KEEP = 1 ] || [ $S_BENCH != 0 ]; }; then
+		return 1
+	fi
+	[ $S_BENCH = 0 ] || [ "$S_N" = 1 ] || return 1
+	[ $S_KEEP = 0 ] || [ "$S_N" -gt 1 ] || return 1
 	S_NAME=$S_MODE-s$S_STAGE
 	[ $S_NONCOH = 1 ] && S_NAME+=-noncoh
 	[ "$S_N" -gt 1 ] && S_NAME+=-x$S_N
+	[ $S_KEEP = 1 ] && S_NAME+=-keep
+	[ $S_BENCH = 0 ] || S_NAME+=-b$S_BENCH
 	return 0
 }
-need_noncoh=0 need_preserve=0
+need_noncoh=0
 for s in "${scenarios[@]}"; do
 	if ! parse "$s"; then echo "vmtest: bad scenario '$s'" >&2; exit 2; fi
 	[ $S_NONCOH = 1 ] && need_noncoh=1
-	[ $S_MODE = preserve ] && need_preserve=1
 done
 
 # ---- tools ------------------------------------------------------------------
@@ -162,11 +185,12 @@ else
 	result fail vm.build.edu_dma_module "build failed or warned, see $logs/edu_dma.log"; finish
 fi
 
-# smmu_kho.ko: built when the lead's module exists; preserve scenarios need it.
+# smmu_kho.ko: built when the lead's module exists; preserve scenarios need
+# it, stock ones use it for the negative control of the STE checks.
 smmu_kho_ko='' no_preserve_why=
 if [ ! -f "$root/kernel/module/Kbuild" ]; then
 	no_preserve_why="smmu_kho.ko not available yet (kernel/module/Kbuild missing)"
-elif [ $need_preserve = 1 ]; then
+else
 	# A private copy (symlinks followed, build products left out): the
 	# module's own tree may hold an in-tree build, which MO= refuses.
 	build_smmu_kho() {
@@ -239,40 +263,46 @@ if [ $need_noncoh = 1 ]; then
 fi
 
 # ---- runs -------------------------------------------------------------------
+# run_scenario SPEC [RUN]: one QEMU boot chain; RUN numbers repeated bench runs.
 run_scenario() {
-	local spec=$1 serial trace qout rc tmo append line verdict name detail failed=0 t
+	local spec=$1 run=${2:-} serial trace qout rc tmo append line verdict name detail failed=0 t
 	parse "$spec"
-	local tag=vm.$S_NAME
+	local tag=vm.$S_NAME base=$logs/$S_NAME${run:+.r$run}
 	if [ $S_MODE = preserve ] && [ -z "$smmu_kho_ko" ]; then
 		note "$S_NAME: not run: $no_preserve_why"
 		[ $bench = 1 ] && return 0
 		while IFS=$'\t' read -r line verdict name detail; do
 			[ "$line" = RESULT ] && result skip "$tag.$name" "$no_preserve_why"
-		done < <(python3 "$here/analyze.py" --list-preserve-only --updates "$S_N")
+		done < <(python3 "$here/analyze.py" --list-preserve-only --updates "$S_N" \
+			--keep "$S_KEEP" --bench-streams "$S_BENCH")
 		return 0
 	fi
 	if [ $S_NONCOH = 1 ] && [ $need_noncoh != 1 ]; then
 		result fail "$tag.boot_reaches_init" "no non-coherent DTB"; return 0
 	fi
-	serial=$logs/$S_NAME.serial.log trace=$logs/$S_NAME.trace.log qout=$logs/$S_NAME.qemu.log
-	tmo=${SKHO_VM_TIMEOUT:-$((60 + 30 * S_N))}
+	serial=$base.serial.log trace=$base.trace.log qout=$base.qemu.log
+	tmo=${SKHO_VM_TIMEOUT:-$((60 + 30 * S_N + S_BENCH / 32))}
 	append="console=ttyAMA0 kho=on liveupdate=on retain_initrd printk.devkmsg=on panic=-1"
 	append+=" skho.k=1 skho.n=$S_N skho.stage=$S_STAGE skho.noncoh=$S_NONCOH"
 	[ $S_MODE = preserve ] && append+=" skho.preserve=1"
+	[ $S_KEEP = 1 ] && append+=" skho.keep=1"
+	[ $S_BENCH = 0 ] || append+=" skho.bench=$S_BENCH"
 	local dtb=()
 	[ $S_NONCOH = 1 ] && dtb=(-dtb "$out/virt-noncoh.dtb")
 	t=$(date +%s)
-	note "$S_NAME: booting ($S_N live update(s), timeout ${tmo}s; serial: $serial, trace: $trace)"
+	note "$S_NAME${run:+ run $run}: booting ($S_N live update(s), timeout ${tmo}s; serial: $serial, trace: $trace)"
 	timeout -k 5 "$tmo" "${QEMU[@]}" -kernel "$image" -initrd "$out/initrd.gz" "${dtb[@]}" \
 		-append "$append" -serial "file:$serial" \
 		-trace 'smmuv3_*' -trace pci_cfg_write -D "$trace" -d guest_errors \
 		</dev/null >"$qout" 2>&1
 	rc=$?
 	note "$S_NAME: qemu exited $rc after $(( $(date +%s) - t ))s$([ $rc = 124 ] && echo ' (TIMEOUT)')"
-	local res=$logs/$S_NAME.results arc
+	local res=$base.results arc benchrows=()
 	python3 "$here/analyze.py" --serial "$serial" --trace "$trace" --updates "$S_N" \
 		--stage "$S_STAGE" --preserve "$([ $S_MODE = preserve ] && echo 1 || echo 0)" \
-		--qemu-rc "$rc" >"$res" 2>>"$qout"
+		--keep "$S_KEEP" --bench-streams "$S_BENCH" \
+		--smmu-kho "$([ -n "$smmu_kho_ko" ] && echo 1 || echo 0)" \
+		--scenario "$S_NAME" --qemu-rc "$rc" >"$res" 2>>"$qout"
 	arc=$?
 	while IFS=$'\t' read -r line verdict name detail; do
 		case $line in
@@ -283,12 +313,22 @@ run_scenario() {
 			else
 				result "$verdict" "$tag.$name" "$detail"
 			fi ;;
-		INFO) if [ $bench = 1 ]; then echo "bench: $S_NAME: $verdict"; else echo "# $S_NAME: $verdict"; fi ;;
+		INFO) if [ $bench = 1 ]; then echo "bench: $S_NAME${run:+ run $run}: $verdict"; else echo "# $S_NAME: $verdict"; fi ;;
+		BENCH) benchrows+=("$verdict") ;;
 		esac
 	done <"$res"
 	if [ $arc != 0 ]; then
 		failed=1
 		result fail "$tag.analysis_completes" "analyze.py exited $arc (see $qout)"
+	fi
+	if [ $bench = 1 ]; then
+		# A run whose checks failed measured something else: left out.
+		if [ $failed = 1 ]; then
+			nfail=$((nfail + 1))
+			echo "# bench: $S_NAME${run:+ run $run}: checks failed, its figures are left out"
+		elif [ ${#benchrows[@]} -gt 0 ]; then
+			printf '%s\n' "${benchrows[@]}" >> "$logs/bench.jsonl"
+		fi
 	fi
 	rm -f "$res"
 	if [ $failed = 1 ] || [ "${SKHO_KEEP_LOGS:-0}" = 1 ]; then
@@ -298,7 +338,18 @@ run_scenario() {
 	fi
 }
 
-for s in "${scenarios[@]}"; do
-	run_scenario "$s"
-done
+if [ $bench = 1 ]; then
+	: > "$logs/bench.jsonl"
+	for s in "${scenarios[@]}"; do
+		for r in $(seq 1 "$bench_runs"); do
+			run_scenario "$s" "$r"
+		done
+	done
+	python3 "$here/analyze.py" --bench-report "$logs/bench.jsonl"
+	[ "${SKHO_KEEP_LOGS:-0}" = 1 ] || [ $nfail != 0 ] || rm -f "$logs/bench.jsonl"
+else
+	for s in "${scenarios[@]}"; do
+		run_scenario "$s"
+	done
+fi
 finish

@@ -15,7 +15,9 @@
  * In the next kernel the module retrieves that subtree, kho_restore_pages()
  * the buffers and lets the guest read them (EDU_BUF_IN), so the guest can
  * tell whether the in-jump DMA landed, and fire a DMA to the same IOVA
- * without creating any mapping.
+ * without creating any mapping.  EDU_DMA_IOC_INHERIT makes the restored
+ * buffer the current one (same IOVA and PA, no new mapping), so a kernel that
+ * keeps the previous kernel's translation can hand the same buffer on.
  * Marks written to config offset EDU_DMA_MARK_REG appear in QEMU's
  * pci_cfg_write trace, ordering the guest's steps against smmuv3_* events.
  */
@@ -74,6 +76,7 @@ struct edu_dev {
 	dma_addr_t iova;
 	struct iommu_domain *s2dom;
 	bool preserved;
+	bool inherited;			/* the restored buffer, not ours to free */
 
 	/* in-jump transfer */
 	bool armed;
@@ -209,13 +212,33 @@ static int edu_alloc(struct edu_dev *ed, struct edu_dma_alloc *a)
 	return 0;
 }
 
+/* Returns 0, -ENOENT (no restored buffer), -EBUSY (a buffer exists). */
+static int edu_inherit(struct edu_dev *ed)
+{
+	if (ed->cpu)
+		return -EBUSY;
+	if (!ed->in_cpu || ed->in.nr_pages != 1)
+		return -ENOENT;
+	ed->cpu = ed->in_cpu;
+	ed->page = virt_to_page(ed->in_cpu);
+	ed->iova = ed->in.iova;
+	ed->stage = ed->in.stage;
+	ed->nr_pages = ed->in.nr_pages;
+	ed->inherited = true;
+	dev_info(&ed->pdev->dev, "buffer of kernel %u inherited: stage %u iova %#llx pa %#llx\n",
+		 ed->in.kernel, ed->stage, (u64)ed->iova, (u64)page_to_phys(ed->page));
+	return 0;
+}
+
 static void edu_free(struct edu_dev *ed)
 {
 	if (!ed->cpu)
 		return;
 	if (ed->preserved)
 		kho_unpreserve_pages(ed->page, ed->nr_pages);
-	if (ed->stage == 1) {
+	if (ed->inherited) {
+		/* Restored pages stay allocated (see edu_remove). */
+	} else if (ed->stage == 1) {
 		dma_free_coherent(&ed->pdev->dev, PAGE_SIZE, ed->cpu, ed->iova);
 	} else {
 		iommu_unmap(ed->s2dom, ed->iova, PAGE_SIZE);
@@ -223,6 +246,7 @@ static void edu_free(struct edu_dev *ed)
 	}
 	ed->cpu = NULL;
 	ed->preserved = false;
+	ed->inherited = false;
 }
 
 /* Returns 0, -ENOENT (no such buffer), -EINVAL (range), -EFAULT. */
@@ -318,7 +342,8 @@ static void edu_info(struct edu_dev *ed, struct edu_dma_info *info)
 		      (ed->have_in ? EDU_DMA_F_IN_RECORD : 0) |
 		      (ed->in_cpu ? EDU_DMA_F_IN_RESTORED : 0) |
 		      (is_kho_boot() ? EDU_DMA_F_KHO_BOOT : 0) |
-		      (kho_is_enabled() ? EDU_DMA_F_KHO_ENABLED : 0);
+		      (kho_is_enabled() ? EDU_DMA_F_KHO_ENABLED : 0) |
+		      (ed->inherited ? EDU_DMA_F_INHERITED : 0);
 	if (ed->cpu) {
 		info->stage = ed->stage;
 		info->iova = ed->iova;
@@ -379,6 +404,9 @@ static long edu_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		ret = copy_from_user(&a, uarg, sizeof(a)) ? -EFAULT : edu_arm(ed, &a);
 		break;
 	}
+	case EDU_DMA_IOC_INHERIT:
+		ret = edu_inherit(ed);
+		break;
 	case EDU_DMA_IOC_MARK: {
 		u32 ev;
 

@@ -51,6 +51,7 @@ struct edu_dma_record {
 #define EDU_DMA_F_IN_RESTORED	(1u << 3)	/* its buffer was kho_restore_pages'd */
 #define EDU_DMA_F_KHO_BOOT	(1u << 4)	/* is_kho_boot() */
 #define EDU_DMA_F_KHO_ENABLED	(1u << 5)	/* kho_is_enabled() */
+#define EDU_DMA_F_INHERITED	(1u << 6)	/* the buffer is the restored one */
 
 struct edu_dma_info {
 	__u32 bdf;
@@ -120,5 +121,11 @@ struct edu_dma_arm {
 #define EDU_DMA_IOC_XFER	_IOWR(EDU_DMA_IOC_MAGIC, 4, struct edu_dma_xfer)
 #define EDU_DMA_IOC_ARM		_IOW(EDU_DMA_IOC_MAGIC, 5, struct edu_dma_arm)
 #define EDU_DMA_IOC_MARK	_IOW(EDU_DMA_IOC_MAGIC, 6, __u32)
+/* Make the buffer restored from the previous kernel (EDU_BUF_IN) this
+ * kernel's buffer, at the IOVA and PA it had there, without any new mapping:
+ * for a device whose preserved translation is still the previous kernel's
+ * (not yet released), so the next ARM hands the same IOVA->PA over again.
+ * Errors: ENOENT (nothing restored), EBUSY (a buffer already exists). */
+#define EDU_DMA_IOC_INHERIT	_IO(EDU_DMA_IOC_MAGIC, 7)
 
 #endif /* _UAPI_EDU_DMA_H */

@@ -8,6 +8,14 @@
  *   skho.preserve=1 ask smmu_kho.ko (/lib/smmu_kho.ko) to preserve 00:02.0
  *   skho.stage=S    1: DMA-API buffers; 2: stage-2 domain (edu_dma stage=2)
  *   skho.noncoh=1   the DTB marks the SMMU dma-noncoherent
+ *   skho.keep=1     with skho.preserve: 00:02.0 is not released between
+ *                   updates; kernels 2..N re-preserve the still-adopted
+ *                   translation and hand the first kernel's buffer on
+ *   skho.bench=B    with skho.preserve: insmod smmu_kho.ko bench_streams=B
+ *                   (B streams preserved in all: 00:02.0's plus B-1 copies)
+ * Without skho.preserve but with /lib/smmu_kho.ko (the negative control),
+ * the module preserves and freezes 00:02.0 to capture its digests, then
+ * ABORTs before the kexec: nothing may be handed over.
  * Every result goes to /dev/kmsg as one line "SKHOVM k=K <verb> ..." (verbs:
  * hello, ok, fail, skip, data, kexec, bye); tests/vm/analyze.py pairs them
  * with QEMU's trace and prints the KTAP results.  Checks of update u are
@@ -66,8 +74,8 @@ static struct gdev devs[MAX_DEVS] = {
 	{ .bdf = 0x18, .pci = "0000:00:03.0" },
 };
 
-static unsigned int K = 1, N = 1, stage = 1;
-static int preserve, noncoh;
+static unsigned int K = 1, N = 1, stage = 1, bench;
+static int preserve, noncoh, keep, have_skho;
 static int kmsg = -1;
 static uint64_t t_init_cycles;
 
@@ -230,6 +238,166 @@ static const char *prefixed(const struct gdev *d, const char *base, char *buf, s
 	return buf;
 }
 
+/* FNV-1a 64: checksum of FDT blobs and of stream sets (not a security hash). */
+#define FNV0	0xcbf29ce484222325ull
+
+static uint64_t fnv64(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--) {
+		h ^= *b++;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* ---- smmu_kho.ko queries ------------------------------------------------- */
+
+/* Streams smmu_kho.ko preserves in its outgoing snapshot (at least 00:02.0's). */
+static unsigned int want_streams(void)
+{
+	return bench > 1 ? bench : 1;
+}
+
+static int by_sid(const void *a, const void *b)
+{
+	const struct smmu_kho_stream_info *x = a, *y = b;
+
+	return x->sid < y->sid ? -1 : x->sid > y->sid;
+}
+
+/* Every stream SMMU_KHO_IOC_STREAMS reports (outgoing and incoming), sorted
+ * by SID; NULL with *err = -errno on failure.  The caller frees it. */
+static struct smmu_kho_stream_info *skho_streams(int fd, unsigned int *nr, int *err)
+{
+	unsigned int cap = 64;
+
+	for (;;) {
+		struct smmu_kho_stream_info *si = calloc(cap, sizeof(*si));
+		struct smmu_kho_streams_arg sa = { .size = sizeof(sa), .nr = cap,
+						   .info = (uintptr_t)si };
+
+		if (!si) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		if (ioctl(fd, SMMU_KHO_IOC_STREAMS, &sa)) {
+			*err = -errno;
+			free(si);
+			return NULL;
+		}
+		if (sa.nr <= cap) {
+			*nr = sa.nr;
+			*err = 0;
+			qsort(si, sa.nr, sizeof(*si), by_sid);
+			return si;
+		}
+		free(si);
+		cap = sa.nr;	/* the module says how many there are */
+	}
+}
+
+/* What the streams in one state add up to. */
+struct sset {
+	unsigned int n;		/* streams in that state */
+	unsigned int nonzero;	/* of them, with non-zero STE and xlat digests */
+	unsigned int l2s;	/* distinct 256-STE L2 tables holding them */
+	uint32_t events;	/* SMMU events summed over them */
+	uint64_t set;		/* FNV over (sid, ste_digest, xlat_digest), SID order */
+	const struct smmu_kho_stream_info *dut;	/* SID 0x10, if present */
+};
+
+#define ST(x)	(1u << SMMU_KHO_STREAM_##x)
+
+/* Sum up the streams whose state is in @states (a mask of ST()). */
+static void sset_of(const struct smmu_kho_stream_info *si, unsigned int nr, uint32_t states,
+		    struct sset *s)
+{
+	uint64_t last_l2 = ~0ull;
+
+	memset(s, 0, sizeof(*s));
+	s->set = FNV0;
+	for (unsigned int i = 0; i < nr; i++) {
+		const struct smmu_kho_stream_info *x = &si[i];
+		/* Linux 7.3 STRTAB_SPLIT = 8: an L2 table holds 256 STEs. */
+		uint64_t l2 = x->smmu_base << 8 ^ (x->sid >> 8);
+
+		if (x->state >= 32 || !(states & 1u << x->state))
+			continue;
+		s->n++;
+		s->nonzero += x->ste_digest && x->xlat_digest;
+		s->events += x->events;
+		s->l2s += l2 != last_l2;	/* sorted by SID: one SMMU here */
+		last_l2 = l2;
+		s->set = fnv64(s->set, &x->sid, sizeof(x->sid));
+		s->set = fnv64(s->set, &x->ste_digest, sizeof(x->ste_digest));
+		s->set = fnv64(s->set, &x->xlat_digest, sizeof(x->xlat_digest));
+		if (x->sid == 0x10)
+			s->dut = x;
+	}
+}
+
+/* Print "data ste_<tag> ..." for SID 0x10 and "data streams_<tag> ..." for
+ * the whole set; analyze.py compares them across the jump. */
+static void sset_say(const char *tag, const struct sset *s)
+{
+	if (s->dut)
+		say("data", "ste_%s sid=%#x state=%u ste=%#llx xlat=%#llx events=%u pci=%s", tag,
+		    s->dut->sid, s->dut->state, (unsigned long long)s->dut->ste_digest,
+		    (unsigned long long)s->dut->xlat_digest, s->dut->events,
+		    s->dut->dev[0] ? s->dut->dev : "-");
+	say("data", "streams_%s n=%u nonzero=%u l2s=%u events=%u set=%#llx", tag, s->n,
+	    s->nonzero, s->l2s, s->events, (unsigned long long)s->set);
+}
+
+/* GET_FDT(@which): 0 with length and FNV of the blob, or -errno. */
+static int skho_fdt(int fd, uint32_t which, uint64_t *len, uint64_t *sum)
+{
+	struct smmu_kho_fdt_arg a = { .size = sizeof(a), .which = which };
+	void *buf;
+	int ret;
+
+	*len = 0;
+	*sum = 0;
+	/* Zero-length buffer: ENOSPC tells the size, ENOENT that there is none. */
+	if (ioctl(fd, SMMU_KHO_IOC_GET_FDT, &a) && errno != ENOSPC)
+		return -errno;
+	buf = malloc(a.fdt_len ? a.fdt_len : 1);
+	if (!buf)
+		return -ENOMEM;
+	a.buf = (uintptr_t)buf;
+	a.buf_len = a.fdt_len;
+	ret = ioctl(fd, SMMU_KHO_IOC_GET_FDT, &a) ? -errno : 0;
+	if (!ret) {
+		*len = a.fdt_len;
+		*sum = fnv64(FNV0, buf, a.fdt_len);
+	}
+	free(buf);
+	return ret;
+}
+
+/* After FREEZE: the outgoing snapshot as user space sees it. */
+static void skho_report_out(int fd, const struct smmu_kho_status *st)
+{
+	struct smmu_kho_stream_info *si;
+	uint64_t len, sum;
+	unsigned int nr = 0;
+	struct sset s;
+	int err, fret;
+
+	si = skho_streams(fd, &nr, &err);
+	sset_of(si, si ? nr : 0, ST(PRESERVED), &s);
+	sset_say("out", &s);
+	free(si);
+	fret = skho_fdt(fd, SMMU_KHO_FDT_OUT, &len, &sum);
+	say("data", "fdt_out len=%llu fnv=%#llx err=%d streams_err=%d",
+	    (unsigned long long)len, (unsigned long long)sum, fret, err);
+	say("data", "skho_out state=%u streams=%u fdt_len=%llu bytes=%llu freeze_ns=%llu",
+	    st->out_state, st->nr_out_streams, (unsigned long long)st->out_fdt_len,
+	    (unsigned long long)st->out_preserved_bytes, (unsigned long long)st->freeze_ns);
+}
+
 /* ---------------------------------------------------------------------- */
 
 static void mount_all(void)
@@ -272,9 +440,12 @@ static int load_modules(void)
 	char params[64];
 	int ret, i;
 
-	if (preserve) {
-		ret = insmod("/lib/smmu_kho.ko", "");
-		CHECK(!ret, "k%u.smmu_kho_module_loads", "ret=%d", K, ret);
+	if (have_skho) {
+		params[0] = 0;
+		if (bench)
+			snprintf(params, sizeof(params), "bench_streams=%u", bench);
+		ret = insmod("/lib/smmu_kho.ko", params);
+		CHECK(!ret, "k%u.smmu_kho_module_loads", "ret=%d params='%s'", K, ret, params);
 	}
 	snprintf(params, sizeof(params), "kernel=%u stage=%u", K, stage);
 	ret = insmod("/lib/edu_dma.ko", params);
@@ -387,36 +558,124 @@ static void check_raw(struct gdev *d)
 static void smmu_kho_incoming(void)
 {
 	struct smmu_kho_status st = { .size = sizeof(st) };
-	struct smmu_kho_stream_info si[8];
-	struct smmu_kho_streams_arg sa = { .size = sizeof(sa), .nr = 8, .info = (uintptr_t)si };
-	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), found = 0;
-	unsigned int i;
+	struct smmu_kho_stream_info *si;
+	unsigned int nr = 0, i, want = want_streams();
+	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), found = 0, err = 0;
 
 	if (fd < 0) {
 		FAIL("u%u.smmu_kho_adopts_edu_stream", "open %s: errno %d", K - 1, SMMU_KHO_DEV,
 		     errno);
 		return;
 	}
-	memset(si, 0, sizeof(si));
-	if (ioctl(fd, SMMU_KHO_IOC_STATUS, &st) || ioctl(fd, SMMU_KHO_IOC_STREAMS, &sa)) {
-		FAIL("u%u.smmu_kho_adopts_edu_stream", "ioctl errno %d", K - 1, errno);
+	si = skho_streams(fd, &nr, &err);
+	if (!si || ioctl(fd, SMMU_KHO_IOC_STATUS, &st)) {
+		FAIL("u%u.smmu_kho_adopts_edu_stream", "ioctl errno %d", K - 1, si ? errno : -err);
+		free(si);
 		close(fd);
 		return;
 	}
-	for (i = 0; i < sa.nr && i < 8; i++) {
-		say("data", "stream sid=%#x state=%u error=%d dev=%s why=%s", si[i].sid,
-		    si[i].state, si[i].error, si[i].dev, si[i].why);
+	for (i = 0; i < nr; i++) {
+		if (i < 8 || si[i].state == SMMU_KHO_STREAM_REFUSED)
+			say("data", "stream sid=%#x state=%u error=%d dev=%s why=%s", si[i].sid,
+			    si[i].state, si[i].error, si[i].dev, si[i].why);
 		/* The UAPI allows "" for a device it cannot name. */
 		found += si[i].sid == 0x10 && si[i].state == SMMU_KHO_STREAM_ADOPTED &&
 			 (!si[i].dev[0] || !strcmp(si[i].dev, "0000:00:02.0"));
 	}
-	/* Exactly the one stream we preserved, adopted, none refused. */
-	CHECK(st.in_state == SMMU_KHO_ADOPTED && st.nr_in_streams == 1 && st.nr_adopted == 1 &&
-	      st.nr_refused == 0 && found == 1, "u%u.smmu_kho_adopts_edu_stream",
-	      "in_state=%u in=%u adopted=%u refused=%u sid10_adopted=%d adopt_ns=%llu", K - 1,
-	      st.in_state, st.nr_in_streams, st.nr_adopted, st.nr_refused, found,
+	/* Exactly the streams kernel K-1 preserved (00:02.0's, plus the
+	 * benchmark copies with skho.bench), all adopted, none refused. */
+	CHECK(st.in_state == SMMU_KHO_ADOPTED && st.nr_in_streams == want &&
+	      st.nr_adopted == want && st.nr_refused == 0 && found == 1,
+	      "u%u.smmu_kho_adopts_edu_stream",
+	      "in_state=%u in=%u adopted=%u refused=%u want=%u sid10_adopted=%d adopt_ns=%llu",
+	      K - 1, st.in_state, st.nr_in_streams, st.nr_adopted, st.nr_refused, want, found,
 	      (unsigned long long)st.adopt_ns);
+	free(si);
 	close(fd);
+}
+
+/*
+ * Kernel K >= 2, preserve, before RELEASE (and before anything in this
+ * kernel may touch 00:02.0's STE): the adopted streams as they are in memory
+ * now, the abort STEs around them, and the FDT this kernel was handed.
+ */
+static void smmu_kho_adopted_report(void)
+{
+	struct smmu_kho_status st = { .size = sizeof(st) };
+	struct smmu_kho_stream_info *si;
+	unsigned int nr = 0, want_abort;
+	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), err = -EBADF, sret, fret = -EBADF;
+	uint64_t len = 0, sum = 0;
+	struct sset a, in;
+
+	si = fd < 0 ? NULL : skho_streams(fd, &nr, &err);
+	sret = fd < 0 ? -errno : ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
+	/* Handed over and accepted: adopted, or (if something released it
+	 * too early) released; the state is printed with the digests. */
+	sset_of(si, si ? nr : 0, ST(ADOPTED) | ST(RELEASED), &a);
+	sset_of(si, si ? nr : 0, ST(ADOPTED) | ST(REFUSED) | ST(RELEASED), &in);
+	sset_say("in", &a);
+	if (fd >= 0)
+		fret = skho_fdt(fd, SMMU_KHO_FDT_IN, &len, &sum);
+	say("data", "fdt_in len=%llu fnv=%#llx err=%d status_len=%llu", (unsigned long long)len,
+	    (unsigned long long)sum, fret, (unsigned long long)st.in_fdt_len);
+	say("data", "skho_in state=%u streams=%u adopted=%u refused=%u abort_stes=%u "
+	    "abort_rewritten=%u adopt_ns=%llu fdt_len=%llu err=%d,%d", st.in_state,
+	    st.nr_in_streams, st.nr_adopted, st.nr_refused, st.nr_abort_stes,
+	    st.nr_abort_rewritten, (unsigned long long)st.adopt_ns,
+	    (unsigned long long)st.in_fdt_len, sret, err);
+
+	/* No SMMU event for the preserved stream (nor any adopted copy) since
+	 * this kernel booted: the jump and the raw DMA translated cleanly. */
+	CHECK(!err && !sret && a.dut && a.dut->events == 0 && a.events == 0,
+	      "u%u.preserved_stream_has_no_smmu_events", "sid10_adopted=%d sid10_events=%u "
+	      "adopted=%u events_all_adopted=%u err=%d,%d", K - 1, !!a.dut,
+	      a.dut ? a.dut->events : 0, a.n, a.events, err, sret);
+
+	/*
+	 * Every L2 table (256 STEs, Linux 7.3 STRTAB_SPLIT = 8) that holds a
+	 * handed-over stream is adopted whole; every other STE in it must be
+	 * abort (refused streams included): 256 per such table minus the
+	 * adopted (or released) streams.  The previous kernel's freeze already aborted them
+	 * all, so none needed a rewrite.
+	 */
+	want_abort = in.l2s * 256 - a.n;
+	CHECK(!sret && a.n && st.nr_abort_stes > 0 && st.nr_abort_stes == want_abort &&
+	      st.nr_abort_rewritten == 0, "u%u.non_preserved_stes_abort_after_adoption",
+	      "abort_stes=%u want=%u (%u L2 tables x 256 - %u adopted) rewritten=%u", K - 1,
+	      st.nr_abort_stes, want_abort, in.l2s, a.n, st.nr_abort_rewritten);
+	free(si);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Negative control, kernel K >= 2: the previous kernel aborted, so nothing
+ * may have been handed over and there is nothing to compare digests with. */
+static void stock_incoming(void)
+{
+	struct smmu_kho_status st = { .size = sizeof(st) };
+	struct smmu_kho_stream_info *si;
+	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), err = -EBADF, sret, fret = -EBADF;
+	unsigned int nr = 0;
+	uint64_t len = 0, sum = 0;
+
+	si = fd < 0 ? NULL : skho_streams(fd, &nr, &err);
+	sret = fd < 0 ? -errno : ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
+	if (fd >= 0)
+		fret = skho_fdt(fd, SMMU_KHO_FDT_IN, &len, &sum);
+	say("data", "skho_in state=%u streams=%u adopted=%u refused=%u abort_stes=%u "
+	    "abort_rewritten=%u adopt_ns=%llu fdt_len=%llu listed=%u fdt_err=%d err=%d,%d",
+	    st.in_state, st.nr_in_streams, st.nr_adopted, st.nr_refused, st.nr_abort_stes,
+	    st.nr_abort_rewritten, (unsigned long long)st.adopt_ns,
+	    (unsigned long long)st.in_fdt_len, nr, fret, sret, err);
+	/* IDLE, no incoming stream, none listed, and GET_FDT(IN) has no blob. */
+	CHECK(!sret && !err && st.in_state == SMMU_KHO_IDLE && st.nr_in_streams == 0 &&
+	      st.nr_adopted == 0 && nr == 0 && fret == -ENOENT,
+	      "u%u.stock_no_stream_handed_over", "in_state=%u in=%u adopted=%u listed=%u "
+	      "fdt_in_err=%d", K - 1, st.in_state, st.nr_in_streams, st.nr_adopted, nr, fret);
+	free(si);
+	if (fd >= 0)
+		close(fd);
 }
 
 /* Give the adopted stream back to the kernel's own driver path, as a VMM
@@ -427,17 +686,44 @@ static void smmu_kho_release(void)
 	struct smmu_kho_dev_arg a = { .size = sizeof(a) };
 	struct smmu_kho_status st = { .size = sizeof(st) };
 	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), ret;
+	/* 00:02.0's one stream is released; benchmark copies belong to no
+	 * device and stay adopted, which keeps the incoming state ADOPTED. */
+	uint32_t want_state = want_streams() > 1 ? SMMU_KHO_ADOPTED : SMMU_KHO_RELEASED;
 
 	strcpy(a.name, "0000:00:02.0");
 	ret = fd < 0 ? -errno : ioctl(fd, SMMU_KHO_IOC_RELEASE, &a) ? -errno : 0;
 	if (!ret && ioctl(fd, SMMU_KHO_IOC_STATUS, &st))
 		ret = -errno;
-	/* The one adopted stream is now released. */
-	CHECK(!ret && st.in_state == SMMU_KHO_RELEASED && st.nr_released == 1,
-	      "u%u.smmu_kho_release_edu", "ret=%d in_state=%u released=%u", K - 1, ret,
-	      st.in_state, st.nr_released);
+	CHECK(!ret && st.in_state == want_state && st.nr_released == 1,
+	      "u%u.smmu_kho_release_edu", "ret=%d in_state=%u (want %u) released=%u", K - 1, ret,
+	      st.in_state, want_state, st.nr_released);
 	if (fd >= 0)
 		close(fd);
+}
+
+/* -keep, kernels 2..N: 00:02.0 still translates through kernel 1's tables,
+ * so it goes on with kernel 1's buffer (same IOVA and PA, no new mapping). */
+static int inherit(struct gdev *d)
+{
+	struct edu_dma_info in = d->info, now;
+	int ret = ioctl(d->fd, EDU_DMA_IOC_INHERIT) ? -errno : 0;
+
+	if (!ret && ioctl(d->fd, EDU_DMA_IOC_INFO, &now))
+		ret = -errno;
+	if (ret) {
+		FAIL("k%u.edu_dma_inherits_previous_buffer", "ret=%d", K, ret);
+		return -1;
+	}
+	d->iova = now.iova;
+	d->pa = now.pa;
+	say("data", "buf dev=%04x stage=%u iova=%#llx pa=%#llx inherited=1", d->bdf, now.stage,
+	    (unsigned long long)now.iova, (unsigned long long)now.pa);
+	/* The buffer is the previous kernel's, at the IOVA and PA it had. */
+	CHECK((now.flags & EDU_DMA_F_INHERITED) && now.iova == in.in.iova && now.pa == in.in.pa,
+	      "k%u.edu_dma_inherits_previous_buffer", "flags=%#x iova=%#llx pa=%#llx from_kernel=%u",
+	      K, now.flags, (unsigned long long)now.iova, (unsigned long long)now.pa,
+	      in.in.kernel);
+	return 0;
 }
 
 /* ---- every kernel: new keep page and a round trip ----------------------- */
@@ -570,6 +856,39 @@ static void smmu_kho_out(int fd, unsigned long req, const char *what)
 	CHECK(!ret, "u%u.smmu_kho_%s", "ret=%d", K, what, ret);
 }
 
+/*
+ * Negative control (no skho.preserve): PRESERVE and FREEZE 00:02.0 so that
+ * its digests are captured exactly as in a preserve run, then ABORT: the
+ * kexec that follows hands nothing over.
+ */
+static void stock_freeze_then_abort(void)
+{
+	struct smmu_kho_status fz = { .size = sizeof(fz) }, ab = { .size = sizeof(ab) };
+	struct smmu_kho_dev_arg a = { .size = sizeof(a) };
+	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), r[5] = { -EBADF, -EBADF, -EBADF,
+								  -EBADF, -EBADF };
+	uint64_t len = 0, sum = 0;
+
+	strcpy(a.name, "0000:00:02.0");
+	if (fd >= 0) {
+		r[0] = ioctl(fd, SMMU_KHO_IOC_PRESERVE, &a) ? -errno : 0;
+		r[1] = ioctl(fd, SMMU_KHO_IOC_FREEZE) ? -errno : 0;
+		r[2] = ioctl(fd, SMMU_KHO_IOC_STATUS, &fz) ? -errno : 0;
+		skho_report_out(fd, &fz);
+		r[3] = ioctl(fd, SMMU_KHO_IOC_ABORT) ? -errno : 0;
+		r[4] = ioctl(fd, SMMU_KHO_IOC_STATUS, &ab) ? -errno : 0;
+		r[4] = r[4] ?: skho_fdt(fd, SMMU_KHO_FDT_OUT, &len, &sum) == -ENOENT ? 0 : -EEXIST;
+		close(fd);
+	}
+	/* Frozen with 00:02.0's one stream, then after ABORT: IDLE, no stream,
+	 * no outgoing FDT (GET_FDT(OUT) -> ENOENT). */
+	CHECK(!r[0] && !r[1] && !r[2] && !r[3] && !r[4] && fz.out_state == SMMU_KHO_FROZEN &&
+	      fz.nr_out_streams == 1 && ab.out_state == SMMU_KHO_IDLE && ab.nr_out_streams == 0,
+	      "u%u.stock_smmu_kho_freeze_then_abort", "ret=%d,%d,%d,%d,%d frozen=%u/%u "
+	      "aborted=%u/%u fdt_len=%llu", K, r[0], r[1], r[2], r[3], r[4], fz.out_state,
+	      fz.nr_out_streams, ab.out_state, ab.nr_out_streams, (unsigned long long)len);
+}
+
 static void before_kexec(void)
 {
 	int fd = -1, ret, i;
@@ -600,13 +919,16 @@ static void before_kexec(void)
 
 		smmu_kho_out(fd, SMMU_KHO_IOC_FREEZE, "freeze");
 		ret = ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
-		/* One device preserved: one stream frozen. */
-		CHECK(!ret && st.out_state == SMMU_KHO_FROZEN && st.nr_out_streams == 1,
-		      "u%u.smmu_kho_status_frozen", "ret=%d out_state=%u streams=%u bytes=%llu "
-		      "freeze_ns=%llu", K, ret, st.out_state, st.nr_out_streams,
-		      (unsigned long long)st.out_preserved_bytes,
+		/* One device preserved: one stream frozen (B with skho.bench=B). */
+		CHECK(!ret && st.out_state == SMMU_KHO_FROZEN && st.nr_out_streams == want_streams(),
+		      "u%u.smmu_kho_status_frozen", "ret=%d out_state=%u streams=%u want=%u "
+		      "bytes=%llu freeze_ns=%llu", K, ret, st.out_state, st.nr_out_streams,
+		      want_streams(), (unsigned long long)st.out_preserved_bytes,
 		      (unsigned long long)st.freeze_ns);
+		skho_report_out(fd, &st);
 		close(fd);
+	} else if (have_skho) {
+		stock_freeze_then_abort();
 	}
 	say("kexec", "cycles=%llu", (unsigned long long)cntvct());
 	sync();
@@ -639,13 +961,17 @@ int main(void)
 	stage = cmdline_ul(cmdline, "skho.stage", 1);
 	preserve = cmdline_ul(cmdline, "skho.preserve", 0);
 	noncoh = cmdline_ul(cmdline, "skho.noncoh", 0);
+	keep = preserve && cmdline_ul(cmdline, "skho.keep", 0);
+	bench = preserve ? cmdline_ul(cmdline, "skho.bench", 0) : 0;
+	have_skho = preserve || !access("/lib/smmu_kho.ko", R_OK);
 	devs[0].preserved = preserve;
 	if (read_file("/proc/uptime", up, sizeof(up)) < 0)
 		up[0] = 0;
 	up[strcspn(up, " ")] = 0;
-	say("hello", "n=%u stage=%u preserve=%d noncoh=%d kho_in=%d uptime=%s cntfrq=%llu "
-	    "cycles=%llu", N, stage, preserve, noncoh, !access("/sys/kernel/debug/kho/in", F_OK),
-	    up, (unsigned long long)cntfrq(), (unsigned long long)t_init_cycles);
+	say("hello", "n=%u stage=%u preserve=%d noncoh=%d keep=%d bench=%u skho=%d kho_in=%d "
+	    "uptime=%s cntfrq=%llu cycles=%llu", N, stage, preserve, noncoh, keep, bench,
+	    have_skho, !access("/sys/kernel/debug/kho/in", F_OK), up,
+	    (unsigned long long)cntfrq(), (unsigned long long)t_init_cycles);
 
 	check_coherency();
 	if (load_modules())
@@ -660,6 +986,8 @@ int main(void)
 						 cntfrq()));
 		if (preserve)
 			smmu_kho_incoming();
+		else if (have_skho)
+			stock_incoming();
 		for (i = 0; i < MAX_DEVS; i++) {
 			check_record(&devs[i]);
 			check_jump(&devs[i]);
@@ -667,12 +995,24 @@ int main(void)
 		/* Before any new mapping exists in this kernel. */
 		for (i = 0; i < MAX_DEVS; i++)
 			check_raw(&devs[i]);
-		if (preserve)
-			smmu_kho_release();
+		if (preserve) {
+			smmu_kho_adopted_report();
+			/* -keep: only the last kernel gives the stream back. */
+			if (!keep || K == N + 1)
+				smmu_kho_release();
+		}
 	}
-	for (i = 0; i < MAX_DEVS; i++)
+	for (i = 0; i < MAX_DEVS; i++) {
+		/* -keep, kernels 2..N: no DMA-API mapping may be made for 00:02.0
+		 * while it translates through the adopted tables. */
+		if (keep && i == 0 && K >= 2 && K <= N) {
+			if (inherit(&devs[0]))
+				break;
+			continue;
+		}
 		if (roundtrip(&devs[i]))
 			break;
+	}
 	/* Without a buffer on each device there is nothing to carry over. */
 	if (K <= N && i == MAX_DEVS)
 		before_kexec();
