@@ -55,3 +55,15 @@ int skho_fail(struct skho_err *e, int code, u32 sid, u64 addr,
 	}
 	return -code;
 }
+
+void skho_err_blame(struct skho_err *e, int code, u32 sid, u64 root)
+{
+	char msg[sizeof(e->msg)];
+
+	if (!e || e->sid != SKHO_NO_SID)
+		return;
+	memcpy(msg, e->msg, sizeof(msg));
+	msg[sizeof(msg) - 1] = '\0';
+	skho_fail(e, code, sid, e->addr, "SID %#x table %#llx: %s", sid,
+		  (unsigned long long)root, msg);
+}

@@ -152,16 +152,6 @@ static int get_cell(const void *blob, int node, const char *nname,
 	return ret;
 }
 
-static bool oas_valid(u32 oas)
-{
-	static const u8 ps[] = SMMU_PS_BITS;
-	u32 i;
-
-	for (i = 0; i < sizeof(ps); i++)
-		if (ps[i] == oas)
-			return true;
-	return false;
-}
 
 /* Sorted, strictly ascending 16-bit ids (ASIDs, VMIDs). */
 static int check_ids(const fdt32_t *ids, u32 nr, const char *nname, const char *pname,
@@ -209,7 +199,7 @@ static int check_pgtables(const struct skho_ho_smmu *s, const char *nname,
 			bad = "start_level";
 		else if (ias < 25 || ias > 52)	/* T0SZ 39..12 */
 			bad = "ias";
-		else if (!oas_valid(oas))
+		else if (!skho_oas_valid(oas))
 			bad = "oas";
 		else if (nc < 1 || nc > SMMU_PT_S2_MAX_CONCAT || (nc > 1 && stage != SKHO_STAGE2))
 			bad = "nr_concat";
@@ -291,7 +281,7 @@ static int parse_smmu(const void *blob, int node, struct skho_handover *ho,
 	ret = get_cell(blob, node, nname, SKHO_PROP_OAS, 4, &val, err);
 	if (ret)
 		return ret;
-	if (!oas_valid(val))
+	if (!skho_oas_valid(val))
 		return skho_fail(err, SKHO_E_PROP, SKHO_NO_SID, s->mmio_base,
 				 "%s: oas %llu is not an OAS encoding", nname,
 				 (unsigned long long)val);

@@ -160,14 +160,7 @@ static int snap_pt_digest(void *arg, const struct skho_pt_cfg *pt, u64 *digest,
 		return skho_fail(err, -ret, c->sid, pt->root, "page-table list");
 	ret = skho_pt_digest(pt, c->mem, snap_pt_table, c, digest, err);
 	if (ret) {
-		if (err && err->sid == SKHO_NO_SID) {
-			char msg[sizeof(err->msg)];
-
-			memcpy(msg, err->msg, sizeof(msg));
-			msg[sizeof(msg) - 1] = '\0';
-			skho_fail(err, -ret, c->sid, err->addr, "SID %#x table %#llx: %s",
-				  c->sid, (unsigned long long)pt->root, msg);
-		}
+		skho_err_blame(err, -ret, c->sid, pt->root);
 		return ret;
 	}
 	e = &s->pts[s->nr_pts++];
@@ -224,16 +217,6 @@ static u32 sort_unique(u32 *a, u32 n)
 	return out + 1;
 }
 
-static bool oas_valid(u32 oas)
-{
-	static const u8 ps[] = SMMU_PS_BITS;
-	u32 i;
-
-	for (i = 0; i < sizeof(ps); i++)
-		if (ps[i] == oas)
-			return true;
-	return false;
-}
 
 static int fault_to_err(enum skho_fault f, u32 sid, struct skho_err *err)
 {
@@ -275,7 +258,7 @@ static int snap_one(struct snap_smmu *s, const struct skho_smmu_state *st,
 		return skho_fail(err, SKHO_E_INVAL, SKHO_NO_SID, st->mmio_base,
 				 "smmu %#llx: unknown features %#x",
 				 (unsigned long long)st->mmio_base, st->features);
-	if (!oas_valid(st->oas))
+	if (!skho_oas_valid(st->oas))
 		return skho_fail(err, SKHO_E_INVAL, SKHO_NO_SID, st->mmio_base,
 				 "smmu %#llx: OAS %u bits", (unsigned long long)st->mmio_base,
 				 st->oas);

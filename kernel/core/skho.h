@@ -46,6 +46,12 @@ struct skho_err {
 /* Name of an error code ("SKHO_E_OUTSIDE"), for logs. Never NULL. */
 const char *skho_strerror(int err);
 
+/*
+ * A table-level error (sid == SKHO_NO_SID) seen while handling stream @sid:
+ * rewrite @e to name the stream and the table @root, keeping the message.
+ */
+void skho_err_blame(struct skho_err *e, int code, u32 sid, u64 root);
+
 /* Fill @e (may be NULL) and return -@code. */
 __printf(5, 6)
 int skho_fail(struct skho_err *e, int code, u32 sid, u64 addr,

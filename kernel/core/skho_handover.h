@@ -173,4 +173,7 @@ int skho_pt_digest(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
 		   int (*table)(void *arg, u64 pa, u64 size, unsigned int level),
 		   void *arg, u64 *digest, struct skho_err *err);
 
+/* True for an output address size an SMMU can report (SMMU_IDR5.OAS). */
+bool skho_oas_valid(u32 oas);
+
 #endif /* SKHO_HANDOVER_H */

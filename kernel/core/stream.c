@@ -309,3 +309,15 @@ int skho_pt_digest(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
 	*digest = skho_digest_final(&p.d);
 	return 0;
 }
+
+/* True for an output size an SMMU can report (IDR5.OAS encodings). */
+bool skho_oas_valid(u32 oas)
+{
+	static const u8 ps[] = SMMU_PS_BITS;
+	u32 i;
+
+	for (i = 0; i < sizeof(ps); i++)
+		if (ps[i] == oas)
+			return true;
+	return false;
+}

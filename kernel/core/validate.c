@@ -117,14 +117,7 @@ static int val_pt_digest(void *arg, const struct skho_pt_cfg *pt, u64 *digest,
 		m->state = MEMO_FAILED;
 		m->code = ret;
 		m->addr = err ? err->addr : pt->root;
-		if (err && err->sid == SKHO_NO_SID) {
-			char msg[sizeof(err->msg)];
-
-			memcpy(msg, err->msg, sizeof(msg));
-			msg[sizeof(msg) - 1] = '\0';
-			skho_fail(err, -ret, c->sid, err->addr, "SID %#x table %#llx: %s",
-				  c->sid, (unsigned long long)pt->root, msg);
-		}
+		skho_err_blame(err, -ret, c->sid, pt->root);
 		return ret;
 	}
 	m->state = MEMO_OK;
