@@ -17,10 +17,28 @@ struct bench_result {
 /*
  * Time @fn: one warm-up call, then BENCH_REPS repetitions of as many calls
  * as fill BENCH_MIN_SECONDS (calibrated on the warm-up).  @fn does @ops
- * operations per call and returns a value the caller may check (kept so
- * that the work cannot be optimized away).  Returns operations per second.
+ * operations per call and returns a value (summed into a sink, so that the
+ * work cannot be optimized away).  Returns operations per second.
  */
 struct bench_result bench_run(u64 (*fn)(void *arg), void *arg, double ops);
+
+/*
+ * Several measurements interleaved: repetition i times every item once, one
+ * after the other, so that items compared by a ratio share the machine's
+ * conditions (other load, frequency) rep by rep.
+ */
+struct bench_item {
+	u64 (*fn)(void *arg);
+	void *arg;
+	double ops;
+	/* results */
+	u64 calls;			/* per repetition */
+	double rate[BENCH_REPS];	/* per repetition, in run order */
+	struct bench_result r;
+};
+void bench_run_many(struct bench_item *items, int n);
+/* Median (and range) over the repetitions of a.rate[i] / b.rate[i]. */
+struct bench_result bench_ratio(const struct bench_item *a, const struct bench_item *b);
 
 /* Seconds on the monotonic clock. */
 double bench_now(void);

@@ -341,24 +341,45 @@ static void fdt_row(const char *what, const struct preserved *pr)
 static void digest_rows(size_t len, const char *name, u8 *src, u8 *dst)
 {
 	struct buf_ctx c = { .src = src, .dst = dst, .len = len };
-	struct bench_result rm = bench_run(do_memcpy, &c, (double)len / 1e9);
-	struct bench_result rd = bench_run(do_digest, &c, (double)len / 1e9);
-	struct bench_result rx = bench_run(do_xxh64, &c, (double)len / 1e9);
-	char fig[96], ratio[96];
+	struct bench_item it[3] = {
+		{ .fn = do_memcpy, .arg = &c, .ops = (double)len / 1e9 },
+		{ .fn = do_digest, .arg = &c, .ops = (double)len / 1e9 },
+		{ .fn = do_xxh64, .arg = &c, .ops = (double)len / 1e9 },
+	};
+	struct bench_result q;
+	char fig[96];
 
+	bench_run_many(it, 3);
 	snprintf(fig, sizeof(fig), "memcpy, %s", name);
-	bench_row(fig, rm.median, "GB/s", &rm, NULL, 0);
+	bench_row(fig, it[0].r.median, "GB/s", &it[0].r, NULL, 0);
 	snprintf(fig, sizeof(fig), "skho_digest_buf, %s", name);
-	bench_row(fig, rd.median, "GB/s", &rd, NULL, 0);
+	bench_row(fig, it[1].r.median, "GB/s", &it[1].r, NULL, 0);
 	snprintf(fig, sizeof(fig), "XXH64 (former digest), %s", name);
-	bench_row(fig, rx.median, "GB/s", &rx, NULL, 0);
-	snprintf(fig, sizeof(fig), "digest / memcpy bandwidth, %s", name);
-	bench_row(fig, 100 * rd.median / rm.median, "%", NULL, ">= 50%",
-		  rd.median >= 0.5 * rm.median);
-	snprintf(ratio, sizeof(ratio), "XXH64 / memcpy, %s (before)", name);
-	bench_row(ratio, 100 * rx.median / rm.median, "%", NULL, NULL, 0);
-	snprintf(ratio, sizeof(ratio), "digest / XXH64 speed, %s (after/before)", name);
-	bench_row(ratio, rd.median / rx.median, "x", NULL, NULL, 0);
+	bench_row(fig, it[2].r.median, "GB/s", &it[2].r, NULL, 0);
+	/* ratios rep by rep (interleaved runs), then their median */
+	q = bench_ratio(&it[1], &it[0]);
+	snprintf(fig, sizeof(fig), "digest / memcpy bandwidth, %s (after)", name);
+	bench_row(fig, 100 * q.median, "%", &q, ">= 50%", q.median >= 0.5);
+	q = bench_ratio(&it[2], &it[0]);
+	snprintf(fig, sizeof(fig), "XXH64 / memcpy bandwidth, %s (before)", name);
+	bench_row(fig, 100 * q.median, "%", &q, NULL, 0);
+	q = bench_ratio(&it[1], &it[2]);
+	snprintf(fig, sizeof(fig), "digest / XXH64 speed, %s", name);
+	bench_row(fig, q.median, "x", &q, NULL, 0);
+}
+
+/* The load average, so that a reader can judge how busy the machine was. */
+static void print_load(const char *when)
+{
+	char buf[128] = "?";
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			snprintf(buf, sizeof(buf), "?\n");
+		fclose(f);
+	}
+	printf("load average %s: %s", when, buf);
 }
 
 int main(void)
@@ -417,6 +438,7 @@ int main(void)
 	       (unsigned long long)((u64)(bench_now() * 1e3) - t0));
 	printf("memory: [hash] page hash over the arena (O(1), like the kernel's linear map), [arena] the tests' binary search\n");
 	printf("spread: (max - min) / median of the runs; targets are printed, never asserted\n");
+	print_load("at start");
 
 	bench_header("(a) parse + validate of a handover (every stream adopted)");
 	pv_rows("65,536 SIDs", &all, &pm.mem, "hash", true);
@@ -477,6 +499,7 @@ int main(void)
 	memset(dst, 0, big);
 	digest_rows(1u << 20, "1 MiB", src, dst);
 	digest_rows(big, "64 MiB", src, dst);
+	print_load("at end");
 
 	free(src);
 	free(dst);

@@ -22,30 +22,66 @@ static int cmp_double(const void *a, const void *b)
 /* Defeats dead-code elimination of the measured calls' results. */
 static volatile u64 bench_sink;
 
-struct bench_result bench_run(u64 (*fn)(void *arg), void *arg, double ops)
+static struct bench_result summarize(const double *v)
 {
-	double rate[BENCH_REPS], t0, t;
+	double sorted[BENCH_REPS];
 	struct bench_result r;
-	u64 calls, c, acc = 0;
-	int i;
 
-	t0 = bench_now();
-	acc += fn(arg);			/* warm-up: caches, page faults, branch predictors */
-	t = bench_now() - t0;
-	calls = t >= BENCH_MIN_SECONDS ? 1 : (u64)(BENCH_MIN_SECONDS / (t > 1e-9 ? t : 1e-9)) + 1;
-	for (i = 0; i < BENCH_REPS; i++) {
+	memcpy(sorted, v, sizeof(sorted));
+	qsort(sorted, BENCH_REPS, sizeof(sorted[0]), cmp_double);
+	r.median = sorted[BENCH_REPS / 2];
+	r.min = sorted[0];
+	r.max = sorted[BENCH_REPS - 1];
+	return r;
+}
+
+void bench_run_many(struct bench_item *items, int n)
+{
+	double t0, t;
+	u64 c, acc = 0;
+	int i, k;
+
+	for (k = 0; k < n; k++) {
+		struct bench_item *it = &items[k];
+
 		t0 = bench_now();
-		for (c = 0; c < calls; c++)
-			acc += fn(arg);
+		acc += it->fn(it->arg);	/* warm-up: caches, page faults, predictors */
 		t = bench_now() - t0;
-		rate[i] = ops * (double)calls / t;
+		it->calls = t >= BENCH_MIN_SECONDS ? 1 :
+			    (u64)(BENCH_MIN_SECONDS / (t > 1e-9 ? t : 1e-9)) + 1;
+	}
+	for (i = 0; i < BENCH_REPS; i++) {
+		for (k = 0; k < n; k++) {
+			struct bench_item *it = &items[k];
+
+			t0 = bench_now();
+			for (c = 0; c < it->calls; c++)
+				acc += it->fn(it->arg);
+			t = bench_now() - t0;
+			it->rate[i] = it->ops * (double)it->calls / t;
+		}
 	}
 	bench_sink += acc;
-	qsort(rate, BENCH_REPS, sizeof(rate[0]), cmp_double);
-	r.median = rate[BENCH_REPS / 2];
-	r.min = rate[0];
-	r.max = rate[BENCH_REPS - 1];
-	return r;
+	for (k = 0; k < n; k++)
+		items[k].r = summarize(items[k].rate);
+}
+
+struct bench_result bench_run(u64 (*fn)(void *arg), void *arg, double ops)
+{
+	struct bench_item it = { .fn = fn, .arg = arg, .ops = ops };
+
+	bench_run_many(&it, 1);
+	return it.r;
+}
+
+struct bench_result bench_ratio(const struct bench_item *a, const struct bench_item *b)
+{
+	double q[BENCH_REPS];
+	int i;
+
+	for (i = 0; i < BENCH_REPS; i++)
+		q[i] = a->rate[i] / b->rate[i];
+	return summarize(q);
 }
 
 void bench_header(const char *title)
