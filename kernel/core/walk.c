@@ -275,15 +275,15 @@ static const void *s2_map(void *priv, u64 ipa, u64 len)
 	return skho_map(m->base, pa, len);
 }
 
-static bool s2_mem_init(struct s2_mem *m, const struct skho_pt_cfg *pt,
+static void s2_mem_init(struct s2_mem *m, const struct pt_geom *geo, u64 root,
 			const struct skho_mem *base)
 {
 	m->mem.map = s2_map;
 	m->mem.priv = m;
 	m->base = base;
-	m->root = pt->root;
+	m->geo = *geo;
+	m->root = root;
 	m->fault = SKHO_XLATE_OK;
-	return !pt_geom_init(pt, &m->geo);
 }
 
 /* A refused read through @mem: the stage-2 fault if there was one. */
@@ -476,7 +476,7 @@ static unsigned int tg_lg2(unsigned int tg)
  * is left for the walk to fault on (F_ADDR_SIZE).
  */
 static int check_table(struct skho_pt_cfg *pt, const char *root, bool strict,
-		       struct skho_err *err)
+		       struct pt_geom *geo, struct skho_err *err)
 {
 	struct skho_pt_cfg at0 = *pt;
 	struct pt_geom g;
@@ -484,6 +484,7 @@ static int check_table(struct skho_pt_cfg *pt, const char *root, bool strict,
 
 	at0.root = 0;
 	why = pt_geom_init(&at0, &g);
+	*geo = g;	/* the geometry does not depend on the root */
 	if (why)
 		return skho_fail(err, SKHO_E_PGTABLE, SKHO_NO_SID, pt->root,
 				 "%s 0x%llx: %s", root,
@@ -505,13 +506,15 @@ static int check_table(struct skho_pt_cfg *pt, const char *root, bool strict,
 }
 
 static int decode_s2(u64 w2, u64 w3, u8 smmu_oas, bool strict,
-		     struct skho_pt_cfg *pt, bool *hd, struct skho_err *err)
+		     struct skho_pt_cfg *pt, struct pt_geom *geo,
+		     struct skho_err *err)
 {
 	unsigned int t0sz = SKHO_FIELD_GET(SMMU_STE2_S2T0SZ, w2);
 	unsigned int sl0 = SKHO_FIELD_GET(SMMU_STE2_S2SL0, w2);
 	unsigned int tg = SKHO_FIELD_GET(SMMU_STE2_S2TG, w2);
 	unsigned int ps = SKHO_FIELD_GET(SMMU_STE2_S2PS, w2);
 	unsigned int g, bpl, shift, top;
+	int rc;
 
 	if (!(w2 & SMMU_STE2_S2AA64))
 		return skho_fail(err, SKHO_E_UNSUPPORTED, SKHO_NO_SID, 0,
@@ -540,7 +543,6 @@ static int decode_s2(u64 w2, u64 w3, u8 smmu_oas, bool strict,
 	pt->start_level = g == 12 ? 2 - sl0 : 3 - sl0;
 	pt->oas = eff_oas(ps, smmu_oas, g);
 	pt->ha = !!(w2 & (SMMU_STE2_S2AFFD | SMMU_STE2_S2HA));
-	*hd = (w2 & SMMU_STE2_S2HA) && (w2 & SMMU_STE2_S2HD);
 	pt->root = w3 & SMMU_STE3_S2TTB;
 	bpl = g - SMMU_PT_DESC_LG2;
 	shift = g + (3 - pt->start_level) * bpl;
@@ -555,7 +557,11 @@ static int decode_s2(u64 w2, u64 w3, u8 smmu_oas, bool strict,
 				 sl0, t0sz, 1ULL << (top - bpl),
 				 (unsigned int)SMMU_PT_S2_MAX_CONCAT);
 	pt->nr_concat = top > bpl ? 1u << (top - bpl) : 1;
-	return check_table(pt, "STE.S2TTB", strict, err);
+	rc = check_table(pt, "STE.S2TTB", strict, geo, err);
+	if (rc)
+		return rc;
+	geo->hd = (w2 & SMMU_STE2_S2HA) && (w2 & SMMU_STE2_S2HD);
+	return 0;
 }
 
 /* Bytes of the CD table S1ContextPtr points at (its first level if 2-level). */
@@ -571,8 +577,9 @@ static u64 cd_table_bytes(const struct skho_ste_info *ste)
 				       ste->s1cdmax - split : 0);
 }
 
+/* @s2geo gets the stage-2 geometry (with hd) when stage 2 translates. */
 static int ste_decode(const u8 ste[64], u8 smmu_oas, bool strict,
-		      struct skho_ste_info *out, bool *s2_hd,
+		      struct skho_ste_info *out, struct pt_geom *s2geo,
 		      struct skho_err *err)
 {
 	u64 w0 = skho_ld_le64(ste), w1 = skho_ld_le64(ste + 8);
@@ -581,7 +588,6 @@ static int ste_decode(const u8 ste[64], u8 smmu_oas, bool strict,
 	u64 align;
 
 	memset(out, 0, sizeof(*out));
-	*s2_hd = false;
 	if (!(w0 & SMMU_STE0_V))
 		return skho_fail(err, SKHO_E_STE, SKHO_NO_SID, 0, "STE.V is 0");
 	cfg = SKHO_FIELD_GET(SMMU_STE0_CONFIG, w0);
@@ -639,7 +645,7 @@ static int ste_decode(const u8 ste[64], u8 smmu_oas, bool strict,
 	}
 	if (cfg & 2) {	/* stage 2 translates: S2 or nested */
 		out->vmid = SKHO_FIELD_GET(SMMU_STE2_S2VMID, w2);
-		return decode_s2(w2, w3, smmu_oas, strict, &out->s2, s2_hd, err);
+		return decode_s2(w2, w3, smmu_oas, strict, &out->s2, s2geo, err);
 	}
 	return 0;
 }
@@ -656,13 +662,15 @@ static int ste_decode(const u8 ste[64], u8 smmu_oas, bool strict,
 int skho_ste_decode(const u8 ste[64], u8 smmu_oas, struct skho_ste_info *out,
 		    struct skho_err *err)
 {
-	bool hd;
+	struct pt_geom geo;
 
-	return ste_decode(ste, smmu_oas, true, out, &hd, err);
+	return ste_decode(ste, smmu_oas, true, out, &geo, err);
 }
 
+/* @geo gets the stage-1 geometry (with hd) when there is a table. */
 static int cd_decode(const u8 cd[64], u8 smmu_oas, bool strict,
-		     struct skho_cd_info *out, bool *hd, struct skho_err *err)
+		     struct skho_cd_info *out, struct pt_geom *geo,
+		     struct skho_err *err)
 {
 	u64 w0 = skho_ld_le64(cd), w1 = skho_ld_le64(cd + 8);
 	unsigned int t0sz = SKHO_FIELD_GET(SMMU_CD0_T0SZ, w0);
@@ -670,9 +678,9 @@ static int cd_decode(const u8 cd[64], u8 smmu_oas, bool strict,
 	unsigned int ips = SKHO_FIELD_GET(SMMU_CD0_IPS, w0);
 	struct skho_pt_cfg *pt = &out->s1;
 	unsigned int g, bpl, levels;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	*hd = false;
 	if (!(w0 & SMMU_CD0_V))
 		return 0;
 	if (!(w0 & SMMU_CD0_AA64))
@@ -713,9 +721,12 @@ static int cd_decode(const u8 cd[64], u8 smmu_oas, bool strict,
 	pt->nr_concat = 1;
 	pt->oas = eff_oas(ips, smmu_oas, g);
 	pt->ha = !!(w0 & (SMMU_CD0_HA | SMMU_CD0_AFFD));
-	*hd = (w0 & SMMU_CD0_HA) && (w0 & SMMU_CD0_HD);
 	pt->root = w1 & SMMU_CD1_TTB0;
-	return check_table(pt, "CD.TTB0", strict, err);
+	rc = check_table(pt, "CD.TTB0", strict, geo, err);
+	if (rc)
+		return rc;
+	geo->hd = (w0 & SMMU_CD0_HA) && (w0 & SMMU_CD0_HD);
+	return 0;
 }
 
 /*
@@ -728,24 +739,16 @@ static int cd_decode(const u8 cd[64], u8 smmu_oas, bool strict,
 int skho_cd_decode(const u8 cd[64], u8 smmu_oas, struct skho_cd_info *out,
 		   struct skho_err *err)
 {
-	bool hd;
+	struct pt_geom geo;
 
-	return cd_decode(cd, smmu_oas, true, out, &hd, err);
+	return cd_decode(cd, smmu_oas, true, out, &geo, err);
 }
 
 /* ---- Stream table and CD tables --------------------------------------- */
 
-/*
- * PA of the STE for @sid (IHI 0070 6.3.24, 5.1).  Reserved configurations
- * behave as the SMMU makes them: FMT 0b1x as linear, SPLIT other than
- * 6/8/10 as 6.  The table base is aligned down to the (first-level) table
- * size and an L2 pointer to its Span, as the SMMU ignores those bits.  An
- * L1STD with Span 0 or 12..31, a Span beyond SPLIT + 1 or a SID beyond the
- * Span is C_BAD_STREAMID (5.1.1).  F_STE_FETCH when the L1STD or the STE is
- * not readable.
- */
-enum skho_fault skho_ste_locate(const struct skho_smmu *smmu, u32 sid,
-				u64 *ste_pa)
+/* The STE for @sid: its PA and a pointer to its 64 bytes (see below). */
+static enum skho_fault ste_find(const struct skho_smmu *smmu, u32 sid,
+				u64 *ste_pa, const void **ste)
 {
 	u32 cfg = smmu->strtab_cfg;
 	unsigned int fmt = SKHO_FIELD_GET(SMMU_STRTAB_BASE_CFG_FMT, cfg);
@@ -797,10 +800,28 @@ enum skho_fault skho_ste_locate(const struct skho_smmu *smmu, u32 sid,
 		      ~((1ULL << (SMMU_STE_LG2SIZE + span - 1)) - 1)) +
 		     (idx << SMMU_STE_LG2SIZE);
 	}
-	if (!skho_map(smmu->mem, pa, 1u << SMMU_STE_LG2SIZE))
+	*ste = skho_map(smmu->mem, pa, 1u << SMMU_STE_LG2SIZE);
+	if (!*ste)
 		return SKHO_F_STE_FETCH;
 	*ste_pa = pa;
 	return SKHO_XLATE_OK;
+}
+
+/*
+ * PA of the STE for @sid (IHI 0070 6.3.24, 5.1).  Reserved configurations
+ * behave as the SMMU makes them: FMT 0b1x as linear, SPLIT other than
+ * 6/8/10 as 6.  The table base is aligned down to the (first-level) table
+ * size and an L2 pointer to its Span, as the SMMU ignores those bits.  An
+ * L1STD with Span 0 or 12..31, a Span beyond SPLIT + 1 or a SID beyond the
+ * Span is C_BAD_STREAMID (5.1.1).  F_STE_FETCH when the L1STD or the STE is
+ * not readable.
+ */
+enum skho_fault skho_ste_locate(const struct skho_smmu *smmu, u32 sid,
+				u64 *ste_pa)
+{
+	const void *ste;
+
+	return ste_find(smmu, sid, ste_pa, &ste);
 }
 
 /*
@@ -859,6 +880,7 @@ enum skho_fault skho_cd_locate(const struct skho_smmu *smmu,
 			       u64 *cd_pa)
 {
 	struct s2_mem s2;
+	struct pt_geom geo;
 	enum skho_fault f;
 	const void *cd;
 	u32 prot;
@@ -871,9 +893,9 @@ enum skho_fault skho_cd_locate(const struct skho_smmu *smmu,
 			*cd_pa = 0;
 		return f;
 	}
-	if (ste->config != SMMU_STE_CFG_NESTED ||
-	    !s2_mem_init(&s2, &ste->s2, smmu->mem))
+	if (ste->config != SMMU_STE_CFG_NESTED || pt_geom_init(&ste->s2, &geo))
 		return SKHO_C_BAD_STE;
+	s2_mem_init(&s2, &geo, ste->s2.root, smmu->mem);
 	f = cd_fetch(&s2.mem, &s2, ste, ssid, &cd, cd_pa, &stage);
 	if (f != SKHO_XLATE_OK) {
 		*cd_pa = 0;
@@ -918,20 +940,16 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
 	struct skho_ste_info si;
 	struct skho_cd_info ci;
 	struct s2_mem s2m, *s2 = NULL;
-	struct pt_geom g1;
+	struct pt_geom g1, g2;
 	enum skho_fault f;
 	const void *p;
 	u64 ste_pa, cd_addr, ipa;
 	u32 ssid = 0, prot;
-	bool s2_hd, s1_hd;
 
-	f = skho_ste_locate(smmu, x->sid, &ste_pa);
+	f = ste_find(smmu, x->sid, &ste_pa, &p);
 	if (f != SKHO_XLATE_OK)
 		return f;
-	p = skho_map(mem, ste_pa, 1u << SMMU_STE_LG2SIZE);
-	if (!p)
-		return SKHO_F_STE_FETCH;
-	if (ste_decode(p, smmu->oas, false, &si, &s2_hd, NULL))
+	if (ste_decode(p, smmu->oas, false, &si, &g2, NULL))
 		return SKHO_C_BAD_STE;
 	if (si.config == SMMU_STE_CFG_ABORT)
 		return SKHO_XLATE_ABORT;
@@ -940,9 +958,7 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
 	if (si.config == SMMU_STE_CFG_BYPASS)
 		return xlate_bypass(x);
 	if (si.config & 2) {
-		if (!s2_mem_init(&s2m, &si.s2, mem))
-			return SKHO_C_BAD_STE;
-		s2m.geo.hd = s2_hd;
+		s2_mem_init(&s2m, &g2, si.s2.root, mem);
 		s2 = &s2m;
 		if (si.config == SMMU_STE_CFG_S2)
 			return xlate_s2(x, s2, x->iova,
@@ -968,11 +984,8 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
 	f = cd_fetch(mem, s2, &si, ssid, &p, &cd_addr, stage);
 	if (f != SKHO_XLATE_OK)
 		return f;
-	if (cd_decode(p, smmu->oas, false, &ci, &s1_hd, NULL) || !ci.valid)
+	if (cd_decode(p, smmu->oas, false, &ci, &g1, NULL) || !ci.valid)
 		return SKHO_C_BAD_CD;
-	if (pt_geom_init(&ci.s1, &g1) && !ci.epd0)
-		return SKHO_C_BAD_CD;
-	g1.hd = s1_hd;
 	*stage = 1;
 	if (ci.epd0)
 		return SKHO_F_TRANSLATION;
