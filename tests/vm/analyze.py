@@ -351,8 +351,9 @@ class Checks:
         pre = self.dig(u, 'ste_out')
         ok_id, d = self.identity(u)
         captured = pre is not None and 0 not in pre
-        return captured and not ok_id, 'identity check %s as it must: %s' % (
-            'passes (WRONG)' if ok_id else 'fails', d)
+        return captured and not ok_id, '%s: %s' % (
+            'identity check PASSES: a stream was handed over' if ok_id else
+            'identity check fails, as it must', d)
 
     def tr_no_fault_ever(self):
         """No fault of the preserved stream anywhere in the chain's trace."""
