@@ -46,6 +46,7 @@ RE_GERROR = re.compile(r'^smmuv3_write_gerror ')
 RE_CR0 = re.compile(r'^smmuv3_write_mmio addr: 0x20 val:0x([0-9a-f]+)')
 RE_IDR0 = re.compile(r'^smmuv3_read_mmio addr: 0x0 val:')
 RE_KV = re.compile(r'(\w+)=(\S+)')
+RE_KTIME = re.compile(r'^\[\s*(\d+\.\d+)\] (.*)$')     # printk.time=1 console lines
 
 
 class Trace:
@@ -117,8 +118,17 @@ class Guest:
         self.data = []      # (k, kind, {key: value})
         self.verbs = []     # (k, verb, rest)
         self.serial = ''
+        self.klog = {}      # kernel index -> [(printk seconds, text)]
         with open(path, errors='replace') as f:
             self.serial = f.read()
+        k = 0
+        for line in self.serial.splitlines():
+            m = RE_KTIME.match(line)
+            text = m.group(2) if m else line
+            if text.startswith('Booting Linux on physical CPU'):
+                k += 1
+            if m and k:
+                self.klog.setdefault(k, []).append((float(m.group(1)), text))
         for line in self.serial.splitlines():
             m = RE_GUEST.search(line)
             if not m:
@@ -139,6 +149,25 @@ class Guest:
             if kk == k and v == verb:
                 return dict(RE_KV.findall(rest))
         return None
+
+    def kspan(self, k, first, last, until=None):
+        """Seconds on kernel k's printk clock from the first line matching
+        @first to the first line matching @last after it, or, with @until,
+        to the last line matching @last before the first matching @until;
+        None if a line is missing."""
+        lines = self.klog.get(k, [])
+        t0 = next((i for i, (_, x) in enumerate(lines) if re.search(first, x)), None)
+        if t0 is None:
+            return None
+        hits = []
+        for t, x in lines[t0:]:
+            if until and re.search(until, x):
+                break
+            if re.search(last, x):
+                hits.append(t)
+                if not until:
+                    break
+        return hits[-1] - lines[t0][0] if hits else None
 
     def datum(self, k, kind, dev=None):
         for kk, kd, kv in self.data:
@@ -505,11 +534,12 @@ class Checks:
             self.emit('ok' if ok else 'fail', name, detail)
         for b in self.bench_rows():
             print('INFO\tupdate %d: reboot notifier -> next /init %.1f ms, reboot() -> next '
-                  '/init %s ms, freeze %s ms, adopt %s ms, %s streams, FDT %s bytes (guest '
-                  'CNTVCT)' % (b['update'], b['kexec_to_init_us'] / 1e3,
-                               _ms(b['reboot_to_init_us'], 1e3), _ms(b['freeze_ns'], 1e6),
-                               _ms(b['adopt_ns'], 1e6), b['streams'],
-                               '-' if b['fdt_len'] is None else b['fdt_len']))
+                  '/init %s ms (guest CNTVCT); freeze %s ms, shutdown %s ms, SMMU probe %s ms, '
+                  'adopt %s ms; %s streams, FDT %s bytes' % (
+                      b['update'], b['kexec_to_init_us'] / 1e3, _ms(b['reboot_to_init_us'], 1e3),
+                      _ms(b['freeze_ns'], 1e6), _ms(b['shutdown_us'], 1e3),
+                      _ms(b['smmu_probe_us'], 1e3), _ms(b['adopt_ns'], 1e6), b['streams'],
+                      '-' if b['fdt_len'] is None else b['fdt_len']))
             print('BENCH\t' + json.dumps(b, sort_keys=True))
 
     def bench_rows(self):
@@ -526,6 +556,13 @@ class Checks:
                        int(hello['cntfrq']))
             out = self.g.datum(u, 'skho_out') or {}
             inn = self.g.datum(u + 1, 'skho_in') or {}
+            # Kernel u: in-jump DMA fired (reboot notifiers done) -> jump:
+            # device_shutdown, where the SMMU aborts the other STEs (or is
+            # disabled).  Kernel u+1: the SMMU probe's log lines, first to
+            # last before /init (adoption and its per-stream messages).
+            shut = self.g.kspan(u, r'in-jump DMA to .* fired', r'kexec_core: Starting new kernel')
+            probe = self.g.kspan(u + 1, r'^arm-smmu-v3 ', r'^arm-smmu-v3(-kho)?[ :]',
+                                 until=r'^Run /init')
             pre = bool(self.a.preserve)
             # A stock run froze only to capture digests, then aborted: it
             # hands nothing over, so its freeze is not a cost of the kexec.
@@ -537,6 +574,8 @@ class Checks:
                 'preserved_bytes': int(out['bytes']) if pre and 'bytes' in out else None,
                 'adopt_ns': int(inn['adopt_ns']) if pre and 'adopt_ns' in inn else None,
                 'kexec_to_init_us': int(kv['kexec_to_init_us']),
+                'shutdown_us': None if shut is None else shut * 1e6,
+                'smmu_probe_us': None if probe is None else probe * 1e6,
                 'reboot_to_init_us': r2i,
             })
         return rows
@@ -576,54 +615,64 @@ def bench_report(path):
         print('vm-bench: no measurements (see the logs above)')
         return 1
 
-    def med(rs, key, div=1.0):
-        v = [r[key] for r in rs if r.get(key) is not None]
-        return statistics.median(v) / div if v else None
+    def vals(rs, key, div):
+        return [r[key] / div for r in rs if r.get(key) is not None]
 
-    base = [rs for name, rs in rows.items() if not rs[0]['preserve']]
-    b_k2i = med(base[0], 'kexec_to_init_us', 1e3) if base else None
-    b_r2i = med(base[0], 'reboot_to_init_us', 1e3) if base else None
+    def med(rs, key, div=1.0):
+        v = vals(rs, key, div)
+        return statistics.median(v) if v else None
+
+    def f(v, fmt='%.1f'):
+        return '-' if v is None else fmt % v
 
     def ovh(v, b):
         return '-' if v is None or not b else '%+.1f%%' % ((v - b) * 100.0 / b)
 
-    def f(v, fmt='%.2f'):
-        return '-' if v is None else fmt % v
-
-    hdr = ('%-22s %7s %3s %9s %9s %8s %9s %10s %11s %7s %11s %7s' % (
-        'scenario', 'streams', 'n', 'freeze_ms', 'adopt_ms', 'fdt_B', 'fdt_B/str',
-        'preserved', 'notif>init', 'ovh', 'reboot>init', 'ovh'))
-    print('vm-bench: one live update per row, medians of n updates; guest CNTVCT, QEMU TCG')
+    base = next((rs for rs in rows.values() if not rs[0]['preserve']), None)
+    b_k2i = med(base, 'kexec_to_init_us', 1e3) if base else None
+    b_r2i = med(base, 'reboot_to_init_us', 1e3) if base else None
+    order = sorted(rows.items(), key=lambda kv: (kv[1][0]['preserve'],
+                                                  med(kv[1], 'streams') or 0))
+    fmt = '%-18s %7s %2s %7s %7s %7s %7s %7s %8s %13s %7s %7s'
+    hdr = fmt % ('scenario', 'streams', 'n', 'freeze', 'shutdn', 'probe', 'adopt', 'FDT/st',
+                 'preservd', 'notif>init', 'ovh', 'ovh_rb')
+    print('vm-bench: one live update per run, medians of n runs (interleaved); ms on the '
+          'guest clock (CNTVCT), QEMU TCG')
     print(hdr)
     print('-' * len(hdr))
     at1024 = None
-    order = sorted(rows.items(), key=lambda kv: (kv[1][0]['preserve'],
-                                                  med(kv[1], 'streams') or 0))
     for name, rs in order:
-        st = med(rs, 'streams')
-        k2i, r2i = med(rs, 'kexec_to_init_us', 1e3), med(rs, 'reboot_to_init_us', 1e3)
-        fdt = med(rs, 'fdt_len')
-        pb = med(rs, 'preserved_bytes', 1024.0)
-        per = fdt / st if fdt is not None and st else None
         pre = rs[0]['preserve']
-        print('%-22s %7s %3d %9s %9s %8s %9s %10s %11s %7s %11s %7s' % (
-            name + ('' if pre else ' (base)'), f(st, '%d') if pre else '0', len(rs),
-            f(med(rs, 'freeze_ns', 1e6)), f(med(rs, 'adopt_ns', 1e6)), f(fdt, '%d'),
-            f(per, '%.1f'), f(pb, '%dKiB'), f(k2i, '%.1f'),
-            ovh(k2i, b_k2i) if pre else '-', f(r2i, '%.1f'), ovh(r2i, b_r2i) if pre else '-'))
+        st = med(rs, 'streams') if pre else 0
+        k2i, r2i = med(rs, 'kexec_to_init_us', 1e3), med(rs, 'reboot_to_init_us', 1e3)
+        fdt, pb = med(rs, 'fdt_len'), med(rs, 'preserved_bytes', 1024.0)
+        k = vals(rs, 'kexec_to_init_us', 1e3)
+        print(fmt % (name[:18], f(st, '%d'), len(rs), f(med(rs, 'freeze_ns', 1e6), '%.2f'),
+                     f(med(rs, 'shutdown_us', 1e3), '%.2f'),
+                     f(med(rs, 'smmu_probe_us', 1e3), '%.2f'),
+                     f(med(rs, 'adopt_ns', 1e6), '%.2f'),
+                     f(fdt / st if fdt is not None and st else None, '%.1fB'),
+                     f(pb, '%dKiB'), '%s %s' % (f(k2i, '%.0f'), '[%.0f-%.0f]' % (min(k), max(k))),
+                     ovh(k2i, b_k2i) if pre else 'base', ovh(r2i, b_r2i) if pre else 'base'))
         if pre and st == 1024:
-            at1024 = (k2i, r2i)
+            at1024 = (k2i, r2i, med(rs, 'freeze_ns', 1e6), med(rs, 'adopt_ns', 1e6))
     print('target: < 2% of kexec-to-init at 1,024 streams; cost grows with preserved state, '
           'not stream-table size')
     if at1024 and b_k2i:
-        print('at 1,024 streams: %s of notifier->init, %s of reboot()->init (not asserted; '
-              'TCG timing noise between runs is of the same order)' % (
-                  ovh(at1024[0], b_k2i), ovh(at1024[1], b_r2i)))
-    print('freeze_ms: the FREEZE ioctl (STATUS.freeze_ns); the reboot notifier re-takes the '
-          'snapshot, but its kernel is gone: that time is inside reboot>init only.')
-    print('adopt_ms: validate+adopt at SMMU probe (STATUS.adopt_ns of the next kernel).')
-    print('notif>init: edu_dma reboot notifier (after smmu_kho\'s) -> next /init; '
-          'reboot>init: /init calls reboot(KEXEC) -> next /init; ovh vs the base row.')
+        k = vals(base, 'kexec_to_init_us', 1e3)
+        print('at 1,024 streams: %s of notifier->init (%s counting from reboot()); '
+              'freeze+adopt alone = %.1f%% of the base; base spread %.0f-%.0f ms (%.1f%% of '
+              'its median): not asserted' % (
+                  ovh(at1024[0], b_k2i), ovh(at1024[1], b_r2i),
+                  (at1024[2] + at1024[3]) * 100.0 / b_k2i, min(k), max(k),
+                  (max(k) - min(k)) * 100.0 / b_k2i))
+    print('freeze: FREEZE ioctl (STATUS.freeze_ns; the reboot notifier re-takes the snapshot '
+          'too, inside ovh_rb only); shutdn: kernel U printk time from the in-jump DMA '
+          '(reboot notifiers done) to "Starting new kernel"; probe: kernel U+1 printk span of '
+          'the SMMU probe\'s log lines; adopt: validate+adopt in probe (STATUS.adopt_ns); '
+          'FDT/st: GET_FDT(OUT) bytes per stream; preservd: KHO-preserved table bytes; '
+          'notif>init: reboot notifier -> next /init [min-max]; ovh: vs base; ovh_rb: same '
+          'from /init\'s reboot(KEXEC) call.')
     return 0
 
 

@@ -29,7 +29,8 @@
 #   Without -s: one scenario from SKHO_PRESERVE=0|1, SKHO_STAGE=1|2,
 #   SKHO_NONCOHERENT=0|1, SKHO_REPEAT=N.
 #   --bench: run each scenario (default: stock-s1 as the baseline,
-#   preserve-s1-b1, -b64, -b1024) SKHO_BENCH_RUNS times (default 3) and
+#   preserve-s1-b1, -b64, -b1024) SKHO_BENCH_RUNS times (default 3,
+#   round robin) and
 #   print freeze, adopt and kexec-to-init times (guest clock), FDT and
 #   preserved bytes as a table of medians; failed checks are listed, no
 #   KTAP, no time is asserted.
@@ -282,7 +283,8 @@ run_scenario() {
 	fi
 	serial=$base.serial.log trace=$base.trace.log qout=$base.qemu.log
 	tmo=${SKHO_VM_TIMEOUT:-$((60 + 30 * S_N + S_BENCH / 32))}
-	append="console=ttyAMA0 kho=on liveupdate=on retain_initrd printk.devkmsg=on panic=-1"
+	append="console=ttyAMA0 kho=on liveupdate=on retain_initrd printk.devkmsg=on printk.time=1"
+	append+=" panic=-1"
 	append+=" skho.k=1 skho.n=$S_N skho.stage=$S_STAGE skho.noncoh=$S_NONCOH"
 	[ $S_MODE = preserve ] && append+=" skho.preserve=1"
 	[ $S_KEEP = 1 ] && append+=" skho.keep=1"
@@ -340,8 +342,9 @@ run_scenario() {
 
 if [ $bench = 1 ]; then
 	: > "$logs/bench.jsonl"
-	for s in "${scenarios[@]}"; do
-		for r in $(seq 1 "$bench_runs"); do
+	# Round robin: a slow spell of the shared host hits every row alike.
+	for r in $(seq 1 "$bench_runs"); do
+		for s in "${scenarios[@]}"; do
 			run_scenario "$s" "$r"
 		done
 	done
