@@ -22,3 +22,21 @@ bench:
 
 # Built (not run) by `make all`, so that it cannot rot unnoticed.
 all: $(BENCH_CORE)
+
+# smmu-khod: status round trip, RSS, journal commit per phase (fake backend).
+BENCH_TARGETS += bench-daemon
+BENCH_DAEMON := $(O)/opt/bench/bench_daemon
+$(BENCH_DAEMON): tests/bench/bench_daemon.c tests/daemon/lib/dtest.c $(DTEST_HDRS) \
+		 $(DAEMON_OPT_OBJS) $(O)/opt/tests/lib/ktest.o $(O)/opt/libskho.a \
+		 $(O)/opt/daemon/smmu-khod $(O)/opt/daemon/smmu-khoctl
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(DAEMON_SD_CFLAGS) $(DAEMON_INC) -Itests/daemon/lib -Itests/host \
+		-DSKHOD_BIN='"$(abspath $(O)/opt/daemon/smmu-khod)"' \
+		-DSKHOCTL_BIN='"$(abspath $(O)/opt/daemon/smmu-khoctl)"' -DSKHO_SRCDIR='"$(abspath .)"' \
+		-o $@ tests/bench/bench_daemon.c tests/daemon/lib/dtest.c \
+		$(DAEMON_OPT_OBJS) $(O)/opt/tests/lib/ktest.o $(O)/opt/libskho.a \
+		$(DAEMON_LIBS) $(DAEMON_SD_LIBS)
+.PHONY: bench-daemon
+bench-daemon: $(BENCH_DAEMON)
+	@$(BENCH_DAEMON) $(abspath $(O)/opt/daemon/smmu-khod)
+all: $(BENCH_DAEMON)
