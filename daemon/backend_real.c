@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "log.h"
 
 #if __has_include(<linux/liveupdate.h>)
 #include <linux/liveupdate.h>
@@ -61,9 +62,20 @@ struct liveupdate_session_finish {
 
 #define LUO_DEV "/dev/liveupdate"
 
+/*
+ * Fault injection for the VM negative control (tests/vm/e2e), never set in
+ * production: $SKHOD_FAULT=abort-before-jump issues SMMU_KHO_IOC_ABORT at
+ * the crash point "update.before-jump", i.e. after PRESERVED is journaled
+ * and right before reboot(LINUX_REBOOT_CMD_KEXEC), so the next kernel gets
+ * no handover while the journal says every stream was preserved.
+ */
+#define SKHOD_FAULT_ENV		"SKHOD_FAULT"
+#define SKHOD_FAULT_ABORT_JUMP	"abort-before-jump"
+
 struct real_backend {
 	struct skhod_backend be;
 	int fd;			/* /dev/smmu_kho, opened on first use */
+	bool abort_before_jump;	/* $SKHOD_FAULT=abort-before-jump */
 };
 
 static int dev_fd(struct real_backend *rb)
@@ -317,8 +329,15 @@ static uint64_t r_now_ns(struct skhod_backend *be)
 
 static void r_crashpoint(struct skhod_backend *be, const char *point)
 {
-	(void)be;
-	(void)point;
+	struct real_backend *rb = (struct real_backend *)be;
+	int r;
+
+	if (!rb->abort_before_jump || strcmp(point, "update.before-jump"))
+		return;
+	r = r_abort(be);
+	log_warn("fault injection (%s=%s): SMMU_KHO_IOC_ABORT before the jump: %s",
+		 SKHOD_FAULT_ENV, SKHOD_FAULT_ABORT_JUMP, r ? be->err : "nothing is preserved now");
+	be->err[0] = 0;
 }
 
 /* /dev/liveupdate is exclusive: open it for one ioctl, then close it. */
@@ -442,12 +461,20 @@ static const struct skhod_backend_ops real_ops = {
 int skhod_backend_real_open(struct skhod_backend **out)
 {
 	struct real_backend *rb = calloc(1, sizeof(*rb));
+	const char *fault;
 
 	if (!rb)
 		return -ENOMEM;
 	rb->be.ops = &real_ops;
 	rb->be.name = "real";
 	rb->fd = -1;
+	fault = getenv(SKHOD_FAULT_ENV);
+	if (fault && *fault) {
+		rb->abort_before_jump = !strcmp(fault, SKHOD_FAULT_ABORT_JUMP);
+		log_warn("%s=%s: %s", SKHOD_FAULT_ENV, fault, rb->abort_before_jump ?
+			 "test-only fault injection armed: the next update will lose its handover" :
+			 "unknown fault, ignored");
+	}
 	*out = &rb->be;
 	return 0;
 }

@@ -1058,6 +1058,34 @@ static bool same_boot(struct skhod *d)
 	return !strcmp(d->j->boot_id_armed, d->boot_id);
 }
 
+/*
+ * No handover arrived: verify anyway, so that every journaled stream is
+ * named (as lost) in the verification that `status` prints.  Best effort:
+ * without STREAMS the FAILED reason alone says what happened.
+ */
+static void lost_without_handover(struct skhod *d)
+{
+	struct skhod_verify_opts vo = { .max_events = d->o.max_events };
+	struct smmu_kho_stream_info *live = NULL;
+	Skhopb__Verification *v = NULL;
+	uint32_t nlive = 0;
+	int r;
+
+	r = d->be->ops->streams(d->be, &live, &nlive);
+	if (r) {
+		log_warn("no handover, and the streams cannot be listed: %s", be_err(d, r));
+		return;
+	}
+	r = skhod_verify(d->j, live, nlive, now_ns(d), &vo, &v);
+	free(live);
+	if (r) {
+		log_warn("no handover, and the verification could not run: %s", strerror(-r));
+		return;
+	}
+	skhod_pb_free(d->j->verification);
+	d->j->verification = v;
+}
+
 /* PRESERVED found in a new boot: did the handover arrive? */
 static void recover_after_jump(struct skhod *d)
 {
@@ -1074,8 +1102,11 @@ static void recover_after_jump(struct skhod *d)
 	if (skhod_pb_setstr(&d->j->boot_id_recovered, d->boot_id))
 		return;
 	if (st.in_state == SMMU_KHO_IDLE) {
+		lost_without_handover(d);
 		enter(d, SKHOD_FAILED,
-		      "booted without the handover: the new kernel received no smmu-kho state (cold reboot, or kexec without KHO); the preserved DMA translation was lost");
+		      "booted without the handover: the new kernel received no smmu-kho state (cold reboot, or kexec without KHO); the preserved DMA translation was lost%s%s",
+		      d->j->verification ? ": " : "",
+		      d->j->verification ? d->j->verification->summary : "");
 		return;
 	}
 	r = enter(d, SKHOD_RECOVERED, "new kernel adopted %u of %u handed-over streams (%u refused)",

@@ -1,0 +1,622 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* /init of the end-to-end VM run: smmu-khod does the live update, driven only by `smmu-khoctl update`. */
+/*
+ * Static arm64 program, the same binary in both kernels.  The kernel command
+ * line says where it is:
+ *   skhoe2e.k=K          1 = first boot, 2 = the kernel smmu-khod kexec'd into
+ *   skhoe2e.mode=M       preserve: the real flow;
+ *                        lose: the negative control, smmu-khod started with
+ *                        SKHOD_FAULT=abort-before-jump (the module ABORTs
+ *                        right before reboot(KEXEC): nothing is handed over)
+ * Kernel 1: load smmu_kho.ko and edu_dma.ko, give 00:02.0 (SID 0x10) a DMA
+ * page, check a round trip, arm an edu -> page DMA that edu_dma.ko fires
+ * from its reboot notifier (i.e. during the jump), start smmu-khod on a
+ * tmpfs state directory, and run
+ *   smmu-khoctl update --kernel /Image --initrd /boot/initrd.img
+ *                      --append "<this command line, skhoe2e.k=2>" --device 0000:00:02.0
+ * which arms, preserves, freezes, journals, loads and kexecs.  This program
+ * never calls kexec itself.
+ * Kernel 2: load the modules, note that the (new, empty) state directory
+ * holds no journal, start smmu-khod (it must recover the journal through
+ * LUO and verify), print `smmu-khoctl status --json` and `status`, look at
+ * the page the in-jump DMA wrote, fire a second DMA at the old IOVA with no
+ * new mapping, `verify` again, `finish`, print the status, power off.
+ *
+ * Everything goes to /dev/kmsg (so it is ordered with the kernel log on the
+ * console) as "SKHOE2E k=K <verb> <rest>": hello, data (key=value), notify
+ * (the daemon's sd_notify messages), out (a captured output line:
+ * "tag=T | line"), rc (tag=T rc=N), bye.  smmu-khod's stderr and the output
+ * of `update` go to /dev/kmsg directly: they must not wait in a pipe when
+ * the kernel jumps.  tests/vm/e2e/e2e_check.py judges it all on the host,
+ * together with QEMU's SMMU trace.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/reboot.h>
+
+#include "edu_dma_uapi.h"
+
+#define PAGE		4096u
+#define HALF		(PAGE / 2)
+#define NWORDS		(PAGE / 4)
+#define XFER_TIMEOUT_MS	2000	/* the edu timer fires after 100 ms (virtual) */
+#define READY_TIMEOUT_MS 60000	/* smmu-khod start incl. recovery and verification */
+#define JUMP_TIMEOUT_S	60	/* after `update` returned, wait this long for kexec */
+
+#define DUT_BDF		0x10	/* 00:02.0: requester ID == StreamID */
+#define DUT_PCI		"0000:00:02.0"
+#define STATE_DIR	"/var/lib/smmu-kho"
+#define NOTIFY_PATH	"/run/e2e-notify.sock"
+#define KHOD		"/sbin/smmu-khod"
+#define KHOCTL		"/sbin/smmu-khoctl"
+#define INITRD_COPY	"/boot/initrd.img"
+
+enum pat_kind { PAT_OLD = 1, PAT_JUMP = 2, PAT_RAW = 3, PAT_RT = 4 };
+
+static unsigned int K = 1;
+static int lose;		/* skhoe2e.mode=lose */
+static int kmsg = -1;
+static int edu = -1;
+static pid_t khod_pid = -1;
+
+static void say(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const char *verb, const char *fmt, ...)
+{
+	char line[900];
+	int n;
+	va_list ap;
+
+	n = snprintf(line, sizeof(line), "<5>SKHOE2E k=%u %s ", K, verb);
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (kmsg < 0 || write(kmsg, line, n) != n) {
+		fputs(line + 3, stdout);
+		fflush(stdout);
+	}
+}
+
+/* ---- small helpers ---- */
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return (int)n;
+}
+
+static const char *cmdline_str(const char *cmdline, const char *key, char *out, size_t len,
+			       const char *def)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = cmdline; (p = strstr(p, key)); p += kl)
+		if ((p == cmdline || p[-1] == ' ') && p[kl] == '=') {
+			size_t n = strcspn(p + kl + 1, " \n");
+
+			if (n >= len)
+				n = len - 1;
+			memcpy(out, p + kl + 1, n);
+			out[n] = 0;
+			return out;
+		}
+	snprintf(out, len, "%s", def);
+	return out;
+}
+
+static int insmod(const char *path, const char *params)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void mount_all(void)
+{
+	mkdir("/proc", 0755);
+	mkdir("/sys", 0755);
+	mkdir("/dev", 0755);
+	mkdir("/run", 0755);
+	mkdir("/boot", 0755);
+	mkdir("/var", 0755);
+	mkdir("/var/lib", 0755);
+	mkdir(STATE_DIR, 0700);
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	mount("tmpfs", "/run", "tmpfs", 0, "mode=0755");
+	/* The journal directory is on tmpfs: nothing in it survives kexec. */
+	mount("tmpfs", STATE_DIR, "tmpfs", 0, "mode=0700");
+}
+
+/* Entries of @dir other than . and .., or -errno. */
+static int dir_entries(const char *dir, char *names, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	names[0] = 0;
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		n++;
+		if (strlen(names) + strlen(e->d_name) + 2 < len)
+			strcat(strcat(names, names[0] ? "," : ""), e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+/* ---- DMA patterns (word i of pattern @t; distinct tags differ in every word) ---- */
+
+static uint32_t tag(enum pat_kind kind)
+{
+	return 0x5e000000u | (K & 0xff) << 16 | (unsigned int)kind << 8 | DUT_BDF;
+}
+
+static uint32_t pat_word(uint32_t t, unsigned int i)
+{
+	return t ^ (i * 0x9e3779b1u);
+}
+
+static void pat_fill(uint32_t *w, unsigned int first, unsigned int nwords, uint32_t t)
+{
+	for (unsigned int i = 0; i < nwords; i++)
+		w[i] = pat_word(t, first + i);
+}
+
+static unsigned int pat_match(const uint32_t *w, unsigned int first, unsigned int nwords,
+			      uint32_t t)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < nwords; i++)
+		n += w[i] == pat_word(t, first + i);
+	return n;
+}
+
+static int edu_rw(unsigned int which, int wr, unsigned int off, void *buf, unsigned int len)
+{
+	struct edu_dma_rw rw = {
+		.which = which, .write = wr, .offset = off, .len = len,
+		.user = (uintptr_t)buf,
+	};
+
+	return ioctl(edu, EDU_DMA_IOC_RW, &rw) ? -errno : 0;
+}
+
+static int edu_xfer(unsigned int dir, unsigned int dev_off, uint64_t iova, unsigned int len,
+		    struct edu_dma_xfer *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->dir = dir;
+	x->dev_off = dev_off;
+	x->iova = iova;
+	x->len = len;
+	x->timeout_ms = XFER_TIMEOUT_MS;
+	if (ioctl(edu, EDU_DMA_IOC_XFER, x))
+		return -errno;
+	return x->done ? 0 : -ETIMEDOUT;
+}
+
+static void edu_mark(unsigned int ev)
+{
+	uint32_t v = ev;
+
+	if (ioctl(edu, EDU_DMA_IOC_MARK, &v))
+		say("data", "mark_failed ev=%#x errno=%d", ev, errno);
+}
+
+/* ---- child processes ---- */
+
+/* fork + execve; the child's stdout/stderr are @out/@err (-1: keep ours). */
+static pid_t spawn(char *const argv[], char *const envp[], int out, int err)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	if (out >= 0)
+		dup2(out, 1);
+	if (err >= 0)
+		dup2(err, 2);
+	execve(argv[0], argv, envp);
+	_exit(127);
+}
+
+static int wait_rc(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static char *base_env[] = { "PATH=/sbin:/bin", "HOME=/", NULL };
+
+/*
+ * Run smmu-khoctl with @args, its stdout captured and printed line by line
+ * as "out tag=@tag | ...", its stderr straight to /dev/kmsg; then
+ * "rc tag=@tag rc=N".  Returns the exit code.
+ */
+static int ctl_capture(const char *tag_, const char *const args[])
+{
+	char *argv[16] = { KHOCTL };
+	static char buf[1 << 16];
+	size_t used = 0;
+	int p[2], rc, n = 1;
+	ssize_t r;
+	pid_t pid;
+
+	for (int i = 0; args[i] && n < 15; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	if (pipe2(p, O_CLOEXEC)) {
+		say("rc", "tag=%s rc=-1 pipe errno=%d", tag_, errno);
+		return -1;
+	}
+	pid = spawn(argv, base_env, p[1], kmsg);
+	close(p[1]);
+	while (used < sizeof(buf) - 1 && (r = read(p[0], buf + used, sizeof(buf) - 1 - used)) > 0)
+		used += (size_t)r;
+	close(p[0]);
+	buf[used] = 0;
+	rc = pid < 0 ? -1 : wait_rc(pid);
+	for (char *line = buf, *nl; *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = 0;
+		else
+			nl = line + strlen(line);
+		say("out", "tag=%s | %s", tag_, line);
+	}
+	say("rc", "tag=%s rc=%d", tag_, rc);
+	return rc;
+}
+
+/*
+ * Start smmu-khod as a plain process (stderr -> /dev/kmsg) and wait for its
+ * READY=1, which it sends only after recovery and verification.  Its
+ * sd_notify messages come to our NOTIFY_SOCKET; the socket is closed after
+ * READY so that later messages cannot fill its queue and block the daemon.
+ */
+static int start_khod(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *env[8] = { "PATH=/sbin:/bin", "HOME=/", "NOTIFY_SOCKET=" NOTIFY_PATH, NULL };
+	char *argv[] = { KHOD, "--state-dir", STATE_DIR, NULL };
+	uint64_t t0 = mono_ms();
+	int s, ready = 0;
+
+	if (lose && K == 1)
+		env[3] = "SKHOD_FAULT=abort-before-jump";
+	strcpy(sa.sun_path, NOTIFY_PATH);
+	unlink(NOTIFY_PATH);
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa))) {
+		say("data", "khod_ready ready=0 why=notify_socket errno=%d", errno);
+		return -1;
+	}
+	khod_pid = spawn(argv, env, kmsg, kmsg);
+	while (!ready) {
+		char msg[1024], ctl[CMSG_SPACE(sizeof(int) * 16)];
+		struct iovec iov = { msg, sizeof(msg) - 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+				     .msg_controllen = sizeof(ctl) };
+		struct pollfd pfd = { .fd = s, .events = POLLIN };
+		int64_t left = (int64_t)READY_TIMEOUT_MS - (int64_t)(mono_ms() - t0);
+		struct cmsghdr *c;
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0)
+			continue;
+		msg[n] = 0;
+		/* We are no fd store: drop the fds it hands over (FDSTORE=1). */
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+				for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+					close(((int *)CMSG_DATA(c))[i]);
+		for (char *p = msg; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		say("notify", "%s", msg);
+		ready = !!strstr(msg, "READY=1");
+	}
+	close(s);
+	unlink(NOTIFY_PATH);
+	say("data", "khod_ready ready=%d ms=%llu pid=%d", ready,
+	    (unsigned long long)(mono_ms() - t0), (int)khod_pid);
+	return ready ? 0 : -1;
+}
+
+static void stop_khod(void)
+{
+	int rc;
+
+	if (khod_pid <= 0)
+		return;
+	kill(khod_pid, SIGTERM);
+	rc = wait_rc(khod_pid);
+	say("data", "khod_exit rc=%d", rc);
+	khod_pid = -1;
+}
+
+static void power_off(void)
+{
+	stop_khod();
+	say("bye", "mode=%s", lose ? "lose" : "preserve");
+	sync();
+	reboot(LINUX_REBOOT_CMD_POWER_OFF);
+	for (;;)
+		pause();
+}
+
+static int load_modules(void)
+{
+	char params[64], path[64];
+	int r1, r2;
+
+	r1 = insmod("/lib/smmu_kho.ko", "");
+	snprintf(params, sizeof(params), "kernel=%u stage=1", K);
+	r2 = insmod("/lib/edu_dma.ko", params);
+	snprintf(path, sizeof(path), EDU_DMA_DEV_FMT, DUT_BDF);
+	edu = open(path, O_RDWR | O_CLOEXEC);
+	say("data", "modules smmu_kho=%d edu_dma=%d edu_open=%d smmu_kho_dev=%d", r1, r2,
+	    edu < 0 ? -errno : 0, access("/dev/smmu_kho", F_OK) ? -errno : 0);
+	return r1 || r2 || edu < 0 ? -1 : 0;
+}
+
+/* ---- kernel 1 ---- */
+
+/* A DMA page for 00:02.0, a round trip through it, then the in-jump DMA armed. */
+static int dma_before_update(void)
+{
+	struct edu_dma_alloc a = { .stage = 1, .nr_pages = 1 };
+	struct edu_dma_xfer x1, x2, x3;
+	struct edu_dma_arm arm;
+	uint32_t w[NWORDS];
+	int r1, r2, r3, ra = -1;
+	unsigned int n;
+
+	if (ioctl(edu, EDU_DMA_IOC_ALLOC, &a)) {
+		say("data", "buf err=%d", -errno);
+		return -1;
+	}
+	say("data", "buf dev=%04x iova=%#llx pa=%#llx", DUT_BDF, (unsigned long long)a.iova,
+	    (unsigned long long)a.pa);
+	/* Round trip: page -> edu, page := ~pattern, edu -> page. */
+	pat_fill(w, 0, NWORDS, tag(PAT_RT));
+	edu_mark(EDU_MARK_RT_BEGIN);
+	r1 = edu_rw(EDU_BUF_CUR, 1, 0, w, PAGE) ?: edu_xfer(EDU_TO_DEV, 0, a.iova, PAGE, &x1);
+	for (unsigned int i = 0; i < NWORDS; i++)
+		w[i] = ~pat_word(tag(PAT_RT), i);
+	r2 = edu_rw(EDU_BUF_CUR, 1, 0, w, PAGE) ?: edu_xfer(EDU_FROM_DEV, 0, a.iova, PAGE, &x2);
+	edu_mark(EDU_MARK_RT_END);
+	memset(w, 0, sizeof(w));
+	n = edu_rw(EDU_BUF_CUR, 0, 0, w, PAGE) ? 0 : pat_match(w, 0, NWORDS, tag(PAT_RT));
+	say("data", "roundtrip words=%u of=%u ret=%d,%d", n, NWORDS, r1, r2);
+
+	/* edu buffer := [jump | raw] patterns (through the page), page := old. */
+	pat_fill(w, 0, HALF / 4, tag(PAT_JUMP));
+	pat_fill(w + HALF / 4, HALF / 4, HALF / 4, tag(PAT_RAW));
+	r3 = edu_rw(EDU_BUF_CUR, 1, 0, w, PAGE) ?: edu_xfer(EDU_TO_DEV, 0, a.iova, PAGE, &x3);
+	pat_fill(w, 0, NWORDS, tag(PAT_OLD));
+	r3 = r3 ?: edu_rw(EDU_BUF_CUR, 1, 0, w, PAGE);
+	/* edu_dma.ko preserves the page with KHO, publishes {IOVA, PA, tags}
+	 * and fires edu[0,2K) -> page[0,2K) from its reboot notifier. */
+	memset(&arm, 0, sizeof(arm));
+	arm.xfer.dir = EDU_FROM_DEV;
+	arm.xfer.iova = a.iova;
+	arm.xfer.len = HALF;
+	arm.tag[PAT_OLD] = tag(PAT_OLD);
+	arm.tag[PAT_JUMP] = tag(PAT_JUMP);
+	arm.tag[PAT_RAW] = tag(PAT_RAW);
+	if (!r3)
+		ra = ioctl(edu, EDU_DMA_IOC_ARM, &arm) ? -errno : 0;
+	say("data", "armed ret=%d stage=%d", ra, r3);
+	return n == NWORDS && !ra ? 0 : -1;
+}
+
+/* The initrd of this boot (kept by retain_initrd) is the next kernel's. */
+static int copy_initrd(void)
+{
+	static char buf[1 << 16];
+	int in = open("/sys/firmware/initrd", O_RDONLY | O_CLOEXEC), out, r = 0;
+	ssize_t n;
+
+	if (in < 0)
+		return -errno;
+	out = open(INITRD_COPY, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		close(in);
+		return -errno;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n) {
+			r = -EIO;
+			break;
+		}
+	if (n < 0)
+		r = -errno;
+	close(in);
+	/* Closed before kexec_file_load opens it (ETXTBSY otherwise). */
+	if (close(out) && !r)
+		r = -errno;
+	return r;
+}
+
+/* This command line with skhoe2e.k=2. */
+static void next_cmdline(const char *cmdline, char *next, size_t len)
+{
+	char copy[2048], *p, *save;
+	size_t n = 0;
+
+	snprintf(copy, sizeof(copy), "%s", cmdline);
+	copy[strcspn(copy, "\n")] = 0;
+	next[0] = 0;
+	for (p = strtok_r(copy, " ", &save); p; p = strtok_r(NULL, " ", &save))
+		if (strncmp(p, "skhoe2e.k=", 10))
+			n += snprintf(next + n, n < len ? len - n : 0, "%s ", p);
+	snprintf(next + n, n < len ? len - n : 0, "skhoe2e.k=2");
+}
+
+static void kernel1(const char *cmdline)
+{
+	char next[2200];
+	char *argv[] = { KHOCTL, "update", "--kernel", "/Image", "--initrd", INITRD_COPY,
+			 "--append", next, "--device", DUT_PCI, NULL };
+	pid_t pid;
+	int r, rc;
+
+	if (dma_before_update())
+		return;
+	r = copy_initrd();
+	say("data", "initrd path=%s ret=%d", INITRD_COPY, r);
+	if (r || start_khod())
+		return;
+	ctl_capture("status_before", (const char *const[]){ "status", NULL });
+	next_cmdline(cmdline, next, sizeof(next));
+	say("data", "update_start cmd=\"smmu-khoctl update --kernel /Image --initrd %s "
+	    "--append '%s' --device %s\"", INITRD_COPY, next, DUT_PCI);
+	/* Progress on the console as it happens: no pipe between it and kmsg. */
+	pid = spawn(argv, base_env, kmsg, kmsg);
+	rc = wait_rc(pid);
+	say("rc", "tag=update rc=%d", rc);
+	if (rc) {
+		ctl_capture("status_update_failed", (const char *const[]){ "status", NULL });
+		return;
+	}
+	/* The jump is under way in smmu-khod's reboot(KEXEC): wait for it. */
+	say("data", "waiting_for_kexec timeout_s=%d", JUMP_TIMEOUT_S);
+	sleep(JUMP_TIMEOUT_S);
+	say("data", "kexec_never_happened");
+	ctl_capture("status_no_jump", (const char *const[]){ "status", NULL });
+}
+
+/* ---- kernel 2 ---- */
+
+static void classify(unsigned int off, uint32_t t_new, uint32_t t_old, const char *what)
+{
+	uint32_t w[HALF / 4];
+	int err = edu_rw(EDU_BUF_IN, 0, off, w, HALF);
+
+	say("data", "%s words=%u new=%u old=%u err=%d", what, HALF / 4,
+	    err ? 0 : pat_match(w, off / 4, HALF / 4, t_new),
+	    err ? 0 : pat_match(w, off / 4, HALF / 4, t_old), err);
+}
+
+static void kernel2(void)
+{
+	const struct edu_dma_record *r;
+	struct edu_dma_info info;
+	struct edu_dma_xfer x;
+	char names[256];
+	int n, ret;
+
+	/* Before smmu-khod runs: its state directory is a fresh tmpfs. */
+	n = dir_entries(STATE_DIR, names, sizeof(names));
+	say("data", "statedir_before_khod entries=%d names=%s", n, names[0] ? names : "-");
+	if (ioctl(edu, EDU_DMA_IOC_INFO, &info)) {
+		say("data", "record err=%d", -errno);
+		return;
+	}
+	r = &info.in;
+	say("data", "record flags=%#x in_err=%d kernel=%u iova=%#llx pa=%#llx restored=%d",
+	    info.flags, info.in_err, r->kernel, (unsigned long long)r->iova,
+	    (unsigned long long)r->pa, !!(info.flags & EDU_DMA_F_IN_RESTORED));
+	start_khod();
+	ctl_capture("json_after_jump", (const char *const[]){ "status", "--json", NULL });
+	ctl_capture("status_after_jump", (const char *const[]){ "status", NULL });
+	if (!(info.flags & EDU_DMA_F_IN_RESTORED))
+		return;
+	/* The in-jump DMA: [0,2K) of the previous kernel's page. */
+	classify(0, r->tag[PAT_JUMP], r->tag[PAT_OLD], "jump");
+	/* A new DMA at the old IOVA, no mapping made in this kernel: lands only
+	 * if the adopted translation is still live. */
+	edu_mark(EDU_MARK_RAW_BEGIN);
+	ret = edu_xfer(EDU_FROM_DEV, HALF, r->iova + HALF, HALF, &x);
+	edu_mark(EDU_MARK_RAW_END);
+	say("data", "raw_dma iova=%#llx ret=%d done=%u", (unsigned long long)(r->iova + HALF),
+	    ret, x.done);
+	classify(HALF, r->tag[PAT_RAW], r->tag[PAT_OLD], "raw");
+	ctl_capture("verify_after_dma", (const char *const[]){ "verify", NULL });
+	ctl_capture("finish", (const char *const[]){ "finish", NULL });
+	ctl_capture("json_after_finish", (const char *const[]){ "status", "--json", NULL });
+	ctl_capture("status_after_finish", (const char *const[]){ "status", NULL });
+}
+
+int main(void)
+{
+	char cmdline[2048], v[32], up[64];
+
+	mount_all();
+	kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
+		cmdline[0] = 0;
+	K = (unsigned int)strtoul(cmdline_str(cmdline, "skhoe2e.k", v, sizeof(v), "1"), NULL, 0);
+	lose = !strcmp(cmdline_str(cmdline, "skhoe2e.mode", v, sizeof(v), "preserve"), "lose");
+	if (read_file("/proc/uptime", up, sizeof(up)) < 0)
+		up[0] = 0;
+	up[strcspn(up, " ")] = 0;
+	say("hello", "mode=%s kho_in=%d uptime=%s", lose ? "lose" : "preserve",
+	    !access("/sys/kernel/debug/kho/in", F_OK), up);
+	if (!load_modules()) {
+		if (K == 1)
+			kernel1(cmdline);
+		else
+			kernel2();
+	}
+	power_off();
+	return 0;
+}
