@@ -29,6 +29,7 @@ include kernel/kernel.mk
 -include tests/bench/bench.mk
 -include tests/vm/vm.mk
 -include daemon/daemon.mk
+-include tests/vm/e2e/e2e.mk
 
 # `make check`: every suite; tests/run-all.sh prints the closing
 # "N passed, N failed" line over all of them.

@@ -1104,9 +1104,7 @@ static void recover_after_jump(struct skhod *d)
 	if (st.in_state == SMMU_KHO_IDLE) {
 		lost_without_handover(d);
 		enter(d, SKHOD_FAILED,
-		      "booted without the handover: the new kernel received no smmu-kho state (cold reboot, or kexec without KHO); the preserved DMA translation was lost%s%s",
-		      d->j->verification ? ": " : "",
-		      d->j->verification ? d->j->verification->summary : "");
+		      "booted without the handover: the new kernel received no smmu-kho state (cold reboot, or kexec without KHO); the preserved DMA translation was lost");
 		return;
 	}
 	r = enter(d, SKHOD_RECOVERED, "new kernel adopted %u of %u handed-over streams (%u refused)",

@@ -16,7 +16,7 @@ A check whose evidence is missing fails; nothing passes by default.
 (smmu-khod's SKHOD_FAULT=abort-before-jump), which must end FAILED naming
 SID 0x10 and on which the positive checks must fail.
 --print-output TAG prints the captured output of one smmu-khoctl command
-(for `make demo`).
+and --print-story the update's progress across both kernels (`make demo`).
 """
 import argparse
 import json
@@ -346,8 +346,21 @@ def main():
     ap.add_argument('--mode', choices=('preserve', 'lose'))
     ap.add_argument('--qemu-rc', type=int, default=-1)
     ap.add_argument('--print-output', metavar='TAG')
+    ap.add_argument('--print-story', action='store_true')
     a = ap.parse_args()
     s = Serial(a.serial)
+    if a.print_story:
+        # What an operator watching the console would follow; the kernel
+        # count goes up where kernel 1 logs that it starts the next one.
+        keep = ('update: ', 'smmu-khod: notice: state', 'smmu-khod: info: journal',
+                'kexec_core: ', 'KHO: found', 'arm-smmu-v3-kho', 'luo: Retrieved')
+        k = 1
+        for line in s.lines:
+            if line.startswith(keep):
+                print('[kernel %d] %s' % (k, line))
+            if 'Starting new kernel' in line:
+                k += 1
+        return 0 if s.section(2) else 1
     if a.print_output:
         lines = s.out.get((2, a.print_output))
         if not lines:
