@@ -381,10 +381,15 @@ int arm_smmu_kho_init_strtab(struct arm_smmu_device *smmu)
 		if (ret < 0 && ret != -ENOSPC)
 			return ret;
 	}
+	/* One line, not one per stream: printk is on the boot critical path. */
+	j = 0;
 	xa_for_each(&smmu->kho.streams, sid, s)
-		if (s->in_state == ARM_SMMU_KHO_IN_ADOPTED)
+		if (s->in_state == ARM_SMMU_KHO_IN_ADOPTED && j++ < 4)
 			pr_info("%pa: SID %#lx keeps its translation\n",
 				&smmu->kho.mmio_base, sid);
+	if (j > 4)
+		pr_info("%pa: ... and %u more streams keep theirs\n",
+			&smmu->kho.mmio_base, j - 4);
 	return 0;
 }
 
@@ -521,7 +526,8 @@ EXPORT_SYMBOL_GPL(arm_smmu_kho_mark);
 /**
  * arm_smmu_kho_clone_for_bench - preserve @n more SIDs sharing @dev's STE
  * @dev: a device selected with arm_smmu_kho_mark()
- * @first: first SID to populate; @first..@first+@n-1 must be unused
+ * @first: first SID to populate; @first..@first+@n-1 must be unused, or
+ *	   copies adopted from the previous kernel (preserved again as is)
  * @n: number of SIDs
  *
  * Benchmark-only: lets vm-bench measure 1,024 preserved streams with one
@@ -545,10 +551,15 @@ int arm_smmu_kho_clone_for_bench(struct device *dev, u32 first, u32 n)
 	mutex_lock(&smmu->streams_mutex);
 	src = arm_smmu_get_step_for_sid(smmu, master->streams[0].id);
 	for (sid = first; sid < first + n && !ret; sid++) {
-		struct arm_smmu_kho_stream *s;
+		struct arm_smmu_kho_stream *s = xa_load(&smmu->kho.streams, sid);
 		struct arm_smmu_ste *dst;
 
-		if (xa_load(&smmu->kho.streams, sid)) {
+		/* A copy adopted from the previous kernel is preserved again. */
+		if (s && s->in_state == ARM_SMMU_KHO_IN_ADOPTED) {
+			s->out = true;
+			continue;
+		}
+		if (s) {
 			ret = -EBUSY;
 			break;
 		}
