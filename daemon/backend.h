@@ -87,6 +87,11 @@ struct skhod_backend {
  */
 int skhod_backend_open(const char *spec, struct skhod_backend **out);
 
+/*
+ * The real backend.  $SKHOD_FAULT=abort-before-jump (tests only) makes its
+ * crash point "update.before-jump" issue SMMU_KHO_IOC_ABORT: the jump then
+ * hands nothing over.  Errors: -ENOMEM.
+ */
 int skhod_backend_real_open(struct skhod_backend **out);
 int skhod_backend_fake_open(const char *dir, struct skhod_backend **out);
 
