@@ -153,6 +153,18 @@ static int get_cell(const void *blob, int node, const char *nname,
 }
 
 
+/* Prefix @err's message with the node name (the decoder does not know it). */
+static int in_node(struct skho_err *err, int ret, const char *nname)
+{
+	char msg[sizeof(err->msg)];
+
+	if (!err)
+		return ret;
+	memcpy(msg, err->msg, sizeof(msg));
+	msg[sizeof(msg) - 1] = '\0';
+	return skho_fail(err, -ret, SKHO_NO_SID, err->addr, "%s: %s", nname, msg);
+}
+
 /* Sorted, strictly ascending 16-bit ids (ASIDs, VMIDs). */
 static int check_ids(const fdt32_t *ids, u32 nr, const char *nname, const char *pname,
 		     struct skho_err *err)
@@ -240,7 +252,7 @@ static int parse_smmu(const void *blob, int node, struct skho_handover *ho,
 	char want[40], nname[48];
 	const void *v;
 	const u8 *p;
-	u64 val, prev_end = 0;
+	u64 val;
 	u32 i, nr, prev_sid = 0;
 	int nlen, ret;
 
@@ -298,7 +310,6 @@ static int parse_smmu(const void *blob, int node, struct skho_handover *ho,
 	s->nr_streams = nr;
 	for (i = 0, p = v; i < nr; i++, p += sizeof(struct skho_abi_stream)) {
 		u32 sid = skho_fdt_ld32(p + offsetof(struct skho_abi_stream, sid));
-		u32 flags = skho_fdt_ld32(p + offsetof(struct skho_abi_stream, flags));
 
 		if (i && sid <= prev_sid)
 			return skho_fail(err, SKHO_E_SID, sid, 0,
@@ -308,10 +319,6 @@ static int parse_smmu(const void *blob, int node, struct skho_handover *ho,
 			return skho_fail(err, SKHO_E_SID, sid, 0,
 					 "%s: SID %#x beyond stream table of 2^%u", nname, sid,
 					 g.log2size);
-		if (flags)
-			return skho_fail(err, SKHO_E_PROP, sid, 0,
-					 "%s: streams[%u] (SID %#x) flags %#x, reserved",
-					 nname, i, sid, flags);
 		prev_sid = sid;
 	}
 
@@ -334,33 +341,13 @@ static int parse_smmu(const void *blob, int node, struct skho_handover *ho,
 	s->vmids = v;
 	s->nr_vmids = nr;
 	ret = check_ids(s->vmids, nr, nname, SKHO_PROP_VMIDS, err);
-	ret = ret ?: get_prop(blob, node, nname, SKHO_PROP_RANGES, sizeof(struct skho_abi_range),
-			      SKHO_MAX_RANGES, &v, &nr, err);
+	ret = ret ?: get_prop(blob, node, nname, SKHO_PROP_RANGES, 1, ~0u, &v, &nr, err);
 	if (ret)
 		return ret;
-	for (i = 0, p = v; i < nr; i++, p += sizeof(struct skho_abi_range)) {
-		u64 pa = skho_fdt_ld64(p), size = skho_fdt_ld64(p + 8);
-		const char *bad = NULL;
-
-		if (!size)
-			bad = "is empty";
-		else if (pa + size < pa)
-			bad = "wraps";
-		else if (i && pa < prev_end)
-			bad = "overlaps or sorts before its predecessor";
-		if (bad)
-			return skho_fail(err, SKHO_E_RANGES, SKHO_NO_SID, pa,
-					 "%s: preserved-ranges[%u] %#llx+%#llx %s", nname, i,
-					 (unsigned long long)pa, (unsigned long long)size, bad);
-		prev_end = pa + size;
-		ret = skho_ranges_add(&s->ranges, pa, size);
-		if (ret)
-			return skho_fail(err, -ret, SKHO_NO_SID, pa, "%s: ranges", nname);
-	}
 	ho->nr_smmus++;	/* from here on, release() frees s->ranges */
-	return skho_ranges_normalize(&s->ranges);	/* merges adjacent ones */
+	ret = skho_ranges_decode(v, nr, &s->ranges, err);
+	return ret ? in_node(err, ret, nname) : 0;
 }
-
 void skho_handover_release(struct skho_handover *ho)
 {
 	u32 i;

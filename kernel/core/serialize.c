@@ -3,8 +3,7 @@
 #include "skho_handover.h"
 
 /* The record layouts docs/abi.md gives offsets for. */
-_Static_assert(sizeof(struct skho_abi_range) == 16, "skho_abi_range is 16 bytes");
-_Static_assert(sizeof(struct skho_abi_stream) == 88, "skho_abi_stream is 88 bytes");
+_Static_assert(sizeof(struct skho_abi_stream) == 84, "skho_abi_stream is 84 bytes");
 _Static_assert(sizeof(struct skho_abi_pgtable) == 24, "skho_abi_pgtable is 24 bytes");
 
 /* A distinct table, while collecting: geometry as walked, digest. */
@@ -25,7 +24,8 @@ struct snap_smmu {
 	u32 nr_pts, cap_pts;
 	u32 *asids, nr_asids, cap_asids;
 	u32 *vmids, nr_vmids, cap_vmids;
-	struct skho_ranges ranges;
+	struct skho_ranges ranges;		/* pages, normalized once taken */
+	u32 ranges_bytes;			/* their preserved-ranges encoding */
 };
 
 struct skho_snapshot {
@@ -314,7 +314,6 @@ static int snap_one(struct snap_smmu *s, const struct skho_smmu_state *st,
 		if (ret)
 			goto out;
 		rec->sid = cpu_to_fdt32(sid);
-		rec->flags = 0;
 		rec->ste_digest = cpu_to_fdt64(skho_digest_buf(rec->ste, 64, 0));
 		rec->xlat_digest = cpu_to_fdt64(xd);
 	}
@@ -322,10 +321,24 @@ static int snap_one(struct snap_smmu *s, const struct skho_smmu_state *st,
 	skho_sort(s->pts, s->nr_pts, sizeof(*s->pts), pt_cmp);
 	s->nr_asids = sort_unique(s->asids, s->nr_asids);
 	s->nr_vmids = sort_unique(s->vmids, s->nr_vmids);
-	skho_ranges_normalize(&s->ranges);
-	if (s->ranges.nr > SKHO_MAX_RANGES)
-		ret = skho_fail(err, SKHO_E_LIMIT, SKHO_NO_SID, 0, "%u ranges > %u",
-				s->ranges.nr, SKHO_MAX_RANGES);
+	/* KHO preserves pages: so does the ABI (whole 4 KiB pages, runs) */
+	if (skho_ranges_to_pages(&s->ranges) ||
+	    (s->ranges.nr && s->ranges.r[s->ranges.nr - 1].pa +
+	     s->ranges.r[s->ranges.nr - 1].size > 1ULL << SKHO_ABI_PA_BITS)) {
+		ret = skho_fail(err, SKHO_E_UNSUPPORTED, SKHO_NO_SID, 0,
+				"smmu %#llx: a table reaches beyond 2^%u",
+				(unsigned long long)s->mmio_base, SKHO_ABI_PA_BITS);
+		goto out;
+	}
+	ret = skho_ranges_encode(&s->ranges, NULL, 0);
+	if (ret < 0) {
+		ret = skho_fail(err, -ret, SKHO_NO_SID, 0, "smmu %#llx: %u page runs (limit %u)",
+				(unsigned long long)s->mmio_base, s->ranges.nr,
+				SKHO_MAX_RANGES);
+		goto out;
+	}
+	s->ranges_bytes = (u32)ret;
+	ret = 0;
 out:
 	skho_free(sids);
 	skho_free(c.hash);
@@ -471,7 +484,7 @@ size_t skho_snapshot_fdt_size(const struct skho_snapshot *s)
 
 		sz += sizeof(fdt32_t) + TAGALIGN(node_name(name, sizeof(name), m->mmio_base) + 1);
 		sz += prop_size(8) * 2 + prop_size(4) * 3;	/* reg, strtab-base; cfg, features, oas */
-		sz += prop_size((size_t)m->ranges.nr * sizeof(struct skho_abi_range));
+		sz += prop_size(m->ranges_bytes);
 		sz += prop_size((size_t)m->nr_streams * sizeof(struct skho_abi_stream));
 		sz += prop_size((size_t)m->nr_pts * sizeof(struct skho_abi_pgtable));
 		sz += prop_size((size_t)m->nr_asids * 4);
@@ -509,18 +522,12 @@ static int put_smmu(void *fdt, const struct snap_smmu *m)
 	r = r ?: fdt_property_u32(fdt, SKHO_PROP_STRTAB_CFG, m->strtab_cfg);
 	r = r ?: fdt_property_u32(fdt, SKHO_PROP_FEATURES, m->features);
 	r = r ?: fdt_property_u32(fdt, SKHO_PROP_OAS, m->oas);
-	r = r ?: fdt_property_placeholder(fdt, SKHO_PROP_RANGES,
-					  (int)(m->ranges.nr * sizeof(struct skho_abi_range)),
+	r = r ?: fdt_property_placeholder(fdt, SKHO_PROP_RANGES, (int)m->ranges_bytes,
 					  (void **)&p);
 	if (r)
 		return r;
-	for (i = 0; i < m->ranges.nr; i++) {
-		fdt64_t cell[2] = {
-			cpu_to_fdt64(m->ranges.r[i].pa), cpu_to_fdt64(m->ranges.r[i].size),
-		};
-
-		memcpy(p + (size_t)i * sizeof(cell), cell, sizeof(cell));
-	}
+	if (skho_ranges_encode(&m->ranges, p, m->ranges_bytes) != (int)m->ranges_bytes)
+		return -FDT_ERR_INTERNAL;	/* checked when the snapshot was taken */
 	r = fdt_property(fdt, SKHO_PROP_STREAMS, m->streams,
 			 (int)(m->nr_streams * sizeof(struct skho_abi_stream)));
 	r = r ?: fdt_property_placeholder(fdt, SKHO_PROP_PGTABLES,

@@ -10,7 +10,7 @@
 enum skho_limits {
 	SKHO_MAX_SMMUS = 16,
 	SKHO_MAX_STREAMS = 1 << 20,		/* per SMMU */
-	SKHO_MAX_RANGES = 1 << 20,		/* per SMMU */
+	SKHO_MAX_RANGES = 1 << 20,		/* page runs per SMMU */
 	SKHO_MAX_PGTABLES = 1 << 20,		/* per SMMU */
 	SKHO_MAX_LG2_STRTAB = 32,		/* SIDSIZE */
 	SKHO_MAX_LG2_LINEAR_STRTAB = 24,	/* 1 GiB linear table */
@@ -48,10 +48,40 @@ size_t skho_snapshot_fdt_size(const struct skho_snapshot *s);
  */
 int skho_snapshot_to_fdt(const struct skho_snapshot *s, void *buf, size_t bufsz,
 			 struct skho_err *err);
-/* Normalized ranges of SMMU @idx that must be preserved. */
+/*
+ * Normalized ranges of SMMU @idx that must be preserved: whole 4 KiB pages,
+ * exactly the runs the FDT's preserved-ranges lists.
+ */
 const struct skho_ranges *skho_snapshot_ranges(const struct skho_snapshot *s,
 					       u32 idx);
 void skho_snapshot_free(struct skho_snapshot *s);
+
+/*
+ * The preserved-ranges encoding (smmu_kho_abi.h, docs/abi.md).
+ *
+ * skho_ranges_to_pages() rounds every range of @rs out to whole 4 KiB pages
+ * and normalizes the set.  Returns 0, or -SKHO_E_INVAL when a range ends in
+ * the last page of the 64-bit space.
+ *
+ * skho_ranges_encode() writes the runs of @rs, which must be whole pages
+ * below 2^52, ascending, with a gap between neighbours (what
+ * skho_ranges_to_pages() gives), into @buf, or only counts the bytes when
+ * @buf is NULL.  Returns the number of bytes, -SKHO_E_INVAL (@rs not so),
+ * -SKHO_E_NOSPACE (@len too small), -SKHO_E_LIMIT (more than
+ * SKHO_MAX_RANGES runs).
+ *
+ * skho_ranges_decode() decodes @len bytes of hostile input at @val into the
+ * empty set @out (normalized, page-aligned; freed by skho_ranges_free()),
+ * never reading outside them.  Errors: -SKHO_E_PROP (a number cut short, not
+ * in shortest form, or longer than SKHO_ABI_VARINT_MAX bytes), -SKHO_E_RANGES
+ * (a run touching its predecessor, or reaching beyond 2^52),
+ * -SKHO_E_LIMIT (more than SKHO_MAX_RANGES runs), -SKHO_E_NOMEM,
+ * -SKHO_E_INVAL (@out NULL or not empty).
+ */
+int skho_ranges_to_pages(struct skho_ranges *rs);
+int skho_ranges_encode(const struct skho_ranges *rs, u8 *buf, size_t len);
+int skho_ranges_decode(const void *val, size_t len, struct skho_ranges *out,
+		       struct skho_err *err);
 
 /* Records inside an FDT are only 4-byte aligned: load cells through these. */
 static inline u32 skho_fdt_ld32(const void *p)

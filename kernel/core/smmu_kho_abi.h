@@ -12,7 +12,7 @@
  * them (little-endian 64-bit words).
  *
  *   / {
- *       compatible = "smmu-kho-v1";          ABI major version, see below
+ *       compatible = "smmu-kho-v2";          ABI major version, see below
  *       smmu-kho,abi-minor = <u32>;          additive changes only
  *       smmu@<mmio base, hex> {              one node per SMMU instance
  *           reg = <u64>;                     MMIO base: the node's identity
@@ -20,7 +20,7 @@
  *           strtab-base-cfg = <u32>;         SMMU_STRTAB_BASE_CFG as programmed
  *           features = <u32>;                SKHO_SMMU_F_*
  *           oas = <u32>;                     SMMU_IDR5.OAS in bits (32..52)
- *           preserved-ranges = <u64 pa, u64 size>...;   sorted, disjoint
+ *           preserved-ranges = [bytes];      runs of 4 KiB pages, see below
  *           streams = [struct skho_abi_stream]...;      sorted by SID, unique
  *           page-tables = [struct skho_abi_pgtable]...; sorted by root, unique
  *           asids = <u32>...;                sorted, unique (S1 ASIDs in use)
@@ -28,13 +28,23 @@
  *       };
  *   };
  *
- * preserved-ranges lists every byte of SMMU-owned memory the preserved
- * streams depend on: the stream table (the whole linear table, or the L1
- * table and the L2 tables that hold preserved STEs), their CD tables (L1 and
- * leaf), and every page-table page of their stage-1 and stage-2 tables.  The
+ * preserved-ranges lists every 4 KiB page of SMMU-owned memory the preserved
+ * streams depend on: the pages holding the stream table (the whole linear
+ * table, or the L1 table and the L2 tables that hold preserved STEs), their
+ * CD tables (L1 and leaf), and every page-table page of their stage-1 and
+ * stage-2 tables.  KHO preserves whole pages, so the page is the unit.  The
  * output pages of a translation (DMA buffers, guest memory) are not listed:
  * whoever owns them preserves them.  The next kernel must refuse any table
- * pointer or table descriptor that leads outside these ranges.
+ * pointer or table descriptor that leads outside these pages.
+ *
+ * Encoding: ascending, disjoint, non-adjacent runs of pages, each two
+ * unsigned LEB128 numbers (7 bits a byte, least significant group first,
+ * bit 7 set on every byte but the last; shortest form only):
+ *   skip    pages between the end of the previous run (page 0 for the
+ *           first run) and the first page of this one; >= 1 after the first
+ *   count   pages in the run, minus 1
+ * Every page lies below 2^SKHO_ABI_PA_BITS, so each number fits in
+ * SKHO_ABI_VARINT_MAX bytes.
  *
  * Digests are SKHO_DIGEST (64-bit, see digest.c) over canonical encodings
  * defined in docs/abi.md:
@@ -47,11 +57,13 @@
  *
  * Versioning: any change to a layout or meaning below bumps the major number
  * in SKHO_ABI_COMPATIBLE; a new kernel refuses a major it does not know.
- * Adding an optional property bumps the minor only.
+ * Adding an optional property bumps the minor only.  v2 (page runs in
+ * preserved-ranges, 84-byte streams records without flags) replaced v1
+ * (16-byte {pa, size} ranges, 88-byte records); docs/abi.md says why.
  */
 
 #define SKHO_KHO_NAME		"smmu-kho"
-#define SKHO_ABI_COMPATIBLE	"smmu-kho-v1"
+#define SKHO_ABI_COMPATIBLE	"smmu-kho-v2"
 #define SKHO_ABI_MINOR		0
 
 /* Property names. */
@@ -73,20 +85,16 @@
 #define SKHO_SMMU_F_COHERENT	(1U << 0)	/* table walks are IO-coherent */
 #define SKHO_SMMU_F_ALL		(SKHO_SMMU_F_COHERENT)
 
-/**
- * struct skho_abi_range - one entry of preserved-ranges (16 bytes).
- * @pa:   first byte, physical address.
- * @size: length in bytes, > 0; pa + size must not wrap.
- */
-struct skho_abi_range {
-	fdt64_t pa;
-	fdt64_t size;
-};
+/* preserved-ranges: pages of 4 KiB, all below 2^52 (SMMUv3's largest OAS). */
+#define SKHO_ABI_PAGE_SHIFT	12
+#define SKHO_ABI_PA_BITS	52
+/* Bytes of one LEB128 number below 2^(52 - 12): 40 bits, 7 a byte. */
+#define SKHO_ABI_VARINT_MAX	6
 
 /**
- * struct skho_abi_stream - one entry of streams (88 bytes).
+ * struct skho_abi_stream - one entry of streams (84 bytes, no padding: the
+ * FDT aligns property values to 4 bytes only, so the record is packed).
  * @sid:         StreamID.
- * @flags:       reserved, 0.
  * @ste_digest:  digest of @ste.
  * @xlat_digest: digest of the stream's translation (see above).
  * @ste:         the STE exactly as in memory at freeze time: the reference
@@ -94,11 +102,10 @@ struct skho_abi_range {
  */
 struct skho_abi_stream {
 	fdt32_t sid;
-	fdt32_t flags;
 	fdt64_t ste_digest;
 	fdt64_t xlat_digest;
 	unsigned char ste[64];
-};
+} __packed;
 
 /* skho_abi_pgtable.stage */
 enum skho_stage {

@@ -8,7 +8,9 @@
  * contracts of skho_handover.h; a broken one aborts (a libFuzzer crash):
  *  - parse: returns 0 or one -SKHO_E_* code, the same that err.code holds;
  *    on success at most 16 SMMUs, each with strictly ascending SIDs and
- *    normalized (sorted, disjoint, non-empty) ranges;
+ *    normalized ranges (sorted, non-empty, with a gap between neighbours)
+ *    of whole 4 KiB pages below 2^52, which encode back to the very bytes
+ *    of preserved-ranges;
  *  - validate: one verdict per stream, in the order of the streams
  *    property; the return value is the number of refusals, or a negative
  *    code when every stream was refused;
@@ -16,6 +18,8 @@
  *    ranges and equals its reference copy byte for byte.
  */
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
+
+static const void *ho_blob;	/* the blob being checked */
 
 #define STREAM_AT(s, i)	((const u8 *)(s)->streams + (size_t)(i) * sizeof(struct skho_abi_stream))
 
@@ -40,6 +44,32 @@ static void check_code(int ret, const struct skho_err *err, const char *what)
 		       skho_strerror(ret), err->code);
 }
 
+/* The decoded runs encode back to exactly the bytes handed over. */
+static void check_reencodes(const struct skho_handover *ho, u32 i)
+{
+	const struct skho_ho_smmu *s = &ho->smmu[i];
+	char node[40];
+	const void *val;
+	int off, len, n;
+	u8 *buf;
+
+	snprintf(node, sizeof(node), SKHO_NODE_PREFIX "%llx", (unsigned long long)s->mmio_base);
+	off = fdt_subnode_offset(ho_blob, 0, node);
+	val = off < 0 ? NULL : fdt_getprop(ho_blob, off, SKHO_PROP_RANGES, &len);
+	if (!val)
+		broken("SMMU %u parsed, but %s/%s is not found", i, node, SKHO_PROP_RANGES);
+	n = skho_ranges_encode(&s->ranges, NULL, 0);
+	if (n != len)
+		broken("SMMU %u: %u runs encode to %d bytes, %d were handed over", i,
+		       s->ranges.nr, n, len);
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		abort();
+	if (skho_ranges_encode(&s->ranges, buf, len) != len || memcmp(buf, val, len))
+		broken("SMMU %u: runs re-encode to other bytes", i);
+	free(buf);
+}
+
 static void check_parsed(const struct skho_handover *ho)
 {
 	u32 i, k;
@@ -58,9 +88,13 @@ static void check_parsed(const struct skho_handover *ho)
 		for (k = 0; k < r->nr; k++) {
 			if (!r->r[k].size || r->r[k].pa + r->r[k].size - 1 < r->r[k].pa)
 				broken("SMMU %u: range %u empty or wrapping", i, k);
-			if (k && r->r[k].pa < r->r[k - 1].pa + r->r[k - 1].size)
+			if (k && r->r[k].pa <= r->r[k - 1].pa + r->r[k - 1].size)
 				broken("SMMU %u: range %u not after range %u", i, k, k - 1);
+			if ((r->r[k].pa | r->r[k].size) & 0xfff ||
+			    r->r[k].pa + r->r[k].size > 1ULL << SKHO_ABI_PA_BITS)
+				broken("SMMU %u: range %u not whole pages below 2^52", i, k);
 		}
+		check_reencodes(ho, i);
 	}
 }
 
@@ -141,6 +175,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 
 	if (fz_decode(&in, data, size))
 		return 0;
+	ho_blob = in.fdt;
 	ret = skho_handover_parse(in.fdt, in.fdt_size, &ho, &err);
 	check_code(ret, &err, "parse");
 	if (!ret) {

@@ -218,6 +218,54 @@ static bool prop_drop(struct blob *x, u64 mmio, const char *name, size_t rec, u3
 	return ok;
 }
 
+/*
+ * Rewrite SMMU @mmio's preserved-ranges from the runs of @rs, with run
+ * @touch's skip forced to 0 (so it touches its predecessor) unless @touch is
+ * ~0u: the test's own LEB128 writer, which can write what the serializer
+ * never would.  The blob is reallocated to fit.
+ */
+static bool ranges_set(struct blob *x, u64 mmio, const struct skho_ranges *rs, u32 touch)
+{
+	char node[40];
+	u8 *val = malloc((size_t)rs->nr * 2 * SKHO_ABI_VARINT_MAX + 1), *e = val, *big;
+	size_t cap = x->size + (size_t)rs->nr * 2 * SKHO_ABI_VARINT_MAX + 64;
+	u64 next = 0;
+	int off;
+	bool ok;
+	u32 i;
+
+	if (!val)
+		abort();
+	for (i = 0; i < rs->nr; i++) {
+		u64 v[2] = { (rs->r[i].pa >> 12) - next, (rs->r[i].size >> 12) - 1 };
+		int k;
+
+		if (i == touch)
+			v[0] = 0;
+		for (k = 0; k < 2; k++) {
+			while (v[k] >= 0x80) {
+				*e++ = (u8)(v[k] | 0x80);
+				v[k] >>= 7;
+			}
+			*e++ = (u8)v[k];
+		}
+		next = (rs->r[i].pa + rs->r[i].size) >> 12;
+	}
+	big = malloc(cap);
+	if (!big)
+		abort();
+	snprintf(node, sizeof(node), SKHO_NODE_PREFIX "%llx", (unsigned long long)mmio);
+	ok = !fdt_open_into(x->p, big, (int)cap);
+	off = ok ? fdt_subnode_offset(big, 0, node) : -1;
+	ok = off >= 0 && !fdt_setprop(big, off, SKHO_PROP_RANGES, val, (int)(e - val)) &&
+	     !fdt_pack(big);
+	free(val);
+	free(x->p);
+	x->p = big;
+	x->size = fdt_totalsize(big);
+	return ok;
+}
+
 /* The streams record of @sid on SMMU @si. */
 static u8 *stream_rec(struct blob *x, const struct base *b, u32 si, u32 sid)
 {
@@ -644,33 +692,32 @@ static void duplicated_sid_is_refused_by_parse(struct ktest *t)
 	base_free(&b);
 }
 
-/* ranges[0] grown into ranges[1]: -SKHO_E_RANGES from the parser. */
-static void overlapping_ranges_are_refused_by_parse(struct ktest *t)
+/* Run 1 made to touch run 0 (skip 0): -SKHO_E_RANGES from the parser. */
+static void touching_runs_are_refused_by_parse(struct ktest *t)
 {
+	const struct skho_ranges *rs = NULL;
 	struct base b;
 	struct outcome o;
 	struct blob x;
 	u32 si;
-	int len = 0;
-	u8 *p = NULL;
 
 	if (!base_new(t, &b, t->seed, false))
 		return;
 	blob_dup(&b, &x);
 	for (si = 0; si < b.g->nr_smmus; si++) {
-		p = prop_w(&x, b.g->smmu[si].mmio_base, SKHO_PROP_RANGES, &len);
-		if (p && len >= 32)
+		rs = skho_snapshot_ranges(b.h.snap, si);
+		if (rs && rs->nr >= 2)
 			break;
 	}
-	KASSERT(t, p && len >= 32, "no SMMU with two ranges");
-	{
-		u64 pa0 = skho_fdt_ld64(p), pa1 = skho_fdt_ld64(p + 16);
-		fdt64_t sz = cpu_to_fdt64(pa1 - pa0 + 64);	/* 64 bytes into ranges[1] */
-
-		memcpy(p + 8, &sz, 8);
-	}
+	KASSERT(t, rs && rs->nr >= 2, "no SMMU with two runs");
+	KASSERT(t, ranges_set(&x, b.g->smmu[si].mmio_base, rs, 1), "rewrite");
 	run(&b, x.p, x.size, b.h.b, &o);
 	KEXPECT_EQ(t, o.parse, -SKHO_E_RANGES);
+	outcome_free(&o);
+	/* the same rewrite without the touch is the valid blob again */
+	KASSERT(t, ranges_set(&x, b.g->smmu[si].mmio_base, rs, ~0u), "rewrite");
+	run(&b, x.p, x.size, b.h.b, &o);
+	KEXPECT_EQ(t, o.parse, 0);
 	outcome_free(&o);
 	free(x.p);
 	base_free(&b);
@@ -788,8 +835,18 @@ static void range_removed_puts_a_table_outside(struct ktest *t)
 		done++;
 		n = preserved_where(&b, r, 512, pred_uses_range, &rp);
 		blob_dup(&b, &x);
-		KASSERT(t, prop_drop(&x, b.g->smmu[rp.si].mmio_base, SKHO_PROP_RANGES,
-				     sizeof(struct skho_abi_range), idx));
+		{
+			const struct skho_ranges *rs = skho_snapshot_ranges(b.h.snap, rp.si);
+			struct skho_ranges less = { 0 };
+			u32 k;
+
+			for (k = 0; k < rs->nr; k++)
+				if (k != idx)
+					skho_ranges_add(&less, rs->r[k].pa, rs->r[k].size);
+			KASSERT(t, less.nr + 1 == rs->nr &&
+				   ranges_set(&x, b.g->smmu[rp.si].mmio_base, &less, ~0u));
+			skho_ranges_free(&less);
+		}
 		run(&b, x.p, x.size, b.h.b, &o);
 		expect_refused(t, &b, &o, r, n, -SKHO_E_OUTSIDE, "range removed");
 		outcome_free(&o);
@@ -1164,7 +1221,7 @@ KTEST_MAIN("mutation",
 	   KTEST_CASE(reference_ste_changed_in_fdt_is_refused_digest),
 	   KTEST_CASE(reserved_config_is_refused_ste_lost_or_ste),
 	   KTEST_CASE(duplicated_sid_is_refused_by_parse),
-	   KTEST_CASE(overlapping_ranges_are_refused_by_parse),
+	   KTEST_CASE(touching_runs_are_refused_by_parse),
 	   KTEST_CASE(range_removed_puts_a_table_outside),
 	   KTEST_CASE(unknown_compatible_is_refused_by_parse),
 	   KTEST_CASE(asid_missing_from_asids_is_refused_listing),

@@ -33,8 +33,10 @@ struct spec {
 	u32 oas;
 	u32 sids[MAX_REC];
 	u32 nr_sids;
-	u64 ranges[MAX_REC][2];
+	u64 ranges[MAX_REC][2];	/* runs: {skip, count - 1}, in pages, raw */
 	u32 nr_ranges;
+	const u8 *ranges_raw;	/* non-NULL: preserved-ranges is these bytes */
+	int ranges_raw_len;
 	struct skho_abi_pgtable pt[MAX_REC];	/* host order, encoded on write */
 	u32 nr_pt;
 	u32 asids[MAX_REC], nr_asids;
@@ -54,10 +56,11 @@ static void spec_default(struct spec *s)
 	s->sids[0] = 1;
 	s->sids[1] = 2;
 	s->nr_sids = 2;
-	s->ranges[0][0] = 0x40000000;
-	s->ranges[0][1] = 0x1040;
-	s->ranges[1][0] = 0x40002000;
-	s->ranges[1][1] = 0x3000;
+	/* pages [0x40000000, +0x2000) and [0x40003000, +0x3000), one page apart */
+	s->ranges[0][0] = 0x40000;	/* first page frame */
+	s->ranges[0][1] = 1;		/* 2 pages */
+	s->ranges[1][0] = 1;		/* 0x40003 - 0x40002 */
+	s->ranges[1][1] = 2;		/* 3 pages */
 	s->nr_ranges = 2;
 	s->pt[0] = (struct skho_abi_pgtable){
 		.root = 0x40002000, .stage = SKHO_STAGE1, .granule_lg2 = 12,
@@ -66,6 +69,17 @@ static void spec_default(struct spec *s)
 	s->nr_pt = 1;
 	s->asids[0] = 5;
 	s->nr_asids = 1;
+}
+
+/* One unsigned LEB128 number, whatever its value (the test's own encoder). */
+static u8 *leb128(u8 *p, u64 v)
+{
+	while (v >= 0x80) {
+		*p++ = (u8)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (u8)v;
+	return p;
 }
 
 static int prop(void *fdt, const struct spec *s, bool node0, const char *name,
@@ -107,12 +121,15 @@ static int put_node(void *fdt, const struct spec *s, u32 idx)
 	r = r ?: prop(fdt, s, n0, SKHO_PROP_FEATURES, &b32, 4);
 	b32 = cpu_to_fdt32(s->oas);
 	r = r ?: prop(fdt, s, n0, SKHO_PROP_OAS, &b32, 4);
-	for (i = 0; i < s->nr_ranges; i++) {
-		fdt64_t c[2] = { cpu_to_fdt64(s->ranges[i][0]), cpu_to_fdt64(s->ranges[i][1]) };
+	if (n0 && s->ranges_raw) {
+		r = r ?: prop(fdt, s, n0, SKHO_PROP_RANGES, s->ranges_raw, s->ranges_raw_len);
+	} else {
+		u8 *e = buf;
 
-		memcpy(buf + i * 16, c, 16);
+		for (i = 0; i < s->nr_ranges; i++)
+			e = leb128(leb128(e, s->ranges[i][0]), s->ranges[i][1]);
+		r = r ?: prop(fdt, s, n0, SKHO_PROP_RANGES, buf, (int)(e - buf));
 	}
-	r = r ?: prop(fdt, s, n0, SKHO_PROP_RANGES, buf, (int)(s->nr_ranges * 16));
 	memset(buf, 0, sizeof(buf));
 	for (i = 0; i < s->nr_sids; i++) {
 		struct skho_abi_stream rec = { .sid = cpu_to_fdt32(s->sids[i]) };
@@ -336,14 +353,17 @@ static void unknown_compatible_is_compat_error_naming_it(struct ktest *t)
 	struct spec s;
 
 	spec_default(&s);
-	s.compat = "smmu-kho-v2";	/* a future major */
+	s.compat = "smmu-kho-v3";	/* a future major */
 	EXPECT_SPEC(t, &s, -SKHO_E_COMPAT, &err);
-	KEXPECT(t, strstr(err.msg, "smmu-kho-v2") != NULL, "message: %s", err.msg);
-	/* a list naming v1 second is not v1 */
-	s.compat = "x\0smmu-kho-v1";
+	KEXPECT(t, strstr(err.msg, "smmu-kho-v3") != NULL, "message: %s", err.msg);
+	/* the previous major: 16-byte ranges, 88-byte records, not readable as v2 */
+	s.compat = "smmu-kho-v1";
+	EXPECT_SPEC(t, &s, -SKHO_E_COMPAT, NULL);
+	/* a list naming v2 second is not v2 */
+	s.compat = "x\0smmu-kho-v2";
 	s.compat_len = 14;
 	EXPECT_SPEC(t, &s, -SKHO_E_COMPAT, NULL);
-	/* v1 without its terminating NUL */
+	/* v2 without its terminating NUL */
 	s.compat = SKHO_ABI_COMPATIBLE;
 	s.compat_len = (int)strlen(SKHO_ABI_COMPATIBLE);
 	EXPECT_SPEC(t, &s, -SKHO_E_COMPAT, NULL);
@@ -355,9 +375,9 @@ static void unknown_compatible_is_compat_error_naming_it(struct ktest *t)
 static void property_of_partial_record_length_is_prop_error(struct ktest *t)
 {
 	static const struct { const char *name; int cut; } c[] = {
-		{ SKHO_PROP_STREAMS, 1 },	/* 175 bytes: 1 byte short of 2 x 88 */
+		{ SKHO_PROP_STREAMS, 1 },	/* 167 bytes: 1 byte short of 2 x 84 */
 		{ SKHO_PROP_PGTABLES, 4 },	/* 20 of 24 bytes */
-		{ SKHO_PROP_RANGES, 8 },	/* 24 bytes: 1.5 ranges */
+		{ SKHO_PROP_RANGES, 1 },	/* run 1 without its page count */
 		{ SKHO_PROP_ASIDS, 2 },		/* 2 bytes of a u32 */
 		{ SKHO_PROP_REG, 4 },		/* u32 where a u64 is due */
 		{ SKHO_PROP_STRTAB_CFG, -4 },	/* 8 bytes where a u32 is due */
@@ -390,7 +410,7 @@ static void missing_property_is_prop_error(struct ktest *t)
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		spec_default(&s);
-		s.drop = names[i];	/* every property is mandatory in v1 */
+		s.drop = names[i];	/* every property is mandatory in v2 */
 		EXPECT_SPEC(t, &s, -SKHO_E_PROP, NULL);
 	}
 }
@@ -413,30 +433,77 @@ static void unsorted_or_duplicate_sid_is_sid_error(struct ktest *t)
 	EXPECT_SPEC(t, &s, 0, NULL);
 }
 
-static void overlapping_unsorted_empty_or_wrapping_ranges_are_ranges_error(struct ktest *t)
+static void run_touching_its_predecessor_or_beyond_2_52_is_ranges_error(struct ktest *t)
 {
+	struct skho_err err;
 	struct spec s;
 
 	spec_default(&s);
-	s.ranges[1][0] = 0x40001000;	/* starts inside [0x40000000, +0x1040) */
-	EXPECT_SPEC(t, &s, -SKHO_E_RANGES, NULL);
+	s.ranges[1][0] = 0;		/* skip 0: run 1 starts where run 0 ends */
+	EXPECT_SPEC(t, &s, -SKHO_E_RANGES, &err);
+	KEXPECT(t, strstr(err.msg, "smmu@9050000") && strstr(err.msg, "run 1"),
+		"message names node and run: %s", err.msg);
+	KEXPECT_EQ(t, err.addr, 0x40002000);	/* where run 1 would start */
 	spec_default(&s);
-	s.ranges[1][0] = 0x3fff0000;	/* sorts before its predecessor */
-	s.ranges[1][1] = 0x1000;
-	EXPECT_SPEC(t, &s, -SKHO_E_RANGES, NULL);
+	s.ranges[0][0] = 0;		/* page 0 is a page like any other */
+	EXPECT_SPEC(t, &s, 0, NULL);
+	/* the last page below 2^52 (frame 2^40 - 1) may be preserved... */
 	spec_default(&s);
-	s.ranges[1][1] = 0;		/* empty */
+	s.ranges[1][0] = (1ULL << 40) - 1 - 0x40002;
+	s.ranges[1][1] = 0;
+	EXPECT_SPEC(t, &s, 0, NULL);
+	/* ...one more page may not: by its start, or by its length */
+	s.ranges[1][0]++;
 	EXPECT_SPEC(t, &s, -SKHO_E_RANGES, NULL);
-	spec_default(&s);
-	s.ranges[1][0] = ~0ULL - 0xfff;	/* end beyond 2^64 */
-	s.ranges[1][1] = 0x2000;
+	s.ranges[1][0]--;
+	s.ranges[1][1] = 1;
 	EXPECT_SPEC(t, &s, -SKHO_E_RANGES, NULL);
+	/* a skip of 2^41 pages: a 6-byte number, far beyond 2^52 */
 	spec_default(&s);
-	s.ranges[1][0] = 0x40001040;	/* adjacent: allowed, merged into one */
+	s.ranges[1][0] = 1ULL << 41;
+	EXPECT_SPEC(t, &s, -SKHO_E_RANGES, NULL);
+}
+
+static void malformed_run_number_is_prop_error(struct ktest *t)
+{
+	static const struct { u8 b[8]; int len; const char *why; } c[] = {
+		{ { 0x80, 0x00, 0x00 }, 3, "skip 0 as two bytes: not the shortest form" },
+		{ { 0x01, 0x81, 0x00 }, 3, "count 1 with a zero last byte: not the shortest form" },
+		{ { 0x81 }, 1, "skip's last byte missing" },
+		{ { 0x01 }, 1, "no page count after the skip" },
+		{ { 0x01, 0x00, 0x02 }, 3, "second run without its page count" },
+		{ { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00 }, 8,
+		  "a 7-byte number: longer than SKHO_ABI_VARINT_MAX" },
+	};
+	struct skho_err err;
+	struct spec s;
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		spec_default(&s);
+		s.ranges_raw = c[i].b;
+		s.ranges_raw_len = c[i].len;
+		EXPECT_SPEC(t, &s, -SKHO_E_PROP, &err);
+		KEXPECT(t, strstr(err.msg, SKHO_PROP_RANGES) != NULL, "%s: %s", c[i].why,
+			err.msg);
+	}
+	/* the 6-byte maximum itself is read: 2^40 - 1, as one skip */
+	{
+		static const u8 six[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00 };
+
+		spec_default(&s);
+		s.ranges_raw = six;
+		s.ranges_raw_len = sizeof(six);
+		EXPECT_SPEC(t, &s, 0, NULL);
+	}
+	/* an empty property: no pages preserved, still a valid blob */
+	spec_default(&s);
+	s.ranges_raw = (const u8 *)"";
+	s.ranges_raw_len = 0;
 	EXPECT_SPEC(t, &s, 0, NULL);
 }
 
-static void adjacent_ranges_are_merged_when_decoded(struct ktest *t)
+static void runs_decode_into_page_aligned_byte_ranges(struct ktest *t)
 {
 	struct skho_handover ho;
 	struct skho_err err;
@@ -445,12 +512,14 @@ static void adjacent_ranges_are_merged_when_decoded(struct ktest *t)
 	size_t size;
 
 	spec_default(&s);
-	s.ranges[1][0] = 0x40001040;
 	size = build(&s, &blob);
 	KASSERT(t, size, "build");
 	KASSERT(t, skho_handover_parse(blob, size, &ho, &err) == 0, "%s", err.msg);
-	KEXPECT_EQ(t, ho.smmu[0].ranges.nr, 1);
-	KEXPECT_EQ(t, ho.smmu[0].ranges.r[0].size, 0x1040 + 0x3000);	/* both */
+	KASSERT(t, ho.smmu[0].ranges.nr == 2, "%u runs", ho.smmu[0].ranges.nr);
+	KEXPECT_EQ(t, ho.smmu[0].ranges.r[0].pa, 0x40000000);	/* frame 0x40000 */
+	KEXPECT_EQ(t, ho.smmu[0].ranges.r[0].size, 0x2000);	/* count 1 + 1 pages */
+	KEXPECT_EQ(t, ho.smmu[0].ranges.r[1].pa, 0x40003000);	/* one page skipped */
+	KEXPECT_EQ(t, ho.smmu[0].ranges.r[1].size, 0x3000);
 	skho_handover_release(&ho);
 	free(blob);
 }
@@ -624,8 +693,9 @@ KTEST_MAIN("parse",
 	   KTEST_CASE(property_of_partial_record_length_is_prop_error),
 	   KTEST_CASE(missing_property_is_prop_error),
 	   KTEST_CASE(unsorted_or_duplicate_sid_is_sid_error),
-	   KTEST_CASE(overlapping_unsorted_empty_or_wrapping_ranges_are_ranges_error),
-	   KTEST_CASE(adjacent_ranges_are_merged_when_decoded),
+	   KTEST_CASE(run_touching_its_predecessor_or_beyond_2_52_is_ranges_error),
+	   KTEST_CASE(malformed_run_number_is_prop_error),
+	   KTEST_CASE(runs_decode_into_page_aligned_byte_ranges),
 	   KTEST_CASE(node_name_not_matching_reg_is_smmu_error),
 	   KTEST_CASE(duplicate_reg_is_smmu_error),
 	   KTEST_CASE(more_than_sixteen_smmus_is_limit_error),

@@ -22,6 +22,9 @@ typedef uint64_t u64;
 #ifndef __printf
 #define __printf(a, b)		__attribute__((format(printf, a, b)))
 #endif
+#ifndef __packed
+#define __packed		__attribute__((__packed__))
+#endif
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #endif
