@@ -218,21 +218,6 @@ static u32 sort_unique(u32 *a, u32 n)
 }
 
 
-static int fault_to_err(enum skho_fault f, u32 sid, struct skho_err *err)
-{
-	switch (f) {
-	case SKHO_C_BAD_STREAMID:
-		return skho_fail(err, SKHO_E_SID, sid, 0, "SID %#x: %s", sid,
-				 skho_fault_name(f));
-	case SKHO_F_STE_FETCH:
-		return skho_fail(err, SKHO_E_OUTSIDE, sid, 0, "SID %#x: %s", sid,
-				 skho_fault_name(f));
-	default:
-		return skho_fail(err, SKHO_E_STE, sid, 0, "SID %#x: %s", sid,
-				 skho_fault_name(f));
-	}
-}
-
 static int snap_one(struct snap_smmu *s, const struct skho_smmu_state *st,
 		    const struct skho_mem *mem, struct skho_err *err)
 {
@@ -288,7 +273,6 @@ static int snap_one(struct snap_smmu *s, const struct skho_smmu_state *st,
 	for (i = 0; i < st->nr_sids; i++) {
 		struct skho_abi_stream *rec = &s->streams[i];
 		u32 sid = sids[i];
-		enum skho_fault f;
 		const u8 *ste;
 		u64 ste_pa, xd;
 
@@ -297,20 +281,11 @@ static int snap_one(struct snap_smmu *s, const struct skho_smmu_state *st,
 			ret = skho_fail(err, SKHO_E_SID, sid, 0, "SID %#x listed twice", sid);
 			goto out;
 		}
-		f = skho_ste_locate(&smmu, sid, &ste_pa);
-		if (f != SKHO_XLATE_OK) {
-			ret = fault_to_err(f, sid, err);
+		ret = skho_stream_locate(&smmu, &g, sid, &v, &ste_pa, &ste, err);
+		if (ret)
 			goto out;
-		}
-		ste = skho_map(mem, ste_pa, 64);
-		if (!ste) {
-			ret = skho_fail(err, SKHO_E_OUTSIDE, sid, ste_pa,
-					"SID %#x: STE at %#llx not readable", sid,
-					(unsigned long long)ste_pa);
-			goto out;
-		}
 		memcpy(rec->ste, ste, 64);	/* digest the copy: one consistent view */
-		ret = skho_stream_visit(&smmu, sid, rec->ste, &v, &xd, err);
+		ret = skho_stream_visit_ste(&smmu, sid, rec->ste, &v, &xd, err);
 		if (ret)
 			goto out;
 		rec->sid = cpu_to_fdt32(sid);

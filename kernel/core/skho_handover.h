@@ -176,11 +176,6 @@ int skho_handover_validate(const struct skho_handover *ho, u32 idx,
  * gets the stream-table pages and CD-table pages the stream depends on
  * (docs/abi.md); asid()/vmid() what it uses.  Any callback may be NULL;
  * a callback returns 0 or -SKHO_E_* and fills its own error report.
- * Errors: -SKHO_E_STE (V=0, bad STE, bad L1STD or SID beyond its L2 span),
- * -SKHO_E_SID (SID beyond the table), -SKHO_E_SMMU (strtab cfg),
- * -SKHO_E_CD (no valid CD), -SKHO_E_OUTSIDE (a table not readable through
- * smmu->mem), -SKHO_E_UNSUPPORTED / -SKHO_E_PGTABLE (from the STE/CD
- * decoders), or what a callback returned.
  */
 typedef int (*skho_pt_digest_fn)(void *arg, const struct skho_pt_cfg *pt,
 				 u64 *digest, struct skho_err *err);
@@ -191,6 +186,33 @@ struct skho_stream_visitor {
 	int (*vmid)(void *arg, u16 vmid);
 	void *arg;
 };
+
+/*
+ * skho_stream_locate(): the STE of @sid in the stream table of geometry @g
+ * (skho_strtab_geo() of @smmu's registers), read through smmu->mem: its
+ * address and a pointer to its 64 bytes.  table() sees the stream-table
+ * pages it depends on: the linear table or the L1 table, and the L2 table
+ * holding it (64 << (Span - 1) bytes at L1STD.L2Ptr aligned down to that
+ * size, as the SMMU reads it).  Errors: -SKHO_E_SID (SID beyond the table,
+ * L1STD Span 0 or above SPLIT + 1, SID beyond the Span), -SKHO_E_OUTSIDE
+ * (L1STD or STE not readable), or what table() returned.
+ *
+ * skho_stream_visit_ste(): the rest, for the STE bytes @ste of @sid: decode,
+ * CD tables, tables, digest.  Errors: -SKHO_E_STE (V=0, bad STE),
+ * -SKHO_E_CD (no valid CD), -SKHO_E_OUTSIDE (a CD table not readable
+ * through smmu->mem), -SKHO_E_UNSUPPORTED / -SKHO_E_PGTABLE (from the
+ * STE/CD decoders), or what a callback returned.
+ *
+ * skho_stream_visit(): both, @ste being the caller's copy of the STE (the
+ * one in memory is only located).  Errors: theirs, and -SKHO_E_SMMU
+ * (strtab cfg).
+ */
+int skho_stream_locate(const struct skho_smmu *smmu, const struct skho_strtab_geo *g,
+		       u32 sid, const struct skho_stream_visitor *v, u64 *ste_pa,
+		       const u8 **ste, struct skho_err *err);
+int skho_stream_visit_ste(const struct skho_smmu *smmu, u32 sid, const u8 ste[64],
+			  const struct skho_stream_visitor *v, u64 *xlat_digest,
+			  struct skho_err *err);
 int skho_stream_visit(const struct skho_smmu *smmu, u32 sid, const u8 ste[64],
 		      const struct skho_stream_visitor *v, u64 *xlat_digest,
 		      struct skho_err *err);

@@ -68,45 +68,57 @@ static int report_table(const struct skho_stream_visitor *v, u64 pa, u64 size)
 	return v->table ? v->table(v->arg, pa, size) : 0;
 }
 
-/* The stream-table pages behind @sid: linear table, or L1 + this L2. */
-static int visit_strtab(const struct skho_smmu *smmu, u32 sid,
-			const struct skho_stream_visitor *v, struct skho_err *err)
+int skho_stream_locate(const struct skho_smmu *smmu, const struct skho_strtab_geo *g,
+		       u32 sid, const struct skho_stream_visitor *v, u64 *ste_pa,
+		       const u8 **ste, struct skho_err *err)
 {
-	struct skho_strtab_geo g;
+	u64 pa, desc, l2, l2_size, idx;
 	const void *p;
-	u64 desc, l2, idx;
 	u32 span;
 	int ret;
 
-	ret = skho_strtab_geo(smmu->strtab_base, smmu->strtab_cfg, &g, err);
+	if ((u64)sid >> g->log2size)
+		return skho_fail(err, SKHO_E_SID, sid, g->base,
+				 "SID %#x beyond stream table of 2^%u entries",
+				 sid, g->log2size);
+	ret = report_table(v, g->base, g->l1_size);
 	if (ret)
 		return ret;
-	if ((u64)sid >> g.log2size)
-		return skho_fail(err, SKHO_E_SID, sid, g.base,
-				 "SID %#x beyond stream table of 2^%u entries",
-				 sid, g.log2size);
-	ret = report_table(v, g.base, g.l1_size);
-	if (ret || !g.two_level)
-		return ret;
-	idx = sid >> g.split;
-	p = skho_map(smmu->mem, g.base + idx * SMMU_L1STD_SIZE, SMMU_L1STD_SIZE);
-	if (!p)
-		return skho_fail(err, SKHO_E_OUTSIDE, sid, g.base + idx * 8,
-				 "SID %#x: L1STD at %#llx not readable", sid,
-				 (unsigned long long)(g.base + idx * 8));
-	desc = skho_ld_le64(p);
-	span = SKHO_FIELD_GET(SMMU_L1STD_SPAN, desc);
-	l2 = desc & SMMU_L1STD_L2PTR;
-	if (span == 0 || span > (u32)g.split + 1)
-		return skho_fail(err, SKHO_E_STE, sid, g.base + idx * 8,
-				 "SID %#x: L1STD at %#llx has Span %u (valid 1..%u)",
-				 sid, (unsigned long long)(g.base + idx * 8), span,
-				 g.split + 1);
-	if ((sid & ((1u << g.split) - 1)) >> (span - 1))
-		return skho_fail(err, SKHO_E_STE, sid, l2,
-				 "SID %#x beyond the 2^%u STEs of its L2 table at %#llx",
-				 sid, span - 1, (unsigned long long)l2);
-	return report_table(v, l2, 64ULL << (span - 1));
+	if (!g->two_level) {
+		pa = g->base + ((u64)sid << SMMU_STE_LG2SIZE);
+	} else {
+		pa = g->base + (u64)(sid >> g->split) * SMMU_L1STD_SIZE;
+		p = skho_map(smmu->mem, pa, SMMU_L1STD_SIZE);
+		if (!p)
+			return skho_fail(err, SKHO_E_OUTSIDE, sid, pa,
+					 "SID %#x: L1STD at %#llx not readable", sid,
+					 (unsigned long long)pa);
+		desc = skho_ld_le64(p);
+		span = SKHO_FIELD_GET(SMMU_L1STD_SPAN, desc);
+		if (span == 0 || span > (u32)g->split + 1)
+			return skho_fail(err, SKHO_E_SID, sid, pa,
+					 "SID %#x: L1STD at %#llx has Span %u (valid 1..%u)",
+					 sid, (unsigned long long)pa, span, g->split + 1);
+		idx = sid & ((1u << g->split) - 1);
+		l2_size = 64ULL << (span - 1);
+		/* L2Ptr[5 + Span - 1:0] are taken as 0, as the SMMU does */
+		l2 = desc & SMMU_L1STD_L2PTR & ~(l2_size - 1);
+		if (idx >> (span - 1))
+			return skho_fail(err, SKHO_E_SID, sid, l2,
+					 "SID %#x beyond the 2^%u STEs of its L2 table at %#llx",
+					 sid, span - 1, (unsigned long long)l2);
+		ret = report_table(v, l2, l2_size);
+		if (ret)
+			return ret;
+		pa = l2 + (idx << SMMU_STE_LG2SIZE);
+	}
+	*ste = skho_map(smmu->mem, pa, 1u << SMMU_STE_LG2SIZE);
+	if (!*ste)
+		return skho_fail(err, SKHO_E_OUTSIDE, sid, pa,
+				 "SID %#x: STE at %#llx not readable", sid,
+				 (unsigned long long)pa);
+	*ste_pa = pa;
+	return 0;
 }
 
 struct cd_walk {
@@ -205,18 +217,15 @@ static int visit_cds(struct cd_walk *w, const struct skho_ste_info *si)
 	return ret;
 }
 
-int skho_stream_visit(const struct skho_smmu *smmu, u32 sid, const u8 ste[64],
-		      const struct skho_stream_visitor *v, u64 *xlat_digest,
-		      struct skho_err *err)
+int skho_stream_visit_ste(const struct skho_smmu *smmu, u32 sid, const u8 ste[64],
+			  const struct skho_stream_visitor *v, u64 *xlat_digest,
+			  struct skho_err *err)
 {
 	struct skho_ste_info si;
 	struct skho_digest d;
 	u64 td;
 	int ret;
 
-	ret = visit_strtab(smmu, sid, v, err);
-	if (ret)
-		return ret;
 	if (!(skho_ld_le64(ste) & SMMU_STE0_V))
 		return skho_fail(err, SKHO_E_STE, sid, 0, "SID %#x: STE.V == 0", sid);
 	ret = skho_ste_decode(ste, smmu->oas, &si, err);
@@ -267,10 +276,29 @@ int skho_stream_visit(const struct skho_smmu *smmu, u32 sid, const u8 ste[64],
 	return 0;
 }
 
+int skho_stream_visit(const struct skho_smmu *smmu, u32 sid, const u8 ste[64],
+		      const struct skho_stream_visitor *v, u64 *xlat_digest,
+		      struct skho_err *err)
+{
+	struct skho_strtab_geo g;
+	const u8 *found;
+	u64 pa;
+	int ret;
+
+	ret = skho_strtab_geo(smmu->strtab_base, smmu->strtab_cfg, &g, err);
+	ret = ret ?: skho_stream_locate(smmu, &g, sid, v, &pa, &found, err);
+	return ret ?: skho_stream_visit_ste(smmu, sid, ste, v, xlat_digest, err);
+}
+
+/* Runs are digested in batches: one skho_digest_update() per PT_DIG_BATCH. */
+#define PT_DIG_BATCH	16
+
 struct pt_dig {
 	struct skho_digest d;
 	int (*table)(void *arg, u64 pa, u64 size, unsigned int level);
 	void *arg;
+	u32 nr;				/* records in rec */
+	u64 rec[PT_DIG_BATCH][4];	/* little-endian words */
 };
 
 static int pt_dig_table(void *arg, u64 pa, u64 size, unsigned int level)
@@ -280,15 +308,24 @@ static int pt_dig_table(void *arg, u64 pa, u64 size, unsigned int level)
 	return p->table ? p->table(p->arg, pa, size, level) : 0;
 }
 
-/* One record per maximal run: {iova, pa, size, prot} as 4 LE u64 = 1 stripe. */
+static void pt_dig_flush(struct pt_dig *p)
+{
+	skho_digest_update(&p->d, p->rec, (size_t)p->nr * sizeof(p->rec[0]));
+	p->nr = 0;
+}
+
+/* One record per maximal run: {iova, pa, size, prot} as 4 LE u64 = 32 bytes. */
 static int pt_dig_run(void *arg, u64 iova, u64 pa, u64 size, u32 prot)
 {
 	struct pt_dig *p = arg;
+	u64 *r = p->rec[p->nr];
 
-	skho_digest_u64(&p->d, iova);
-	skho_digest_u64(&p->d, pa);
-	skho_digest_u64(&p->d, size);
-	skho_digest_u64(&p->d, prot);
+	r[0] = skho_cpu_to_le64(iova);
+	r[1] = skho_cpu_to_le64(pa);
+	r[2] = skho_cpu_to_le64(size);
+	r[3] = skho_cpu_to_le64(prot);
+	if (++p->nr == PT_DIG_BATCH)
+		pt_dig_flush(p);
 	return 0;
 }
 
@@ -306,6 +343,7 @@ int skho_pt_digest(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
 	ret = skho_pt_walk(pt, mem, &v, err);
 	if (ret)
 		return ret;
+	pt_dig_flush(&p);
 	*digest = skho_digest_final(&p.d);
 	return 0;
 }

@@ -19,6 +19,8 @@ struct val_ctx {
 	const struct skho_ho_smmu *s;
 	const struct skho_mem *fenced;
 	struct pt_memo *memo;
+	struct skho_strtab_geo g;	/* its L1 (or linear) table is inside */
+	u64 l2_pa, l2_size;		/* the last L2 table found inside */
 	u32 sid;
 };
 
@@ -131,16 +133,28 @@ struct val_cb {
 	struct skho_err *err;
 };
 
-/* Stream-table and CD-table pages: the whole table must be preserved. */
-static int cb_table(void *arg, u64 pa, u64 size)
+/*
+ * Stream-table pages: the whole table must be preserved.  The L1 (or linear)
+ * table was checked for the instance, and consecutive SIDs share L2 tables:
+ * neither is looked up again.  (CD tables need no such callback: the fenced
+ * accessor maps each one whole.)
+ */
+static int cb_strtab(void *arg, u64 pa, u64 size)
 {
 	struct val_cb *b = arg;
+	struct val_ctx *c = b->c;
 
-	if (skho_ranges_contain(&b->c->s->ranges, pa, size))
+	if ((pa == c->g.base && size == c->g.l1_size) ||
+	    (pa == c->l2_pa && size == c->l2_size))
 		return 0;
-	return skho_fail(b->err, SKHO_E_OUTSIDE, b->c->sid, pa,
-			 "SID %#x: table at %#llx (%#llx bytes) outside the preserved ranges",
-			 b->c->sid, (unsigned long long)pa, (unsigned long long)size);
+	if (skho_ranges_contain(&c->s->ranges, pa, size)) {
+		c->l2_pa = pa;
+		c->l2_size = size;
+		return 0;
+	}
+	return skho_fail(b->err, SKHO_E_OUTSIDE, c->sid, pa,
+			 "SID %#x: table at %#llx (%#llx bytes) outside the preserved pages",
+			 c->sid, (unsigned long long)pa, (unsigned long long)size);
 }
 
 static int cb_asid(void *arg, u16 asid)
@@ -176,34 +190,24 @@ static int cb_pt_digest(void *arg, const struct skho_pt_cfg *pt, u64 *digest,
 static int check_stream(struct val_cb *b, const struct skho_smmu *smmu,
 			const u8 *rec, struct skho_err *why)
 {
+	struct skho_stream_visitor vs = { .table = cb_strtab, .arg = b };
 	struct skho_stream_visitor v = {
-		.pt_digest = cb_pt_digest, .table = cb_table, .asid = cb_asid,
-		.vmid = cb_vmid, .arg = b,
+		.pt_digest = cb_pt_digest, .asid = cb_asid, .vmid = cb_vmid, .arg = b,
 	};
 	u32 sid = b->c->sid;
 	const u8 *ref = rec + offsetof(struct skho_abi_stream, ste);
 	u64 ste_digest = skho_fdt_ld64(rec + offsetof(struct skho_abi_stream, ste_digest));
 	u64 xlat = skho_fdt_ld64(rec + offsetof(struct skho_abi_stream, xlat_digest));
-	enum skho_fault f;
 	const u8 *ste;
 	u64 ste_pa, got;
 	u32 w;
 	int ret;
 
-	f = skho_ste_locate(smmu, sid, &ste_pa);
-	if (f == SKHO_F_STE_FETCH)
-		return skho_fail(why, SKHO_E_OUTSIDE, sid, smmu->strtab_base,
-				 "SID %#x: L1STD or STE outside the preserved ranges (%s)",
-				 sid, skho_fault_name(f));
-	if (f != SKHO_XLATE_OK)
-		return skho_fail(why, f == SKHO_C_BAD_STREAMID ? SKHO_E_SID : SKHO_E_STE,
-				 sid, smmu->strtab_base, "SID %#x: STE not located: %s",
-				 sid, skho_fault_name(f));
-	ste = skho_map(smmu->mem, ste_pa, 64);
-	if (!ste)
-		return skho_fail(why, SKHO_E_OUTSIDE, sid, ste_pa,
-				 "SID %#x: STE at %#llx outside the preserved ranges",
-				 sid, (unsigned long long)ste_pa);
+	/* The STE, its L1STD and its whole L2 table inside the preserved pages */
+	b->err = why;
+	ret = skho_stream_locate(smmu, &b->c->g, sid, &vs, &ste_pa, &ste, why);
+	if (ret)
+		return ret;
 	/* The reference copy itself first: is the handover intact? */
 	got = skho_digest_buf(ref, 64, 0);
 	if (got != ste_digest)
@@ -221,8 +225,7 @@ static int check_stream(struct val_cb *b, const struct skho_smmu *smmu,
 				 (unsigned long long)skho_ld_le64(ste + w * 8),
 				 (unsigned long long)skho_ld_le64(ref + w * 8));
 	}
-	b->err = why;
-	ret = skho_stream_visit(smmu, sid, ref, &v, &got, why);
+	ret = skho_stream_visit_ste(smmu, sid, ref, &v, &got, why);
 	if (ret)
 		return ret;
 	if (got != xlat)
@@ -239,7 +242,6 @@ int skho_handover_validate(const struct skho_handover *ho, u32 idx,
 {
 	const struct skho_ho_smmu *s;
 	struct skho_mem_fence fence;
-	struct skho_strtab_geo g;
 	struct skho_smmu smmu;
 	struct skho_err why;
 	struct val_ctx c;
@@ -259,13 +261,15 @@ int skho_handover_validate(const struct skho_handover *ho, u32 idx,
 	smmu.oas = s->oas;
 	smmu.mem = &fence.mem;
 	c.memo = NULL;
-	ret = skho_strtab_geo(s->strtab_base, s->strtab_cfg, &g, &why);
-	if (!ret && !skho_ranges_contain(&s->ranges, g.base, g.l1_size))
-		ret = skho_fail(&why, SKHO_E_OUTSIDE, SKHO_NO_SID, g.base,
-				"smmu %#llx: %s stream table at %#llx (%#llx bytes) outside the preserved ranges",
+	c.l2_pa = 0;
+	c.l2_size = 0;	/* matches no table */
+	ret = skho_strtab_geo(s->strtab_base, s->strtab_cfg, &c.g, &why);
+	if (!ret && !skho_ranges_contain(&s->ranges, c.g.base, c.g.l1_size))
+		ret = skho_fail(&why, SKHO_E_OUTSIDE, SKHO_NO_SID, c.g.base,
+				"smmu %#llx: %s stream table at %#llx (%#llx bytes) outside the preserved pages",
 				(unsigned long long)s->mmio_base,
-				g.two_level ? "L1" : "linear",
-				(unsigned long long)g.base, (unsigned long long)g.l1_size);
+				c.g.two_level ? "L1" : "linear",
+				(unsigned long long)c.g.base, (unsigned long long)c.g.l1_size);
 	if (!ret) {
 		c.memo = skho_calloc(s->nr_pgtables ? s->nr_pgtables : 1, sizeof(*c.memo));
 		if (!c.memo)

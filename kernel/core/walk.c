@@ -343,8 +343,7 @@ static int walk_table(struct pt_walker *w, u64 table, unsigned int lvl,
 	const struct pt_geom *g = &w->g;
 	unsigned int shift = lvl_shift(g, lvl);
 	u64 size = 1ULL << shift, bytes = nr << SMMU_PT_DESC_LG2;
-	u64 off_mask = size - 1, not_oa = ~g->oa_mask, expect = 0;
-	bool chain = false;
+	u64 off_mask = size - 1, expect = 0, chain = 0;
 	const u8 *p;
 	u64 i;
 	int rc;
@@ -362,22 +361,27 @@ static int walk_table(struct pt_walker *w, u64 table, unsigned int lvl,
 				 (unsigned long long)bytes);
 	for (i = 0; i < nr; i++) {
 		u64 d = skho_ld_le64(p + (i << SMMU_PT_DESC_LG2));
-		u64 iova = base + (i << shift), oa;
+		u64 iova = base + (i << shift), oa, j, end;
 
 		/*
 		 * Fast path: the previous entry was a leaf that ended the
 		 * current run, and this one is the same descriptor with the OA
-		 * one leaf further (no carry out of the OA field), still below
-		 * oas: it extends the run.
+		 * one leaf further: it extends the run, and so may the next
+		 * ones, up to @chain entries (see below), without any other
+		 * check: same type, AF and permissions as the leaf before.
 		 */
-		if (chain && d == expect &&
-		    !((w->run_pa + w->run_size) >> g->oas)) {
-			w->run_size += size;
-			expect += size;
-			chain = !((expect ^ d) & not_oa);
+		if (chain && d == expect) {
+			end = i + chain;
+			for (j = i + 1, expect += size;
+			     j < end && skho_ld_le64(p + (j << SMMU_PT_DESC_LG2)) == expect;
+			     j++)
+				expect += size;
+			w->run_size += (j - i) << shift;
+			chain -= j - i;
+			i = j - 1;
 			continue;
 		}
-		chain = false;
+		chain = 0;
 		if (!(d & SMMU_PTE_VALID))
 			continue;
 		oa = desc_oa(g, d);
@@ -399,8 +403,21 @@ static int walk_table(struct pt_walker *w, u64 table, unsigned int lvl,
 		rc = emit_leaf(w, iova, oa, size, leaf_prot(g, d));
 		if (rc)
 			return rc;
+		/*
+		 * How many of the next entries may extend this run as the same
+		 * descriptor plus k leaves: the rest of this table, no carry
+		 * out of descriptor bits [47:shift] into the attribute bits
+		 * above (bits [15:12] holding OA[51:48] with 64K granules are
+		 * below shift and never change), and each OA below oas.
+		 */
 		expect = d + size;
-		chain = !((expect ^ d) & not_oa);
+		chain = nr - i - 1;
+		j = (SKHO_GENMASK(47, 0) >> shift) - ((d & SKHO_GENMASK(47, 0)) >> shift);
+		if (j < chain)
+			chain = j;
+		j = (((1ULL << g->oas) - 1) - oa) >> shift;
+		if (j < chain)
+			chain = j;
 	}
 	return 0;
 }

@@ -112,7 +112,7 @@ struct preserved {
 	u32 nr;
 	void *fdt;
 	size_t fdt_size;
-	u32 nr_ranges, nr_pgtables;
+	u32 nr_ranges, ranges_bytes, nr_pgtables;
 };
 
 static void preserve(struct gen_state *g, struct preserved *pr)
@@ -139,6 +139,7 @@ static void preserve(struct gen_state *g, struct preserved *pr)
 	if (ret)
 		die("parse: %s: %s", skho_strerror(ret), err.msg);
 	pr->nr_ranges = ho.smmu[0].ranges.nr;
+	pr->ranges_bytes = (u32)skho_ranges_encode(&ho.smmu[0].ranges, NULL, 0);
 	pr->nr_pgtables = ho.smmu[0].nr_pgtables;
 	skho_handover_release(&ho);
 }
@@ -332,10 +333,9 @@ static void fdt_row(const char *what, const struct preserved *pr)
 
 	snprintf(fig, sizeof(fig), "FDT bytes per STE, %s", what);
 	bench_row(fig, per, "B/STE", NULL, "<= 96", per <= 96);
-	printf("      = %zu bytes: %u streams x %zu, %u ranges x %zu, %u tables x %zu, header+names\n",
+	printf("      = %zu bytes: %u streams x %zu, %u page runs in %u bytes, %u tables x %zu, header+names\n",
 	       pr->fdt_size, pr->nr, sizeof(struct skho_abi_stream), pr->nr_ranges,
-	       sizeof(struct skho_abi_range), pr->nr_pgtables,
-	       sizeof(struct skho_abi_pgtable));
+	       pr->ranges_bytes, pr->nr_pgtables, sizeof(struct skho_abi_pgtable));
 }
 
 static void digest_rows(size_t len, const char *name, u8 *src, u8 *dst)

@@ -663,6 +663,85 @@ static void l2_stream_table_partly_outside_ranges_refuses_its_stream(struct ktes
 	free(f.buf);
 }
 
+static void l2_table_is_preserved_where_the_smmu_reads_it_not_at_l2ptr(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_snapshot *snap;
+	const struct skho_ranges *r;
+	struct verdicts v;
+	struct flat f;
+	size_t size;
+	void *blob;
+	u32 sid;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_two_level(&f, &st, &sid);
+	/* L2Ptr with bits [13:6] set: with Span 9 (16 KiB) the SMMU ignores
+	 * L2Ptr[13:0] and reads the table at L2_2LVL */
+	wr64(&f, L1_2LVL + 1 * 8, (L2_2LVL + 0x40) | 9);
+	blob = to_blob(t, &f, &st, 1, &size, &snap);
+	KASSERT(t, blob, "no blob");
+	r = skho_snapshot_ranges(snap, 0);
+	KEXPECT(t, skho_ranges_contain(r, L2_2LVL, 0x4000), "the table the SMMU reads");
+	/* at L2Ptr it would end 0x40 bytes into the next page: not preserved */
+	KEXPECT(t, !skho_ranges_contain(r, L2_2LVL + 0x4000, 1), "one page too many");
+	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 0);
+	skho_snapshot_free(snap);
+	free(blob);
+	free(f.buf);
+}
+
+/*
+ * One L2 stream table reached from two L1STDs with different Spans: the
+ * whole table of each Span must be preserved (a check remembered for the
+ * short one must not pass the long one).
+ */
+static void l2_table_under_two_spans_is_checked_whole_for_each(struct ktest *t)
+{
+	u64 byp[4] = { ste0(SMMU_STE_CFG_BYPASS), 0, 0, 0 };
+	struct skho_smmu_state st = { 0 };
+	struct skho_handover ho;
+	struct skho_err err = { 0 };
+	struct verdicts v = { .ordered = true };
+	struct flat f;
+	u32 sids[2] = { 0x100, 0x201 }, i;
+	size_t size;
+	void *blob;
+
+	KASSERT(t, flat_init(&f), "oom");
+	wr64(&f, L1_2LVL + 1 * 8, L2_2LVL | 1);	/* SIDs 0x100..: Span 1, 1 STE */
+	wr64(&f, L1_2LVL + 2 * 8, L2_2LVL | 9);	/* SIDs 0x200..: Span 9, 256 STEs */
+	put_ste(&f, L2_2LVL, 0, byp);		/* SID 0x100 and 0x200 */
+	put_ste(&f, L2_2LVL, 1, byp);		/* SID 0x201 */
+	st.mmio_base = SMMU_MMIO;
+	st.strtab_base = L1_2LVL;
+	st.strtab_cfg = SKHO_FIELD_PREP(SMMU_STRTAB_BASE_CFG_FMT, SMMU_STRTAB_FMT_2LVL) |
+			SKHO_FIELD_PREP(SMMU_STRTAB_BASE_CFG_SPLIT, 8) |
+			SKHO_FIELD_PREP(SMMU_STRTAB_BASE_CFG_LOG2SIZE, 16);
+	st.oas = SMMU_OAS;
+	st.sids = sids;
+	st.nr_sids = 2;
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	KASSERT(t, skho_handover_parse(blob, size, &ho, &err) == 0, "%s", err.msg);
+	/* keep only the L2 table's first page: both STEs stay readable */
+	for (i = 0; i < ho.smmu[0].ranges.nr; i++) {
+		struct skho_range *r = &ho.smmu[0].ranges.r[i];
+
+		if (r->pa == L2_2LVL) {
+			KASSERT(t, r->size == 0x4000, "layout changed: %#llx",
+				(unsigned long long)r->size);
+			r->size = 0x1000;
+		}
+	}
+	KEXPECT_EQ(t, skho_handover_validate(&ho, 0, &f.mem, record, &v, &err), 1);
+	KEXPECT_EQ(t, v.code[0x100], 0);		/* its 64-byte table is inside */
+	KEXPECT_EQ(t, v.code[0x201], -SKHO_E_OUTSIDE);	/* its 16 KiB table is not */
+	skho_handover_release(&ho);
+	free(blob);
+	free(f.buf);
+}
+
 static void s2_table_changed_and_relisted_refuses_with_xlat_digest(struct ktest *t)
 {
 	struct skho_smmu_state st;
@@ -702,6 +781,55 @@ static void s2_table_changed_and_relisted_refuses_with_xlat_digest(struct ktest 
 	KEXPECT_EQ(t, v.code[SID_S2], -SKHO_E_DIGEST);
 	KEXPECT_EQ(t, v.code[SID_S1], 0);
 	free(blob);
+	free(f.buf);
+}
+
+/*
+ * docs/abi.md defines a table's digest as SKHO_DIGEST over one 32-byte
+ * record {u64 iova, pa, size, prot} per maximal run, in IOVA order.  40
+ * runs (more than two of skho_pt_digest's batches of 16, and a partial
+ * one): the same value as digesting the records written out here.
+ */
+static void table_digest_is_the_documented_digest_of_its_runs(struct ktest *t)
+{
+	struct skho_pt_cfg s1 = {
+		.root = S1_L1, .stage = SKHO_STAGE1, .granule_lg2 = 12,
+		.start_level = 1, .ias = 39, .oas = 40, .nr_concat = 1,
+	};
+	struct skho_err err = { 0 };
+	u64 rec[41][4], got;
+	struct flat f;
+	u32 i, n = 0;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_s1_table(&f);	/* IOVA 0..16K -> 0x80000000, one run */
+	rec[n][0] = 0;
+	rec[n][1] = 0x80000000ULL;
+	rec[n][2] = 0x4000;
+	rec[n++][3] = SKHO_PROT_R | SKHO_PROT_W;
+	/* IOVA 64K + 4K * i -> PA 0x90000000 + 8K * i: a gap after each page,
+	 * so each is its own run; every third one read-only */
+	for (i = 0; i < 40; i++, n++) {
+		u64 pte = PTE_PAGE(0x90000000ULL + 0x2000ULL * i);
+
+		if (i % 3 == 2)
+			pte |= SMMU_PTE_AP_RDONLY;
+		wr64(&f, S1_L3 + (16 + i) * 8, pte);
+		rec[n][0] = 0x10000 + 0x1000ULL * i;
+		rec[n][1] = 0x90000000ULL + 0x2000ULL * i;
+		rec[n][2] = 0x1000;
+		rec[n][3] = i % 3 == 2 ? SKHO_PROT_R : SKHO_PROT_R | SKHO_PROT_W;
+	}
+	for (i = 0; i < n; i++) {
+		u32 k;
+
+		for (k = 0; k < 4; k++)
+			rec[i][k] = skho_cpu_to_le64(rec[i][k]);	/* "u64": 8 LE bytes */
+	}
+	KASSERT(t, skho_pt_digest(&s1, &f.mem, NULL, NULL, &got, &err) == 0, "%s", err.msg);
+	KEXPECT_EQ(t, got, skho_digest_buf(rec, (size_t)n * 32, 0));
+	/* and with one run fewer, another value: the records are all there */
+	KEXPECT(t, got != skho_digest_buf(rec, (size_t)(n - 1) * 32, 0), "last run counted");
 	free(f.buf);
 }
 
@@ -870,7 +998,10 @@ KTEST_MAIN("roundtrip",
 	   KTEST_CASE(invalid_ste_in_snapshot_input_is_refused),
 	   KTEST_CASE(two_level_stream_and_cd_tables_roundtrip_and_list_every_table),
 	   KTEST_CASE(l2_stream_table_partly_outside_ranges_refuses_its_stream),
+	   KTEST_CASE(l2_table_is_preserved_where_the_smmu_reads_it_not_at_l2ptr),
+	   KTEST_CASE(l2_table_under_two_spans_is_checked_whole_for_each),
 	   KTEST_CASE(s2_table_changed_and_relisted_refuses_with_xlat_digest),
+	   KTEST_CASE(table_digest_is_the_documented_digest_of_its_runs),
 	   KTEST_CASE(s1_ste_without_valid_cd_is_refused),
 	   KTEST_CASE(fdt_costs_at_most_96_bytes_per_ste_at_1024_shared_streams),
 	   KTEST_CASE(fdt_costs_at_most_96_bytes_per_ste_with_1024_own_cd_pages),
