@@ -499,11 +499,28 @@ static int selected_streams(struct fake_backend *fb, const struct fake_kernel *k
 
 #define FDT_TRY(x) do { if ((x) < 0) goto fdt_err; } while (0)
 
+/* preserved-ranges of one SMMU: @rs as page runs (smmu_kho_abi.h). */
+static int put_ranges(void *fdt, struct skho_ranges *rs)
+{
+	uint8_t *enc;
+	int len, r = -1;
+
+	len = skho_ranges_to_pages(rs) ? -1 : skho_ranges_encode(rs, NULL, 0);
+	if (len <= 0)
+		return -1;
+	enc = malloc((size_t)len);
+	if (enc && skho_ranges_encode(rs, enc, (size_t)len) == len)
+		r = fdt_property(fdt, SKHO_PROP_RANGES, enc, len);
+	free(enc);
+	return r;
+}
+
 /* The outgoing snapshot as the module would serialize it (smmu_kho_abi.h). */
 static int build_fdt(const struct fake_stream *s, uint32_t n, void **blob, size_t *len)
 {
 	size_t cap = 4096 + (size_t)n * 256;
 	void *fdt = malloc(cap);
+	struct skho_ranges rs = { 0 };
 	uint32_t i = 0, a, b;
 	char name[40];
 
@@ -518,7 +535,6 @@ static int build_fdt(const struct fake_stream *s, uint32_t n, void **blob, size_
 		uint64_t smmu = s[i].smmu;
 		static struct skho_abi_stream st[MAX_DEVS * MAX_SIDS];
 		static struct skho_abi_pgtable pt[MAX_DEVS * MAX_SIDS];
-		static struct skho_abi_range rg[1 + MAX_DEVS * MAX_SIDS];
 		static fdt32_t asids[MAX_DEVS * MAX_SIDS];
 		uint32_t cnt;
 
@@ -537,8 +553,7 @@ static int build_fdt(const struct fake_stream *s, uint32_t n, void **blob, size_
 		 * memory and let libfdt copy them.  Ranges: the stream table, then
 		 * per stream its CD page.
 		 */
-		rg[0].pa = cpu_to_fdt64(FAKE_STRTAB_PA);
-		rg[0].size = cpu_to_fdt64(64ull << FAKE_STRTAB_LG2);
+		FDT_TRY(skho_ranges_add(&rs, FAKE_STRTAB_PA, 64ull << FAKE_STRTAB_LG2));
 		for (a = 0; a < cnt; a++) {
 			const struct fake_stream *f = &s[i + a];
 
@@ -547,8 +562,8 @@ static int build_fdt(const struct fake_stream *s, uint32_t n, void **blob, size_
 			st[a].ste_digest = cpu_to_fdt64(f->ste_digest);
 			st[a].xlat_digest = cpu_to_fdt64(f->xlat_digest);
 			memcpy(st[a].ste, f->ste, 64);
-			rg[1 + a].pa = cpu_to_fdt64(0x80000000ull + ((uint64_t)f->sid << 12));
-			rg[1 + a].size = cpu_to_fdt64(0x1000);
+			FDT_TRY(skho_ranges_add(&rs, 0x80000000ull + ((uint64_t)f->sid << 12),
+						0x1000));
 			asids[a] = cpu_to_fdt32(f->sid + 1);
 			memset(&pt[a], 0, sizeof(pt[a]));
 			pt[a].root = cpu_to_fdt64(0x90000000ull + ((uint64_t)f->sid << 12));
@@ -564,8 +579,8 @@ static int build_fdt(const struct fake_stream *s, uint32_t n, void **blob, size_
 		FDT_TRY(fdt_property(fdt, SKHO_PROP_PGTABLES, pt, (int)(cnt * sizeof(*pt))));
 		FDT_TRY(fdt_property(fdt, SKHO_PROP_ASIDS, asids, (int)(cnt * 4)));
 		FDT_TRY(fdt_property(fdt, SKHO_PROP_VMIDS, NULL, 0));
-		FDT_TRY(fdt_property(fdt, SKHO_PROP_RANGES, rg,
-				     (int)((1 + cnt) * sizeof(rg[0]))));
+		FDT_TRY(put_ranges(fdt, &rs));
+		skho_ranges_free(&rs);
 		FDT_TRY(fdt_end_node(fdt));
 		i = b;
 	}
@@ -575,6 +590,7 @@ static int build_fdt(const struct fake_stream *s, uint32_t n, void **blob, size_
 	*len = fdt_totalsize(fdt);
 	return 0;
 fdt_err:
+	skho_ranges_free(&rs);
 	free(fdt);
 	return -EIO;
 }
