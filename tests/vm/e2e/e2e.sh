@@ -121,6 +121,7 @@ KMAKE=(make -C "$kdir" ARCH=arm64 "CROSS_COMPILE=$CROSS" -j2)
 # against the shared kernel; the copy for the VM is built from a private
 # copy of kernel/module against the kernel this run boots ($kdir may be the
 # e2e build, and the module's own tree may hold an in-tree build).
+# shellcheck disable=SC2317  # run through step()
 build_smmu_kho() {
 	"$root/kernel/scripts/build-module.sh" &&
 	rsync -a -L --delete --exclude='*.o' --exclude='*.ko' --exclude='*.cmd' \
@@ -142,13 +143,14 @@ else
 	result fail e2e.build.edu_dma_module "see $logs/edu_dma.log"; finish
 fi
 
+# shellcheck disable=SC2317  # run through step()
 build_daemon() {
 	local sysroot
 	sysroot=$("$here/fetch-arm64-libs.sh") &&
 	make -C "$root" --no-print-directory -j2 O="$obuild" ARM64_SYSROOT="$sysroot" daemon-arm64 &&
 	mkdir -p "$out/bin" &&
-	${CROSS}strip -o "$out/bin/smmu-khod" "$obuild/arm64/daemon/smmu-khod" &&
-	${CROSS}strip -o "$out/bin/smmu-khoctl" "$obuild/arm64/daemon/smmu-khoctl"
+	"${CROSS}strip" -o "$out/bin/smmu-khod" "$obuild/arm64/daemon/smmu-khod" &&
+	"${CROSS}strip" -o "$out/bin/smmu-khoctl" "$obuild/arm64/daemon/smmu-khoctl"
 }
 if step daemon-arm64 "$logs/daemon.log" build_daemon; then
 	result ok e2e.build.daemon_arm64_static \
@@ -165,6 +167,7 @@ else
 	result fail e2e.build.guest_init "see $logs/init.log"; finish
 fi
 
+# shellcheck disable=SC2317  # run through step()
 mk_initrd() {
 	{
 		local d

@@ -39,6 +39,7 @@ RE_FAULT = re.compile(r'^smmuv3_(translate_abort|translate_disable|translate_byp
                        r'record_event)\b.*?sid=0x([0-9a-f]+)')
 RE_MARK = re.compile(r'^pci_cfg_write edu (\w\w):(\w\w)\.(\w) @0xfc <- 0x([0-9a-f]+)')
 RE_CR0 = re.compile(r'^smmuv3_write_mmio addr: 0x20 val:0x([0-9a-f]+)')
+RE_TIME = re.compile(r'^\[\s*\d+\.\d+\] ')
 RE_BAD = re.compile(r'Oops|BUG:|WARNING:|Kernel panic|Unable to handle kernel')
 
 
@@ -49,7 +50,8 @@ def kv(rest):
 class Serial:
     def __init__(self, path):
         with open(path, errors='replace') as f:
-            self.lines = [l.rstrip('\r\n').replace('\r', '') for l in f]
+            # Without the printk timestamp, if the kernel adds one.
+            self.lines = [RE_TIME.sub('', l.rstrip('\r\n').replace('\r', '')) for l in f]
         self.text = '\n'.join(self.lines)
         self.data = {}          # (k, kind) -> kv of the first such line
         self.out = {}           # (k, tag) -> [lines]
