@@ -71,18 +71,36 @@ result() {
 	if [ "$1" = ok ]; then echo "ok $nres $2"; else echo "not ok $nres $2"; fi
 	[ -z "${3:-}" ] || echo "#   $3"
 }
-# step NAME LOG CMD...: a long step with a progress line before and after.
+# step NAME LOG CMD...: a long step with a progress line before and after,
+# and one every 30 s while it runs (a first kernel build takes minutes).
 step() {
-	local name=$1 log=$2 s rc how; shift 2
+	local name=$1 log=$2 s rc how pid n=0; shift 2
 	s=$(date +%s)
 	note "$name: started (log: $log)"
-	"$@" >"$log" 2>&1
+	"$@" >"$log" 2>&1 &
+	pid=$!
+	while ! wait_for "$pid" 1; do
+		n=$((n + 1))
+		[ $((n % 30)) = 0 ] &&
+			note "$name: running for $(( $(date +%s) - s ))s (log: $log): $(tail -n 1 "$log" | cut -c1-80)"
+	done
+	wait "$pid"
 	rc=$?
 	how="FAILED rc=$rc"
 	[ $rc = 0 ] && how="done"
 	note "$name: $how in $(( $(date +%s) - s ))s (log: $log)"
 	[ $rc = 0 ] || tail -n 20 "$log" | sed 's/^/#   | /'
 	return $rc
+}
+# wait_for PID SECONDS: 0 once PID has exited, 1 if it still runs after SECONDS.
+wait_for() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -0 "$1" 2>/dev/null && return 1
+	return 0
 }
 finish() {
 	[ $demo = 1 ] || echo "1..$nres"
