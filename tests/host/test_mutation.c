@@ -1117,6 +1117,7 @@ static double now_s(void)
 
 #define NR_FDT_FLIPS	2500
 #define NR_MEM_FLIPS	2000
+#define MAX_LIVE	(1u << 16)	/* non-zero words a flip may target */
 
 static void random_fdt_byte_never_adopts_a_changed_translation(struct ktest *t)
 {
@@ -1157,17 +1158,36 @@ static void random_fdt_byte_never_adopts_a_changed_translation(struct ktest *t)
 static void random_memory_byte_never_adopts_a_changed_translation(struct ktest *t)
 {
 	struct base b;
+	static u64 live[MAX_LIVE];
 	struct probes ps;
 	u64 rng = t->seed ^ 0xbeef, adopted = 0;
-	u32 i, refusing = 0;
+	u32 i, k0, nr_live = 0, refusing = 0;
 	double t0 = now_s();
 
 	if (!base_new(t, &b, t->seed, true))
 		return;
 	probes_build(&ps, &b, &rng);
+	/*
+	 * Most preserved bytes are unused table entries; aim three flips in
+	 * four at a byte of a non-zero word (a live STE, L1 descriptor, CD or
+	 * table descriptor) so the property is exercised where it matters.
+	 */
+	for (k0 = 0; k0 < b.h.nr_ranges; k0++) {
+		const struct skho_range *r = &b.h.ranges[k0];
+		u64 w;
+
+		for (w = r->pa & ~7ull; w + 8 <= r->pa + r->size && nr_live < MAX_LIVE; w += 8) {
+			const u8 *q = arena_ptr(b.h.b, w, 8);
+
+			if (q && w >= r->pa && memcmp(q, "\0\0\0\0\0\0\0\0", 8))
+				live[nr_live++] = w;
+		}
+	}
 	for (i = 0; i < NR_MEM_FLIPS && t->failed < 8; i++) {
 		const struct skho_range *r = &b.h.ranges[arena_rand_below(&rng, b.h.nr_ranges)];
-		u64 pa = r->pa + arena_rand_below(&rng, r->size);
+		u64 pa = nr_live && arena_rand_below(&rng, 4) ?
+			 live[arena_rand_below(&rng, nr_live)] + arena_rand_below(&rng, 8) :
+			 r->pa + arena_rand_below(&rng, r->size);
 		u8 *p = arena_ptr(b.h.b, pa, 1), old;
 		struct outcome o;
 		u32 k, j, nref = 0;
