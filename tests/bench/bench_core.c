@@ -478,8 +478,9 @@ int main(void)
 	bench_row("skho_pt_translate, 4-level 4K walks [hash]", r.median, "walks/s", &r,
 		  ">= 10,000,000", r.median >= 1e7);
 	r = bench_run(do_translates, &w, NR_WALKS);
+	/* No target: STE + CD lookups on top of the walk the target is for. */
 	bench_row("skho_translate end to end, random SIDs [hash]", r.median, "walks/s", &r,
-		  ">= 10,000,000", r.median >= 1e7);
+		  NULL, 0);
 	w.mem = arena_mem(g->arena);
 	w.smmu.mem = arena_mem(g->arena);
 	r = bench_run(do_pt_walks, &w, NR_WALKS);
