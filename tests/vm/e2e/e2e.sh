@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end VM run: smmu-khod/smmu-khoctl perform a real KHO live update in QEMU; KTAP checks from guest data and SMMU trace.
 #
-# Builds the patched kernel (kernel/scripts/build-kernel.sh, incremental,
-# plus AF_UNIX: tests/vm/e2e/build-e2e-kernel.sh), smmu_kho.ko
+# Builds the patched kernel (kernel/scripts/build-kernel.sh, incremental;
+# its config fragment has the AF_UNIX and RTC smmu-khod needs), smmu_kho.ko
 # (kernel/scripts/build-module.sh, and a copy built against that kernel),
 # edu_dma.ko (tests/vm/edu_dma, built into $out/edu_dma), the static arm64 smmu-khod and smmu-khoctl
 # (daemon.mk's daemon-arm64 against Debian's arm64 libfdt.a/libprotobuf-c.a,
@@ -121,7 +121,7 @@ for tool in qemu-system-aarch64 ${CROSS}gcc ${CROSS}strip gzip python3 timeout m
 done
 
 # ---- builds -----------------------------------------------------------------
-if step kernel "$logs/build-kernel.log" "$here/build-e2e-kernel.sh"; then
+if step kernel "$logs/build-kernel.log" "$root/kernel/scripts/build-kernel.sh"; then
 	kdir=$(tail -n 1 "$logs/build-kernel.log")
 else
 	kdir=
