@@ -54,6 +54,7 @@
 #include <linux/reboot.h>
 
 #include "edu_dma_uapi.h"
+#include "../guest/dma_pattern.h"
 
 #define PAGE		4096u
 #define HALF		(PAGE / 2)
@@ -198,27 +199,6 @@ static int dir_entries(const char *dir, char *names, size_t len)
 static uint32_t tag(enum pat_kind kind)
 {
 	return 0x5e000000u | (K & 0xff) << 16 | (unsigned int)kind << 8 | DUT_BDF;
-}
-
-static uint32_t pat_word(uint32_t t, unsigned int i)
-{
-	return t ^ (i * 0x9e3779b1u);
-}
-
-static void pat_fill(uint32_t *w, unsigned int first, unsigned int nwords, uint32_t t)
-{
-	for (unsigned int i = 0; i < nwords; i++)
-		w[i] = pat_word(t, first + i);
-}
-
-static unsigned int pat_match(const uint32_t *w, unsigned int first, unsigned int nwords,
-			      uint32_t t)
-{
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < nwords; i++)
-		n += w[i] == pat_word(t, first + i);
-	return n;
 }
 
 static int edu_rw(unsigned int which, int wr, unsigned int off, void *buf, unsigned int len)

@@ -51,6 +51,7 @@
 
 #include "edu_dma_uapi.h"
 #include "smmu_kho.h"
+#include "dma_pattern.h"
 
 #define PAGE		4096u
 #define HALF		(PAGE / 2)
@@ -123,30 +124,6 @@ static uint64_t cntfrq(void)
 static uint32_t tag(enum pat_kind kind, unsigned int k, unsigned int bdf)
 {
 	return 0x5a000000u | (k & 0xff) << 16 | (unsigned int)kind << 8 | (bdf & 0xff);
-}
-
-/* Word i of the pattern named by @t (distinct tags differ in every word). */
-static uint32_t pat_word(uint32_t t, unsigned int i)
-{
-	return t ^ (i * 0x9e3779b1u);
-}
-
-/* Patterns are indexed by the word's place in the page: w[] holds words
- * [first, first + nwords) of the page. */
-static void pat_fill(uint32_t *w, unsigned int first, unsigned int nwords, uint32_t t)
-{
-	for (unsigned int i = 0; i < nwords; i++)
-		w[i] = pat_word(t, first + i);
-}
-
-static unsigned int pat_match(const uint32_t *w, unsigned int first, unsigned int nwords,
-			      uint32_t t)
-{
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < nwords; i++)
-		n += w[i] == pat_word(t, first + i);
-	return n;
 }
 
 static int read_file(const char *path, char *buf, size_t len)
