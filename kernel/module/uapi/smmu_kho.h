@@ -9,11 +9,24 @@
 /*
  * Every argument struct starts with @size, set by the caller to
  * sizeof(struct) it was compiled with; the kernel accepts any size from the
- * first published one and zero-fills or ignores the tail (extensible
- * structs).  Errors come back as -1/errno: EINVAL (bad argument), ENODEV
- * (no such PCI device or not behind an SMMUv3), EBUSY (wrong state for the
- * call), ENOSPC (buffer too small; the needed length is written back),
- * EOPNOTSUPP (KHO disabled), EIO (snapshot failed; see dmesg).
+ * first published one (8 bytes) and zero-fills a short struct; bytes past
+ * the struct it knows must be zero (copy_struct_from_user(): E2BIG
+ * otherwise).  Every call needs CAP_SYS_ADMIN (EPERM).  Errors come back as
+ * -1/errno:
+ *   EPERM       caller lacks CAP_SYS_ADMIN
+ *   EINVAL      bad argument: @size < 8, unknown @flags bit, bad @which
+ *   E2BIG       non-zero bytes past the struct this kernel knows
+ *   ENODEV      no such PCI device, or not behind an SMMUv3
+ *   ENOENT      nothing to act on (device not selected, nothing adopted)
+ *   EBUSY       a kexec is under way (the reboot notifier has frozen for
+ *               the last time): ABORT, UNPRESERVE, PRESERVE, FREEZE,
+ *               RELEASE and QUARANTINE are refused
+ *   ENOSPC      buffer too small; the needed length is written back
+ *   EOPNOTSUPP  KHO disabled (every call but STATUS)
+ *   EADDRNOTAVAIL  FREEZE: a selected stream's translation maps memory
+ *               that is not preserved through KHO (STATUS.out_why names
+ *               SID, IOVA and PA)
+ *   EIO         snapshot failed (STATUS.out_why and dmesg say why)
  */
 #define SMMU_KHO_DEV		"/dev/smmu_kho"
 #define SMMU_KHO_IOC_MAGIC	0xb7
@@ -23,9 +36,13 @@ enum smmu_kho_state {
 	SMMU_KHO_IDLE = 0,	/* nothing selected */
 	SMMU_KHO_SELECTED = 1,	/* devices selected, no snapshot yet */
 	SMMU_KHO_FROZEN = 2,	/* snapshot taken, pages preserved, subtree added */
-	SMMU_KHO_ADOPTED = 3,	/* incoming state validated and adopted */
-	SMMU_KHO_RELEASED = 4,	/* every adopted stream released */
+	SMMU_KHO_ADOPTED = 3,	/* incoming: >= 1 stream adopted (see nr_refused) */
+	SMMU_KHO_RELEASED = 4,	/* incoming: every adopted stream released */
+	SMMU_KHO_IN_REFUSED = 5,	/* incoming: the handover as a whole refused */
+	SMMU_KHO_ALL_REFUSED = 6,	/* incoming: streams handed over, none adopted */
+	SMMU_KHO_JUMPING = 7,	/* outgoing: frozen for the last time, kexec under way */
 };
+/* In @in_state, SMMU_KHO_IDLE means: no handover (cold boot, or no subtree). */
 
 /* One PCI device, by name as in /sys/bus/pci/devices ("0000:00:02.0"). */
 struct smmu_kho_dev_arg {
@@ -56,6 +73,13 @@ struct smmu_kho_status {
 	 */
 	__u32 nr_abort_stes;
 	__u32 nr_abort_rewritten;
+	/* Since the first revision: */
+	__s32 in_error;		/* -SKHO_E_* why the handover was refused, or 0 */
+	__s32 out_error;	/* -errno of the last failed FREEZE, or 0 */
+	__u32 nr_quarantined;	/* adopted streams quarantined (abort STE) */
+	__u32 nr_dropped;	/* outgoing streams dropped at the last freeze */
+	char in_why[128];	/* IN_REFUSED: what was wrong, "" otherwise */
+	char out_why[128];	/* last FREEZE failure or drop: SID, IOVA, PA */
 };
 
 enum smmu_kho_fdt_which {
@@ -76,6 +100,8 @@ enum smmu_kho_stream_state {
 	SMMU_KHO_STREAM_ADOPTED = 2,	/* incoming, validated, live */
 	SMMU_KHO_STREAM_REFUSED = 3,	/* incoming, failed validation: abort STE */
 	SMMU_KHO_STREAM_RELEASED = 4,	/* incoming, given back to the driver */
+	SMMU_KHO_STREAM_QUARANTINED = 5, /* incoming, abort STE on request */
+	SMMU_KHO_STREAM_DROPPED = 6,	/* outgoing, left the handover: abort at kexec */
 };
 
 struct smmu_kho_stream_info {
@@ -87,13 +113,34 @@ struct smmu_kho_stream_info {
 	__u64 ste_digest;	/* digest of the STE as it is in memory now */
 	__u64 xlat_digest;	/* translation digest recomputed now */
 	char dev[32];		/* PCI device name, "" if unknown */
-	char why[96];		/* reason when REFUSED */
+	char why[96];		/* reason when REFUSED, QUARANTINED, DROPPED */
+	/* Since the first revision: */
+	__u8 ste[64];		/* the STE as the SMMU reads it now, located
+				 * through the live STRTAB_BASE(_CFG) registers */
+	__u64 strtab_base;	/* SMMU_STRTAB_BASE read from the SMMU now */
+	__u32 strtab_cfg;	/* SMMU_STRTAB_BASE_CFG read now */
+	__u32 ste_live;		/* 1 if @ste could be read (else all zero) */
 };
 
 struct smmu_kho_streams_arg {
 	__u32 size;
 	__u32 nr;		/* in: capacity of @info; out: streams present */
 	__u64 info;		/* user pointer to struct smmu_kho_stream_info[nr] */
+};
+
+/*
+ * Bytes of preserved SMMU tables, for a user-space recomputation of the
+ * digests with the portable core: [pa, pa + len) must lie inside this
+ * kernel's outgoing preserved pages (which=OUT) or inside the table pages
+ * the previous kernel handed over (which=IN).  len <= 1 MiB.  Errors:
+ * EINVAL (len 0 or too large, wrap, bad which), ENOENT (not inside).
+ */
+struct smmu_kho_read_arg {
+	__u32 size;
+	__u32 which;		/* enum smmu_kho_fdt_which */
+	__u64 pa;
+	__u64 len;
+	__u64 buf;		/* user pointer, @len bytes */
 };
 
 #define SMMU_KHO_IOC_PRESERVE	_IOW(SMMU_KHO_IOC_MAGIC, 1, struct smmu_kho_dev_arg)
@@ -104,5 +151,13 @@ struct smmu_kho_streams_arg {
 #define SMMU_KHO_IOC_GET_FDT	_IOWR(SMMU_KHO_IOC_MAGIC, 6, struct smmu_kho_fdt_arg)
 #define SMMU_KHO_IOC_STREAMS	_IOWR(SMMU_KHO_IOC_MAGIC, 7, struct smmu_kho_streams_arg)
 #define SMMU_KHO_IOC_RELEASE	_IOW(SMMU_KHO_IOC_MAGIC, 8, struct smmu_kho_dev_arg)
+/*
+ * Quarantine the adopted streams of a device: their STEs become abort now,
+ * through the driver's ordered STE update (CFGI_STE + CMD_SYNC, CMO on a
+ * non-coherent SMMU), and stay abort until RELEASE installs the driver's
+ * own domain.  ENOENT: no adopted stream.
+ */
+#define SMMU_KHO_IOC_QUARANTINE	_IOW(SMMU_KHO_IOC_MAGIC, 9, struct smmu_kho_dev_arg)
+#define SMMU_KHO_IOC_READ	_IOW(SMMU_KHO_IOC_MAGIC, 10, struct smmu_kho_read_arg)
 
 #endif /* _UAPI_SMMU_KHO_H */
