@@ -499,8 +499,8 @@ static int selected_streams(struct fake_backend *fb, const struct fake_kernel *k
 
 #define FDT_TRY(x) do { if ((x) < 0) goto fdt_err; } while (0)
 
-/* preserved-ranges of one SMMU: @rs as page runs (smmu_kho_abi.h). */
-static int put_ranges(void *fdt, struct skho_ranges *rs)
+/* preserved-ranges or output-ranges of one SMMU: @rs as page runs (smmu_kho_abi.h). */
+static int put_runs(void *fdt, const char *prop, struct skho_ranges *rs)
 {
 	uint8_t *enc;
 	int len, r = -1;
@@ -510,7 +510,7 @@ static int put_ranges(void *fdt, struct skho_ranges *rs)
 		return -1;
 	enc = malloc((size_t)len);
 	if (enc && skho_ranges_encode(rs, enc, (size_t)len) == len)
-		r = fdt_property(fdt, SKHO_PROP_RANGES, enc, len);
+		r = fdt_property(fdt, prop, enc, len);
 	free(enc);
 	return r;
 }
@@ -579,7 +579,13 @@ static int build_fdt(const struct fake_stream *s, uint32_t n, void **blob, size_
 		FDT_TRY(fdt_property(fdt, SKHO_PROP_PGTABLES, pt, (int)(cnt * sizeof(*pt))));
 		FDT_TRY(fdt_property(fdt, SKHO_PROP_ASIDS, asids, (int)(cnt * 4)));
 		FDT_TRY(fdt_property(fdt, SKHO_PROP_VMIDS, NULL, 0));
-		FDT_TRY(put_ranges(fdt, &rs));
+		FDT_TRY(put_runs(fdt, SKHO_PROP_RANGES, &rs));
+		skho_ranges_free(&rs);
+		/* output-ranges: the fake's tables map one page per stream */
+		for (a = 0; a < cnt; a++)
+			FDT_TRY(skho_ranges_add(&rs, 0xa0000000ull + ((uint64_t)s[i + a].sid << 12),
+						0x1000));
+		FDT_TRY(put_runs(fdt, SKHO_PROP_OUTPUTS, &rs));
 		skho_ranges_free(&rs);
 		FDT_TRY(fdt_end_node(fdt));
 		i = b;

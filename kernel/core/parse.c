@@ -344,8 +344,10 @@ static int parse_smmu(const void *blob, int node, struct skho_handover *ho,
 	ret = ret ?: get_prop(blob, node, nname, SKHO_PROP_RANGES, 1, ~0u, &v, &nr, err);
 	if (ret)
 		return ret;
-	ho->nr_smmus++;	/* from here on, release() frees s->ranges */
+	ho->nr_smmus++;	/* from here on, release() frees s->ranges and s->outputs */
 	ret = skho_ranges_decode(v, nr, &s->ranges, err);
+	ret = ret ?: get_prop(blob, node, nname, SKHO_PROP_OUTPUTS, 1, ~0u, &v, &nr, err);
+	ret = ret ?: skho_ranges_decode(v, nr, &s->outputs, err);
 	return ret ? in_node(err, ret, nname) : 0;
 }
 void skho_handover_release(struct skho_handover *ho)
@@ -355,7 +357,10 @@ void skho_handover_release(struct skho_handover *ho)
 	if (!ho)
 		return;
 	for (i = 0; i < ho->nr_smmus && i < SKHO_MAX_SMMUS; i++)
+	{
 		skho_ranges_free(&ho->smmu[i].ranges);
+		skho_ranges_free(&ho->smmu[i].outputs);
+	}
 	memset(ho, 0, sizeof(*ho));
 }
 

@@ -88,6 +88,56 @@ bool skho_ranges_contain(const struct skho_ranges *rs, u64 pa, u64 len)
 	return pa - r->pa <= r->size && len <= r->size - (pa - r->pa);
 }
 
+bool skho_ranges_overlap(const struct skho_ranges *rs, u64 pa, u64 len)
+{
+	u32 lo = 0, hi = rs->nr;
+	u64 end = pa + len;
+
+	if (!len)
+		return false;
+	if (end < pa)
+		end = ~0ULL;	/* up to the top of the address space */
+	/* The first range ending after pa; it overlaps iff it starts before end. */
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (rs->r[mid].pa + rs->r[mid].size <= pa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < rs->nr && rs->r[lo].pa < end;
+}
+
+int skho_ranges_filter(struct skho_ranges *rs, unsigned int page_shift,
+		       bool (*keep)(void *arg, u64 pa, u64 size), void *arg)
+{
+	struct skho_ranges out = { 0 };
+	u64 pg = 1ULL << page_shift;
+	u32 i;
+
+	for (i = 0; i < rs->nr; i++) {
+		u64 pa = rs->r[i].pa, end = pa + rs->r[i].size;
+
+		/* Most runs pass whole: ask once, page by page only if not. */
+		if (keep(arg, pa, end - pa)) {
+			if (skho_ranges_add(&out, pa, end - pa))
+				goto nomem;
+			continue;
+		}
+		for (; pa < end; pa += pg)
+			if (keep(arg, pa, pg) && skho_ranges_add(&out, pa, pg))
+				goto nomem;
+	}
+	skho_ranges_normalize(&out);
+	skho_ranges_free(rs);
+	*rs = out;
+	return 0;
+nomem:
+	skho_ranges_free(&out);
+	return -SKHO_E_NOMEM;
+}
+
 void skho_ranges_free(struct skho_ranges *rs)
 {
 	skho_free(rs->r);

@@ -26,6 +26,8 @@ struct snap_smmu {
 	u32 *vmids, nr_vmids, cap_vmids;
 	struct skho_ranges ranges;		/* pages, normalized once taken */
 	u32 ranges_bytes;			/* their preserved-ranges encoding */
+	struct skho_ranges outputs;		/* pages the tables map, likewise */
+	u32 outputs_bytes;			/* their output-ranges encoding */
 };
 
 struct skho_snapshot {
@@ -36,6 +38,7 @@ struct skho_snapshot {
 /* Collection context for one SMMU: memo of tables by root (open hashing). */
 struct snap_ctx {
 	struct snap_smmu *s;
+	const struct skho_smmu_state *st;
 	const struct skho_mem *mem;
 	struct skho_err *err;
 	u32 sid;
@@ -120,6 +123,27 @@ static int snap_pt_table(void *arg, u64 pa, u64 size, unsigned int level)
 	return add_range(arg, pa, size);
 }
 
+/* Every leaf a device can use must be reachable memory the policy allows. */
+static int snap_pt_run(void *arg, u64 iova, u64 pa, u64 size, u32 prot)
+{
+	struct snap_ctx *c = arg;
+	int ret;
+
+	if (!prot)	/* mapped without access: the device cannot reach it */
+		return 0;
+	if (c->st->output_ok && !c->st->output_ok(c->st->output_arg, pa, size))
+		return skho_fail(c->err, SKHO_E_OUTPUT, c->sid, pa,
+				 "SID %#x: IOVA %#llx maps %#llx+%#llx, memory that is not preserved",
+				 c->sid, (unsigned long long)iova, (unsigned long long)pa,
+				 (unsigned long long)size);
+	ret = skho_ranges_add(&c->s->outputs, pa, size);
+	if (ret)
+		return skho_fail(c->err, -ret, c->sid, pa,
+				 "SID %#x: cannot record output %#llx+%#llx", c->sid,
+				 (unsigned long long)pa, (unsigned long long)size);
+	return 0;
+}
+
 static bool same_geometry(const struct skho_pt_cfg *a, const struct skho_pt_cfg *b)
 {
 	return a->stage == b->stage && a->granule_lg2 == b->granule_lg2 &&
@@ -158,9 +182,16 @@ static int snap_pt_digest(void *arg, const struct skho_pt_cfg *pt, u64 *digest,
 	ret = grow((void **)&s->pts, &s->cap_pts, s->nr_pts, sizeof(*s->pts));
 	if (ret)
 		return skho_fail(err, -ret, c->sid, pt->root, "page-table list");
-	ret = skho_pt_digest(pt, c->mem, snap_pt_table, c, digest, err);
+	{
+		struct skho_pt_visitor obs = {
+			.table = snap_pt_table, .run = snap_pt_run, .arg = c,
+		};
+
+		ret = skho_pt_digest_obs(pt, c->mem, &obs, digest, err);
+	}
 	if (ret) {
-		skho_err_blame(err, -ret, c->sid, pt->root);
+		if (ret != -SKHO_E_OUTPUT)	/* that report already names SID and IOVA */
+			skho_err_blame(err, -ret, c->sid, pt->root);
 		return ret;
 	}
 	e = &s->pts[s->nr_pts++];
@@ -217,6 +248,33 @@ static u32 sort_unique(u32 *a, u32 n)
 	return out + 1;
 }
 
+/* output-ranges: whole pages, none of them a table page, encodable. */
+static int snap_outputs(struct snap_smmu *s, struct skho_err *err)
+{
+	const struct skho_ranges *o = &s->outputs;
+	u32 i;
+	int ret;
+
+	if (skho_ranges_to_pages(&s->outputs) ||
+	    (o->nr && o->r[o->nr - 1].pa + o->r[o->nr - 1].size > 1ULL << SKHO_ABI_PA_BITS))
+		return skho_fail(err, SKHO_E_UNSUPPORTED, SKHO_NO_SID, 0,
+				 "smmu %#llx: a translation maps memory beyond 2^%u",
+				 (unsigned long long)s->mmio_base, SKHO_ABI_PA_BITS);
+	for (i = 0; i < o->nr; i++)
+		if (skho_ranges_overlap(&s->ranges, o->r[i].pa, o->r[i].size))
+			return skho_fail(err, SKHO_E_OUTPUT, SKHO_NO_SID, o->r[i].pa,
+					 "smmu %#llx: a translation maps pages of its own tables (%#llx+%#llx)",
+					 (unsigned long long)s->mmio_base,
+					 (unsigned long long)o->r[i].pa,
+					 (unsigned long long)o->r[i].size);
+	ret = skho_ranges_encode(&s->outputs, NULL, 0);
+	if (ret < 0)
+		return skho_fail(err, -ret, SKHO_NO_SID, 0,
+				 "smmu %#llx: %u output page runs (limit %u)",
+				 (unsigned long long)s->mmio_base, o->nr, SKHO_MAX_RANGES);
+	s->outputs_bytes = (u32)ret;
+	return 0;
+}
 
 static int snap_one(struct snap_smmu *s, const struct skho_smmu_state *st,
 		    const struct skho_mem *mem, struct skho_err *err)
@@ -225,7 +283,7 @@ static int snap_one(struct snap_smmu *s, const struct skho_smmu_state *st,
 		.strtab_base = st->strtab_base, .strtab_cfg = st->strtab_cfg,
 		.oas = st->oas, .mem = mem,
 	};
-	struct snap_ctx c = { .s = s, .mem = mem, .err = err };
+	struct snap_ctx c = { .s = s, .st = st, .mem = mem, .err = err };
 	struct skho_stream_visitor v = {
 		.pt_digest = snap_pt_digest, .table = snap_table,
 		.asid = snap_asid, .vmid = snap_vmid, .arg = &c,
@@ -313,7 +371,7 @@ static int snap_one(struct snap_smmu *s, const struct skho_smmu_state *st,
 		goto out;
 	}
 	s->ranges_bytes = (u32)ret;
-	ret = 0;
+	ret = snap_outputs(s, err);
 out:
 	skho_free(sids);
 	skho_free(c.hash);
@@ -327,6 +385,7 @@ static void snap_smmu_free(struct snap_smmu *s)
 	skho_free(s->asids);
 	skho_free(s->vmids);
 	skho_ranges_free(&s->ranges);
+	skho_ranges_free(&s->outputs);
 }
 
 void skho_snapshot_free(struct skho_snapshot *s)
@@ -381,6 +440,12 @@ const struct skho_ranges *skho_snapshot_ranges(const struct skho_snapshot *s,
 	return s && idx < s->nr_smmus ? &s->smmu[idx].ranges : NULL;
 }
 
+const struct skho_ranges *skho_snapshot_outputs(const struct skho_snapshot *s,
+						u32 idx)
+{
+	return s && idx < s->nr_smmus ? &s->smmu[idx].outputs : NULL;
+}
+
 /* ---- FDT ---------------------------------------------------------------- */
 
 #define TAGALIGN(x)	(((x) + 3) & ~(size_t)3)
@@ -391,7 +456,8 @@ const struct skho_ranges *skho_snapshot_ranges(const struct skho_snapshot *s,
 static const char *const prop_names[] = {
 	SKHO_PROP_COMPATIBLE, SKHO_PROP_ABI_MINOR,
 	SKHO_PROP_REG, SKHO_PROP_STRTAB_BASE, SKHO_PROP_STRTAB_CFG,
-	SKHO_PROP_FEATURES, SKHO_PROP_OAS, SKHO_PROP_RANGES, SKHO_PROP_STREAMS,
+	SKHO_PROP_FEATURES, SKHO_PROP_OAS, SKHO_PROP_RANGES, SKHO_PROP_OUTPUTS,
+	SKHO_PROP_STREAMS,
 	SKHO_PROP_PGTABLES, SKHO_PROP_ASIDS, SKHO_PROP_VMIDS, NULL,
 };
 #define NR_ROOT_PROPS	2
@@ -460,6 +526,7 @@ size_t skho_snapshot_fdt_size(const struct skho_snapshot *s)
 		sz += sizeof(fdt32_t) + TAGALIGN(node_name(name, sizeof(name), m->mmio_base) + 1);
 		sz += prop_size(8) * 2 + prop_size(4) * 3;	/* reg, strtab-base; cfg, features, oas */
 		sz += prop_size(m->ranges_bytes);
+		sz += prop_size(m->outputs_bytes);
 		sz += prop_size((size_t)m->nr_streams * sizeof(struct skho_abi_stream));
 		sz += prop_size((size_t)m->nr_pts * sizeof(struct skho_abi_pgtable));
 		sz += prop_size((size_t)m->nr_asids * 4);
@@ -503,6 +570,12 @@ static int put_smmu(void *fdt, const struct snap_smmu *m)
 		return r;
 	if (skho_ranges_encode(&m->ranges, p, m->ranges_bytes) != (int)m->ranges_bytes)
 		return -FDT_ERR_INTERNAL;	/* checked when the snapshot was taken */
+	r = fdt_property_placeholder(fdt, SKHO_PROP_OUTPUTS, (int)m->outputs_bytes,
+				     (void **)&p);
+	if (r)
+		return r;
+	if (skho_ranges_encode(&m->outputs, p, m->outputs_bytes) != (int)m->outputs_bytes)
+		return -FDT_ERR_INTERNAL;
 	r = fdt_property(fdt, SKHO_PROP_STREAMS, m->streams,
 			 (int)(m->nr_streams * sizeof(struct skho_abi_stream)));
 	r = r ?: fdt_property_placeholder(fdt, SKHO_PROP_PGTABLES,

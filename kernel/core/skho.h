@@ -30,6 +30,7 @@ enum skho_error {
 	SKHO_E_LISTING,		/* page-tables/asids/vmids miss what a stream uses */
 	SKHO_E_UNSUPPORTED,	/* valid per spec, but not preservable by smmu-kho */
 	SKHO_E_LIMIT,		/* more than the SKHO_MAX_* bounds */
+	SKHO_E_OUTPUT,		/* a translation reaches memory not proven preserved */
 	SKHO_E__COUNT
 };
 
@@ -103,6 +104,8 @@ int skho_ranges_add(struct skho_ranges *rs, u64 pa, u64 size);
 int skho_ranges_normalize(struct skho_ranges *rs);
 /* True when [pa, pa+len) lies inside one range of a normalized set. */
 bool skho_ranges_contain(const struct skho_ranges *rs, u64 pa, u64 len);
+/* True when any byte of [pa, pa+len) lies in a normalized set. */
+bool skho_ranges_overlap(const struct skho_ranges *rs, u64 pa, u64 len);
 void skho_ranges_free(struct skho_ranges *rs);
 
 /*

@@ -26,16 +26,27 @@ struct skho_smmu_state {
 	u8 oas;			/* SMMU_IDR5.OAS, bits */
 	const u32 *sids;	/* any order, no duplicates */
 	u32 nr_sids;
+	/*
+	 * Output policy, may be NULL (accept every leaf): called once per
+	 * maximal run [pa, pa + size) that a table of a preserved stream
+	 * maps; returns false when the devices must not reach it (in the
+	 * kernel: memory KHO does not preserve).  The snapshot then fails
+	 * with -SKHO_E_OUTPUT naming the SID, IOVA and PA.
+	 */
+	bool (*output_ok)(void *arg, u64 pa, u64 size);
+	void *output_arg;
 };
 
 struct skho_snapshot;
 
 /*
  * Read the state of the given streams through @mem: STEs, CD tables, page
- * tables; collect the ranges to preserve and compute digests.  Nothing is
- * written.  Errors: -SKHO_E_INVAL, -SKHO_E_SID (duplicate, out of table),
- * -SKHO_E_STE, -SKHO_E_CD, -SKHO_E_PGTABLE, -SKHO_E_OUTSIDE (unreadable
- * table), -SKHO_E_UNSUPPORTED, -SKHO_E_LIMIT, -SKHO_E_NOMEM.
+ * tables; collect the ranges to preserve and the pages the tables map, and
+ * compute digests.  Nothing is written.  Errors: -SKHO_E_INVAL,
+ * -SKHO_E_SID (duplicate, out of table), -SKHO_E_STE, -SKHO_E_CD,
+ * -SKHO_E_PGTABLE, -SKHO_E_OUTSIDE (unreadable table), -SKHO_E_OUTPUT (a
+ * bypass STE or S1DSS, a leaf output_ok() refused, or a leaf on a table
+ * page), -SKHO_E_UNSUPPORTED, -SKHO_E_LIMIT, -SKHO_E_NOMEM.
  */
 int skho_snapshot_take(struct skho_snapshot **out,
 		       const struct skho_smmu_state *smmus, u32 nr_smmus,
@@ -54,6 +65,9 @@ int skho_snapshot_to_fdt(const struct skho_snapshot *s, void *buf, size_t bufsz,
  */
 const struct skho_ranges *skho_snapshot_ranges(const struct skho_snapshot *s,
 					       u32 idx);
+/* Normalized whole pages that SMMU @idx's preserved tables map: output-ranges. */
+const struct skho_ranges *skho_snapshot_outputs(const struct skho_snapshot *s,
+						u32 idx);
 void skho_snapshot_free(struct skho_snapshot *s);
 
 /*
@@ -133,6 +147,12 @@ struct skho_ho_smmu {
 	const fdt32_t *vmids;
 	u32 nr_vmids;
 	struct skho_ranges ranges;	/* decoded, normalized (owned) */
+	/*
+	 * output-ranges, decoded (owned).  The validator accepts a leaf only
+	 * inside these and outside @ranges; a kernel removes from them what
+	 * it cannot prove preserved (skho_ranges_remove) before validating.
+	 */
+	struct skho_ranges outputs;
 };
 
 struct skho_handover {
@@ -157,7 +177,8 @@ void skho_handover_release(struct skho_handover *ho);
 
 /*
  * Validate SMMU @idx's streams against preserved memory read through @mem,
- * fenced to the handed-over ranges.  @verdict is called once per stream, in
+ * fenced to the handed-over ranges; every leaf of every table must lie in
+ * the SMMU's outputs and outside its ranges (else -SKHO_E_OUTPUT).  @verdict is called once per stream, in
  * SID order, with NULL (adopt) or the reason to abort it.  Returns the number
  * of streams refused, or a negative -SKHO_E_* when the instance as a whole
  * cannot be trusted (then every stream was reported refused): -SKHO_E_OUTSIDE
@@ -224,6 +245,21 @@ int skho_stream_visit(const struct skho_smmu *smmu, u32 sid, const u8 ste[64],
 int skho_pt_digest(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
 		   int (*table)(void *arg, u64 pa, u64 size, unsigned int level),
 		   void *arg, u64 *digest, struct skho_err *err);
+/*
+ * The same, with both callbacks of @obs (either may be NULL) observing the
+ * walk: table() every table page, run() every run digested.  A non-zero
+ * return from either stops the walk and is returned.
+ */
+int skho_pt_digest_obs(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
+		       const struct skho_pt_visitor *obs, u64 *digest,
+		       struct skho_err *err);
+/*
+ * Remove from the normalized set @rs every page for which keep() is false
+ * (whole pages of 2^@page_shift bytes; @rs must be page-aligned).  For a
+ * kernel that proves outputs preserved.  Returns 0 or -SKHO_E_NOMEM.
+ */
+int skho_ranges_filter(struct skho_ranges *rs, unsigned int page_shift,
+		       bool (*keep)(void *arg, u64 pa, u64 size), void *arg);
 
 /* True for an output address size an SMMU can report (SMMU_IDR5.OAS). */
 bool skho_oas_valid(u32 oas);

@@ -12,7 +12,7 @@
  * them (little-endian 64-bit words).
  *
  *   / {
- *       compatible = "smmu-kho-v2";          ABI major version, see below
+ *       compatible = "smmu-kho-v3";          ABI major version, see below
  *       smmu-kho,abi-minor = <u32>;          additive changes only
  *       smmu@<mmio base, hex> {              one node per SMMU instance
  *           reg = <u64>;                     MMIO base: the node's identity
@@ -21,6 +21,7 @@
  *           features = <u32>;                SKHO_SMMU_F_*
  *           oas = <u32>;                     SMMU_IDR5.OAS in bits (32..52)
  *           preserved-ranges = [bytes];      runs of 4 KiB pages, see below
+ *           output-ranges = [bytes];         same encoding: pages the tables map
  *           streams = [struct skho_abi_stream]...;      sorted by SID, unique
  *           page-tables = [struct skho_abi_pgtable]...; sorted by root, unique
  *           asids = <u32>...;                sorted, unique (S1 ASIDs in use)
@@ -33,9 +34,15 @@
  * table, or the L1 table and the L2 tables that hold preserved STEs), their
  * CD tables (L1 and leaf), and every page-table page of their stage-1 and
  * stage-2 tables.  KHO preserves whole pages, so the page is the unit.  The
- * output pages of a translation (DMA buffers, guest memory) are not listed:
- * whoever owns them preserves them.  The next kernel must refuse any table
- * pointer or table descriptor that leads outside these pages.
+ * next kernel must refuse any table pointer or table descriptor that leads
+ * outside these pages.
+ *
+ * output-ranges lists, in the same encoding, every 4 KiB page that a leaf
+ * of those tables maps (DMA buffers, guest memory): what the devices can
+ * reach.  Their owners preserve them; the previous kernel refused to freeze
+ * a stream mapping a page KHO does not preserve, and the next kernel
+ * refuses any stream with a leaf outside output-ranges, or on a page it
+ * cannot prove preserved, or on a page of preserved-ranges.
  *
  * Encoding: ascending, disjoint, non-adjacent runs of pages, each two
  * unsigned LEB128 numbers (7 bits a byte, least significant group first,
@@ -59,11 +66,12 @@
  * in SKHO_ABI_COMPATIBLE; a new kernel refuses a major it does not know.
  * Adding an optional property bumps the minor only.  v2 (page runs in
  * preserved-ranges, 84-byte streams records without flags) replaced v1
- * (16-byte {pa, size} ranges, 88-byte records); docs/abi.md says why.
+ * (16-byte {pa, size} ranges, 88-byte records); v3 added the mandatory
+ * output-ranges; docs/abi.md says why.
  */
 
 #define SKHO_KHO_NAME		"smmu-kho"
-#define SKHO_ABI_COMPATIBLE	"smmu-kho-v2"
+#define SKHO_ABI_COMPATIBLE	"smmu-kho-v3"
 #define SKHO_ABI_MINOR		0
 
 /* Property names. */
@@ -75,6 +83,7 @@
 #define SKHO_PROP_FEATURES	"features"
 #define SKHO_PROP_OAS		"oas"
 #define SKHO_PROP_RANGES	"preserved-ranges"
+#define SKHO_PROP_OUTPUTS	"output-ranges"
 #define SKHO_PROP_STREAMS	"streams"
 #define SKHO_PROP_PGTABLES	"page-tables"
 #define SKHO_PROP_ASIDS		"asids"

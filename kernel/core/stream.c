@@ -234,8 +234,11 @@ int skho_stream_visit_ste(const struct skho_smmu *smmu, u32 sid, const u8 ste[64
 	skho_digest_init(&d, 0);
 	switch (si.config) {
 	case SMMU_STE_CFG_ABORT:
-	case SMMU_STE_CFG_BYPASS:
 		break;
+	case SMMU_STE_CFG_BYPASS:
+		/* No translation at all: the device reaches every address. */
+		return skho_fail(err, SKHO_E_OUTPUT, sid, 0,
+				 "SID %#x: bypass STE: the device reaches all memory", sid);
 	case SMMU_STE_CFG_S2:
 	case SMMU_STE_CFG_NESTED:
 		/* Nested: the S1 tables are guest memory (IPA); only S2 counts. */
@@ -257,6 +260,12 @@ int skho_stream_visit_ste(const struct skho_smmu *smmu, u32 sid, const u8 ste[64
 		struct cd_walk w = {
 			.smmu = smmu, .v = v, .d = &d, .err = err, .sid = sid,
 		};
+
+		/* Transactions without an SSID would bypass stage 1. */
+		if (si.s1cdmax && si.s1dss == SMMU_S1DSS_BYPASS)
+			return skho_fail(err, SKHO_E_OUTPUT, sid, 0,
+					 "SID %#x: STE.S1DSS bypass: untranslated DMA reaches all memory",
+					 sid);
 
 		ret = visit_cds(&w, &si);
 		if (ret)
@@ -295,8 +304,7 @@ int skho_stream_visit(const struct skho_smmu *smmu, u32 sid, const u8 ste[64],
 
 struct pt_dig {
 	struct skho_digest d;
-	int (*table)(void *arg, u64 pa, u64 size, unsigned int level);
-	void *arg;
+	const struct skho_pt_visitor *obs;
 	u32 nr;				/* records in rec */
 	u64 rec[PT_DIG_BATCH][4];	/* little-endian words */
 };
@@ -305,7 +313,7 @@ static int pt_dig_table(void *arg, u64 pa, u64 size, unsigned int level)
 {
 	struct pt_dig *p = arg;
 
-	return p->table ? p->table(p->arg, pa, size, level) : 0;
+	return p->obs->table ? p->obs->table(p->obs->arg, pa, size, level) : 0;
 }
 
 static void pt_dig_flush(struct pt_dig *p)
@@ -320,6 +328,12 @@ static int pt_dig_run(void *arg, u64 iova, u64 pa, u64 size, u32 prot)
 	struct pt_dig *p = arg;
 	u64 *r = p->rec[p->nr];
 
+	if (p->obs->run) {
+		int ret = p->obs->run(p->obs->arg, iova, pa, size, prot);
+
+		if (ret)
+			return ret;
+	}
 	r[0] = skho_cpu_to_le64(iova);
 	r[1] = skho_cpu_to_le64(pa);
 	r[2] = skho_cpu_to_le64(size);
@@ -333,7 +347,17 @@ int skho_pt_digest(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
 		   int (*table)(void *arg, u64 pa, u64 size, unsigned int level),
 		   void *arg, u64 *digest, struct skho_err *err)
 {
-	struct pt_dig p = { .table = table, .arg = arg };
+	struct skho_pt_visitor obs = { .table = table, .arg = arg };
+
+	return skho_pt_digest_obs(pt, mem, &obs, digest, err);
+}
+
+int skho_pt_digest_obs(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
+		       const struct skho_pt_visitor *obs, u64 *digest,
+		       struct skho_err *err)
+{
+	static const struct skho_pt_visitor none;
+	struct pt_dig p = { .obs = obs ? obs : &none };
 	struct skho_pt_visitor v = {
 		.table = pt_dig_table, .run = pt_dig_run, .arg = &p,
 	};

@@ -60,6 +60,35 @@ static bool find_id(const fdt32_t *ids, u32 nr, u32 id)
 	return false;
 }
 
+/* The leaf check of a table walk: where could the device write? */
+struct val_run {
+	const struct val_ctx *c;
+	const struct skho_pt_cfg *pt;
+	struct skho_err *err;
+};
+
+static int val_run(void *arg, u64 iova, u64 pa, u64 size, u32 prot)
+{
+	const struct val_run *r = arg;
+	const struct skho_ho_smmu *s = r->c->s;
+
+	if (!prot)	/* mapped without access: the device cannot reach it */
+		return 0;
+	if (!skho_ranges_contain(&s->outputs, pa, size))
+		return skho_fail(r->err, SKHO_E_OUTPUT, r->c->sid, pa,
+				 "SID %#x: table at %#llx maps IOVA %#llx to %#llx+%#llx, outside the preserved output pages",
+				 r->c->sid, (unsigned long long)r->pt->root,
+				 (unsigned long long)iova, (unsigned long long)pa,
+				 (unsigned long long)size);
+	if (skho_ranges_overlap(&s->ranges, pa, size))
+		return skho_fail(r->err, SKHO_E_OUTPUT, r->c->sid, pa,
+				 "SID %#x: table at %#llx maps IOVA %#llx onto table pages %#llx+%#llx",
+				 r->c->sid, (unsigned long long)r->pt->root,
+				 (unsigned long long)iova, (unsigned long long)pa,
+				 (unsigned long long)size);
+	return 0;
+}
+
 static int val_pt_digest(void *arg, const struct skho_pt_cfg *pt, u64 *digest,
 			 struct skho_err *err)
 {
@@ -109,7 +138,12 @@ static int val_pt_digest(void *arg, const struct skho_pt_cfg *pt, u64 *digest,
 		return 0;
 	}
 	m->ha = pt->ha;
-	ret = skho_pt_digest(pt, c->fenced, NULL, NULL, &got, err);
+	{
+		struct val_run vr = { .c = c, .pt = pt, .err = err };
+		struct skho_pt_visitor obs = { .run = val_run, .arg = &vr };
+
+		ret = skho_pt_digest_obs(pt, c->fenced, &obs, &got, err);
+	}
 	if (!ret && got != listed)
 		ret = skho_fail(err, SKHO_E_DIGEST, c->sid, pt->root,
 				"SID %#x: table at %#llx digest %#llx, page-tables says %#llx",
@@ -119,7 +153,8 @@ static int val_pt_digest(void *arg, const struct skho_pt_cfg *pt, u64 *digest,
 		m->state = MEMO_FAILED;
 		m->code = ret;
 		m->addr = err ? err->addr : pt->root;
-		skho_err_blame(err, -ret, c->sid, pt->root);
+		if (ret != -SKHO_E_OUTPUT)	/* that report names SID and IOVA */
+			skho_err_blame(err, -ret, c->sid, pt->root);
 		return ret;
 	}
 	m->state = MEMO_OK;

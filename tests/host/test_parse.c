@@ -130,6 +130,12 @@ static int put_node(void *fdt, const struct spec *s, u32 idx)
 			e = leb128(leb128(e, s->ranges[i][0]), s->ranges[i][1]);
 		r = r ?: prop(fdt, s, n0, SKHO_PROP_RANGES, buf, (int)(e - buf));
 	}
+	{
+		/* output-ranges: one page at 0x80000000 (skip 0x80000, count 1 - 1) */
+		static const u8 out[] = { 0x80, 0x80, 0x20, 0x00 };
+
+		r = r ?: prop(fdt, s, n0, SKHO_PROP_OUTPUTS, out, sizeof(out));
+	}
 	memset(buf, 0, sizeof(buf));
 	for (i = 0; i < s->nr_sids; i++) {
 		struct skho_abi_stream rec = { .sid = cpu_to_fdt32(s->sids[i]) };
@@ -353,14 +359,16 @@ static void unknown_compatible_is_compat_error_naming_it(struct ktest *t)
 	struct spec s;
 
 	spec_default(&s);
-	s.compat = "smmu-kho-v3";	/* a future major */
+	s.compat = "smmu-kho-v4";	/* a future major */
 	EXPECT_SPEC(t, &s, -SKHO_E_COMPAT, &err);
-	KEXPECT(t, strstr(err.msg, "smmu-kho-v3") != NULL, "message: %s", err.msg);
-	/* the previous major: 16-byte ranges, 88-byte records, not readable as v2 */
+	KEXPECT(t, strstr(err.msg, "smmu-kho-v4") != NULL, "message: %s", err.msg);
+	/* earlier majors: v1 16-byte ranges and 88-byte records; v2 no output-ranges */
 	s.compat = "smmu-kho-v1";
 	EXPECT_SPEC(t, &s, -SKHO_E_COMPAT, NULL);
-	/* a list naming v2 second is not v2 */
-	s.compat = "x\0smmu-kho-v2";
+	s.compat = "smmu-kho-v2";
+	EXPECT_SPEC(t, &s, -SKHO_E_COMPAT, NULL);
+	/* a list naming v3 second is not v3 */
+	s.compat = "x\0smmu-kho-v3";
 	s.compat_len = 14;
 	EXPECT_SPEC(t, &s, -SKHO_E_COMPAT, NULL);
 	/* v2 without its terminating NUL */
@@ -401,7 +409,7 @@ static void missing_property_is_prop_error(struct ktest *t)
 {
 	static const char *const names[] = {
 		SKHO_PROP_REG, SKHO_PROP_STRTAB_BASE, SKHO_PROP_STRTAB_CFG,
-		SKHO_PROP_FEATURES, SKHO_PROP_OAS, SKHO_PROP_RANGES,
+		SKHO_PROP_FEATURES, SKHO_PROP_OAS, SKHO_PROP_RANGES, SKHO_PROP_OUTPUTS,
 		SKHO_PROP_STREAMS, SKHO_PROP_PGTABLES, SKHO_PROP_ASIDS,
 		SKHO_PROP_VMIDS, SKHO_PROP_ABI_MINOR,
 	};
@@ -410,7 +418,7 @@ static void missing_property_is_prop_error(struct ktest *t)
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		spec_default(&s);
-		s.drop = names[i];	/* every property is mandatory in v2 */
+		s.drop = names[i];	/* every property is mandatory in v3 */
 		EXPECT_SPEC(t, &s, -SKHO_E_PROP, NULL);
 	}
 }

@@ -58,7 +58,7 @@ static u64 rd64(struct flat *f, u64 pa)
 
 #define SID_S1		1
 #define SID_S2		2
-#define SID_BYPASS	3
+#define SID_ABORT	3	/* a preserved abort STE: preservable, maps nothing */
 #define ASID_S1		5
 #define VMID_S2		7
 #define SMMU_MMIO	0x9050000ULL
@@ -127,14 +127,14 @@ static void build_s2(struct flat *f)
 
 static void build_state(struct flat *f, struct skho_smmu_state *st, u32 *sids)
 {
-	u64 byp[4] = { ste0(SMMU_STE_CFG_BYPASS), 0, 0, 0 };
+	u64 byp[4] = { ste0(SMMU_STE_CFG_ABORT), 0, 0, 0 };
 
 	build_s1(f, STRTAB, SID_S1, CD_TAB, S1_L1, ASID_S1);
 	build_s1_table(f);
 	build_s2(f);
-	put_ste(f, STRTAB, SID_BYPASS, byp);
+	put_ste(f, STRTAB, SID_ABORT, byp);
 	/* unsorted on purpose: the serializer sorts */
-	sids[0] = SID_BYPASS;
+	sids[0] = SID_ABORT;
 	sids[1] = SID_S1;
 	sids[2] = SID_S2;
 	memset(st, 0, sizeof(*st));
@@ -217,7 +217,7 @@ static int parse_validate(struct ktest *t, struct flat *f, const void *blob, siz
 	return ret;
 }
 
-static void snapshot_fdt_parse_validate_adopts_s1_s2_and_bypass(struct ktest *t)
+static void snapshot_fdt_parse_validate_adopts_s1_s2_and_abort(struct ktest *t)
 {
 	struct skho_smmu_state st;
 	struct skho_snapshot *snap = NULL;
@@ -240,7 +240,7 @@ static void snapshot_fdt_parse_validate_adopts_s1_s2_and_bypass(struct ktest *t)
 	KEXPECT(t, v.ordered, "verdicts in SID order");
 	KEXPECT_EQ(t, v.code[SID_S1], 0);
 	KEXPECT_EQ(t, v.code[SID_S2], 0);
-	KEXPECT_EQ(t, v.code[SID_BYPASS], 0);
+	KEXPECT_EQ(t, v.code[SID_ABORT], 0);
 
 	KASSERT(t, skho_handover_parse(blob, size, &ho, &err) == 0, "%s", err.msg);
 	KEXPECT_EQ(t, ho.abi_minor, SKHO_ABI_MINOR);
@@ -253,14 +253,14 @@ static void snapshot_fdt_parse_validate_adopts_s1_s2_and_bypass(struct ktest *t)
 	/* sorted by SID although given as 3, 1, 2 */
 	KEXPECT_EQ(t, skho_fdt_ld32(rec), SID_S1);
 	KEXPECT_EQ(t, skho_fdt_ld32(rec + sizeof(struct skho_abi_stream)), SID_S2);
-	KEXPECT_EQ(t, skho_fdt_ld32(rec + 2 * sizeof(struct skho_abi_stream)), SID_BYPASS);
-	/* the bypass stream's translation is the empty sequence (docs/abi.md) */
+	KEXPECT_EQ(t, skho_fdt_ld32(rec + 2 * sizeof(struct skho_abi_stream)), SID_ABORT);
+	/* the abort stream's translation is the empty sequence (docs/abi.md) */
 	KEXPECT_EQ(t, skho_fdt_ld64(rec + 2 * sizeof(struct skho_abi_stream) +
 				    offsetof(struct skho_abi_stream, xlat_digest)),
 		   skho_digest_buf("", 0, 0));
-	/* the STE bytes travel raw: STE.V|Config=bypass in byte 0 */
+	/* the STE bytes travel raw: STE.V|Config=abort in byte 0 */
 	KEXPECT_EQ(t, rec[2 * sizeof(struct skho_abi_stream) +
-			  offsetof(struct skho_abi_stream, ste)], 0x9);
+			  offsetof(struct skho_abi_stream, ste)], 0x1);
 	/* one ASID (the S1 CD's), one VMID (the S2 STE's), two tables */
 	KEXPECT_EQ(t, ho.smmu[0].nr_asids, 1);
 	KEXPECT_EQ(t, fdt32_to_cpu(ho.smmu[0].asids[0]), ASID_S1);
@@ -371,7 +371,7 @@ static void pte_pointing_table_outside_ranges_refuses_only_that_stream(struct kt
 	KEXPECT_EQ(t, v.calls, 3);
 	KEXPECT_EQ(t, v.code[SID_S1], -SKHO_E_OUTSIDE);	/* walk fenced at SPARE */
 	KEXPECT_EQ(t, v.code[SID_S2], 0);		/* own table, untouched */
-	KEXPECT_EQ(t, v.code[SID_BYPASS], 0);
+	KEXPECT_EQ(t, v.code[SID_ABORT], 0);
 	free(blob);
 	free(f.buf);
 }
@@ -397,7 +397,7 @@ static void changed_pte_inside_ranges_refuses_with_digest(struct ktest *t)
 	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 1);
 	KEXPECT_EQ(t, v.code[SID_S1], -SKHO_E_DIGEST);	/* page-tables digest differs */
 	KEXPECT_EQ(t, v.code[SID_S2], 0);
-	KEXPECT_EQ(t, v.code[SID_BYPASS], 0);
+	KEXPECT_EQ(t, v.code[SID_ABORT], 0);
 	free(blob);
 	free(f.buf);
 }
@@ -415,10 +415,10 @@ static void ste_changed_in_memory_refuses_with_ste_lost(struct ktest *t)
 	build_state(&f, &st, sids);
 	blob = to_blob(t, &f, &st, 1, &size, NULL);
 	KASSERT(t, blob, "no blob");
-	/* the bypass STE was rewritten to abort after the freeze */
-	wr64(&f, STRTAB + SID_BYPASS * 64, ste0(SMMU_STE_CFG_ABORT));
+	/* the abort STE was rewritten to bypass after the freeze */
+	wr64(&f, STRTAB + SID_ABORT * 64, ste0(SMMU_STE_CFG_BYPASS));
 	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 1);
-	KEXPECT_EQ(t, v.code[SID_BYPASS], -SKHO_E_STE_LOST);	/* memory != reference */
+	KEXPECT_EQ(t, v.code[SID_ABORT], -SKHO_E_STE_LOST);	/* memory != reference */
 	KEXPECT_EQ(t, v.code[SID_S1], 0);
 	KEXPECT_EQ(t, v.code[SID_S2], 0);
 	free(blob);
@@ -508,7 +508,7 @@ static void stream_table_outside_ranges_refuses_whole_instance(struct ktest *t)
 	KEXPECT_EQ(t, v.calls, 3);		/* every stream still gets a verdict */
 	KEXPECT_EQ(t, v.code[SID_S1], -SKHO_E_OUTSIDE);
 	KEXPECT_EQ(t, v.code[SID_S2], -SKHO_E_OUTSIDE);
-	KEXPECT_EQ(t, v.code[SID_BYPASS], -SKHO_E_OUTSIDE);
+	KEXPECT_EQ(t, v.code[SID_ABORT], -SKHO_E_OUTSIDE);
 	skho_handover_release(&ho);
 	free(blob);
 	free(f.buf);
@@ -621,10 +621,14 @@ static void two_level_stream_and_cd_tables_roundtrip_and_list_every_table(struct
 	KEXPECT(t, skho_ranges_contain(r, L2CD_1, 0x10000), "CD leaf 1");
 	KEXPECT(t, skho_ranges_contain(r, S1_L1, 0x3000), "SSID 0 table");
 	KEXPECT(t, skho_ranges_contain(r, PT_B, 0x3000), "SSID 1025 table");
-	/* a change to SSID 1025's page, which SSID 0 does not use, is caught */
+	/*
+	 * A change to SSID 1025's page, which SSID 0 does not use, is caught:
+	 * it now maps a page outside output-ranges, which is refused before
+	 * the digest is even compared.
+	 */
 	wr64(&f, PT_B + 0x2000, PTE_PAGE(0x90001000ULL));
 	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 1);
-	KEXPECT_EQ(t, v.code[0x105 & 1023], -SKHO_E_DIGEST);
+	KEXPECT_EQ(t, v.code[0x105 & 1023], -SKHO_E_OUTPUT);
 	skho_snapshot_free(snap);
 	free(blob);
 	free(f.buf);
@@ -698,7 +702,7 @@ static void l2_table_is_preserved_where_the_smmu_reads_it_not_at_l2ptr(struct kt
  */
 static void l2_table_under_two_spans_is_checked_whole_for_each(struct ktest *t)
 {
-	u64 byp[4] = { ste0(SMMU_STE_CFG_BYPASS), 0, 0, 0 };
+	u64 byp[4] = { ste0(SMMU_STE_CFG_ABORT), 0, 0, 0 };
 	struct skho_smmu_state st = { 0 };
 	struct skho_handover ho;
 	struct skho_err err = { 0 };
@@ -950,6 +954,141 @@ static const void *two_win_map(void *priv, u64 pa, u64 len)
 	return flat_map(w->f, pa, len);
 }
 
+/* output_ok() of the serializer: refuse one page of the S1 buffer. */
+static bool refuse_page_0x80002000(void *arg, u64 pa, u64 size)
+{
+	(*(int *)arg)++;
+	return pa + size <= 0x80002000ULL || pa >= 0x80003000ULL;
+}
+
+static void leaf_on_unpreserved_page_is_refused_by_snapshot_naming_sid_and_iova(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_snapshot *snap = NULL;
+	struct skho_err err = { 0 };
+	struct flat f;
+	u32 sids[3];
+	int calls = 0;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	st.output_ok = refuse_page_0x80002000;
+	st.output_arg = &calls;
+	/* the S1 table maps IOVA 0..16K -> 0x80000000.. as one run: refused */
+	KEXPECT_EQ(t, skho_snapshot_take(&snap, &st, 1, &f.mem, &err), -SKHO_E_OUTPUT);
+	KEXPECT(t, snap == NULL, "no snapshot");
+	KEXPECT_EQ(t, err.sid, SID_S1);
+	KEXPECT(t, strstr(err.msg, "IOVA 0 maps 0x80000000+0x4000") != NULL, "%s", err.msg);
+	KEXPECT(t, calls >= 1, "output_ok() asked (%d calls)", calls);	/* the check ran */
+	free(f.buf);
+}
+
+static void snapshot_lists_every_mapped_page_as_output_ranges(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_handover ho;
+	struct skho_err err = { 0 };
+	struct flat f;
+	u32 sids[3];
+	size_t size;
+	void *blob;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	KASSERT(t, skho_handover_parse(blob, size, &ho, &err) == 0, "%s", err.msg);
+	/* S1: 16 KiB at 0x80000000; S2: 1 GiB at 0xc0000000 and 2 MiB at 4 GiB, which touch */
+	KASSERT(t, ho.smmu[0].outputs.nr == 2, "%u output runs", ho.smmu[0].outputs.nr);
+	KEXPECT_EQ(t, ho.smmu[0].outputs.r[0].pa, 0x80000000ULL);
+	KEXPECT_EQ(t, ho.smmu[0].outputs.r[0].size, 0x4000);
+	KEXPECT_EQ(t, ho.smmu[0].outputs.r[1].pa, 0xc0000000ULL);
+	KEXPECT_EQ(t, ho.smmu[0].outputs.r[1].size, 0x40000000ULL + 0x200000ULL);
+	skho_handover_release(&ho);
+	free(blob);
+	free(f.buf);
+}
+
+static bool drop_page_0x80001000(void *arg, u64 pa, u64 size)
+{
+	(void)arg;
+	return pa + size <= 0x80001000ULL || pa >= 0x80002000ULL;
+}
+
+static void leaf_on_page_the_next_kernel_cannot_prove_is_refused_output(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_handover ho;
+	struct skho_err err = { 0 };
+	struct verdicts v = { .ordered = true };
+	struct flat f;
+	u32 sids[3];
+	size_t size;
+	void *blob;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	KASSERT(t, skho_handover_parse(blob, size, &ho, &err) == 0, "%s", err.msg);
+	/* what a kernel does when KHO did not preserve one page of the buffer */
+	KASSERT(t, skho_ranges_filter(&ho.smmu[0].outputs, 12, drop_page_0x80001000, NULL) == 0,
+		"filter");
+	KEXPECT_EQ(t, ho.smmu[0].outputs.nr, 3);	/* 0x80000000, 0x80002000.., S2 */
+	KEXPECT_EQ(t, skho_handover_validate(&ho, 0, &f.mem, record, &v, &err), 1);
+	KEXPECT_EQ(t, v.code[SID_S1], -SKHO_E_OUTPUT);	/* its buffer lost a page */
+	KEXPECT_EQ(t, v.code[SID_S2], 0);		/* S2 maps elsewhere */
+	KEXPECT_EQ(t, v.code[SID_ABORT], 0);		/* maps nothing */
+	skho_handover_release(&ho);
+	free(blob);
+	free(f.buf);
+}
+
+static void leaf_mapping_a_table_page_is_refused_output(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct skho_err err = { 0 };
+	struct skho_snapshot *snap = NULL;
+	struct verdicts v;
+	struct flat f;
+	u32 sids[3];
+	size_t size;
+	void *blob;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	/* after the freeze, IOVA 0x3000 is pointed at the S1 L3 table page itself */
+	wr64(&f, S1_L3 + 3 * 8, PTE_PAGE(S1_L3));
+	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 1);
+	KEXPECT_EQ(t, v.code[SID_S1], -SKHO_E_OUTPUT);
+	KEXPECT_EQ(t, v.code[SID_S2], 0);
+	/* and the outgoing kernel refuses to take such a snapshot at all */
+	KEXPECT_EQ(t, skho_snapshot_take(&snap, &st, 1, &f.mem, &err), -SKHO_E_OUTPUT);
+	KEXPECT(t, strstr(err.msg, "its own tables") != NULL, "%s", err.msg);
+	free(blob);
+	free(f.buf);
+}
+
+static void bypass_ste_is_refused_output(struct ktest *t)
+{
+	u64 byp[4] = { ste0(SMMU_STE_CFG_BYPASS), 0, 0, 0 };
+	struct skho_smmu_state st;
+	struct skho_snapshot *snap = NULL;
+	struct skho_err err = { 0 };
+	struct flat f;
+	u32 sids[3];
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	put_ste(&f, STRTAB, SID_ABORT, byp);
+	KEXPECT_EQ(t, skho_snapshot_take(&snap, &st, 1, &f.mem, &err), -SKHO_E_OUTPUT);
+	KEXPECT_EQ(t, err.sid, SID_ABORT);
+	KEXPECT(t, strstr(err.msg, "bypass") != NULL, "%s", err.msg);
+	free(f.buf);
+}
+
 static void cd_leaf_reaching_beyond_2_52_is_refused_by_snapshot(struct ktest *t)
 {
 	struct skho_smmu_state st;
@@ -985,7 +1124,7 @@ static void cd_leaf_reaching_beyond_2_52_is_refused_by_snapshot(struct ktest *t)
 }
 
 KTEST_MAIN("roundtrip",
-	   KTEST_CASE(snapshot_fdt_parse_validate_adopts_s1_s2_and_bypass),
+	   KTEST_CASE(snapshot_fdt_parse_validate_adopts_s1_s2_and_abort),
 	   KTEST_CASE(fdt_size_is_exact_one_byte_less_is_nospace),
 	   KTEST_CASE(snapshot_of_no_smmu_writes_a_root_only_blob),
 	   KTEST_CASE(pte_pointing_table_outside_ranges_refuses_only_that_stream),
@@ -1005,4 +1144,9 @@ KTEST_MAIN("roundtrip",
 	   KTEST_CASE(s1_ste_without_valid_cd_is_refused),
 	   KTEST_CASE(fdt_costs_at_most_96_bytes_per_ste_at_1024_shared_streams),
 	   KTEST_CASE(fdt_costs_at_most_96_bytes_per_ste_with_1024_own_cd_pages),
-	   KTEST_CASE(cd_leaf_reaching_beyond_2_52_is_refused_by_snapshot))
+	   KTEST_CASE(cd_leaf_reaching_beyond_2_52_is_refused_by_snapshot),
+	   KTEST_CASE(snapshot_lists_every_mapped_page_as_output_ranges),
+	   KTEST_CASE(leaf_on_unpreserved_page_is_refused_by_snapshot_naming_sid_and_iova),
+	   KTEST_CASE(leaf_on_page_the_next_kernel_cannot_prove_is_refused_output),
+	   KTEST_CASE(leaf_mapping_a_table_page_is_refused_output),
+	   KTEST_CASE(bypass_ste_is_refused_output))

@@ -1763,6 +1763,15 @@ bool gen_ho_preserved(const struct gen_ho *h, u32 si, u32 sid)
 	return sid_in(h->sids[si], h->nr_sids[si], sid);
 }
 
+bool gen_preservable(const struct gen_stream *st)
+{
+	/* Untranslated DMA reaches every address: never handed over. */
+	if (st->kind == GEN_STE_BYPASS)
+		return false;
+	return !(st->kind == GEN_STE_S1 && st->cdt && st->cdt->cdmax &&
+		 st->s1dss == SMMU_S1DSS_BYPASS);
+}
+
 int gen_ho_prepare(struct gen_ho *h, struct gen_state *g, u64 seed, unsigned int pct,
 		   struct skho_err *err)
 {
@@ -1780,10 +1789,11 @@ int gen_ho_prepare(struct gen_ho *h, struct gen_state *g, u64 seed, unsigned int
 		if (!h->sids[si])
 			return -SKHO_E_NOMEM;
 		for (i = 0, n = 0; i < s->nr_st; i++)
-			if (arena_rand_below(&rng, 100) < pct)
+			if (arena_rand_below(&rng, 100) < pct && gen_preservable(&s->st[i]))
 				h->sids[si][n++] = s->st[i].sid;
-		if (!n && s->nr_st)
-			h->sids[si][n++] = s->st[arena_rand_below(&rng, s->nr_st)].sid;
+		for (i = 0; !n && i < s->nr_st; i++)
+			if (gen_preservable(&s->st[i]))
+				h->sids[si][n++] = s->st[i].sid;
 		h->nr_sids[si] = n;	/* s->st is sorted: so is the subset */
 		h->nr_frozen += gen_freeze(g, si, h->sids[si], n);
 		gen_smmu_state(g, si, h->sids[si], n, &st[si]);

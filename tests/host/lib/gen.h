@@ -303,6 +303,8 @@ int gen_ho_prepare(struct gen_ho *h, struct gen_state *g, u64 seed, unsigned int
 		   struct skho_err *err);
 void gen_ho_release(struct gen_ho *h);
 bool gen_ho_preserved(const struct gen_ho *h, u32 si, u32 sid);
+/* False for streams no snapshot takes: bypass STE, or S1DSS bypass. */
+bool gen_preservable(const struct gen_stream *st);
 
 /* skho_handover_validate() of @ho's SMMU @idx on @mem, verdicts collected. */
 void gen_validate(const struct skho_handover *ho, u32 idx, const struct arena *mem,
