@@ -136,7 +136,12 @@ for t in "$@"; do
 	rc=${PIPESTATUS[0]}
 	out=$(tally "$t" "$log" "$allowed")
 	grep -v '^COUNTS ' <<<"$out"
+	p=; f=; s=; bp=; bf=
 	read -r _ p f s bp bf < <(grep '^COUNTS ' <<<"$out")
+	if [ -z "$bf" ]; then
+		echo "not ok - $t: the tally of $log failed"
+		p=0 f=1 s=0 bp=0 bf=0
+	fi
 	if [ "$rc" -ne 0 ] && [ $((f + bf)) -eq 0 ]; then
 		echo "not ok - $t: make exited $rc without a failing result line"
 		bf=$((bf + 1))
