@@ -202,16 +202,23 @@ static void daemon_side_errors_map_to_documented_codes(struct ktest *t)
 	dt_cleanup(&e);
 }
 
+/*
+ * uid 65534 runs a copy of smmu-khoctl from a fresh 0755 directory under
+ * /tmp: the build tree may sit where it cannot traverse (a clone in /root,
+ * 0700).  Not root: the case fails, since it cannot switch uid.
+ */
 static void non_root_caller_exits_5(struct ktest *t)
 {
+	char dir[] = "/tmp/skhoctl-nobody.XXXXXX", bin[64], cmd[256];
 	struct dt_env e;
 	pid_t pid;
 	int st;
 
-	if (geteuid() != 0) {
-		ktest_diag("not root: cannot switch to another uid, nothing to check");
-		return;
-	}
+	KASSERT(t, geteuid() == 0, "needs root: runs the daemon as root, the caller as uid 65534");
+	KASSERT(t, mkdtemp(dir) && !chmod(dir, 0755), "%s", dir);
+	snprintf(bin, sizeof(bin), "%s/smmu-khoctl", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 0755 '%s'", SKHOCTL_BIN, bin, bin);
+	KEXPECT(t, system(cmd) == 0, "%s", cmd);
 	KASSERT(t, !dt_setup(&e, NULL));
 	KASSERT(t, !chmod(e.root, 0755));
 	KASSERT(t, !dt_start(&e, NULL, NULL));
@@ -223,13 +230,18 @@ static void non_root_caller_exits_5(struct ktest *t)
 		dup2(null, 2);
 		if (setgid(65534) || setuid(65534))
 			_exit(99);
-		execl(SKHOCTL_BIN, SKHOCTL_BIN, "--socket", e.sock, "status", (char *)NULL);
+		execl(bin, bin, "--socket", e.sock, "status", (char *)NULL);
 		_exit(98);
 	}
 	waitpid(pid, &st, 0);
+	/* 98: uid 65534 could not execute the copy; 99: could not switch uid */
+	KEXPECT(t, !(WIFEXITED(st) && WEXITSTATUS(st) >= 98), "status 0x%x: %s", st,
+		WEXITSTATUS(st) == 98 ? "exec as uid 65534 failed" : "setuid failed");
 	/* the socket is 0600 root: connect() gets EACCES */
 	KEXPECT(t, WIFEXITED(st) && WEXITSTATUS(st) == 5, "status 0x%x", st);
 	dt_cleanup(&e);
+	unlink(bin);
+	rmdir(dir);
 }
 
 static void help_lists_commands_and_exit_codes(struct ktest *t)

@@ -10,12 +10,17 @@
 #include "skho_walk.h"
 
 /*
- * The Linux headers are read as text at run time (SKHO_LINUX_SRC, default
- * ~/.cache/smmu-kho/linux-7.3.4-1~bpo13+1) and their object-like #defines
- * evaluated by a small C expression evaluator: numbers, other #defines,
+ * The Linux headers are read as text at run time from the tree that
+ * kernel/scripts/fetch-source.sh unpacks, found the way those scripts find
+ * it: $SMMU_KHO_CACHE (else $XDG_CACHE_HOME/smmu-kho, else
+ * ~/.cache/smmu-kho) + /linux-$SMMU_KHO_KERNEL_PIN (default LINUX_PIN);
+ * SKHO_LINUX_SRC names another tree.  A missing tree FAILS every case: the
+ * suite never passes or skips without reading Linux.  Object-like #defines
+ * are evaluated by a small C expression evaluator: numbers, other #defines,
  * GENMASK(_ULL), BIT(_ULL), casts such as (arm_lpae_iopte), and the operators
  * ~ - * + - << >> & |.  Nothing from Linux is compiled in.
  */
+#define LINUX_PIN	"7.3.4-1~bpo13+1"	/* = fetch-source.sh's PIN default */
 static const char *const linux_files[] = {
 	"drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h",
 	"drivers/iommu/io-pgtable-arm.c",
@@ -535,7 +540,35 @@ static void evaluator_reads_linux_define_shapes(struct ktest *t)
 	nr_ldefs--;
 }
 
+/*
+ * find_linux_src() copies fetch-source.sh's rules: if the script's own
+ * lines change, this case fails until main() follows (run from the
+ * repository root, as make host-check does).
+ */
+static void source_path_rules_match_fetch_source_sh(struct ktest *t)
+{
+	static const char *const want[] = {
+		": \"${SMMU_KHO_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/smmu-kho}\"\n",
+		"PIN=${SMMU_KHO_KERNEL_PIN:-" LINUX_PIN "}\n",
+		"src=$SMMU_KHO_CACHE/linux-$PIN\n",
+	};
+	const char *script = "kernel/scripts/fetch-source.sh";
+	bool seen[3] = { false, false, false };
+	char line[512];
+	unsigned int i;
+	FILE *f = fopen(script, "r");
+
+	KASSERT(t, f, "%s: %s (run from the repository root)", script, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		for (i = 0; i < 3; i++)
+			seen[i] |= !strcmp(line, want[i]);
+	fclose(f);
+	for (i = 0; i < 3; i++)
+		KEXPECT(t, seen[i], "%s has no line %s", script, want[i]);
+}
+
 static const struct ktest_case cases[] = {
+	KTEST_CASE(source_path_rules_match_fetch_source_sh),
 	KTEST_CASE(evaluator_reads_linux_define_shapes),
 	KTEST_CASE(strtab_base_registers_match),
 	KTEST_CASE(l1_stream_descriptor_matches),
@@ -550,29 +583,53 @@ static const struct ktest_case cases[] = {
 	KTEST_CASE(event_numbers_match),
 };
 
-int main(int argc, char **argv)
+/*
+ * The tree kernel/scripts/fetch-source.sh unpacks, by its rules:
+ *   src=${SMMU_KHO_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/smmu-kho}/linux-$PIN
+ *   PIN=${SMMU_KHO_KERNEL_PIN:-LINUX_PIN}
+ * (an empty variable counts as unset, as with := and :- in the script).
+ */
+static void find_linux_src(void)
 {
 	const char *src = getenv("SKHO_LINUX_SRC");
+	const char *cache = getenv("SMMU_KHO_CACHE");
+	const char *xdg = getenv("XDG_CACHE_HOME");
 	const char *home = getenv("HOME");
-	int n = (int)(sizeof(cases) / sizeof(cases[0])), i;
+	const char *pin = getenv("SMMU_KHO_KERNEL_PIN");
+
+	if (!pin || !*pin)
+		pin = LINUX_PIN;
+	if (src && *src)
+		snprintf(linux_src, sizeof(linux_src), "%s", src);
+	else if (cache && *cache)
+		snprintf(linux_src, sizeof(linux_src), "%s/linux-%s", cache, pin);
+	else if (xdg && *xdg)
+		snprintf(linux_src, sizeof(linux_src), "%s/smmu-kho/linux-%s", xdg, pin);
+	else
+		snprintf(linux_src, sizeof(linux_src), "%s/.cache/smmu-kho/linux-%s",
+			 home ? home : "", pin);
+}
+
+int main(int argc, char **argv)
+{
+	int n = (int)(sizeof(cases) / sizeof(cases[0])), i, err;
 	char path[4200];
 	unsigned int f;
 
-	if (src && *src)
-		snprintf(linux_src, sizeof(linux_src), "%s", src);
-	else
-		snprintf(linux_src, sizeof(linux_src),
-			 "%s/.cache/smmu-kho/linux-7.3.4-1~bpo13+1",
-			 home ? home : "");
+	find_linux_src();
 	for (f = 0; f < sizeof(linux_files) / sizeof(linux_files[0]); f++) {
 		snprintf(path, sizeof(path), "%s/%s", linux_src, linux_files[f]);
-		if (load_file(path)) {
-			printf("KTAP version 1\n# suite: defs_vs_linux (%s: %s)\n1..%d\n",
-			       path, strerror(errno), n);
+		err = load_file(path);
+		if (err) {
+			/* no Linux to compare with: every case fails, none passes */
+			printf("KTAP version 1\n# suite: defs_vs_linux\n1..%d\n", n);
 			for (i = 0; i < n; i++)
-				printf("ok %d defs_vs_linux.%s # SKIP linux source not found\n",
+				printf("    # %s: %s (fetch the pinned tree with "
+				       "kernel/scripts/fetch-source.sh, same SMMU_KHO_CACHE)\n"
+				       "not ok %d defs_vs_linux.%s\n", path, strerror(-err),
 				       i + 1, cases[i].name);
-			return 0;
+			printf("# defs_vs_linux: 0 passed, %d failed\n", n);
+			return 1;
 		}
 	}
 	fprintf(stderr, "# linux source: %s (%zu #defines)\n", linux_src, nr_ldefs);
