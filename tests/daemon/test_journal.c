@@ -345,6 +345,164 @@ static void oversized_journal_is_refused(struct ktest *t)
 	skhod_pb_free(j);
 }
 
+static void commit_does_not_follow_a_symlink_planted_as_the_tmp_file(struct ktest *t)
+{
+	struct skhod_jstore s;
+	Skhopb__Journal *j = sample(0), *back = NULL;
+	char victim[128], buf[64] = "";
+	struct stat st;
+	int fd;
+	ssize_t n;
+
+	KASSERT(t, !mk_store(&s));
+	/* a file the attacker wants overwritten, outside the state directory */
+	snprintf(victim, sizeof(victim), "%s.victim", tmpdir);
+	fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	KASSERT(t, fd >= 0);
+	KASSERT(t, write(fd, "precious\n", 9) == 9);
+	close(fd);
+	KASSERT(t, !symlinkat(victim, s.dirfd, SKHOD_JOURNAL_TMP));
+	KEXPECT_EQ(t, skhod_journal_commit(&s, j), 0);	/* the link is replaced, not followed */
+	fd = open(victim, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	KEXPECT(t, n == 9 && !strcmp(buf, "precious\n"), "victim overwritten (%zd bytes)", n);
+	KEXPECT(t, !fstatat(s.dirfd, SKHOD_JOURNAL_FILE, &st, AT_SYMLINK_NOFOLLOW) &&
+		S_ISREG(st.st_mode), "journal.pb is not a regular file");
+	KEXPECT_EQ(t, skhod_journal_load(&s, &back, NULL, 0), 0);
+	KEXPECT(t, back && back->seq == 1, "journal committed");
+	skhod_pb_free(back);
+	unlink(victim);
+	skhod_pb_free(j);
+	rm_store(&s);
+}
+
+/* Load journal.pb in a child with a 5 s alarm: blocking is a failure. */
+static int load_in_child(struct skhod_jstore *s, char *why, size_t wl)
+{
+	int pfd[2], st;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe(pfd))
+		return -999;
+	pid = fork();
+	if (pid == 0) {
+		Skhopb__Journal *j = NULL;
+		char w[200] = "";
+		int r;
+
+		alarm(5);
+		r = skhod_journal_load(s, &j, w, sizeof(w));
+		dprintf(pfd[1], "%d %s", r, w);
+		_exit(0);
+	}
+	close(pfd[1]);
+	waitpid(pid, &st, 0);
+	n = read(pfd[0], why, wl - 1);
+	close(pfd[0]);
+	if (!WIFEXITED(st) || n <= 0) {
+		snprintf(why, wl, "loader did not return (status 0x%x)", st);
+		return -999;
+	}
+	why[n] = 0;
+	return atoi(why);
+}
+
+static void loading_a_non_regular_journal_is_refused_without_blocking(struct ktest *t)
+{
+	static const struct {
+		const char *what, *why;
+	} cases[] = {
+		{ "fifo", "FIFO" },
+		{ "directory", "directory" },
+		{ "dangling symlink", "symbolic link" },
+		{ "symlink to a valid journal", "symbolic link" },
+		{ "empty", "empty" },
+	};
+	struct skhod_jstore s;
+	Skhopb__Journal *j = sample(0);
+	char why[256], target[128];
+	size_t i;
+	int r;
+
+	KASSERT(t, !mk_store(&s));
+	snprintf(target, sizeof(target), "%s/elsewhere.pb", tmpdir);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unlinkat(s.dirfd, SKHOD_JOURNAL_FILE, 0);
+		unlinkat(s.dirfd, SKHOD_JOURNAL_FILE, AT_REMOVEDIR);
+		switch (i) {
+		case 0:
+			KASSERT(t, !mkfifoat(s.dirfd, SKHOD_JOURNAL_FILE, 0600));
+			break;
+		case 1:
+			KASSERT(t, !mkdirat(s.dirfd, SKHOD_JOURNAL_FILE, 0700));
+			break;
+		case 2:
+			KASSERT(t, !symlinkat("/nonexistent/x", s.dirfd, SKHOD_JOURNAL_FILE));
+			break;
+		case 3:
+			/* a whole journal, but reached through a link */
+			KASSERT(t, !skhod_journal_commit(&s, j));
+			KASSERT(t, !renameat(s.dirfd, SKHOD_JOURNAL_FILE, AT_FDCWD, target));
+			KASSERT(t, !symlinkat(target, s.dirfd, SKHOD_JOURNAL_FILE));
+			break;
+		case 4:
+			close(openat(s.dirfd, SKHOD_JOURNAL_FILE, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+			break;
+		}
+		r = load_in_child(&s, why, sizeof(why));
+		KEXPECT(t, r != 0 && r != -999 && r != -ENOENT && strstr(why, cases[i].why),
+			"%s: load returned %d: %s", cases[i].what, r, why);
+	}
+	unlink(target);
+	skhod_pb_free(j);
+	rm_store(&s);
+}
+
+/* Encode @j as is (seq included) and decode it again. */
+static int decode_as_is(Skhopb__Journal *j, char *why, size_t wl)
+{
+	Skhopb__Journal *back = NULL;
+	uint8_t *b;
+	size_t l;
+	int r;
+
+	if (skhod_journal_encode(j, &b, &l))
+		return -999;
+	r = skhod_journal_decode(b, l, &back, why, wl);
+	free(b);
+	skhod_pb_free(back);
+	return r;
+}
+
+static void valid_crc_with_invalid_content_is_refused(struct ktest *t)
+{
+	Skhopb__Journal *j = sample(5);
+	char why[256];
+	int r;
+
+	KEXPECT_EQ(t, decode_as_is(j, why, sizeof(why)), 0);	/* the sound one passes */
+	j->state = 99;
+	r = decode_as_is(j, why, sizeof(why));
+	KEXPECT(t, r == -EUCLEAN && strstr(why, "unknown state 99"), "state 99: %d %s", r, why);
+	j->state = SKHOD_ARMED;
+	skhod_pb_free(j->plan);
+	j->plan = NULL;		/* ARMED without a plan */
+	r = decode_as_is(j, why, sizeof(why));
+	KEXPECT(t, r == -EUCLEAN && strstr(why, "I3"), "no plan: %d %s", r, why);
+	skhod_pb_free(j);
+	j = sample(UINT64_MAX);	/* the next commit would wrap to 0 */
+	r = decode_as_is(j, why, sizeof(why));
+	KEXPECT(t, r == -EUCLEAN && strstr(why, "seq"), "seq 2^64-1: %d %s", r, why);
+	skhod_pb_free(j);
+	j = sample(0);		/* never committed */
+	r = decode_as_is(j, why, sizeof(why));
+	KEXPECT(t, r == -EUCLEAN && strstr(why, "seq"), "seq 0: %d %s", r, why);
+	skhod_pb_free(j);
+}
+
 KTEST_MAIN("daemon_journal",
 	   KTEST_CASE(roundtrip_keeps_every_byte),
 	   KTEST_CASE(unknown_fields_survive_decode_and_reencode),
@@ -356,4 +514,7 @@ KTEST_MAIN("daemon_journal",
 	   KTEST_CASE(memfd_newest_valid_slot_wins),
 	   KTEST_CASE(memfd_has_a_fixed_size_as_luo_needs),
 	   KTEST_CASE(history_keeps_the_newest_32_newest_first),
-	   KTEST_CASE(oversized_journal_is_refused))
+	   KTEST_CASE(oversized_journal_is_refused),
+	   KTEST_CASE(commit_does_not_follow_a_symlink_planted_as_the_tmp_file),
+	   KTEST_CASE(loading_a_non_regular_journal_is_refused_without_blocking),
+	   KTEST_CASE(valid_crc_with_invalid_content_is_refused))
