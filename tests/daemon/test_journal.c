@@ -503,6 +503,57 @@ static void valid_crc_with_invalid_content_is_refused(struct ktest *t)
 	skhod_pb_free(j);
 }
 
+static void unsafe_state_directory_is_refused_with_path_and_mode(struct ktest *t)
+{
+	struct skhod_jstore s, ok;
+	char dir[96];
+
+	KASSERT(t, !mk_store(&ok));
+	snprintf(dir, sizeof(dir), "%s/state", tmpdir);
+	KASSERT(t, !mkdir(dir, 0700) && !chmod(dir, 0757));	/* world-writable */
+	KEXPECT_EQ(t, skhod_jstore_open(&s, dir), -EPERM);
+	KEXPECT(t, strstr(s.err, dir) && strstr(s.err, "0757"), "err: %s", s.err);
+	KEXPECT_EQ(t, s.dirfd, -1);
+	KASSERT(t, !chmod(dir, 0750));
+	KEXPECT_EQ(t, skhod_jstore_open(&s, dir), 0);	/* 0750: only the owner writes */
+	skhod_jstore_close(&s);
+	if (geteuid() == 0) {
+		KASSERT(t, !chown(dir, 65534, 0));
+		KEXPECT_EQ(t, skhod_jstore_open(&s, dir), -EPERM);
+		KEXPECT(t, strstr(s.err, dir) && strstr(s.err, "uid 65534"), "err: %s", s.err);
+	} else {
+		KEXPECT_EQ(t, skhod_jstore_open(&s, "/"), -EPERM);	/* root's, not ours */
+		KEXPECT(t, strstr(s.err, "uid 0"), "err: %s", s.err);
+	}
+	rm_store(&ok);
+}
+
+static void set_aside_keeps_every_unusable_journal_under_its_own_name(struct ktest *t)
+{
+	struct skhod_jstore s;
+	char n1[64], n2[64], buf[8] = "";
+	int fd;
+
+	KASSERT(t, !mk_store(&s));
+	KEXPECT_EQ(t, skhod_journal_set_aside(&s, 1767225600, n1, sizeof(n1)), -ENOENT);
+	fd = openat(s.dirfd, SKHOD_JOURNAL_FILE, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	KASSERT(t, fd >= 0 && write(fd, "bad1", 4) == 4);
+	close(fd);
+	KEXPECT_EQ(t, skhod_journal_set_aside(&s, 1767225600, n1, sizeof(n1)), 0);
+	KEXPECT(t, !strcmp(n1, "journal.pb.corrupt-1767225600"), "%s", n1);
+	/* a second one in the same second does not replace the first */
+	KASSERT(t, !mkdirat(s.dirfd, SKHOD_JOURNAL_FILE, 0700));	/* even a directory */
+	KEXPECT_EQ(t, skhod_journal_set_aside(&s, 1767225600, n2, sizeof(n2)), 0);
+	KEXPECT(t, !strcmp(n2, "journal.pb.corrupt-1767225600.1"), "%s", n2);
+	fd = openat(s.dirfd, n1, O_RDONLY | O_CLOEXEC);
+	KEXPECT(t, fd >= 0 && read(fd, buf, 4) == 4 && !memcmp(buf, "bad1", 4), "first kept");
+	if (fd >= 0)
+		close(fd);
+	KEXPECT(t, faccessat(s.dirfd, SKHOD_JOURNAL_FILE, F_OK, AT_SYMLINK_NOFOLLOW) &&
+		errno == ENOENT, "journal.pb gone");
+	rm_store(&s);
+}
+
 KTEST_MAIN("daemon_journal",
 	   KTEST_CASE(roundtrip_keeps_every_byte),
 	   KTEST_CASE(unknown_fields_survive_decode_and_reencode),
@@ -517,4 +568,6 @@ KTEST_MAIN("daemon_journal",
 	   KTEST_CASE(oversized_journal_is_refused),
 	   KTEST_CASE(commit_does_not_follow_a_symlink_planted_as_the_tmp_file),
 	   KTEST_CASE(loading_a_non_regular_journal_is_refused_without_blocking),
-	   KTEST_CASE(valid_crc_with_invalid_content_is_refused))
+	   KTEST_CASE(valid_crc_with_invalid_content_is_refused),
+	   KTEST_CASE(unsafe_state_directory_is_refused_with_path_and_mode),
+	   KTEST_CASE(set_aside_keeps_every_unusable_journal_under_its_own_name))

@@ -346,6 +346,92 @@ static void corrupt_disk_journal_after_the_jump_recovers_from_the_luo_copy(struc
 	dt_cleanup(&e);
 }
 
+/* Start smmu-khod with @memfd in the fd store (LISTEN_FDNAMES=journal). */
+static int start_with_fd_store(struct dt_env *e, int memfd)
+{
+	char be[300], pidbuf[32];
+	struct dt_out o;
+	pid_t pid;
+	int i, code = 3;
+
+	snprintf(be, sizeof(be), "fake:%s", e->fake);
+	unlink(e->sock);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int logfd = open(e->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+		int high = fcntl(memfd, F_DUPFD, 100);	/* memfd may be fd 3 itself */
+
+		dup2(logfd, 2);
+		dup2(high, 3);		/* clears FD_CLOEXEC */
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)getpid());
+		setenv("LISTEN_FDS", "1", 1);
+		setenv("LISTEN_PID", pidbuf, 1);
+		setenv("LISTEN_FDNAMES", "journal", 1);
+		unsetenv("NOTIFY_SOCKET");
+		execl(e->bin, e->bin, "--backend", be, "--state-dir", e->state, "--socket",
+		      e->sock, "-v", (char *)NULL);
+		_exit(127);
+	}
+	e->pid = pid;
+	for (i = 0; i < 750 && code == 3; i++) {	/* exit 3: not listening yet */
+		dt_ctl(e, &o, "status", NULL);
+		code = o.code;
+		dt_out_free(&o);
+		if (code == 3)
+			usleep(20000);
+	}
+	return code == 3 ? -1 : 0;
+}
+
+static void corrupt_disk_journal_recovers_from_the_fd_store_copy(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+	Skhopb__Journal *j;
+	char p[300], aside[256], why[200], *log;
+	uint8_t *buf;
+	size_t len;
+	int memfd;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	KASSERT(t, !dt_start(&e, NULL, NULL));
+	dt_arm(&e, &o);
+	dt_out_free(&o);
+	dt_ctl(&e, &o, "update", "--no-jump", NULL);
+	KEXPECT_EQ(t, o.code, 0);
+	dt_out_free(&o);
+	dt_kill9(&e);
+	/* what systemd's fd store keeps: the memfd with the last commit */
+	j = dt_journal(&e, why, sizeof(why));
+	KASSERT(t, j, "%s", why);
+	memfd = skhod_journal_memfd_create();
+	KASSERT(t, memfd >= 0);
+	KASSERT(t, !skhod_journal_encode(j, &buf, &len));
+	KEXPECT_EQ(t, skhod_journal_memfd_write(memfd, buf, len, j->seq), 0);
+	free(buf);
+	skhod_pb_free(j);
+	jpath(&e, p, sizeof(p), SKHOD_JOURNAL_FILE);
+	bad_flipped(&e, p);
+	KASSERT(t, !start_with_fd_store(&e, memfd));
+	close(memfd);
+	find_aside(&e, aside, sizeof(aside));
+	KEXPECT(t, aside[0], "the corrupt disk journal was replaced, not moved aside");
+	log = read_log(&e);
+	KEXPECT(t, HAS(log, "CRC") && HAS(log, "from the fd-store copy"), "log lacks the recovery");
+	free(log);
+	/* the frozen update is resumed from the copy, and on disk again */
+	j = dt_journal(&e, why, sizeof(why));
+	KEXPECT(t, j && j->state == SKHOD_PRESERVED, "journal %s", j ? skhod_state_name(j->state) : why);
+	skhod_pb_free(j);
+	KEXPECT_EQ(t, dt_kernel(&e, "out_state"), SMMU_KHO_FROZEN);
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
 /* A state directory others can write to, or someone else owns, is refused. */
 static void start_refuses(struct ktest *t, struct dt_env *e, const char *want)
 {
@@ -410,6 +496,7 @@ KTEST_MAIN("daemon_recovery",
 	   KTEST_CASE(journal_preserved_without_plan_while_frozen_is_moved_aside_and_needs_attention),
 	   KTEST_CASE(journal_seq_2_64_minus_1_while_frozen_is_moved_aside_and_needs_attention),
 	   KTEST_CASE(corrupt_disk_journal_after_the_jump_recovers_from_the_luo_copy),
+	   KTEST_CASE(corrupt_disk_journal_recovers_from_the_fd_store_copy),
 	   KTEST_CASE(world_writable_state_dir_is_refused),
 	   KTEST_CASE(group_writable_state_dir_is_refused),
 	   KTEST_CASE(state_dir_of_another_user_is_refused))
