@@ -464,6 +464,7 @@ int skhod_journal_memfd_read(int memfd, Skhopb__Journal **out, char *why,
 	Skhopb__Journal *best = NULL;
 	uint8_t *slot;
 	int slot_nr, r = -ENOENT;
+	char w[200];
 
 	slot = malloc(SKHOD_MEMFD_SLOT);
 	if (!slot)
@@ -477,9 +478,17 @@ int skhod_journal_memfd_read(int memfd, Skhopb__Journal **out, char *why,
 
 		if (n <= 0)
 			continue;
-		d = skhod_journal_decode(slot, (size_t)n, &j, NULL, 0);
-		if (d == -EPROTONOSUPPORT && !best)
-			r = why_set(why, whylen, d, "memfd journal of an unknown version");
+		d = skhod_journal_decode(slot, (size_t)n, &j, w, sizeof(w));
+		/*
+		 * An unwritten or torn slot is normal (the other one serves);
+		 * another format or bad content behind a valid CRC is worth
+		 * reporting when no slot is usable.
+		 */
+		if ((d == -EPROTONOSUPPORT || d == -EUCLEAN) && !best && r == -ENOENT) {
+			if (why && whylen)
+				snprintf(why, whylen, "memfd slot %d: %s", slot_nr, w);
+			r = d;
+		}
 		if (d)
 			continue;
 		if (!best || j->seq > best->seq) {

@@ -106,8 +106,9 @@ int skhod_journal_memfd_create(void);
 int skhod_journal_memfd_write(int memfd, const uint8_t *buf, size_t len, uint64_t seq);
 
 /*
- * Newest valid journal of the two memfd slots.  Errors: -ENOENT (no valid
- * slot), -ENOMEM, -EPROTONOSUPPORT.
+ * Newest valid journal (header, CRC and content) of the two memfd slots.
+ * Errors: -ENOENT (no valid slot), -ENOMEM, -EPROTONOSUPPORT or -EUCLEAN
+ * (no valid slot, and one had another format / invalid content: @why).
  */
 int skhod_journal_memfd_read(int memfd, Skhopb__Journal **out, char *why,
 			     size_t whylen);

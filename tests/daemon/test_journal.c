@@ -554,6 +554,33 @@ static void set_aside_keeps_every_unusable_journal_under_its_own_name(struct kte
 	rm_store(&s);
 }
 
+static void memfd_slot_with_invalid_content_is_skipped_and_reported(struct ktest *t)
+{
+	Skhopb__Journal *good = sample(1), *bad = sample(2), *back = NULL;
+	int fd = skhod_journal_memfd_create();
+	char why[256] = "";
+	uint8_t *b;
+	size_t l;
+
+	KASSERT(t, fd >= 0);
+	bad->state = 99;	/* valid CRC, newer seq, nonsense */
+	KASSERT(t, !skhod_journal_encode(bad, &b, &l));
+	KEXPECT_EQ(t, skhod_journal_memfd_write(fd, b, l, 2), 0);
+	free(b);
+	KEXPECT_EQ(t, skhod_journal_memfd_read(fd, &back, why, sizeof(why)), -EUCLEAN);
+	KEXPECT(t, strstr(why, "unknown state 99"), "why: %s", why);
+	KASSERT(t, !skhod_journal_encode(good, &b, &l));
+	KEXPECT_EQ(t, skhod_journal_memfd_write(fd, b, l, 1), 0);
+	free(b);
+	/* the older sound slot serves; the newer invalid one never wins */
+	KEXPECT_EQ(t, skhod_journal_memfd_read(fd, &back, why, sizeof(why)), 0);
+	KEXPECT(t, back && back->seq == 1, "sound slot used");
+	skhod_pb_free(back);
+	close(fd);
+	skhod_pb_free(good);
+	skhod_pb_free(bad);
+}
+
 KTEST_MAIN("daemon_journal",
 	   KTEST_CASE(roundtrip_keeps_every_byte),
 	   KTEST_CASE(unknown_fields_survive_decode_and_reencode),
@@ -570,4 +597,5 @@ KTEST_MAIN("daemon_journal",
 	   KTEST_CASE(loading_a_non_regular_journal_is_refused_without_blocking),
 	   KTEST_CASE(valid_crc_with_invalid_content_is_refused),
 	   KTEST_CASE(unsafe_state_directory_is_refused_with_path_and_mode),
-	   KTEST_CASE(set_aside_keeps_every_unusable_journal_under_its_own_name))
+	   KTEST_CASE(set_aside_keeps_every_unusable_journal_under_its_own_name),
+	   KTEST_CASE(memfd_slot_with_invalid_content_is_skipped_and_reported))
