@@ -1428,7 +1428,8 @@ int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 	}
 	switch (d->j->state) {
 	case SKHOD_NEEDS_ATTENTION:
-		log_warn("%s", d->j->reason);
+		if (strcmp(d->journal_source, "new"))	/* still, after a restart */
+			log_warn("%s", d->j->reason);
 		break;
 	case SKHOD_ARMED:
 		recover_armed(d);

@@ -346,6 +346,46 @@ static void corrupt_disk_journal_after_the_jump_recovers_from_the_luo_copy(struc
 	dt_cleanup(&e);
 }
 
+/*
+ * After the jump, without the LUO copy (fault no-luo) and with the disk
+ * journal corrupt: the new kernel has adopted streams nobody can verify.
+ * NEEDS_ATTENTION says so; abort hands them back to their drivers.
+ */
+static void corrupt_journal_after_the_jump_without_luo_needs_attention_and_abort_releases(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+	char p[300], aside[256];
+	int st;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	dt_write(&e, "faults", "no-luo\n");
+	KASSERT(t, !dt_start(&e, NULL, NULL));
+	dt_arm(&e, &o);
+	dt_out_free(&o);
+	dt_ctl(&e, &o, "update", NULL);
+	dt_out_free(&o);
+	st = dt_wait_exit(&e, 10000);
+	KEXPECT(t, st != -1, "no jump");
+	jpath(&e, p, sizeof(p), SKHOD_JOURNAL_FILE);
+	bad_truncated(&e, p);
+	KASSERT(t, !dt_start(&e, NULL, NULL));
+	find_aside(&e, aside, sizeof(aside));
+	KEXPECT(t, aside[0], "not moved aside");
+	dt_ctl(&e, &o, "status", NULL);
+	KEXPECT(t, HAS(o.out, "NEEDS_ATTENTION") && HAS(o.out, "incoming ADOPTED (3 adopted)"),
+		"status: %s", o.out);	/* 3 streams of the default plan */
+	dt_out_free(&o);
+	KEXPECT_EQ(t, dt_kernel(&e, "in_state"), SMMU_KHO_ADOPTED);
+	dt_ctl(&e, &o, "abort", NULL);
+	KEXPECT_EQ(t, o.code, 0);
+	dt_out_free(&o);
+	KEXPECT_EQ(t, dt_kernel(&e, "in_state"), SMMU_KHO_RELEASED);	/* every stream released */
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
 /* Start smmu-khod with @memfd in the fd store (LISTEN_FDNAMES=journal). */
 static int start_with_fd_store(struct dt_env *e, int memfd)
 {
@@ -497,6 +537,7 @@ KTEST_MAIN("daemon_recovery",
 	   KTEST_CASE(journal_seq_2_64_minus_1_while_frozen_is_moved_aside_and_needs_attention),
 	   KTEST_CASE(corrupt_disk_journal_after_the_jump_recovers_from_the_luo_copy),
 	   KTEST_CASE(corrupt_disk_journal_recovers_from_the_fd_store_copy),
+	   KTEST_CASE(corrupt_journal_after_the_jump_without_luo_needs_attention_and_abort_releases),
 	   KTEST_CASE(world_writable_state_dir_is_refused),
 	   KTEST_CASE(group_writable_state_dir_is_refused),
 	   KTEST_CASE(state_dir_of_another_user_is_refused))
