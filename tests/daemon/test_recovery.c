@@ -260,9 +260,12 @@ static void one_bad_journal(struct ktest *t, const struct bad_journal *b)
 	KEXPECT(t, j && j->state == SKHOD_ABORTED, "%s: after abort %s", b->what,
 		j ? skhod_state_name(j->state) : why);
 	skhod_pb_free(j);
-	/* and a new update can start */
+	/* and a new update can start; the NEEDS_ATTENTION journal is history */
 	dt_arm(&e, &o);
 	KEXPECT_EQ(t, o.code, 0);
+	dt_out_free(&o);
+	dt_ctl(&e, &o, "history", NULL);
+	KEXPECT(t, o.code == 0 && HAS(o.out, "NEEDS_ATTENTION"), "%s: history: %s", b->what, o.out);
 	dt_out_free(&o);
 out:
 	if (t->failed)
