@@ -738,25 +738,34 @@ static int f_streams(struct skhod_backend *be, struct smmu_kho_stream_info **inf
 	return 0;
 }
 
+/*
+ * As smmu_kho.ko's RELEASE (arm_smmu_kho_release()): -ENODEV for a device
+ * that does not exist, -ENOENT when it has no ADOPTED stream (no handover,
+ * refused, or released already, also once the kernel reports RELEASED).
+ */
 static int f_release(struct skhod_backend *be, const char *dev)
 {
 	struct fake_backend *fb = FB(be);
+	struct fake_dev devs[MAX_DEVS];
 	char *buf, *line, *save, *nb = NULL;
 	struct fake_kernel k;
+	uint32_t ndev;
 	size_t nl = 0;
 	FILE *f;
 	int hit = 0, left = 0, r;
 
+	load_pci(fb, devs, &ndev);
+	if (!find_dev(devs, ndev, dev))
+		return -ENODEV;
 	load_kernel(fb, &k);
-	if (k.in_state != SMMU_KHO_ADOPTED)
-		return -EBUSY;
+	if (k.in_state == SMMU_KHO_IDLE)
+		return -ENOENT;		/* nothing was handed over */
 	buf = slurp(fb->dirfd, "in-streams", NULL);
+	if (!buf)
+		return -ENOENT;
 	f = open_memstream(&nb, &nl);
-	if (!buf || !f) {
+	if (!f) {
 		free(buf);
-		if (f)
-			fclose(f);
-		free(nb);
 		return -ENOMEM;
 	}
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {

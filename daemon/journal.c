@@ -101,7 +101,10 @@ int skhod_journal_decode(const uint8_t *buf, size_t len, Skhopb__Journal **out,
 	Skhopb__Journal *j;
 	uint32_t hv, plen, crc;
 	uint64_t seq;
+	char inv[200];
 
+	if (!len)
+		return why_set(why, whylen, -EBADMSG, "journal is empty (0 bytes)");
 	if (len < SKHOD_JOURNAL_HDR || memcmp(buf, SKHOD_JOURNAL_MAGIC, 8))
 		return why_set(why, whylen, -EBADMSG, "no journal header (bad magic)");
 	memcpy(&hv, buf + 8, 4);
@@ -129,20 +132,61 @@ int skhod_journal_decode(const uint8_t *buf, size_t len, Skhopb__Journal **out,
 		skhod_pb_free(j);
 		return why_set(why, whylen, -EBADMSG, "journal header seq differs from payload");
 	}
+	/* A valid CRC only says the bytes are what was written: check the content. */
+	if (skhod_invariants(j, NULL, true, inv, sizeof(inv))) {
+		if (why && whylen)
+			snprintf(why, whylen, "journal content invalid: %s", inv);
+		skhod_pb_free(j);
+		return -EUCLEAN;
+	}
 	*out = j;
 	return 0;
 }
 
 int skhod_jstore_open(struct skhod_jstore *s, const char *dir)
 {
+	struct stat st;
+	int r;
+
 	memset(s, 0, sizeof(*s));
 	s->memfd = -1;
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -errno;
+	s->dirfd = -1;
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		r = -errno;
+		snprintf(s->err, sizeof(s->err), "state directory %s: cannot create it: %s",
+			 dir, strerror(-r));
+		return r;
+	}
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dirfd < 0)
-		return -errno;
+	if (s->dirfd < 0 || fstat(s->dirfd, &st)) {
+		r = -errno;
+		snprintf(s->err, sizeof(s->err), "state directory %s: %s", dir, strerror(-r));
+		goto fail;
+	}
+	/*
+	 * Whoever can write the directory can plant links and files the
+	 * daemon then renames, reads or trusts: only the daemon's own uid.
+	 */
+	if (st.st_uid != geteuid()) {
+		snprintf(s->err, sizeof(s->err),
+			 "state directory %s is owned by uid %u, not by the daemon's uid %u: refused",
+			 dir, (unsigned int)st.st_uid, (unsigned int)geteuid());
+		r = -EPERM;
+		goto fail;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(s->err, sizeof(s->err),
+			 "state directory %s has mode %04o: group- or world-writable, refused (chmod 0700 it)",
+			 dir, (unsigned int)(st.st_mode & 07777));
+		r = -EPERM;
+		goto fail;
+	}
 	return 0;
+fail:
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	s->dirfd = -1;
+	return r;
 }
 
 void skhod_jstore_close(struct skhod_jstore *s)
@@ -197,15 +241,35 @@ int skhod_pwrite_all(int fd, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
+/*
+ * A new @tmp in @dirfd, never following a link planted there: O_EXCL (with
+ * O_NOFOLLOW) creates a fresh inode or fails; a leftover of a crash (or a
+ * planted link, which unlink removes without following) is removed once.
+ */
+static int create_tmp(int dirfd, const char *tmp)
+{
+	int fd, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+		if (unlinkat(dirfd, tmp, 0))
+			return -errno;	/* e.g. -EISDIR: a directory is in the way */
+	}
+	return fd < 0 ? -errno : fd;
+}
+
 /* tmp + fsync + rename + fsync(dir), in @dirfd. */
 static int write_atomic(struct skhod_jstore *s, int dirfd, const char *tmp,
 			const char *name, const uint8_t *buf, size_t len)
 {
 	int fd, r;
 
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = create_tmp(dirfd, tmp);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = write_all(fd, buf, len);
 	if (!r && fsync(fd))
 		r = -errno;
@@ -233,6 +297,8 @@ int skhod_journal_commit(struct skhod_jstore *s, Skhopb__Journal *j)
 	size_t len;
 	int r;
 
+	if (j->seq >= SKHOD_SEQ_MAX)
+		return -EOVERFLOW;
 	j->version = SKHO_PB_VERSION;
 	j->seq++;
 	r = skhod_journal_encode(j, &buf, &len);
@@ -254,18 +320,52 @@ int skhod_journal_commit(struct skhod_jstore *s, Skhopb__Journal *j)
 	return 0;
 }
 
-static int read_file(int dirfd, const char *name, uint8_t **bufp, size_t *lenp)
+static const char *file_type(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device node";
+	return "not a regular file";
+}
+
+/*
+ * Read @name, a regular file, into a malloc'd buffer.  Never follows a link
+ * (-ELOOP) and never blocks on a FIFO: it is opened O_NONBLOCK and refused
+ * (-EINVAL) after fstat, before any read.  @why says what it was.
+ * Errors: -ENOENT, -ELOOP, -EINVAL (not a regular file), -EFBIG, -ENOMEM, -EIO, -errno.
+ */
+static int read_file(int dirfd, const char *name, uint8_t **bufp, size_t *lenp,
+		     char *why, size_t wl)
 {
 	struct stat st;
 	uint8_t *buf;
 	size_t got = 0;
 	int fd, r = 0;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ELOOP)
+			snprintf(why, wl, "%s is a symbolic link (not followed)", name);
+		else if (r == -ENXIO)
+			snprintf(why, wl, "%s is a socket, not a regular file", name);
+		else
+			snprintf(why, wl, "%s: %s", name, strerror(-r));
+		return r;
+	}
 	if (fstat(fd, &st)) {
 		r = -errno;
+		snprintf(why, wl, "%s: fstat: %s", name, strerror(-r));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, wl, "%s is %s, not a regular file", name, file_type(st.st_mode));
+		r = -EINVAL;
 		goto out;
 	}
 	if (st.st_size > SKHOD_JOURNAL_HDR + SKHOD_JOURNAL_MAX) {
@@ -284,6 +384,7 @@ static int read_file(int dirfd, const char *name, uint8_t **bufp, size_t *lenp)
 			continue;
 		if (n <= 0) {
 			r = n < 0 ? -errno : -EIO;
+			snprintf(why, wl, "%s: read: %s", name, strerror(-r));
 			free(buf);
 			goto out;
 		}
@@ -303,14 +404,35 @@ int skhod_journal_load(struct skhod_jstore *s, Skhopb__Journal **out,
 	size_t len;
 	int r;
 
-	r = read_file(s->dirfd, SKHOD_JOURNAL_FILE, &buf, &len);
+	char w[200] = "";
+
+	r = read_file(s->dirfd, SKHOD_JOURNAL_FILE, &buf, &len, w, sizeof(w));
 	if (r == -EFBIG)
 		return why_set(why, whylen, -EBADMSG, "journal file larger than any journal");
 	if (r)
-		return why_set(why, whylen, r, strerror(-r));
+		return why_set(why, whylen, r, w);
 	r = skhod_journal_decode(buf, len, out, why, whylen);
 	free(buf);
 	return r;
+}
+
+int skhod_journal_set_aside(struct skhod_jstore *s, uint64_t unix_s, char *name,
+			    size_t namelen)
+{
+	int k;
+
+	for (k = 0; k < 100; k++) {
+		if (k)
+			snprintf(name, namelen, SKHOD_JOURNAL_FILE ".corrupt-%" PRIu64 ".%d",
+				 unix_s, k);
+		else
+			snprintf(name, namelen, SKHOD_JOURNAL_FILE ".corrupt-%" PRIu64, unix_s);
+		if (!renameat2(s->dirfd, SKHOD_JOURNAL_FILE, s->dirfd, name, RENAME_NOREPLACE))
+			return fsync(s->dirfd) ? -errno : 0;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
 }
 
 int skhod_journal_memfd_create(void)
@@ -342,6 +464,7 @@ int skhod_journal_memfd_read(int memfd, Skhopb__Journal **out, char *why,
 	Skhopb__Journal *best = NULL;
 	uint8_t *slot;
 	int slot_nr, r = -ENOENT;
+	char w[200];
 
 	slot = malloc(SKHOD_MEMFD_SLOT);
 	if (!slot)
@@ -355,9 +478,17 @@ int skhod_journal_memfd_read(int memfd, Skhopb__Journal **out, char *why,
 
 		if (n <= 0)
 			continue;
-		d = skhod_journal_decode(slot, (size_t)n, &j, NULL, 0);
-		if (d == -EPROTONOSUPPORT && !best)
-			r = why_set(why, whylen, d, "memfd journal of an unknown version");
+		d = skhod_journal_decode(slot, (size_t)n, &j, w, sizeof(w));
+		/*
+		 * An unwritten or torn slot is normal (the other one serves);
+		 * another format or bad content behind a valid CRC is worth
+		 * reporting when no slot is usable.
+		 */
+		if ((d == -EPROTONOSUPPORT || d == -EUCLEAN) && !best && r == -ENOENT) {
+			if (why && whylen)
+				snprintf(why, whylen, "memfd slot %d: %s", slot_nr, w);
+			r = d;
+		}
 		if (d)
 			continue;
 		if (!best || j->seq > best->seq) {
@@ -383,7 +514,7 @@ int skhod_history_archive(struct skhod_jstore *s, const Skhopb__Journal *j)
 
 	if (mkdirat(s->dirfd, SKHOD_HISTORY_DIR, 0700) && errno != EEXIST)
 		return -errno;
-	hd = openat(s->dirfd, SKHOD_HISTORY_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	hd = openat(s->dirfd, SKHOD_HISTORY_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (hd < 0)
 		return -errno;
 	r = skhod_journal_encode(j, &buf, &len);
@@ -428,7 +559,7 @@ int skhod_history_list(struct skhod_jstore *s, uint32_t max,
 
 	*out = NULL;
 	*n = 0;
-	hd = openat(s->dirfd, SKHOD_HISTORY_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	hd = openat(s->dirfd, SKHOD_HISTORY_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (hd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	ne = scandirat(hd, ".", &ents, NULL, alphasort);
@@ -443,8 +574,8 @@ int skhod_history_list(struct skhod_jstore *s, uint32_t max,
 		if (r || l <= 3 || strcmp(nm + l - 3, ".pb") ||
 		    (max && cnt >= max))
 			goto next;
-		if (read_file(hd, nm, &buf, &len)) {
-			log_warn("history %s unreadable, skipped", nm);
+		if (read_file(hd, nm, &buf, &len, why, sizeof(why))) {
+			log_warn("history %s unreadable, skipped: %s", nm, why);
 			goto next;
 		}
 		if (skhod_journal_decode(buf, len, &j, why, sizeof(why))) {

@@ -42,9 +42,11 @@ Skhopb__Journal *skhod_journal_new(const char *update_id, uint64_t now_ns,
 int skhod_journal_encode(const Skhopb__Journal *j, uint8_t **buf, size_t *len);
 
 /*
- * Check header, length, CRC and version, then unpack (unknown fields kept).
- * Errors: -EBADMSG (bad magic, length, CRC or protobuf; @why says which),
- * -EPROTONOSUPPORT (journal version other than SKHO_PB_VERSION), -ENOMEM.
+ * Check header, length, CRC and version, unpack (unknown fields kept), then
+ * check the content against the invariants I1-I7, I12, I13 (state.h).
+ * Errors: -EBADMSG (empty, bad magic, length, CRC or protobuf; @why says
+ * which), -EPROTONOSUPPORT (journal version other than SKHO_PB_VERSION),
+ * -EUCLEAN (valid CRC, invalid content: @why names the invariant), -ENOMEM.
  */
 int skhod_journal_decode(const uint8_t *buf, size_t len, Skhopb__Journal **out,
 			 char *why, size_t whylen);
@@ -55,32 +57,47 @@ struct skhod_jstore {
 	int memfd;		/* -1 when there is no memfd copy */
 	void (*crash)(void *arg, const char *point);
 	void *crash_arg;
+	char err[320];		/* why skhod_jstore_open() failed, naming the path */
 };
 
 /*
- * Open (creating it 0700 if needed) the state directory.
- * Errors: -errno from mkdir/open.
+ * Open (creating it 0700 if needed) the state directory.  It must belong to
+ * the daemon's uid and not be group- or world-writable.
+ * Errors: -EPERM (owner or mode; s->err names the path, owner and mode),
+ * -errno from mkdir/open/fstat (s->err too).
  */
 int skhod_jstore_open(struct skhod_jstore *s, const char *dir);
 void skhod_jstore_close(struct skhod_jstore *s);
 
 /*
- * Commit: seq++, then write <dir>/journal.pb.tmp, fsync it, rename it over
+ * Commit: seq++, then write a fresh <dir>/journal.pb.tmp (O_EXCL|O_NOFOLLOW:
+ * a planted link is removed, never followed), fsync it, rename it over
  * journal.pb, fsync the directory; then the memfd slot (if any).  A crash at
  * any point leaves journal.pb either the old or the new complete copy.
  * Crash points: "journal.tmp-written", "journal.renamed".
  * Errors: -ENOMEM, -EFBIG, -errno of the file operations (the disk copy is
  * then unchanged and j->seq is restored).  A memfd write failure is only
- * logged: the disk copy is authoritative.
+ * logged: the disk copy is authoritative.  -EOVERFLOW: seq at SKHOD_SEQ_MAX.
  */
 int skhod_journal_commit(struct skhod_jstore *s, Skhopb__Journal *j);
 
 /*
- * Read <dir>/journal.pb.  Errors: -ENOENT (no journal), -EIO, and those of
- * skhod_journal_decode().
+ * Read <dir>/journal.pb: opened O_NONBLOCK|O_NOFOLLOW and checked to be a
+ * regular file before any read.  Errors: -ENOENT (no journal), -ELOOP (a
+ * symlink), -EINVAL (directory, FIFO, ...), -EIO, -errno, and those of
+ * skhod_journal_decode(); @why says which.  Anything but -ENOENT and
+ * -ENOMEM means journal.pb is unusable.
  */
 int skhod_journal_load(struct skhod_jstore *s, Skhopb__Journal **out,
 		       char *why, size_t whylen);
+
+/*
+ * Move an unusable journal.pb aside as journal.pb.corrupt-<@unix_s> (".N"
+ * appended if taken), never replacing anything; the new name in @name.
+ * Errors: -errno of renameat2/fsync, -EEXIST (100 names taken).
+ */
+int skhod_journal_set_aside(struct skhod_jstore *s, uint64_t unix_s, char *name,
+			    size_t namelen);
 
 /* Create a sealed-against-resize memfd of SKHOD_MEMFD_SIZE.  -errno. */
 int skhod_journal_memfd_create(void);
@@ -89,8 +106,9 @@ int skhod_journal_memfd_create(void);
 int skhod_journal_memfd_write(int memfd, const uint8_t *buf, size_t len, uint64_t seq);
 
 /*
- * Newest valid journal of the two memfd slots.  Errors: -ENOENT (no valid
- * slot), -ENOMEM, -EPROTONOSUPPORT.
+ * Newest valid journal (header, CRC and content) of the two memfd slots.
+ * Errors: -ENOENT (no valid slot), -ENOMEM, -EPROTONOSUPPORT or -EUCLEAN
+ * (no valid slot, and one had another format / invalid content: @why).
  */
 int skhod_journal_memfd_read(int memfd, Skhopb__Journal **out, char *why,
 			     size_t whylen);

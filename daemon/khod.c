@@ -99,7 +99,8 @@ void skhod_status_line(const struct skhod *d, char *buf, size_t len)
 			 j->verification ? j->verification->summary : j->reason);
 		break;
 	case SKHOD_ABORTED:
-		snprintf(buf, len, "STATUS=ABORTED: %s", j->reason);
+	case SKHOD_NEEDS_ATTENTION:
+		snprintf(buf, len, "STATUS=%s: %s", skhod_state_name(j->state), j->reason);
 		break;
 	default:
 		snprintf(buf, len, "STATUS=%s", skhod_state_name(j->state));
@@ -851,11 +852,56 @@ static int do_verify(struct skhod *d, bool probe, char *why, size_t wl)
 	return r;
 }
 
+/*
+ * Incoming streams the kernel reports RELEASED: finish ran (at least in
+ * part) in this boot.  0 when STREAMS does not answer.
+ */
+static uint32_t nr_released(struct skhod *d)
+{
+	struct smmu_kho_stream_info *live = NULL;
+	uint32_t n = 0, i, c = 0;
+
+	if (d->be->ops->streams(d->be, &live, &n)) {
+		d->be->err[0] = 0;
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		c += live[i].state == SMMU_KHO_STREAM_RELEASED;
+	free(live);
+	return c;
+}
+
+/*
+ * Does the kernel still list an ADOPTED incoming stream of @dev?  -1 when
+ * STREAMS does not answer.
+ */
+static int dev_adopted(struct skhod *d, const char *dev)
+{
+	struct smmu_kho_stream_info *live = NULL;
+	uint32_t n = 0, i;
+	int hit = 0;
+
+	if (d->be->ops->streams(d->be, &live, &n)) {
+		d->be->err[0] = 0;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		char name[sizeof(live[i].dev) + 1];
+
+		memcpy(name, live[i].dev, sizeof(live[i].dev));
+		name[sizeof(live[i].dev)] = 0;
+		hit |= live[i].state == SMMU_KHO_STREAM_ADOPTED && !strcmp(name, dev);
+	}
+	free(live);
+	return hit;
+}
+
 static Skhopb__Response *op_verify(struct skhod *d, const Skhopb__VerifyRequest *v)
 {
 	char why[300];
 	int st = d->j->state;
 	Skhopb__Response *resp;
+	uint32_t released;
 
 	if (st != SKHOD_RECOVERED && st != SKHOD_VERIFIED && st != SKHOD_FAILED)
 		return respond(d, ESTATE, NULL, "nothing to verify in state %s (verification runs after the jump)",
@@ -865,6 +911,11 @@ static Skhopb__Response *op_verify(struct skhod *d, const Skhopb__VerifyRequest 
 	if (v->probe && !d->o.probe_cmd)
 		return respond(d, EBADREQ, "start smmu-khod with --probe-cmd CMD to enable the active probe",
 			       "no probe command configured");
+	released = nr_released(d);
+	if (released)
+		return respond(d, ESTATE, "run `smmu-khoctl finish` to complete it",
+			       "%u stream(s) already released to the driver (an interrupted finish): their digests no longer describe the handover",
+			       released);
 	if (do_verify(d, v->probe, why, sizeof(why)))
 		return respond(d, EBACKEND, "retry `smmu-khoctl verify`; see the daemon log",
 			       "%s", why);
@@ -884,20 +935,57 @@ static Skhopb__Response *op_verify(struct skhod *d, const Skhopb__VerifyRequest 
 	return resp;
 }
 
+/*
+ * NEEDS_ATTENTION: no journal says what the incoming streams were for, so
+ * hand every adopted one back to its driver (what finish would do).
+ */
+static void release_adopted(struct skhod *d)
+{
+	struct smmu_kho_stream_info *live = NULL;
+	uint32_t n = 0, i;
+	int r;
+
+	if (d->be->ops->streams(d->be, &live, &n)) {
+		d->be->err[0] = 0;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		char name[sizeof(live[i].dev) + 1];
+
+		if (live[i].state != SMMU_KHO_STREAM_ADOPTED)
+			continue;
+		memcpy(name, live[i].dev, sizeof(live[i].dev));
+		name[sizeof(live[i].dev)] = 0;
+		r = d->be->ops->release(d->be, name);
+		/* -ENOENT: an earlier SID of the same device released it */
+		if (r && r != -ENOENT)
+			log_warn("RELEASE %s: %s", name, be_err(d, r));
+		d->be->err[0] = 0;
+	}
+	free(live);
+}
+
 static Skhopb__Response *op_abort(struct skhod *d, const Skhopb__AbortRequest *a)
 {
 	struct skhod_kview k;
 	int st = d->j->state, r;
 	bool kv = kernel_view(d, &k, NULL);
 
-	if (st == SKHOD_ARMED || st == SKHOD_PRESERVED) {
+	if (st == SKHOD_ARMED || st == SKHOD_PRESERVED || st == SKHOD_NEEDS_ATTENTION) {
 		r = d->be->ops->abort(d->be);
 		if (r && kv && k.out_state != SMMU_KHO_IDLE)
 			return respond(d, EBACKEND, "retry `smmu-khoctl abort`; if it keeps failing, reboot normally (nothing survives a cold boot)",
 				       "ABORT failed: %s", be_err(d, r));
 		crash(d, "abort.kernel");
 		kernel_rollback(d);
-		r = enter(d, SKHOD_ABORTED, "%s", a->reason[0] ? a->reason : "aborted by the operator");
+		if (st == SKHOD_NEEDS_ATTENTION) {
+			release_adopted(d);
+			r = enter(d, SKHOD_ABORTED, "%s; kernel cleaned up after the unusable journal",
+				  a->reason[0] ? a->reason : "aborted by the operator");
+		} else {
+			r = enter(d, SKHOD_ABORTED, "%s",
+				  a->reason[0] ? a->reason : "aborted by the operator");
+		}
 		if (r)
 			return respond(d, EFAIL, "check the state directory (space, permissions)",
 				       "journal write failed: %s", strerror(-r));
@@ -925,15 +1013,26 @@ static Skhopb__Response *op_finish(struct skhod *d)
 		return respond(d, ESTATE, NULL, "nothing to finish in state %s",
 			       skhod_state_name(st));
 	for (i = 0; d->j->plan && i < d->j->plan->n_devices; i++) {
-		r = d->be->ops->release(d->be, d->j->plan->devices[i]);
+		const char *dev = d->j->plan->devices[i];
+
+		r = d->be->ops->release(d->be, dev);
 		/*
 		 * -ENOENT: nothing adopted left for it (refused, or released
-		 * already); -ENODEV: the device is gone.  Neither stops finish.
+		 * already, e.g. by a finish that crashed before its commit):
+		 * done, unless the kernel still lists an adopted stream of it.
+		 * -ENODEV: the device is gone.  Neither stops finish.
 		 */
+		if (r == -ENOENT && dev_adopted(d, dev) > 0)
+			return respond(d, EBACKEND, "retry `smmu-khoctl finish`; see the daemon log",
+				       "RELEASE %s said nothing is adopted, but the kernel lists an adopted stream of it",
+				       dev);
 		if (r && r != -ENOENT && r != -ENODEV)
 			return respond(d, EBACKEND, "retry `smmu-khoctl finish`; see the daemon log",
-				       "RELEASE %s failed: %s", d->j->plan->devices[i],
-				       be_err(d, r));
+				       "RELEASE %s failed: %s", dev, be_err(d, r));
+		if (r)
+			log_info("RELEASE %s: %s: nothing left to release", dev,
+				 r == -ENOENT ? "nothing adopted (already released or refused)" :
+				 "no such device");
 		d->be->err[0] = 0;
 		crash(d, "finish.released");
 	}
@@ -1195,11 +1294,42 @@ static void recover_armed(struct skhod *d)
 	commit(d);
 }
 
+/*
+ * The disk journal was unusable and no other copy exists: say so in a new
+ * journal, with what the kernel holds, instead of pretending to be IDLE.
+ * Errors: those of the commit (the daemon then does not start).
+ */
+static int needs_attention(struct skhod *d, const char *bad, const char *aside)
+{
+	struct smmu_kho_status st;
+	char kern[200];
+	bool loaded = false;
+	int r;
+
+	r = d->be->ops->status(d->be, &st);
+	if (r) {
+		snprintf(kern, sizeof(kern), "kernel not answering (%s)", be_err(d, r));
+	} else {
+		d->be->ops->kexec_loaded(d->be, &loaded);
+		snprintf(kern, sizeof(kern),
+			 "kernel: outgoing %s (%u streams), incoming %s (%u adopted), kexec image %s",
+			 skhod_kstate_name(st.out_state), st.nr_out_streams,
+			 skhod_kstate_name(st.in_state), st.nr_adopted,
+			 loaded ? "loaded" : "not loaded");
+	}
+	r = enter(d, SKHOD_NEEDS_ATTENTION,
+		  "journal %s/%s unusable (%s), moved aside to %s; no LUO or fd-store copy; %s",
+		  d->o.state_dir, SKHOD_JOURNAL_FILE, bad, aside, kern);
+	if (r)
+		log_err("cannot record NEEDS_ATTENTION: %s; not starting", strerror(-r));
+	return r;
+}
+
 int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 		int store_luo)
 {
 	Skhopb__Journal *disk = NULL, *mem = NULL, *luo = NULL, *best;
-	char why[200], id[32];
+	char why[200], id[32], bad[200] = "", aside[64] = "";
 	int r, luo_fd;
 
 	memset(d, 0, sizeof(*d));
@@ -1213,7 +1343,7 @@ int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 	}
 	r = skhod_jstore_open(&d->js, o->state_dir);
 	if (r) {
-		log_err("state directory %s: %s", o->state_dir, strerror(-r));
+		log_err("%s", d->js.err);
 		return r;
 	}
 	d->js.crash = journal_crash;
@@ -1223,10 +1353,25 @@ int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 		log_err("boot id: %s", strerror(-r));
 		return r;
 	}
-	/* Every copy of the journal we can find; the highest seq wins. */
+	/*
+	 * Every copy of the journal we can find; the highest seq wins.  An
+	 * unusable disk copy is moved aside first, never silently replaced.
+	 */
 	r = skhod_journal_load(&d->js, &disk, why, sizeof(why));
-	if (r && r != -ENOENT)
-		log_warn("journal file unusable: %s", why);
+	if (r == -ENOMEM)
+		return r;
+	if (r && r != -ENOENT) {
+		snprintf(bad, sizeof(bad), "%s", why);
+		r = skhod_journal_set_aside(&d->js, now_ns(d) / 1000000000ull, aside,
+					    sizeof(aside));
+		if (r) {
+			log_err("journal %s/%s is unusable (%s) and cannot be moved aside: %s; not starting rather than replacing it",
+				o->state_dir, SKHOD_JOURNAL_FILE, bad, strerror(-r));
+			return r;
+		}
+		log_warn("journal %s/%s unusable: %s; moved aside to %s", o->state_dir,
+			 SKHOD_JOURNAL_FILE, bad, aside);
+	}
 	if (store_memfd >= 0)
 		mem = read_memfd(store_memfd, "fd-store");
 	luo_fd = luo_incoming(d, &luo);
@@ -1264,8 +1409,16 @@ int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 		if (!best)
 			return -ENOMEM;
 		snprintf(d->journal_source, sizeof(d->journal_source), "new");
+	} else if (bad[0]) {
+		log_warn("recovered journal seq %" PRIu64 " (%s) from the %s copy", best->seq,
+			 skhod_state_name(best->state), d->journal_source);
 	}
 	d->j = best;
+	if (bad[0] && !strcmp(d->journal_source, "new")) {
+		r = needs_attention(d, bad, aside);
+		if (r)
+			return r;
+	}
 	log_info("journal %s seq %" PRIu64 " from %s: %s", d->j->update_id, d->j->seq,
 		 d->journal_source, skhod_state_name(d->j->state));
 	if (d->js.memfd >= 0) {
@@ -1274,6 +1427,10 @@ int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 		skhod_sd_notify_fds("FDSTORE=1\nFDNAME=journal", &fd, 1);
 	}
 	switch (d->j->state) {
+	case SKHOD_NEEDS_ATTENTION:
+		if (strcmp(d->journal_source, "new"))	/* still, after a restart */
+			log_warn("%s", d->j->reason);
+		break;
 	case SKHOD_ARMED:
 		recover_armed(d);
 		break;

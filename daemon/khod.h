@@ -38,9 +38,12 @@ struct skhod {
  * fd store @store_memfd, or the LUO session handed over by the previous
  * kernel), and resume or roll back from it (docs/daemon.md, "Recovery").
  * @store_memfd / @store_luo are fds from the systemd fd store, or -1; they
- * are consumed.  Errors: -errno / -EINVAL from backend and journal setup
- * (a journal that cannot be read is not an error: it is reported and the
- * daemon starts IDLE).
+ * are consumed.  An unusable journal.pb is moved aside
+ * (journal.pb.corrupt-<time>) and recovery continues from another copy, or
+ * in NEEDS_ATTENTION when there is none.  Errors: -errno / -EINVAL from
+ * backend and journal setup (-EPERM: unsafe state directory), -errno when
+ * an unusable journal cannot be moved aside or NEEDS_ATTENTION not
+ * committed (the daemon then does not start rather than lose it).
  */
 int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 		int store_luo);

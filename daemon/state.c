@@ -11,7 +11,7 @@
 #include "smmu_kho.h"
 #include "state.h"
 
-_Static_assert(SKHOD_ABORTED == SKHOD_NR_STATES - 1, "states are 0..7");
+_Static_assert(SKHOD_NEEDS_ATTENTION == SKHOD_NR_STATES - 1, "states are 0..8");
 
 static const char *const state_names[SKHOD_NR_STATES] = {
 	[SKHOD_IDLE] = "IDLE",
@@ -22,6 +22,7 @@ static const char *const state_names[SKHOD_NR_STATES] = {
 	[SKHOD_FINISHED] = "FINISHED",
 	[SKHOD_FAILED] = "FAILED",
 	[SKHOD_ABORTED] = "ABORTED",
+	[SKHOD_NEEDS_ATTENTION] = "NEEDS_ATTENTION",
 };
 
 const char *skhod_state_name(int state)
@@ -33,7 +34,7 @@ const char *skhod_state_name(int state)
 
 /* allowed[from] is a bit mask of the states reachable in one step. */
 static const unsigned int allowed[SKHOD_NR_STATES] = {
-	[SKHOD_IDLE] = 1u << SKHOD_ARMED,
+	[SKHOD_IDLE] = 1u << SKHOD_ARMED | 1u << SKHOD_NEEDS_ATTENTION,
 	[SKHOD_ARMED] = 1u << SKHOD_ARMED | 1u << SKHOD_PRESERVED |
 			1u << SKHOD_ABORTED,
 	[SKHOD_PRESERVED] = 1u << SKHOD_ARMED | 1u << SKHOD_ABORTED |
@@ -43,6 +44,7 @@ static const unsigned int allowed[SKHOD_NR_STATES] = {
 	[SKHOD_FAILED] = 1u << SKHOD_FINISHED,
 	[SKHOD_FINISHED] = 0,
 	[SKHOD_ABORTED] = 0,
+	[SKHOD_NEEDS_ATTENTION] = 1u << SKHOD_ABORTED,
 };
 
 const char *skhod_kstate_name(uint32_t s)
@@ -75,6 +77,8 @@ const char *skhod_state_hint(int state)
 		return "read the reason; failed streams have abort STEs: rebind their drivers, then `smmu-khoctl finish`";
 	case SKHOD_ABORTED:
 		return "nothing is preserved; `smmu-khoctl arm` starts again";
+	case SKHOD_NEEDS_ATTENTION:
+		return "the journal was unusable (see reason and kernel): `smmu-khoctl abort` rolls the kernel back, then arm again";
 	}
 	return "unknown state: restart smmu-khod and read its log";
 }
@@ -131,7 +135,7 @@ int skhod_enter(Skhopb__Journal *j, int to, uint64_t now_ns,
 	 * Journal.reason explains FAILED and ABORTED, and an ARMED reached by a
 	 * rollback; progress clears it; FINISHED keeps the failure it ends.
 	 */
-	if (to == SKHOD_FAILED || to == SKHOD_ABORTED ||
+	if (to == SKHOD_FAILED || to == SKHOD_ABORTED || to == SKHOD_NEEDS_ATTENTION ||
 	    (to == SKHOD_ARMED && j->state != SKHOD_IDLE)) {
 		if (skhod_pb_setstr(&j->reason, reason))
 			return -ENOMEM;	/* the event is in; reason kept old */
@@ -206,6 +210,14 @@ static int check_pre_jump(const Skhopb__Journal *j, char *why, size_t len)
 	return 0;
 }
 
+/* I3 does not apply: nothing was planned (IDLE), or the plan was lost. */
+static bool planless(const Skhopb__Journal *j)
+{
+	return j->state == SKHOD_IDLE || j->state == SKHOD_NEEDS_ATTENTION ||
+	       (j->state == SKHOD_ABORTED && j->n_history >= 2 &&
+		j->history[j->n_history - 2]->state == SKHOD_NEEDS_ATTENTION);
+}
+
 int skhod_invariants(const Skhopb__Journal *j, const struct skhod_kview *k,
 		     bool committed, char *why, size_t len)
 {
@@ -238,7 +250,7 @@ int skhod_invariants(const Skhopb__Journal *j, const struct skhod_kview *k,
 			return fail(why, len, 2, "history step %zu goes back in time", i);
 	}
 	/* I3 */
-	if (st != SKHOD_IDLE) {
+	if (!planless(j)) {
 		if (!j->plan || j->plan->kernel[0] != '/')
 			return fail(why, len, 3, "%s without an absolute kernel path",
 				    skhod_state_name(st));
@@ -291,7 +303,8 @@ int skhod_invariants(const Skhopb__Journal *j, const struct skhod_kview *k,
 				    !j->reason[0]))
 		return fail(why, len, 7, "ABORTED needs verdict ABORTED and a reason");
 	if ((st == SKHOD_IDLE || st == SKHOD_ARMED || st == SKHOD_PRESERVED ||
-	     st == SKHOD_RECOVERED) && j->verdict != SKHOPB__VERDICT__VERDICT_NONE)
+	     st == SKHOD_RECOVERED || st == SKHOD_NEEDS_ATTENTION) &&
+	    j->verdict != SKHOPB__VERDICT__VERDICT_NONE)
 		return fail(why, len, 7, "%s with a verdict", skhod_state_name(st));
 	if (k) {
 		/* I8 */
@@ -314,14 +327,21 @@ int skhod_invariants(const Skhopb__Journal *j, const struct skhod_kview *k,
 				    k->out_state, k->kexec_loaded ? "loaded" : "not loaded");
 		/* I11 */
 		if ((st == SKHOD_RECOVERED || st == SKHOD_VERIFIED) &&
-		    k->in_state != SMMU_KHO_ADOPTED)
+		    k->in_state != SMMU_KHO_ADOPTED && k->in_state != SMMU_KHO_RELEASED)
 			return fail(why, len, 11, "%s but kernel in_state %u",
 				    skhod_state_name(st), k->in_state);
 	}
 	/* I12 */
-	if (committed && (j->version != SKHO_PB_VERSION || !j->seq))
+	if (committed && (j->version != SKHO_PB_VERSION || !j->seq || j->seq > SKHOD_SEQ_MAX))
 		return fail(why, len, 12, "committed journal version %u seq %llu",
 			    j->version, (unsigned long long)j->seq);
+	/* I13 (I2 already makes it the second entry of a fresh journal) */
+	if (st == SKHOD_NEEDS_ATTENTION) {
+		if (!j->reason[0])
+			return fail(why, len, 13, "NEEDS_ATTENTION without a reason");
+		if (j->plan || j->n_pre_jump || j->verification)
+			return fail(why, len, 13, "NEEDS_ATTENTION with a plan, digests or a verification");
+	}
 	return 0;
 }
 

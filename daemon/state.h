@@ -33,8 +33,14 @@
  *                                 v                           |
  *                             FINISHED <----------------------+
  *
+ *      IDLE --start-up: journal unusable, no copy--> NEEDS_ATTENTION
+ *                                                          | abort
+ *                                                          v
+ *                                                       ABORTED
+ *
  * IDLE, FINISHED, FAILED and ABORTED accept a new `arm`, which archives the
  * journal into the history and starts a new one (IDLE -> ARMED).
+ * NEEDS_ATTENTION accepts only `abort` (kernel ABORT, kexec unload).
  *
  * Invariants.  skhod_invariants() checks them on a journal (and, when given,
  * on what the kernel reports); in debug/test builds SKHOD_CHECK() runs it
@@ -44,8 +50,9 @@
  *      the current state.
  *  I2  history starts at IDLE, every step is an allowed transition and
  *      timestamps never decrease.
- *  I3  outside IDLE the plan names an absolute kernel path and at least one
- *      device, without duplicates.
+ *  I3  outside IDLE and NEEDS_ATTENTION (and an ABORTED that came from
+ *      NEEDS_ATTENTION) the plan names an absolute kernel path and at
+ *      least one device, without duplicates.
  *  I4  in PRESERVED, RECOVERED, VERIFIED, FINISHED (and FAILED after the
  *      jump) the journal holds the pre-jump digests, SIDs unique per SMMU,
  *      and every planned device owns at least one preserved stream.
@@ -55,15 +62,19 @@
  *      (nr_streams == journal streams == nr_ok) and nr_failed == 0; the
  *      verdict is PASS.  FINISHED keeps the verdict it was reached with.
  *  I7  FAILED has verdict FAIL, ABORTED verdict ABORTED, both a reason;
- *      IDLE, ARMED, PRESERVED and RECOVERED have no verdict yet.
+ *      IDLE, ARMED, PRESERVED, RECOVERED and NEEDS_ATTENTION have no verdict.
  *  I8  (kernel) ARMED: the kernel's outgoing state is IDLE - nothing is
  *      preserved while the update is merely armed.
  *  I9  (kernel) PRESERVED: outgoing state FROZEN with exactly the journal's
  *      number of streams, and a kexec image is loaded.
  *  I10 (kernel) ABORTED: outgoing state IDLE and no kexec image loaded -
  *      an abort leaves nothing preserved.
- *  I11 (kernel) RECOVERED and VERIFIED: the incoming state is ADOPTED.
- *  I12 a committed journal has version SKHO_PB_VERSION and seq > 0.
+ *  I11 (kernel) RECOVERED and VERIFIED: the incoming state is ADOPTED or
+ *      RELEASED (finish crashed after its last RELEASE; or all refused).
+ *  I12 a committed journal has version SKHO_PB_VERSION and
+ *      0 < seq <= SKHOD_SEQ_MAX.
+ *  I13 NEEDS_ATTENTION: a reason, and no plan, digests or verification
+ *      (by I2 it is the second entry of a fresh journal).
  */
 /* The C names of the wire enum skhopb.State (the numbers are the format). */
 #define SKHOD_IDLE		SKHOPB__STATE__STATE_IDLE
@@ -74,7 +85,11 @@
 #define SKHOD_FINISHED		SKHOPB__STATE__STATE_FINISHED
 #define SKHOD_FAILED		SKHOPB__STATE__STATE_FAILED
 #define SKHOD_ABORTED		SKHOPB__STATE__STATE_ABORTED
-#define SKHOD_NR_STATES		8
+#define SKHOD_NEEDS_ATTENTION	SKHOPB__STATE__STATE_NEEDS_ATTENTION
+#define SKHOD_NR_STATES		9
+
+/* Highest seq a journal may carry: far beyond any real count, never wraps. */
+#define SKHOD_SEQ_MAX		(1ull << 62)
 
 /* Journal/API format major; a reader refuses any other. */
 #define SKHO_PB_VERSION	1
@@ -116,7 +131,7 @@ struct skhod_kview {
 uint32_t skhod_journal_nr_streams(const Skhopb__Journal *j);
 
 /*
- * Check I1-I12 (I8-I11 only when @k is non-NULL; I12 only when
+ * Check I1-I13 (I8-I11 only when @k is non-NULL; I12 only when
  * @committed).  Returns 0 when all hold, else the number of the first
  * violated invariant with a description in @why.  Never fails otherwise.
  */

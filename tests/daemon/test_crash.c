@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Crash injection: SIGKILL smmu-khod at every phase, restart, expect resume or clean rollback. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "dtest.h"
 #include "pbutil.h"
 #include "smmu_kho.h"
@@ -25,6 +27,7 @@ enum setup {
 enum then {
 	THEN_UPDATE,	/* update -> jump -> restart must reach VERIFIED */
 	THEN_FINISH,	/* finish must reach FINISHED */
+	THEN_VERIFY_FINISH,	/* verify keeps the daemon sound, then finish */
 	THEN_ABORT,	/* abort must reach ABORTED with nothing preserved */
 	THEN_NOTHING,
 };
@@ -172,6 +175,28 @@ static void run(struct ktest *t, const struct crash_case *c)
 		dt_out_free(&o);
 		expect_intact(t, &e, SKHOD_FINISHED);
 		KEXPECT_EQ(t, dt_kernel(&e, "in_state"), SMMU_KHO_RELEASED);
+		break;
+	case THEN_VERIFY_FINISH:
+		/*
+		 * Some streams are already back with the driver: their digests
+		 * no longer say anything about the handover, so verify refuses
+		 * (exit 6, EX_STATE) and names finish; the daemon stays up and
+		 * the journal sound.
+		 */
+		dt_ctl(&e, &o, "verify", NULL);
+		KEXPECT(t, o.code == 6 && HAS(o.err, "already released"), "verify: %d %s%s",
+			o.code, o.out, o.err);
+		dt_out_free(&o);
+		expect_intact(t, &e, SKHOD_VERIFIED);
+		dt_ctl(&e, &o, "finish", NULL);
+		KEXPECT_EQ(t, o.code, 0);
+		dt_out_free(&o);
+		expect_intact(t, &e, SKHOD_FINISHED);
+		KEXPECT_EQ(t, dt_kernel(&e, "in_state"), SMMU_KHO_RELEASED);
+		/* finish again: nothing left to release, still done */
+		dt_ctl(&e, &o, "finish", NULL);
+		KEXPECT_EQ(t, o.code, 6);	/* EX_STATE: FINISHED has nothing to finish */
+		dt_out_free(&o);
 		break;
 	case THEN_ABORT:
 		dt_ctl(&e, &o, "abort", NULL);
@@ -344,6 +369,25 @@ static void kill_during_finish_resumes_verified_and_finishes(struct ktest *t)
 	run(t, &c);
 }
 
+/*
+ * Crash after each RELEASE of finish in turn (the default plan has two
+ * devices, so "finish.released 2" is after the last one: the kernel then
+ * reports incoming RELEASED while the journal still says VERIFIED).
+ */
+static void kill_after_each_release_resumes_verified_and_finishes(struct ktest *t)
+{
+	static const char *const points[] = { "finish.released 1", "finish.released 2" };
+	size_t i;
+
+	for (i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+		const struct crash_case c = { AT_VERIFIED, points[i], { "finish", NULL },
+			SKHOD_VERIFIED, SMMU_KHO_IDLE, 0, NULL, THEN_VERIFY_FINISH };
+
+		ktest_diag("crash point %s", points[i]);
+		run(t, &c);
+	}
+}
+
 static void restarts_are_counted_in_the_journal(struct ktest *t)
 {
 	struct dt_env e;
@@ -369,6 +413,33 @@ static void restarts_are_counted_in_the_journal(struct ktest *t)
 	dt_cleanup(&e);
 }
 
+/*
+ * The fake backend answers RELEASE as smmu_kho.ko does: -ENOENT when the
+ * device has nothing adopted (also once everything is released), -ENODEV
+ * for a device that does not exist (kernel/module/smmu_kho_main.c,
+ * arm_smmu_kho_release()).
+ */
+static void fake_release_returns_the_modules_errno(struct ktest *t)
+{
+	struct skhod_backend *be;
+	struct dt_env e;
+	char spec[300];
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	KASSERT(t, !reach(t, &e, AT_VERIFIED));
+	dt_kill9(&e);
+	snprintf(spec, sizeof(spec), "fake:%s", e.fake);
+	KASSERT(t, !skhod_backend_open(spec, &be));
+	KEXPECT_EQ(t, be->ops->release(be, DT_DEV_A), 0);	/* adopted: released */
+	KEXPECT_EQ(t, be->ops->release(be, DT_DEV_A), -ENOENT);	/* nothing adopted left */
+	KEXPECT_EQ(t, be->ops->release(be, DT_DEV_B), 0);
+	KEXPECT_EQ(t, dt_kernel(&e, "in_state"), SMMU_KHO_RELEASED);	/* all released */
+	KEXPECT_EQ(t, be->ops->release(be, DT_DEV_B), -ENOENT);	/* the module says so too */
+	KEXPECT_EQ(t, be->ops->release(be, "0000:00:1f.0"), -ENODEV);	/* no such device */
+	be->ops->destroy(be);
+	dt_cleanup(&e);
+}
+
 KTEST_MAIN("daemon_crash",
 	   KTEST_CASE(kill_while_committing_arm_leaves_idle),
 	   KTEST_CASE(kill_after_first_preserve_rolls_back_to_armed),
@@ -388,4 +459,6 @@ KTEST_MAIN("daemon_crash",
 	   KTEST_CASE(kill_before_verdict_commit_verifies_again),
 	   KTEST_CASE(kill9_in_verified_resumes_verified),
 	   KTEST_CASE(kill_during_finish_resumes_verified_and_finishes),
+	   KTEST_CASE(kill_after_each_release_resumes_verified_and_finishes),
+	   KTEST_CASE(fake_release_returns_the_modules_errno),
 	   KTEST_CASE(restarts_are_counted_in_the_journal))

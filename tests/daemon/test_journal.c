@@ -345,6 +345,242 @@ static void oversized_journal_is_refused(struct ktest *t)
 	skhod_pb_free(j);
 }
 
+static void commit_does_not_follow_a_symlink_planted_as_the_tmp_file(struct ktest *t)
+{
+	struct skhod_jstore s;
+	Skhopb__Journal *j = sample(0), *back = NULL;
+	char victim[128], buf[64] = "";
+	struct stat st;
+	int fd;
+	ssize_t n;
+
+	KASSERT(t, !mk_store(&s));
+	/* a file the attacker wants overwritten, outside the state directory */
+	snprintf(victim, sizeof(victim), "%s.victim", tmpdir);
+	fd = open(victim, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	KASSERT(t, fd >= 0);
+	KASSERT(t, write(fd, "precious\n", 9) == 9);
+	close(fd);
+	KASSERT(t, !symlinkat(victim, s.dirfd, SKHOD_JOURNAL_TMP));
+	KEXPECT_EQ(t, skhod_journal_commit(&s, j), 0);	/* the link is replaced, not followed */
+	fd = open(victim, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	KEXPECT(t, n == 9 && !strcmp(buf, "precious\n"), "victim overwritten (%zd bytes)", n);
+	KEXPECT(t, !fstatat(s.dirfd, SKHOD_JOURNAL_FILE, &st, AT_SYMLINK_NOFOLLOW) &&
+		S_ISREG(st.st_mode), "journal.pb is not a regular file");
+	KEXPECT_EQ(t, skhod_journal_load(&s, &back, NULL, 0), 0);
+	KEXPECT(t, back && back->seq == 1, "journal committed");
+	skhod_pb_free(back);
+	unlink(victim);
+	skhod_pb_free(j);
+	rm_store(&s);
+}
+
+/* Load journal.pb in a child with a 5 s alarm: blocking is a failure. */
+static int load_in_child(struct skhod_jstore *s, char *why, size_t wl)
+{
+	int pfd[2], st;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe(pfd))
+		return -999;
+	pid = fork();
+	if (pid == 0) {
+		Skhopb__Journal *j = NULL;
+		char w[200] = "";
+		int r;
+
+		alarm(5);
+		r = skhod_journal_load(s, &j, w, sizeof(w));
+		dprintf(pfd[1], "%d %s", r, w);
+		_exit(0);
+	}
+	close(pfd[1]);
+	waitpid(pid, &st, 0);
+	n = read(pfd[0], why, wl - 1);
+	close(pfd[0]);
+	if (!WIFEXITED(st) || n <= 0) {
+		snprintf(why, wl, "loader did not return (status 0x%x)", st);
+		return -999;
+	}
+	why[n] = 0;
+	return atoi(why);
+}
+
+static void loading_a_non_regular_journal_is_refused_without_blocking(struct ktest *t)
+{
+	static const struct {
+		const char *what, *why;
+	} cases[] = {
+		{ "fifo", "FIFO" },
+		{ "directory", "directory" },
+		{ "dangling symlink", "symbolic link" },
+		{ "symlink to a valid journal", "symbolic link" },
+		{ "empty", "empty" },
+	};
+	struct skhod_jstore s;
+	Skhopb__Journal *j = sample(0);
+	char why[256], target[128];
+	size_t i;
+	int r;
+
+	KASSERT(t, !mk_store(&s));
+	snprintf(target, sizeof(target), "%s/elsewhere.pb", tmpdir);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unlinkat(s.dirfd, SKHOD_JOURNAL_FILE, 0);
+		unlinkat(s.dirfd, SKHOD_JOURNAL_FILE, AT_REMOVEDIR);
+		switch (i) {
+		case 0:
+			KASSERT(t, !mkfifoat(s.dirfd, SKHOD_JOURNAL_FILE, 0600));
+			break;
+		case 1:
+			KASSERT(t, !mkdirat(s.dirfd, SKHOD_JOURNAL_FILE, 0700));
+			break;
+		case 2:
+			KASSERT(t, !symlinkat("/nonexistent/x", s.dirfd, SKHOD_JOURNAL_FILE));
+			break;
+		case 3:
+			/* a whole journal, but reached through a link */
+			KASSERT(t, !skhod_journal_commit(&s, j));
+			KASSERT(t, !renameat(s.dirfd, SKHOD_JOURNAL_FILE, AT_FDCWD, target));
+			KASSERT(t, !symlinkat(target, s.dirfd, SKHOD_JOURNAL_FILE));
+			break;
+		case 4:
+			close(openat(s.dirfd, SKHOD_JOURNAL_FILE, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+			break;
+		}
+		r = load_in_child(&s, why, sizeof(why));
+		KEXPECT(t, r != 0 && r != -999 && r != -ENOENT && strstr(why, cases[i].why),
+			"%s: load returned %d: %s", cases[i].what, r, why);
+	}
+	unlink(target);
+	skhod_pb_free(j);
+	rm_store(&s);
+}
+
+/* Encode @j as is (seq included) and decode it again. */
+static int decode_as_is(Skhopb__Journal *j, char *why, size_t wl)
+{
+	Skhopb__Journal *back = NULL;
+	uint8_t *b;
+	size_t l;
+	int r;
+
+	if (skhod_journal_encode(j, &b, &l))
+		return -999;
+	r = skhod_journal_decode(b, l, &back, why, wl);
+	free(b);
+	skhod_pb_free(back);
+	return r;
+}
+
+static void valid_crc_with_invalid_content_is_refused(struct ktest *t)
+{
+	Skhopb__Journal *j = sample(5);
+	char why[256];
+	int r;
+
+	KEXPECT_EQ(t, decode_as_is(j, why, sizeof(why)), 0);	/* the sound one passes */
+	j->state = 99;
+	r = decode_as_is(j, why, sizeof(why));
+	KEXPECT(t, r == -EUCLEAN && strstr(why, "unknown state 99"), "state 99: %d %s", r, why);
+	j->state = SKHOD_ARMED;
+	skhod_pb_free(j->plan);
+	j->plan = NULL;		/* ARMED without a plan */
+	r = decode_as_is(j, why, sizeof(why));
+	KEXPECT(t, r == -EUCLEAN && strstr(why, "I3"), "no plan: %d %s", r, why);
+	skhod_pb_free(j);
+	j = sample(UINT64_MAX);	/* the next commit would wrap to 0 */
+	r = decode_as_is(j, why, sizeof(why));
+	KEXPECT(t, r == -EUCLEAN && strstr(why, "seq"), "seq 2^64-1: %d %s", r, why);
+	skhod_pb_free(j);
+	j = sample(0);		/* never committed */
+	r = decode_as_is(j, why, sizeof(why));
+	KEXPECT(t, r == -EUCLEAN && strstr(why, "seq"), "seq 0: %d %s", r, why);
+	skhod_pb_free(j);
+}
+
+static void unsafe_state_directory_is_refused_with_path_and_mode(struct ktest *t)
+{
+	struct skhod_jstore s, ok;
+	char dir[96];
+
+	KASSERT(t, !mk_store(&ok));
+	snprintf(dir, sizeof(dir), "%s/state", tmpdir);
+	KASSERT(t, !mkdir(dir, 0700) && !chmod(dir, 0757));	/* world-writable */
+	KEXPECT_EQ(t, skhod_jstore_open(&s, dir), -EPERM);
+	KEXPECT(t, strstr(s.err, dir) && strstr(s.err, "0757"), "err: %s", s.err);
+	KEXPECT_EQ(t, s.dirfd, -1);
+	KASSERT(t, !chmod(dir, 0750));
+	KEXPECT_EQ(t, skhod_jstore_open(&s, dir), 0);	/* 0750: only the owner writes */
+	skhod_jstore_close(&s);
+	if (geteuid() == 0) {
+		KASSERT(t, !chown(dir, 65534, 0));
+		KEXPECT_EQ(t, skhod_jstore_open(&s, dir), -EPERM);
+		KEXPECT(t, strstr(s.err, dir) && strstr(s.err, "uid 65534"), "err: %s", s.err);
+	} else {
+		KEXPECT_EQ(t, skhod_jstore_open(&s, "/"), -EPERM);	/* root's, not ours */
+		KEXPECT(t, strstr(s.err, "uid 0"), "err: %s", s.err);
+	}
+	rm_store(&ok);
+}
+
+static void set_aside_keeps_every_unusable_journal_under_its_own_name(struct ktest *t)
+{
+	struct skhod_jstore s;
+	char n1[64], n2[64], buf[8] = "";
+	int fd;
+
+	KASSERT(t, !mk_store(&s));
+	KEXPECT_EQ(t, skhod_journal_set_aside(&s, 1767225600, n1, sizeof(n1)), -ENOENT);
+	fd = openat(s.dirfd, SKHOD_JOURNAL_FILE, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	KASSERT(t, fd >= 0 && write(fd, "bad1", 4) == 4);
+	close(fd);
+	KEXPECT_EQ(t, skhod_journal_set_aside(&s, 1767225600, n1, sizeof(n1)), 0);
+	KEXPECT(t, !strcmp(n1, "journal.pb.corrupt-1767225600"), "%s", n1);
+	/* a second one in the same second does not replace the first */
+	KASSERT(t, !mkdirat(s.dirfd, SKHOD_JOURNAL_FILE, 0700));	/* even a directory */
+	KEXPECT_EQ(t, skhod_journal_set_aside(&s, 1767225600, n2, sizeof(n2)), 0);
+	KEXPECT(t, !strcmp(n2, "journal.pb.corrupt-1767225600.1"), "%s", n2);
+	fd = openat(s.dirfd, n1, O_RDONLY | O_CLOEXEC);
+	KEXPECT(t, fd >= 0 && read(fd, buf, 4) == 4 && !memcmp(buf, "bad1", 4), "first kept");
+	if (fd >= 0)
+		close(fd);
+	KEXPECT(t, faccessat(s.dirfd, SKHOD_JOURNAL_FILE, F_OK, AT_SYMLINK_NOFOLLOW) &&
+		errno == ENOENT, "journal.pb gone");
+	rm_store(&s);
+}
+
+static void memfd_slot_with_invalid_content_is_skipped_and_reported(struct ktest *t)
+{
+	Skhopb__Journal *good = sample(1), *bad = sample(2), *back = NULL;
+	int fd = skhod_journal_memfd_create();
+	char why[256] = "";
+	uint8_t *b;
+	size_t l;
+
+	KASSERT(t, fd >= 0);
+	bad->state = 99;	/* valid CRC, newer seq, nonsense */
+	KASSERT(t, !skhod_journal_encode(bad, &b, &l));
+	KEXPECT_EQ(t, skhod_journal_memfd_write(fd, b, l, 2), 0);
+	free(b);
+	KEXPECT_EQ(t, skhod_journal_memfd_read(fd, &back, why, sizeof(why)), -EUCLEAN);
+	KEXPECT(t, strstr(why, "unknown state 99"), "why: %s", why);
+	KASSERT(t, !skhod_journal_encode(good, &b, &l));
+	KEXPECT_EQ(t, skhod_journal_memfd_write(fd, b, l, 1), 0);
+	free(b);
+	/* the older sound slot serves; the newer invalid one never wins */
+	KEXPECT_EQ(t, skhod_journal_memfd_read(fd, &back, why, sizeof(why)), 0);
+	KEXPECT(t, back && back->seq == 1, "sound slot used");
+	skhod_pb_free(back);
+	close(fd);
+	skhod_pb_free(good);
+	skhod_pb_free(bad);
+}
+
 KTEST_MAIN("daemon_journal",
 	   KTEST_CASE(roundtrip_keeps_every_byte),
 	   KTEST_CASE(unknown_fields_survive_decode_and_reencode),
@@ -356,4 +592,10 @@ KTEST_MAIN("daemon_journal",
 	   KTEST_CASE(memfd_newest_valid_slot_wins),
 	   KTEST_CASE(memfd_has_a_fixed_size_as_luo_needs),
 	   KTEST_CASE(history_keeps_the_newest_32_newest_first),
-	   KTEST_CASE(oversized_journal_is_refused))
+	   KTEST_CASE(oversized_journal_is_refused),
+	   KTEST_CASE(commit_does_not_follow_a_symlink_planted_as_the_tmp_file),
+	   KTEST_CASE(loading_a_non_regular_journal_is_refused_without_blocking),
+	   KTEST_CASE(valid_crc_with_invalid_content_is_refused),
+	   KTEST_CASE(unsafe_state_directory_is_refused_with_path_and_mode),
+	   KTEST_CASE(set_aside_keeps_every_unusable_journal_under_its_own_name),
+	   KTEST_CASE(memfd_slot_with_invalid_content_is_skipped_and_reported))

@@ -29,6 +29,8 @@ static const int allowed_pairs[][2] = {
 	{ SKHOD_VERIFIED, SKHOD_FAILED },	/* re-verify found a failure */
 	{ SKHOD_VERIFIED, SKHOD_FINISHED },
 	{ SKHOD_FAILED, SKHOD_FINISHED },
+	{ SKHOD_IDLE, SKHOD_NEEDS_ATTENTION },	/* start-up: journal unusable */
+	{ SKHOD_NEEDS_ATTENTION, SKHOD_ABORTED },	/* abort cleans up */
 };
 
 static void transition_table_matches_the_diagram(struct ktest *t)
@@ -51,6 +53,8 @@ static void transition_table_matches_the_diagram(struct ktest *t)
 	KEXPECT(t, skhod_state_accepts_arm(SKHOD_ABORTED), "ABORTED");
 	KEXPECT(t, !skhod_state_accepts_arm(SKHOD_PRESERVED), "PRESERVED must abort first");
 	KEXPECT(t, !skhod_state_accepts_arm(SKHOD_VERIFIED), "VERIFIED must finish first");
+	KEXPECT(t, !skhod_state_accepts_arm(SKHOD_NEEDS_ATTENTION), "NEEDS_ATTENTION must abort first");
+	KEXPECT(t, !strcmp(skhod_state_name(SKHOD_NEEDS_ATTENTION), "NEEDS_ATTENTION"), "name");
 }
 
 static Skhopb__StreamDigest *stream(uint32_t sid, const char *dev)
@@ -86,6 +90,17 @@ static Skhopb__Journal *journal_in(int state, struct skhod_kview *k)
 	j->seq = 1;
 	memset(k, 0, sizeof(*k));
 	if (state == SKHOD_IDLE) {
+		free(sd);
+		return j;
+	}
+	if (state == SKHOD_NEEDS_ATTENTION) {
+		/* a fresh journal: nothing planned, the old one is lost */
+		skhod_pb_free(j->plan);
+		j->plan = NULL;
+		skhod_enter(j, SKHOD_NEEDS_ATTENTION, now++, "boot-a",
+			    "journal /var/lib/smmu-kho/journal.pb unusable (CRC)");
+		k->out_state = SMMU_KHO_FROZEN;	/* anything: I8-I11 do not apply */
+		k->kexec_loaded = true;
 		free(sd);
 		return j;
 	}
@@ -194,7 +209,7 @@ static void invariants_hold_in_every_state_reached_normally(struct ktest *t)
 {
 	static const int states[] = { SKHOD_IDLE, SKHOD_ARMED, SKHOD_PRESERVED,
 				      SKHOD_RECOVERED, SKHOD_VERIFIED, SKHOD_FINISHED,
-				      SKHOD_FAILED, SKHOD_ABORTED };
+				      SKHOD_FAILED, SKHOD_ABORTED, SKHOD_NEEDS_ATTENTION };
 	size_t i;
 
 	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
@@ -359,6 +374,28 @@ static void m_version_two(Skhopb__Journal *j, struct skhod_kview *k)
 	j->version = 2;
 }
 
+static void m_seq_beyond_max(Skhopb__Journal *j, struct skhod_kview *k)
+{
+	(void)k;
+	j->seq = SKHOD_SEQ_MAX + 1;	/* a few commits from wrapping to 0 */
+}
+
+static void m_attention_without_reason(Skhopb__Journal *j, struct skhod_kview *k)
+{
+	(void)k;
+	skhod_pb_setstr(&j->reason, NULL);
+}
+
+static void m_attention_with_plan(Skhopb__Journal *j, struct skhod_kview *k)
+{
+	Skhopb__Plan *p = malloc(sizeof(*p));
+
+	(void)k;
+	skhopb__plan__init(p);
+	j->plan = p;
+}
+
+
 static const struct breakage breakages[] = {
 	{ "unknown state", SKHOD_ARMED, 1, m_unknown_state },
 	{ "history lags the state", SKHOD_PRESERVED, 1, m_history_behind },
@@ -383,6 +420,9 @@ static const struct breakage breakages[] = {
 	{ "VERIFIED but nothing adopted", SKHOD_VERIFIED, 11, m_verified_not_adopted },
 	{ "committed with seq 0", SKHOD_ARMED, 12, m_seq_zero },
 	{ "committed with version 2", SKHOD_ARMED, 12, m_version_two },
+	{ "seq beyond SKHOD_SEQ_MAX", SKHOD_ARMED, 12, m_seq_beyond_max },
+	{ "NEEDS_ATTENTION without a reason", SKHOD_NEEDS_ATTENTION, 13, m_attention_without_reason },
+	{ "NEEDS_ATTENTION with a plan", SKHOD_NEEDS_ATTENTION, 13, m_attention_with_plan },
 };
 
 static void each_broken_invariant_is_reported_by_number(struct ktest *t)
@@ -401,6 +441,43 @@ static void each_broken_invariant_is_reported_by_number(struct ktest *t)
 		KEXPECT(t, inv == b->inv, "%s: got I%d (%s), want I%d", b->what, inv, why, b->inv);
 		skhod_pb_free(j);
 	}
+}
+
+/*
+ * A crash between the last RELEASE of finish and the FINISHED commit: the
+ * journal says VERIFIED, the kernel incoming RELEASED.  That is a state
+ * the daemon can be in (finish is idempotent), so I11 accepts it.
+ */
+static void verified_with_every_stream_released_keeps_i11(struct ktest *t)
+{
+	struct skhod_kview k;
+	Skhopb__Journal *j = journal_in(SKHOD_VERIFIED, &k);
+	char why[256];
+
+	k.in_state = SMMU_KHO_RELEASED;
+	KEXPECT_EQ(t, skhod_invariants(j, &k, true, why, sizeof(why)), 0);
+	skhod_pb_free(j);
+}
+
+static void abort_from_needs_attention_reaches_aborted_without_a_plan(struct ktest *t)
+{
+	struct skhod_kview k;
+	Skhopb__Journal *j = journal_in(SKHOD_NEEDS_ATTENTION, &k);
+	char why[256];
+
+	KEXPECT_EQ(t, skhod_enter(j, SKHOD_ARMED, 9000, "boot-a", "arm"), -EINVAL);
+	KEXPECT_EQ(t, skhod_enter(j, SKHOD_ABORTED, 9000, "boot-a", "operator"), 0);
+	KEXPECT_EQ(t, j->verdict, SKHOPB__VERDICT__VERDICT_ABORTED);
+	/* after the cleanup the kernel holds nothing (I10) */
+	memset(&k, 0, sizeof(k));
+	KEXPECT_EQ(t, skhod_invariants(j, &k, true, why, sizeof(why)), 0);
+	/* an ABORTED that came through ARMED still needs its plan (I3) */
+	skhod_pb_free(j);
+	j = journal_in(SKHOD_ABORTED, &k);
+	skhod_pb_free(j->plan);
+	j->plan = NULL;
+	KEXPECT_EQ(t, skhod_invariants(j, &k, true, why, sizeof(why)), 3);
+	skhod_pb_free(j);
 }
 
 static void kernel_invariants_are_skipped_without_a_kernel_view(struct ktest *t)
@@ -454,4 +531,6 @@ KTEST_MAIN("daemon_state",
 	   KTEST_CASE(invariants_hold_in_every_state_reached_normally),
 	   KTEST_CASE(each_broken_invariant_is_reported_by_number),
 	   KTEST_CASE(kernel_invariants_are_skipped_without_a_kernel_view),
+	   KTEST_CASE(verified_with_every_stream_released_keeps_i11),
+	   KTEST_CASE(abort_from_needs_attention_reaches_aborted_without_a_plan),
 	   KTEST_CASE(debug_check_aborts_the_daemon_on_a_violation))
