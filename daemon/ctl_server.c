@@ -377,6 +377,14 @@ static void conn_readable(struct skhod_ctl_server *s, struct skhod_ctl_conn *c)
 	}
 }
 
+/* Bytes (or EOF) waiting on @fd right now? */
+static bool has_input(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
 int skhod_ctl_poll(struct skhod_ctl_server *s, struct pollfd *extra, int nextra,
 		   int timeout_ms)
 {
@@ -416,6 +424,12 @@ int skhod_ctl_poll(struct skhod_ctl_server *s, struct pollfd *extra, int nextra,
 		struct skhod_ctl_conn *c = s->conns[map[i]];
 
 		if (pfd[nextra + 1 + i].revents)
+			conn_readable(s, c);
+		/*
+		 * Past its deadline, maybe only because a long request of another
+		 * peer kept the daemon busy: read what arrived meanwhile first.
+		 */
+		if (!c->dead && mono_ms() >= c->deadline_ms && has_input(c->fd))
 			conn_readable(s, c);
 		if (!c->dead && mono_ms() >= c->deadline_ms) {
 			log_debug("control peer pid %d: %s timed out", (int)c->pid,

@@ -432,6 +432,66 @@ out:
 	dt_cleanup(&e);
 }
 
+static void request_sent_during_a_long_operation_is_served_not_timed_out(struct ktest *t)
+{
+	static const char *const extra[] = { "--probe-cmd", "sleep 1", "--no-auto-verify", NULL };
+	Skhopb__Request req = SKHOPB__REQUEST__INIT;
+	Skhopb__VerifyRequest v = SKHOPB__VERIFY_REQUEST__INIT;
+	struct dt_env e;
+	struct dt_out o;
+	Skhopb__Response *r;
+	int a = -1, b = -1;
+
+	setenv("SKHOD_CTL_IDLE_TIMEOUT_MS", "1000", 1);
+	KASSERT(t, !dt_setup(&e, NULL));
+	if (dt_start(&e, extra, NULL))
+		goto fail;
+	dt_arm(&e, &o);
+	dt_out_free(&o);
+	dt_ctl(&e, &o, "update", NULL);
+	dt_out_free(&o);
+	if (dt_wait_exit(&e, 10000) == -1 || dt_start(&e, extra, NULL))
+		goto fail;
+	/* A in slot 0, B in slot 1, both accepted and idle */
+	a = conn(&e);
+	usleep(200 * 1000);
+	b = conn(&e);
+	usleep(200 * 1000);
+	/* A's verify --probe keeps the daemon busy for 3 s (3 streams x sleep 1) */
+	req.version = 1;
+	req.op_case = SKHOPB__REQUEST__OP_VERIFY;
+	v.probe = true;
+	req.verify = &v;
+	KEXPECT(t, a >= 0 && !skhod_frame_send(a, &req.base), "send verify");
+	usleep(300 * 1000);
+	/* B's request arrives while the daemon is busy, before B's 1 s idle deadline */
+	KEXPECT(t, b >= 0 && !send_status(b, 1), "send status");
+	r = recv_resp(b, 15000);
+	KEXPECT(t, r && r->code == SKHOPB__RESULT_CODE__RC_OK && r->status,
+		"B must be served, not closed as idle: %s", r ? r->error : "connection closed");
+	skhod_pb_free(r);
+	do {
+		r = recv_resp(a, 15000);
+		if (r && r->final)
+			break;
+		skhod_pb_free(r);
+	} while (r);
+	KEXPECT(t, r && r->verification, "A's verify answered");
+	skhod_pb_free(r);
+	goto out;
+fail:
+	ktest_fail(t, __FILE__, __LINE__, "could not reach RECOVERED");
+out:
+	if (a >= 0)
+		close(a);
+	if (b >= 0)
+		close(b);
+	unsetenv("SKHOD_CTL_IDLE_TIMEOUT_MS");
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
 /* A wrapper that runs smmu-khod as uid/gid 65534, so that uid 65534 is "own uid". */
 static int as_nobody(struct ktest *t, struct dt_env *e, char *wrapper, size_t len)
 {
@@ -783,6 +843,7 @@ KTEST_MAIN("daemon_ctl_fuzz",
 	   KTEST_CASE(connections_beyond_the_limit_get_busy_not_fatal),
 	   KTEST_CASE(idle_connections_are_closed_before_their_first_frame),
 	   KTEST_CASE(ctl_reports_busy_with_exit_8_when_every_slot_is_taken),
+	   KTEST_CASE(request_sent_during_a_long_operation_is_served_not_timed_out),
 	   KTEST_CASE(root_gets_the_reserved_slot_when_own_uid_clients_fill_the_rest),
 	   KTEST_CASE(socket_path_holding_a_non_socket_is_refused_and_kept),
 	   KTEST_CASE(stale_socket_at_the_path_is_replaced),
