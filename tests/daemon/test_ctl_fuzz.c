@@ -540,9 +540,10 @@ static void root_gets_the_reserved_slot_when_own_uid_clients_fill_the_rest(struc
 		/* own-uid peers try all 32 slots and hold what they get */
 		for (i = 0; i < SKHOD_CTL_MAX_CONNS; i++)
 			fds[i] = conn(&e);
-		usleep(500 * 1000);	/* the daemon accepts (and refuses) them */
-		for (i = 0; i < SKHOD_CTL_MAX_CONNS; i++) {
-			Skhopb__Response *r = fds[i] >= 0 ? recv_resp(fds[i], 0) : NULL;
+		/* accepted in order: the last one is refused, if any; wait for it first */
+		for (i = SKHOD_CTL_MAX_CONNS - 1; i >= 0; i--) {
+			Skhopb__Response *r = fds[i] >= 0 ?
+				recv_resp(fds[i], i == SKHOD_CTL_MAX_CONNS - 1 ? 5000 : 0) : NULL;
 
 			if (r && r->code == SKHOPB__RESULT_CODE__RC_BUSY)
 				b++;
