@@ -261,7 +261,7 @@ static void accept_one(struct skhod_ctl_server *s)
 	log_warn("control peer pid %d uid %u refused: all %d connections in use%s",
 		 (int)cred.pid, (unsigned int)cred.uid, used,
 		 cred.uid ? " (the last one is kept for root)" : "");
-	snprintf(msg, sizeof(msg), "busy: too many control connections (%d in use, the last "
+	snprintf(msg, sizeof(msg), "too many control connections (%d in use, the last "
 		 "of %d kept for root); idle ones are closed after %u ms",
 		 used, SKHOD_CTL_MAX_CONNS, s->idle_ms);
 	reply_error(s, c, SKHOPB__RESULT_CODE__RC_BUSY, "retry in a few seconds", msg);
