@@ -747,6 +747,28 @@ out:
 	dt_cleanup(&e);
 }
 
+static void nul_walker_names_nested_fields_and_skips_unknown_ones(struct ktest *t)
+{
+	/* abort{reason="a\0b"}: field 6 (abort), length 5, field 1 (reason), length 3 */
+	static const uint8_t reason[] = { 0x08, 0x01, 0x32, 0x05, 0x0a, 0x03, 'a', 0, 'b' };
+	/* unknown field 100 (bytes) holding a NUL, then a clean abort{reason="ab"} */
+	static const uint8_t unknown[] = { 0xa2, 0x06, 0x02, 'x', 0, 0x32, 0x04, 0x0a, 0x02,
+					   'a', 'b' };
+	/* a length running past the end */
+	static const uint8_t cut[] = { 0x32, 0x09, 0x0a, 0x03, 'a' };
+	const ProtobufCMessageDescriptor *d = &skhopb__request__descriptor;
+	char path[64], tiny[4];
+
+	KEXPECT_EQ(t, skhod_pb_find_nul(d, reason, sizeof(reason), path, sizeof(path)), 1);
+	KEXPECT(t, !strcmp(path, "abort.reason"), "path %s", path);
+	/* unknown fields are kept as bytes, not strings: no complaint */
+	KEXPECT_EQ(t, skhod_pb_find_nul(d, unknown, sizeof(unknown), path, sizeof(path)), 0);
+	KEXPECT_EQ(t, skhod_pb_find_nul(d, cut, sizeof(cut), path, sizeof(path)), -EBADMSG);
+	/* a path buffer too small is cut, never overrun */
+	KEXPECT_EQ(t, skhod_pb_find_nul(d, reason, sizeof(reason), tiny, sizeof(tiny)), 1);
+	KEXPECT(t, strlen(tiny) < sizeof(tiny), "tiny %s", tiny);
+}
+
 static uint64_t rnd(uint64_t *s)
 {
 	*s ^= *s << 13;
@@ -849,4 +871,5 @@ KTEST_MAIN("daemon_ctl_fuzz",
 	   KTEST_CASE(socket_path_holding_a_non_socket_is_refused_and_kept),
 	   KTEST_CASE(stale_socket_at_the_path_is_replaced),
 	   KTEST_CASE(strings_with_an_embedded_nul_are_refused_naming_the_field),
+	   KTEST_CASE(nul_walker_names_nested_fields_and_skips_unknown_ones),
 	   KTEST_CASE(random_frames_never_crash_the_daemon))
