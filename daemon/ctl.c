@@ -31,6 +31,7 @@ enum {
 	EX_PERM = 5,		/* not root */
 	EX_STATE = 6,		/* not allowed in the current state */
 	EX_KERNEL = 7,		/* kernel interface failed (ioctl, kexec, LUO) */
+	EX_BUSY = 8,		/* smmu-khod busy: every connection slot taken */
 };
 
 static const char *sock_path;
@@ -58,7 +59,8 @@ static void usage(FILE *f)
 "\n"
 "The socket defaults to $SMMU_KHO_SOCKET, else " SKHOD_DEFAULT_SOCKET ".\n"
 "exit status: 0 ok, 1 failure, 2 usage, 3 daemon not running, 4 verification\n"
-"failed, 5 permission denied, 6 wrong state, 7 kernel interface error.\n");
+"failed, 5 permission denied, 6 wrong state, 7 kernel interface error,\n"
+"8 daemon busy (too many connections: retry).\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -383,6 +385,8 @@ static int code_to_exit(int code)
 		return EX_PERM;
 	case SKHOPB__RESULT_CODE__RC_BACKEND:
 		return EX_KERNEL;
+	case SKHOPB__RESULT_CODE__RC_BUSY:
+		return EX_BUSY;
 	}
 	return EX_FAIL;
 }
@@ -395,7 +399,7 @@ static int code_to_exit(int code)
 static int transact(Skhopb__Request *req, const char *prog, Skhopb__Response **out,
 		    bool *jumped)
 {
-	bool jumping = false;
+	bool jumping = false, refused = false;
 	int fd = -1, r;
 
 	*out = NULL;
@@ -406,7 +410,14 @@ static int transact(Skhopb__Request *req, const char *prog, Skhopb__Response **o
 		return r;
 	req->version = SKHO_PB_VERSION;
 	r = skhod_frame_send(fd, &req->base);
-	if (r) {
+	if (r == -EPIPE || r == -ECONNRESET) {
+		/*
+		 * The daemon refused the connection before reading the request
+		 * (RC_BUSY, RC_PERMISSION) and closed it: its reply is still
+		 * queued for us, read it rather than report a broken pipe.
+		 */
+		refused = true;
+	} else if (r) {
 		fprintf(stderr, "smmu-khoctl: sending the request: %s\n", strerror(-r));
 		close(fd);
 		return EX_FAIL;
@@ -416,11 +427,17 @@ static int transact(Skhopb__Request *req, const char *prog, Skhopb__Response **o
 		uint8_t *buf;
 		size_t len;
 
-		r = skhod_frame_recv(fd, &buf, &len, timeout_ms);
+		r = skhod_frame_recv(fd, &buf, &len, refused ? 2000 : timeout_ms);
 		if (r == -ECONNRESET && len == 0 && jumping && jumped) {
 			*jumped = true;
 			close(fd);
 			return EX_OK;
+		}
+		if (r && refused) {
+			fprintf(stderr, "smmu-khoctl: smmu-khod closed the connection before reading the request\n"
+				"smmu-khoctl: next: retry; if it persists check `journalctl -u smmu-khod` (or the daemon's stderr)\n");
+			close(fd);
+			return EX_FAIL;
 		}
 		if (r) {
 			fprintf(stderr, "smmu-khoctl: no reply from smmu-khod: %s\n"
@@ -457,7 +474,12 @@ static int report(const Skhopb__Response *r)
 			printf("%s\n", r->error);
 		return EX_OK;
 	}
-	fprintf(stderr, "smmu-khoctl: error: %s\n", r->error[0] ? r->error : "request failed");
+	if (r->code == SKHOPB__RESULT_CODE__RC_BUSY)
+		fprintf(stderr, "smmu-khoctl: smmu-khod is busy: %s\n",
+			r->error[0] ? r->error : "too many connections");
+	else
+		fprintf(stderr, "smmu-khoctl: error: %s\n",
+			r->error[0] ? r->error : "request failed");
 	if (r->hint[0])
 		fprintf(stderr, "smmu-khoctl: next: %s\n", r->hint);
 	return code_to_exit(r->code);

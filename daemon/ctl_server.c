@@ -28,7 +28,7 @@ struct skhod_ctl_conn {
 	uint32_t need;		/* payload length, valid once hdr_got == 4 */
 	uint8_t *buf;
 	uint32_t got;
-	uint64_t deadline_ms;	/* 0: idle between frames */
+	uint64_t deadline_ms;	/* idle timeout between frames, frame timeout inside one */
 	bool dead;
 };
 
@@ -60,10 +60,18 @@ int skhod_ctl_bind(const char *path, int *out)
 	if (fd < 0)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		struct stat st;
 		int probe;
 
 		if (errno != EADDRINUSE)
 			goto fail;
+		/* Only ever replace a socket: never a file, directory or link. */
+		if (lstat(path, &st))
+			goto fail;
+		if (!S_ISSOCK(st.st_mode)) {
+			close(fd);
+			return -ENOTSOCK;
+		}
 		/* Stale socket of a dead daemon, or a live one? */
 		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (probe >= 0 && !connect(probe, (struct sockaddr *)&sa, sizeof(sa))) {
@@ -73,7 +81,8 @@ int skhod_ctl_bind(const char *path, int *out)
 		}
 		if (probe >= 0)
 			close(probe);
-		unlink(path);
+		if (unlink(path) && errno != ENOENT)
+			goto fail;
 		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
 			goto fail;
 	}
@@ -98,6 +107,7 @@ void skhod_ctl_init(struct skhod_ctl_server *s, int listen_fd, const char *path,
 	s->arg = arg;
 	s->allowed_uid = allowed_uid;
 	s->timeout_ms = SKHOD_CTL_FRAME_TIMEOUT_MS;
+	s->idle_ms = SKHOD_CTL_IDLE_TIMEOUT_MS;
 	/* Socket activation may hand us a blocking socket. */
 	fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
 }
@@ -210,7 +220,8 @@ static void accept_one(struct skhod_ctl_server *s)
 	struct skhod_ctl_conn *c;
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	int fd, i;
+	int fd, i, used = 0;
+	char msg[200];
 
 	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
@@ -236,13 +247,24 @@ static void accept_one(struct skhod_ctl_server *s)
 		conn_free(c);
 		return;
 	}
+	/* The last free slot is root's: idle own-uid peers cannot lock it out. */
 	for (i = 0; i < SKHOD_CTL_MAX_CONNS; i++)
-		if (!s->conns[i]) {
-			s->conns[i] = c;
-			return;
-		}
-	reply_error(s, c, SKHOPB__RESULT_CODE__RC_FAILED, "retry in a moment",
-		    "too many control connections");
+		used += !!s->conns[i];
+	if (used < SKHOD_CTL_MAX_CONNS - (cred.uid ? 1 : 0)) {
+		for (i = 0; i < SKHOD_CTL_MAX_CONNS; i++)
+			if (!s->conns[i]) {
+				c->deadline_ms = mono_ms() + s->idle_ms;
+				s->conns[i] = c;
+				return;
+			}
+	}
+	log_warn("control peer pid %d uid %u refused: all %d connections in use%s",
+		 (int)cred.pid, (unsigned int)cred.uid, used,
+		 cred.uid ? " (the last one is kept for root)" : "");
+	snprintf(msg, sizeof(msg), "too many control connections (%d in use, the last "
+		 "of %d kept for root); idle ones are closed after %u ms",
+		 used, SKHOD_CTL_MAX_CONNS, s->idle_ms);
+	reply_error(s, c, SKHOPB__RESULT_CODE__RC_BUSY, "retry in a few seconds", msg);
 	conn_free(c);
 }
 
@@ -251,6 +273,7 @@ static void dispatch(struct skhod_ctl_server *s, struct skhod_ctl_conn *c)
 {
 	Skhopb__Request *req;
 	Skhopb__Response *resp;
+	char field[128];
 
 	s->nr_requests++;
 	req = skhopb__request__unpack(NULL, c->need, c->buf);
@@ -267,6 +290,14 @@ static void dispatch(struct skhod_ctl_server *s, struct skhod_ctl_conn *c)
 			 req->version, SKHO_PB_VERSION);
 		reply_error(s, c, SKHOPB__RESULT_CODE__RC_PROTOCOL,
 			    "use the smmu-khoctl that ships with this smmu-khod", msg);
+	} else if (skhod_pb_find_nul(&skhopb__request__descriptor, c->buf, c->need,
+				     field, sizeof(field)) == 1) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "request field %s contains a NUL byte", field);
+		reply_error(s, c, SKHOPB__RESULT_CODE__RC_BAD_REQUEST,
+			    "strings (paths, device names, the command line) must not contain NUL",
+			    msg);
 	} else if (req->op_case == SKHOPB__REQUEST__OP__NOT_SET) {
 		reply_error(s, c, SKHOPB__RESULT_CODE__RC_BAD_REQUEST,
 			    "set one operation (status, arm, update, verify, abort, history, finish)",
@@ -306,7 +337,7 @@ static void conn_readable(struct skhod_ctl_server *s, struct skhod_ctl_conn *c)
 			c->dead = true;
 			return;
 		}
-		if (!c->deadline_ms)
+		if (!c->hdr_got)	/* a frame starts: it must complete in time */
 			c->deadline_ms = mono_ms() + s->timeout_ms;
 		if (c->hdr_got < 4) {
 			c->hdr_got += (uint32_t)n;
@@ -339,11 +370,19 @@ static void conn_readable(struct skhod_ctl_server *s, struct skhod_ctl_conn *c)
 			free(c->buf);
 			c->buf = NULL;
 			c->hdr_got = c->got = c->need = 0;
-			c->deadline_ms = 0;
+			c->deadline_ms = mono_ms() + s->idle_ms;
 			if (c->dead)
 				return;
 		}
 	}
+}
+
+/* Bytes (or EOF) waiting on @fd right now? */
+static bool has_input(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
 }
 
 int skhod_ctl_poll(struct skhod_ctl_server *s, struct pollfd *extra, int nextra,
@@ -365,7 +404,7 @@ int skhod_ctl_poll(struct skhod_ctl_server *s, struct pollfd *extra, int nextra,
 
 		if (!c)
 			continue;
-		if (c->deadline_ms) {
+		{
 			int left = c->deadline_ms > now ? (int)(c->deadline_ms - now) : 0;
 
 			if (timeout_ms < 0 || left < timeout_ms)
@@ -386,8 +425,15 @@ int skhod_ctl_poll(struct skhod_ctl_server *s, struct pollfd *extra, int nextra,
 
 		if (pfd[nextra + 1 + i].revents)
 			conn_readable(s, c);
-		if (!c->dead && c->deadline_ms && mono_ms() >= c->deadline_ms) {
-			log_debug("control peer pid %d: incomplete frame timed out", (int)c->pid);
+		/*
+		 * Past its deadline, maybe only because a long request of another
+		 * peer kept the daemon busy: read what arrived meanwhile first.
+		 */
+		if (!c->dead && mono_ms() >= c->deadline_ms && has_input(c->fd))
+			conn_readable(s, c);
+		if (!c->dead && mono_ms() >= c->deadline_ms) {
+			log_debug("control peer pid %d: %s timed out", (int)c->pid,
+				  c->hdr_got ? "incomplete frame" : "idle connection");
 			c->dead = true;
 		}
 		if (c->dead) {

@@ -9,8 +9,9 @@
 
 #include "smmu_kho.pb-c.h"
 
-#define SKHOD_CTL_MAX_CONNS	32
+#define SKHOD_CTL_MAX_CONNS	32	/* the last one is kept for uid 0 */
 #define SKHOD_CTL_FRAME_TIMEOUT_MS 5000	/* a started frame must complete */
+#define SKHOD_CTL_IDLE_TIMEOUT_MS 5000	/* a connection between frames is closed */
 
 struct skhod_ctl_conn;
 
@@ -29,21 +30,27 @@ struct skhod_ctl_server {
 	skhod_ctl_handler handler;
 	void *arg;
 	uid_t allowed_uid;		/* besides root */
-	unsigned int timeout_ms;
+	unsigned int timeout_ms;		/* SKHOD_CTL_FRAME_TIMEOUT_MS */
+	unsigned int idle_ms;			/* SKHOD_CTL_IDLE_TIMEOUT_MS */
 	struct skhod_ctl_conn *conns[SKHOD_CTL_MAX_CONNS];
 	uint64_t nr_requests, nr_errors;
 };
 
 /*
  * Bind and listen on @path (mode 0600, parent created 0755, a stale socket
- * replaced).  Errors: -ENAMETOOLONG, -EADDRINUSE (a live daemon answers
- * there), -errno of socket/bind/listen.
+ * replaced; anything else at @path is left alone).  Errors: -ENAMETOOLONG,
+ * -EADDRINUSE (a live daemon answers there), -ENOTSOCK (@path exists and is
+ * not a socket: a file, directory, symlink, FIFO...), -errno of
+ * mkdir/socket/bind/listen/lstat.
  */
 int skhod_ctl_bind(const char *path, int *fd);
 
 /*
  * Serve on @listen_fd (bound by skhod_ctl_bind(), or inherited from socket
  * activation).  Peers must be root or run as @allowed_uid (SO_PEERCRED).
+ * At most SKHOD_CTL_MAX_CONNS at once, the last slot for uid 0 only; an
+ * extra peer gets RC_BUSY and is closed.  A connection idle for idle_ms
+ * (no frame started) is closed; set s->idle_ms after this call to change it.
  */
 void skhod_ctl_init(struct skhod_ctl_server *s, int listen_fd, const char *path,
 		    bool owns_path, skhod_ctl_handler h, void *arg, uid_t allowed_uid);

@@ -2,6 +2,7 @@
 /* Control-socket framing: 4-byte big-endian length, then one protobuf message. */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -110,4 +111,81 @@ int skhod_frame_recv(int fd, uint8_t **buf, size_t *len, int timeout_ms)
 	*buf = b;
 	*len = n;
 	return 0;
+}
+
+/* One varint at *@p (< @end); advances *@p.  -EBADMSG when cut or too long. */
+static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	int shift;
+
+	*v = 0;
+	for (shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return 0;
+	}
+	return -EBADMSG;
+}
+
+static int find_nul(const ProtobufCMessageDescriptor *desc, const uint8_t *p,
+		    const uint8_t *end, char *path, size_t plen, size_t at, int depth)
+{
+	if (depth > 16)
+		return -EBADMSG;
+	while (p < end) {
+		const ProtobufCFieldDescriptor *f;
+		uint64_t key, n;
+		int r;
+
+		if (get_varint(&p, end, &key) || key >> 32)
+			return -EBADMSG;
+		f = protobuf_c_message_descriptor_get_field(desc, (unsigned int)(key >> 3));
+		switch (key & 7) {
+		case 0:		/* varint */
+			if (get_varint(&p, end, &n))
+				return -EBADMSG;
+			continue;
+		case 1:		/* 64-bit */
+			n = 8;
+			break;
+		case 5:		/* 32-bit */
+			n = 4;
+			break;
+		case 2:		/* length-delimited */
+			if (get_varint(&p, end, &n))
+				return -EBADMSG;
+			break;
+		default:	/* groups: protobuf-c refuses them too */
+			return -EBADMSG;
+		}
+		if (n > (uint64_t)(end - p))
+			return -EBADMSG;
+		if (f && (key & 7) == 2) {
+			size_t l = at < plen ? at : plen - 1;
+
+			snprintf(path + l, plen - l, "%s%s", l ? "." : "", f->name);
+			if (f->type == PROTOBUF_C_TYPE_STRING && memchr(p, 0, n))
+				return 1;
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				r = find_nul(f->descriptor, p, p + n, path, plen, strlen(path),
+					     depth + 1);
+				if (r)
+					return r;
+			}
+			path[l] = 0;
+		}
+		p += n;
+	}
+	return 0;
+}
+
+int skhod_pb_find_nul(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
+		      size_t len, char *path, size_t plen)
+{
+	if (!plen)
+		return -EINVAL;
+	path[0] = 0;
+	return find_nul(desc, buf, buf + len, path, plen, 0, 0);
 }

@@ -25,6 +25,16 @@ int skhod_frame_send(int fd, const ProtobufCMessage *m);
  */
 int skhod_frame_recv(int fd, uint8_t **buf, size_t *len, int timeout_ms);
 
+/*
+ * Look for a string field of @desc in the wire bytes @buf[0..@len) that
+ * holds a NUL byte (protobuf-c would cut the C string there silently).
+ * Returns 1 with the field's dotted path (e.g. "arm.plan.kernel") in @path,
+ * 0 when there is none, -EBADMSG when the bytes do not parse as protobuf
+ * or nest deeper than 16 messages.
+ */
+int skhod_pb_find_nul(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
+		      size_t len, char *path, size_t plen);
+
 /* Encode the 4-byte header of a @len-byte payload. */
 void skhod_frame_hdr(uint8_t hdr[4], uint32_t len);
 

@@ -32,7 +32,10 @@ static void usage(FILE *f)
 		"  --no-auto-verify          do not verify right after recovering a handover\n"
 		"  -v, --verbose             debug logging\n"
 		"  --version\n"
-		"Exit status: 0 clean shutdown, 1 startup failure, 2 usage error.\n");
+		"Environment: SKHOD_CTL_IDLE_TIMEOUT_MS  close control connections idle this long\n"
+		"                                        (default %d; for tests)\n"
+		"Exit status: 0 clean shutdown, 1 startup failure, 2 usage error.\n",
+		SKHOD_CTL_IDLE_TIMEOUT_MS);
 }
 
 static bool is_listening_unix(int fd)
@@ -72,6 +75,7 @@ int main(int argc, char **argv)
 	struct skhod_ctl_server srv;
 	struct skhod d;
 	char **names = NULL, status[300];
+	const char *idle;
 	uint64_t wd_usec = 0;
 	sigset_t mask;
 
@@ -155,6 +159,13 @@ int main(int argc, char **argv)
 		log_info("control socket inherited (socket activation)");
 	} else {
 		r = skhod_ctl_bind(sock_path, &listen_fd);
+		if (r == -ENOTSOCK) {
+			log_err("control socket %s: the path exists and is not a socket: "
+				"refusing to replace it (remove it or choose another --socket)",
+				sock_path);
+			skhod_stop(&d);
+			return 1;
+		}
 		if (r) {
 			log_err("control socket %s: %s%s", sock_path, strerror(-r),
 				r == -EADDRINUSE ? " (another smmu-khod is running)" : "");
@@ -162,6 +173,16 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		skhod_ctl_init(&srv, listen_fd, sock_path, true, skhod_handle, &d, geteuid());
+	}
+	idle = getenv("SKHOD_CTL_IDLE_TIMEOUT_MS");
+	if (idle && *idle) {
+		char *end;
+		unsigned long ms = strtoul(idle, &end, 10);
+
+		if (*end || !ms || ms > 3600 * 1000)
+			log_warn("SKHOD_CTL_IDLE_TIMEOUT_MS=%s ignored: want 1..3600000", idle);
+		else
+			srv.idle_ms = (unsigned int)ms;
 	}
 	if (skhod_sd_watchdog(&wd_usec)) {
 		struct itimerspec its = { 0 };

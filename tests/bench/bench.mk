@@ -40,3 +40,22 @@ $(BENCH_DAEMON): tests/bench/bench_daemon.c tests/daemon/lib/dtest.c $(DTEST_HDR
 bench-daemon: $(BENCH_DAEMON)
 	@$(BENCH_DAEMON) $(abspath $(O)/opt/daemon/smmu-khod)
 all: $(BENCH_DAEMON)
+
+# smmu-khod soak: status clients during update cycles, then kill -9 mid-update
+# (issue 11).  Prints figures; fails only on an inconsistent journal/restart.
+BENCH_TARGETS += bench-soak
+BENCH_SOAK := $(O)/opt/bench/bench_soak
+$(BENCH_SOAK): tests/bench/bench_soak.c tests/daemon/lib/dtest.c $(DTEST_HDRS) \
+	       $(DAEMON_OPT_OBJS) $(O)/opt/tests/lib/ktest.o $(O)/opt/libskho.a \
+	       $(O)/opt/daemon/smmu-khod $(O)/opt/daemon/smmu-khoctl
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(DAEMON_SD_CFLAGS) $(DAEMON_INC) -Itests/daemon/lib -Itests/host \
+		-DSKHOD_BIN='"$(abspath $(O)/opt/daemon/smmu-khod)"' \
+		-DSKHOCTL_BIN='"$(abspath $(O)/opt/daemon/smmu-khoctl)"' -DSKHO_SRCDIR='"$(abspath .)"' \
+		-o $@ tests/bench/bench_soak.c tests/daemon/lib/dtest.c \
+		$(DAEMON_OPT_OBJS) $(O)/opt/tests/lib/ktest.o $(O)/opt/libskho.a \
+		$(DAEMON_LIBS) $(DAEMON_SD_LIBS) -pthread
+.PHONY: bench-soak
+bench-soak: $(BENCH_SOAK)
+	@$(BENCH_SOAK) $(abspath $(O)/opt/daemon/smmu-khod) $(abspath $(O)/opt/daemon/smmu-khoctl)
+all: $(BENCH_SOAK)
