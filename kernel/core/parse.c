@@ -356,8 +356,7 @@ void skho_handover_release(struct skho_handover *ho)
 
 	if (!ho)
 		return;
-	for (i = 0; i < ho->nr_smmus && i < SKHO_MAX_SMMUS; i++)
-	{
+	for (i = 0; i < ho->nr_smmus && i < SKHO_MAX_SMMUS; i++) {
 		skho_ranges_free(&ho->smmu[i].ranges);
 		skho_ranges_free(&ho->smmu[i].outputs);
 	}

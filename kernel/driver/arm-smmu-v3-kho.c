@@ -23,6 +23,15 @@
  *      restored from KHO; the validator is fenced to those ranges.
  *  I4. ASIDs and VMIDs of adopted streams are reserved before any domain
  *      can allocate one.
+ *  I5. An adopted stream maps only pages this kernel proved preserved by
+ *      KHO (kho_is_restorable) and listed in output-ranges, none of them a
+ *      table page; a stream that maps anything else is refused (abort).
+ *  I6. A quarantined stream's STE is abort; only arm_smmu_kho_release()
+ *      writes it again, with the driver's own domain.
+ *  I7. At shutdown, the last moment before the jump, the outgoing handover
+ *      is validated against live memory with the same validator the next
+ *      kernel runs (outputs proven by kho_is_preserved): a stream whose
+ *      STE or translation differs from its frozen record becomes abort.
  */
 #define pr_fmt(fmt) "arm-smmu-v3-kho: " fmt
 
@@ -41,6 +50,7 @@ struct arm_smmu_kho_stream {
 	u8 in_state;			/* enum arm_smmu_kho_in_state */
 	bool out;			/* preserve at the next kexec */
 	bool pending;			/* @target holds a deferred STE */
+	bool write_through;		/* I6: the quarantine's own abort STE */
 	s32 error;
 	u32 events;
 	struct arm_smmu_ste target;
@@ -49,6 +59,12 @@ struct arm_smmu_kho_stream {
 static LIST_HEAD(arm_smmu_kho_list);
 static DEFINE_MUTEX(arm_smmu_kho_lock);
 
+/* The handover smmu_kho.ko froze, for the check at shutdown (I7). */
+static struct {
+	const void *blob;
+	size_t len;
+} kho_out;
+
 /* The handover this kernel was given, parsed once. */
 static struct {
 	bool tried;
@@ -56,13 +72,34 @@ static struct {
 	const void *blob;
 	size_t len;
 	struct skho_handover ho;
+	int error;			/* why a present handover was refused */
+	char why[128];
 } kho_in;
 
 static const void *kho_map_linear(void *priv, u64 pa, u64 len)
 {
+	if (!len || pa + len - 1 < pa)
+		return NULL;
 	if (!pfn_valid(PHYS_PFN(pa)) || !pfn_valid(PHYS_PFN(pa + len - 1)))
 		return NULL;
 	return phys_to_virt(pa);
+}
+
+/* Reads of a live table: invalidate stale lines first on a non-coherent SMMU. */
+static const void *kho_map_live(void *priv, u64 pa, u64 len)
+{
+	const void *va = kho_map_linear(NULL, pa, len);
+
+	if (va)
+		arm_smmu_kho_sync_for_cpu(pa, len, *(const bool *)priv);
+	return va;
+}
+
+static void kho_in_refuse(int error, const char *fmt, const char *detail)
+{
+	kho_in.error = error;
+	snprintf(kho_in.why, sizeof(kho_in.why), fmt, detail);
+	pr_err("handover refused: %s\n", kho_in.why);
 }
 
 static const struct skho_mem kho_linear_mem = { .map = kho_map_linear };
@@ -82,18 +119,26 @@ static bool kho_in_load(void)
 	if (kho_retrieve_subtree(SKHO_KHO_NAME, &phys, &len))
 		return false;
 	if (!len || len > SZ_16M) {
-		pr_err("handover blob of %zu bytes refused\n", len);
+		kho_in_refuse(-SKHO_E_FDT, "blob of %s bytes (1..16 MiB accepted)",
+			      len ? "more than 16 Mi" : "0");
+		return false;
+	}
+	/* Ask first: kho_restore_folio() WARNs on memory KHO did not preserve. */
+	if (!kho_is_restorable(phys, len)) {
+		kho_in_refuse(-SKHO_E_OUTSIDE, "%s", "blob not preserved by KHO");
 		return false;
 	}
 	folio = kho_restore_folio(phys);
 	if (!folio || folio_size(folio) < len) {
-		pr_err("handover blob at %pa was not preserved by KHO, refused\n",
-		       &phys);
+		kho_in_refuse(-SKHO_E_OUTSIDE, "%s", "blob not a preserved folio of its size");
 		return false;
 	}
 	ret = skho_handover_parse(folio_address(folio), len, &kho_in.ho, &err);
 	if (ret) {
-		pr_err("handover refused: %s: %s\n", skho_strerror(ret), err.msg);
+		kho_in.error = ret;
+		snprintf(kho_in.why, sizeof(kho_in.why), "%s: %s",
+			 skho_strerror(ret), err.msg);
+		pr_err("handover refused: %s\n", kho_in.why);
 		return false;
 	}
 	kho_in.blob = folio_address(folio);
@@ -140,6 +185,21 @@ static void kho_verdict(void *arg, u32 sid, const struct skho_err *why)
 		return;	/* not tracked: it is aborted like any unknown SID */
 	s->in_state = why ? ARM_SMMU_KHO_IN_REFUSED : ARM_SMMU_KHO_IN_ADOPTED;
 	s->error = why ? why->code : 0;
+}
+
+/* The instance as a whole was refused: every stream it handed over is. */
+static void kho_refuse_all(struct arm_smmu_device *smmu,
+			   const struct skho_ho_smmu *hs, int error)
+{
+	struct kho_verdicts v = { .smmu = smmu };
+	struct skho_err why = { .code = error };
+	u32 i;
+
+	smmu->kho.error = error;
+	snprintf(why.msg, sizeof(why.msg), "the SMMU's handover was refused");
+	for (i = 0; i < hs->nr_streams; i++)
+		kho_verdict(&v, skho_fdt_ld32((const u8 *)hs->streams +
+					      i * sizeof(struct skho_abi_stream)), &why);
 }
 
 static bool kho_sid_adopted(struct arm_smmu_device *smmu, u32 sid)
@@ -225,9 +285,61 @@ static void kho_adopt_abort(struct arm_smmu_device *smmu, struct arm_smmu_ste *s
 	smmu->kho.nr_abort_rewritten += kho_abort_ste(ste);
 }
 
+/* CR1 as arm_smmu_device_reset() programs it: how the SMMU walks tables. */
+static u32 kho_expected_cr1(void)
+{
+	return FIELD_PREP(CR1_TABLE_SH, ARM_SMMU_SH_ISH) |
+	       FIELD_PREP(CR1_TABLE_OC, CR1_CACHE_WB) |
+	       FIELD_PREP(CR1_TABLE_IC, CR1_CACHE_WB) |
+	       FIELD_PREP(CR1_QUEUE_SH, ARM_SMMU_SH_ISH) |
+	       FIELD_PREP(CR1_QUEUE_OC, CR1_CACHE_WB) |
+	       FIELD_PREP(CR1_QUEUE_IC, CR1_CACHE_WB);
+}
+
+/* The hardware must be walking exactly what was handed over. */
+static int kho_check_live_regs(struct arm_smmu_device *smmu,
+			       const struct skho_ho_smmu *hs)
+{
+	u64 base = readq_relaxed(smmu->base + ARM_SMMU_STRTAB_BASE);
+	u32 cfg = readl_relaxed(smmu->base + ARM_SMMU_STRTAB_BASE_CFG);
+	u32 cr0 = readl_relaxed(smmu->base + ARM_SMMU_CR0);
+	u32 cr1 = readl_relaxed(smmu->base + ARM_SMMU_CR1);
+
+	if (!(cr0 & CR0_SMMUEN)) {
+		pr_err("%pa: SMMUEN is 0: the tables were not in use, not adopted\n",
+		       &smmu->kho.mmio_base);
+		return -SKHO_E_SMMU;
+	}
+	if (base != hs->strtab_base || cfg != hs->strtab_cfg) {
+		pr_err("%pa: live STRTAB_BASE %#llx CFG %#x, handed over %#llx %#x: not adopted\n",
+		       &smmu->kho.mmio_base, base, cfg, hs->strtab_base,
+		       hs->strtab_cfg);
+		return -SKHO_E_SMMU;
+	}
+	if (cr1 != kho_expected_cr1()) {
+		pr_err("%pa: live CR1 %#x, this kernel walks tables with %#x: not adopted\n",
+		       &smmu->kho.mmio_base, cr1, kho_expected_cr1());
+		return -SKHO_E_SMMU;
+	}
+	return 0;
+}
+
+/* I5: output pages KHO did not preserve for their owner are not trusted. */
+static bool kho_output_restorable(void *arg, u64 pa, u64 size)
+{
+	unsigned long *dropped = arg;
+
+	if (kho_is_restorable(pa, size))
+		return true;
+	if (size == SZ_4K)
+		(*dropped)++;
+	return false;
+}
+
 static int kho_adopt(struct arm_smmu_device *smmu, u32 idx)
 {
-	const struct skho_ho_smmu *hs = &kho_in.ho.smmu[idx];
+	struct skho_ho_smmu *hs = &kho_in.ho.smmu[idx];
+	unsigned long unproven = 0;
 	bool coherent = smmu->features & ARM_SMMU_FEAT_COHERENCY;
 	struct kho_verdicts v = { .smmu = smmu };
 	struct skho_ranges pages = {};
@@ -238,23 +350,36 @@ static int kho_adopt(struct arm_smmu_device *smmu, u32 idx)
 	if (hs->strtab_cfg != want) {
 		pr_err("%pa: handed-over STRTAB_BASE_CFG %#x differs from %#x, not adopted\n",
 		       &smmu->kho.mmio_base, hs->strtab_cfg, want);
-		return -EINVAL;
+		return -SKHO_E_SMMU;
 	}
 	if (!!(hs->features & SKHO_SMMU_F_COHERENT) != coherent) {
 		pr_err("%pa: handed-over coherency differs, not adopted\n",
 		       &smmu->kho.mmio_base);
-		return -EINVAL;
+		return -SKHO_E_SMMU;
 	}
+	ret = kho_check_live_regs(smmu, hs);
+	if (ret)
+		return ret;
+	/* Before the tables are restored: their pages are no output (I5). */
+	ret = skho_ranges_filter(&hs->outputs, SKHO_ABI_PAGE_SHIFT,
+				 kho_output_restorable, &unproven);
+	if (ret)
+		return ret;
+	if (unproven)
+		pr_err("%pa: %lu output pages not preserved by KHO: streams mapping them are refused\n",
+		       &smmu->kho.mmio_base, unproven);
 	ret = kho_page_ranges(&hs->ranges, &pages);
 	if (ret)
 		goto out;
 	for (i = 0; i < pages.nr; i++) {
 		phys_addr_t pa = pages.r[i].pa;
 
-		if (!kho_restore_pages(pa, pages.r[i].size >> PAGE_SHIFT)) {
+		/* Ask first: kho_restore_pages() WARNs on what was not preserved. */
+		if (!kho_is_restorable(pa, pages.r[i].size) ||
+		    !kho_restore_pages(pa, pages.r[i].size >> PAGE_SHIFT)) {
 			pr_err("%pa: range %pa+%#llx was not preserved by KHO, not adopted\n",
 			       &smmu->kho.mmio_base, &pa, pages.r[i].size);
-			ret = -EINVAL;	/* restored pages stay reserved: the SMMU may read them */
+			ret = -SKHO_E_OUTSIDE;	/* restored pages stay reserved: the SMMU may read them */
 			goto out;
 		}
 		if (!coherent)
@@ -281,6 +406,7 @@ void arm_smmu_kho_probe(struct arm_smmu_device *smmu, phys_addr_t ioaddr)
 {
 	u64 t0 = ktime_get_ns();
 	u32 i;
+	int ret;
 
 	smmu->kho.mmio_base = ioaddr;
 	xa_init(&smmu->kho.streams);
@@ -295,8 +421,11 @@ void arm_smmu_kho_probe(struct arm_smmu_device *smmu, phys_addr_t ioaddr)
 			break;
 	if (i == kho_in.ho.nr_smmus)
 		return;
-	if (kho_adopt(smmu, i))
-		xa_destroy(&smmu->kho.streams);	/* entries leak only on this error path */
+	ret = kho_adopt(smmu, i);
+	if (ret) {
+		smmu->kho.adopted = false;
+		kho_refuse_all(smmu, &kho_in.ho.smmu[i], ret);
+	}
 	smmu->kho.adopt_ns = ktime_get_ns() - t0;
 }
 
@@ -393,6 +522,70 @@ int arm_smmu_kho_init_strtab(struct arm_smmu_device *smmu)
 	return 0;
 }
 
+struct kho_out_check {
+	struct arm_smmu_device *smmu;
+	unsigned int refused;
+};
+
+static bool kho_output_preserved(void *arg, u64 pa, u64 size)
+{
+	return kho_is_preserved(pa, size);
+}
+
+static void kho_out_verdict(void *arg, u32 sid, const struct skho_err *why)
+{
+	struct kho_out_check *c = arg;
+	struct arm_smmu_kho_stream *s;
+
+	if (!why)
+		return;
+	s = xa_load(&c->smmu->kho.streams, sid);
+	if (s)
+		s->out = false;	/* aborted below with every other stream */
+	c->refused++;
+	pr_err("SID %#x changed after the freeze, its STE becomes abort: %s: %s\n",
+	       sid, skho_strerror(why->code), why->msg);
+}
+
+/* I7: what is handed over is exactly what was frozen, or abort. */
+static void kho_check_outgoing(struct arm_smmu_device *smmu)
+{
+	bool coherent = smmu->features & ARM_SMMU_FEAT_COHERENCY;
+	const struct skho_mem mem = { .map = kho_map_live, .priv = &coherent };
+	struct kho_out_check c = { .smmu = smmu };
+	struct skho_handover *ho;
+	struct skho_err err = {};
+	u32 i;
+	int ret;
+
+	if (!kho_out.blob)
+		return;
+	ho = kzalloc_obj(*ho);
+	if (!ho)
+		return;
+	ret = skho_handover_parse(kho_out.blob, kho_out.len, ho, &err);
+	for (i = 0; !ret && i < ho->nr_smmus; i++) {
+		if (ho->smmu[i].mmio_base != smmu->kho.mmio_base)
+			continue;
+		ret = skho_ranges_filter(&ho->smmu[i].outputs, SKHO_ABI_PAGE_SHIFT,
+					 kho_output_preserved, NULL);
+		ret = ret ?: skho_handover_validate(ho, i, &mem, kho_out_verdict, &c,
+						    &err);
+		break;
+	}
+	if (ret < 0) {	/* unparsable, or refused whole: nothing is trusted */
+		unsigned long sid;
+		struct arm_smmu_kho_stream *s;
+
+		xa_for_each(&smmu->kho.streams, sid, s)
+			s->out = false;
+		pr_err("%pa: frozen handover no longer valid, every STE becomes abort: %s: %s\n",
+		       &smmu->kho.mmio_base, skho_strerror(ret), err.msg);
+	}
+	skho_handover_release(ho);
+	kfree(ho);
+}
+
 /*
  * Shutdown for kexec with streams to preserve: abort every other stream and
  * detach L2 tables without a preserved stream.  Returns true when the caller
@@ -412,6 +605,13 @@ bool arm_smmu_kho_freeze(struct arm_smmu_device *smmu)
 		any |= s->out;
 	if (!any)
 		return false;
+	/*
+	 * From here on the SMMU stays enabled even if the check below leaves
+	 * no stream preserved: the devices keep Bus Master, and an SMMU
+	 * switched off would let their DMA bypass translation (GBPA).  All
+	 * STEs abort instead.
+	 */
+	kho_check_outgoing(smmu);
 
 	if (!(smmu->features & ARM_SMMU_FEAT_2_LVL_STRTAB)) {
 		for (j = 0; j < cfg->linear.num_ents; j++) {
@@ -439,13 +639,16 @@ bool arm_smmu_kho_freeze(struct arm_smmu_device *smmu)
 	return true;
 }
 
-/* I1: while a SID is adopted, the driver's STE updates wait for release. */
+/* I1, I6: while a SID is adopted or quarantined, STE updates wait for release. */
 bool arm_smmu_kho_defer_ste(struct arm_smmu_device *smmu, u32 sid,
 			    const struct arm_smmu_ste *target)
 {
 	struct arm_smmu_kho_stream *s = xa_load(&smmu->kho.streams, sid);
 
-	if (!s || s->in_state != ARM_SMMU_KHO_IN_ADOPTED)
+	if (!s || s->write_through)
+		return false;
+	if (s->in_state != ARM_SMMU_KHO_IN_ADOPTED &&
+	    s->in_state != ARM_SMMU_KHO_IN_QUARANTINED)
 		return false;
 	s->target = *target;
 	s->pending = true;
@@ -609,7 +812,8 @@ int arm_smmu_kho_release(struct device *dev)
 		u32 sid = master->streams[i].id;
 		struct arm_smmu_kho_stream *s = xa_load(&smmu->kho.streams, sid);
 
-		if (!s || s->in_state != ARM_SMMU_KHO_IN_ADOPTED)
+		if (!s || (s->in_state != ARM_SMMU_KHO_IN_ADOPTED &&
+			   s->in_state != ARM_SMMU_KHO_IN_QUARANTINED))
 			continue;
 		s->in_state = ARM_SMMU_KHO_IN_RELEASED;
 		n++;
@@ -620,6 +824,145 @@ int arm_smmu_kho_release(struct device *dev)
 	return n ? 0 : -ENOENT;
 }
 EXPORT_SYMBOL_GPL(arm_smmu_kho_release);
+
+/**
+ * arm_smmu_kho_quarantine - make @dev's adopted streams abort now
+ * @dev: a device whose streams were adopted at boot
+ *
+ * For a stream whose verification failed after adoption: the device must
+ * no longer reach memory through the suspect translation.  The abort STE
+ * goes through the driver's ordered STE update (CFGI_STE and CMD_SYNC, CMO
+ * on a non-coherent SMMU); the driver's own STE waits for release (I6).
+ *
+ * Return: 0, -ENODEV if not behind an SMMUv3, -ENOENT if no stream of
+ * @dev is adopted, -EBUSY if @dev also has streams in another state.
+ */
+int arm_smmu_kho_quarantine(struct device *dev)
+{
+	struct arm_smmu_master *master = kho_master(dev);
+	struct arm_smmu_kho_stream *s;
+	struct arm_smmu_device *smmu;
+	struct arm_smmu_ste abort;
+	unsigned int i, n = 0;
+
+	if (!master)
+		return -ENODEV;
+	smmu = master->smmu;
+	for (i = 0; i < master->num_streams; i++) {
+		s = xa_load(&smmu->kho.streams, master->streams[i].id);
+		if (s && s->in_state == ARM_SMMU_KHO_IN_ADOPTED)
+			n++;
+		else if (!s || s->in_state != ARM_SMMU_KHO_IN_REFUSED)
+			return -EBUSY;	/* the abort STE would hit a live stream */
+	}
+	if (!n)
+		return -ENOENT;
+	for (i = 0; i < master->num_streams; i++) {
+		s = xa_load(&smmu->kho.streams, master->streams[i].id);
+		s->in_state = ARM_SMMU_KHO_IN_QUARANTINED;
+		s->write_through = true;
+	}
+	arm_smmu_make_abort_ste(&abort);
+	arm_smmu_install_ste_for_dev(master, &abort);
+	for (i = 0; i < master->num_streams; i++) {
+		s = xa_load(&smmu->kho.streams, master->streams[i].id);
+		s->write_through = false;
+	}
+	dev_warn(dev, "adopted streams quarantined: abort STE\n");
+	return 0;
+}
+EXPORT_SYMBOL_GPL(arm_smmu_kho_quarantine);
+
+static struct arm_smmu_device *kho_smmu_by_base(phys_addr_t mmio_base)
+{
+	struct arm_smmu_kho *k;
+
+	list_for_each_entry(k, &arm_smmu_kho_list, node)
+		if (k->mmio_base == mmio_base)
+			return container_of(k, struct arm_smmu_device, kho);
+	return NULL;
+}
+
+/**
+ * arm_smmu_kho_live_ste - the STE of @sid as the SMMU at @mmio_base reads it
+ * @mmio_base: the SMMU
+ * @sid: the StreamID
+ * @out: filled with the live STRTAB_BASE(_CFG) and the 64 STE bytes
+ *
+ * Located with the portable core's walker from the registers the hardware
+ * uses now, not from the driver's idea of its table.
+ *
+ * Return: 0, -ENODEV (unknown SMMU), -ENOENT (the STE cannot be located
+ * or read: SID beyond the table, L1 descriptor invalid).
+ */
+int arm_smmu_kho_live_ste(phys_addr_t mmio_base, u32 sid,
+			  struct arm_smmu_kho_live_ste *out)
+{
+	struct arm_smmu_device *smmu;
+	struct skho_smmu walker = {};
+	struct skho_mem mem;
+	bool coherent;
+	const u8 *ste;
+	u64 pa;
+	int ret = -ENODEV;
+
+	mutex_lock(&arm_smmu_kho_lock);
+	smmu = kho_smmu_by_base(mmio_base);
+	if (!smmu)
+		goto out;
+	coherent = smmu->features & ARM_SMMU_FEAT_COHERENCY;
+	mem = (struct skho_mem){ .map = kho_map_live, .priv = &coherent };
+	out->strtab_base = readq_relaxed(smmu->base + ARM_SMMU_STRTAB_BASE);
+	out->strtab_cfg = readl_relaxed(smmu->base + ARM_SMMU_STRTAB_BASE_CFG);
+	walker.strtab_base = out->strtab_base;
+	walker.strtab_cfg = out->strtab_cfg;
+	walker.oas = smmu->oas;
+	walker.mem = &mem;
+	ret = -ENOENT;
+	if (skho_ste_locate(&walker, sid, &pa) != SKHO_XLATE_OK)
+		goto out;
+	ste = skho_map(&mem, pa, sizeof(out->ste));
+	if (!ste)
+		goto out;
+	memcpy(out->ste, ste, sizeof(out->ste));
+	ret = 0;
+out:
+	mutex_unlock(&arm_smmu_kho_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(arm_smmu_kho_live_ste);
+
+/**
+ * arm_smmu_kho_set_outgoing - the handover blob frozen for the next kernel
+ * @blob: the FDT registered with KHO, or NULL when nothing is frozen
+ * @len: its size
+ *
+ * The driver validates it once more at shutdown (I7).  @blob must stay
+ * valid until it is replaced or cleared.
+ */
+void arm_smmu_kho_set_outgoing(const void *blob, size_t len)
+{
+	mutex_lock(&arm_smmu_kho_lock);
+	kho_out.blob = blob;
+	kho_out.len = blob ? len : 0;
+	mutex_unlock(&arm_smmu_kho_lock);
+}
+EXPORT_SYMBOL_GPL(arm_smmu_kho_set_outgoing);
+
+/**
+ * arm_smmu_kho_incoming_error - why the handover as a whole was refused
+ * @why: filled with a one-line reason ("" if none)
+ * @len: size of @why
+ *
+ * Return: 0 if there was no handover or it was parsed, else the -SKHO_E_*
+ * code of the refusal (unreadable blob, not preserved, parse error).
+ */
+int arm_smmu_kho_incoming_error(char *why, size_t len)
+{
+	strscpy(why, kho_in.why, len);
+	return kho_in.error;
+}
+EXPORT_SYMBOL_GPL(arm_smmu_kho_incoming_error);
 
 /**
  * arm_smmu_kho_stream_info - live-update state of one stream

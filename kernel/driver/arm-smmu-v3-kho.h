@@ -20,6 +20,7 @@ struct arm_smmu_kho {
 	u64 adopt_ns;
 	u32 nr_abort;		/* non-adopted STEs in adopted tables */
 	u32 nr_abort_rewritten;	/* ... that were not abort when handed over */
+	int error;		/* -SKHO_E_* / -errno: this instance's handover refused */
 	struct list_head node;	/* arm_smmu_kho_list */
 };
 
@@ -40,6 +41,7 @@ enum arm_smmu_kho_in_state {
 	ARM_SMMU_KHO_IN_ADOPTED = 2,	/* same values as enum smmu_kho_stream_state */
 	ARM_SMMU_KHO_IN_REFUSED = 3,
 	ARM_SMMU_KHO_IN_RELEASED = 4,
+	ARM_SMMU_KHO_IN_QUARANTINED = 5,
 };
 
 struct arm_smmu_kho_stream_info {
@@ -47,6 +49,13 @@ struct arm_smmu_kho_stream_info {
 	s32 error;		/* validation error of a REFUSED stream */
 	u32 events;		/* SMMU events for this SID since boot */
 	bool out;		/* preserve at the next kexec */
+};
+
+/* The STE of a SID as the SMMU reads it now, through its live registers. */
+struct arm_smmu_kho_live_ste {
+	u64 strtab_base;	/* SMMU_STRTAB_BASE */
+	u32 strtab_cfg;		/* SMMU_STRTAB_BASE_CFG */
+	u8 ste[64];
 };
 
 #ifdef CONFIG_ARM_SMMU_V3_KHO
@@ -63,6 +72,11 @@ void arm_smmu_kho_note_event(struct arm_smmu_device *smmu, u32 sid);
 int arm_smmu_kho_mark(struct device *dev, bool preserve,
 		      struct arm_smmu_kho_dev_info *info);
 int arm_smmu_kho_release(struct device *dev);
+int arm_smmu_kho_quarantine(struct device *dev);
+int arm_smmu_kho_live_ste(phys_addr_t mmio_base, u32 sid,
+			  struct arm_smmu_kho_live_ste *out);
+int arm_smmu_kho_incoming_error(char *why, size_t len);
+void arm_smmu_kho_set_outgoing(const void *blob, size_t len);
 int arm_smmu_kho_clone_for_bench(struct device *dev, u32 first, u32 n);
 int arm_smmu_kho_stream_info(phys_addr_t mmio_base, u32 sid,
 			     struct arm_smmu_kho_stream_info *info);

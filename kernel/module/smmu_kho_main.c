@@ -9,11 +9,21 @@
  *                               UNPRESERVE          thaws the snapshot)
  *
  * FROZEN means: snapshot taken with the portable core, every page it
- * depends on preserved with KHO, the FDT blob registered as KHO subtree
- * SKHO_KHO_NAME, and Bus Master kept on the selected devices.  The reboot
- * notifier freezes a SELECTED selection, or re-takes a FROZEN snapshot and
- * replaces it if the tables changed meanwhile: the state handed over is
- * the state at the last moment before the jump.  ABORT leaves nothing
+ * depends on preserved with KHO, every page its tables map proven
+ * preserved by KHO (kho_is_preserved: the buffers' owners preserved them),
+ * the FDT blob registered as KHO subtree SKHO_KHO_NAME, and Bus Master
+ * kept on the selected devices.
+ *
+ * The freeze is a contract: what was frozen (and journaled by user space)
+ * is what is handed over, or less, never something else.  A refresh (the
+ * FREEZE ioctl again, or the reboot notifier, the last moment before the
+ * jump) re-takes the snapshot and compares it stream by stream with the
+ * frozen one; a device whose streams changed, or now map memory KHO does
+ * not preserve, is DROPPED: deselected, Bus Master no longer kept, and at
+ * shutdown its STEs become abort like every other unpreserved stream.
+ * STREAMS reports dropped streams and STATUS.out_why says why.  After the
+ * reboot notifier has frozen for the last time (JUMPING) every call that
+ * could change what is handed over fails with EBUSY.  ABORT leaves nothing
  * preserved.
  */
 #define pr_fmt(fmt) "smmu_kho: " fmt
@@ -46,10 +56,25 @@ struct skho_dev {
 	struct arm_smmu_kho_dev_info info;
 };
 
+/* A stream that left the handover after its device was selected. */
+struct skho_dropped {
+	u64 smmu_base;
+	u32 sid;
+	s32 error;			/* -SKHO_E_* */
+	char dev[32];
+	char why[96];
+};
+#define SKHO_MAX_DROPPED	64
+
 static struct {
 	struct mutex lock;
 	struct list_head devs;
 	u32 out_state;
+	bool jumping;			/* the reboot notifier froze for the last time */
+	s32 out_error;			/* -errno of the last failed FREEZE */
+	char out_why[128];		/* ... or of the last drop */
+	struct skho_dropped dropped[SKHO_MAX_DROPPED];
+	u32 nr_dropped;
 	u32 bench_clones;		/* SIDs populated for bench_streams */
 	void *blob;			/* outgoing FDT, from kho_alloc_preserve() */
 	size_t blob_len;
@@ -69,6 +94,8 @@ static const void *skho_map_phys(void *priv, u64 pa, u64 len)
 {
 	const bool *coherent = priv;
 
+	if (!len || pa + len - 1 < pa)
+		return NULL;
 	if (!pfn_valid(PHYS_PFN(pa)) || !pfn_valid(PHYS_PFN(pa + len - 1)))
 		return NULL;
 	arm_smmu_kho_sync_for_cpu(pa, len, *coherent);
@@ -100,6 +127,7 @@ static void skho_thaw_locked(void)
 
 	if (st.out_state != SMMU_KHO_FROZEN)
 		return;
+	arm_smmu_kho_set_outgoing(NULL, 0);
 	kho_remove_subtree(st.blob);
 	for (i = 0; i < st.pages.nr; i++)
 		kho_unpreserve_pages(pfn_to_page(PHYS_PFN(st.pages.r[i].pa)),
@@ -114,14 +142,26 @@ static void skho_thaw_locked(void)
 	st.out_state = list_empty(&st.devs) ? SMMU_KHO_IDLE : SMMU_KHO_SELECTED;
 }
 
-/* Snapshot the selection into a fresh FDT; the caller owns *@blob. */
+/* The output policy of every snapshot: only memory KHO preserves. */
+static bool skho_output_preserved(void *arg, u64 pa, u64 size)
+{
+	return kho_is_preserved(pa, size);
+}
+
+/*
+ * Snapshot the selection into a fresh FDT; the caller owns *@blob.
+ * Returns 0, -EADDRNOTAVAIL (a leaf maps memory KHO does not preserve),
+ * -EIO (other snapshot failure), -E2BIG, -ENOMEM; @err names SID and why.
+ */
 static int skho_snapshot_locked(void **blob, size_t *len,
-				struct skho_ranges *pages, u32 *nr_streams)
+				struct skho_ranges *pages, u32 *nr_streams,
+				struct skho_err *errp)
 {
 	struct skho_smmu_state smmus[SKHO_MAX_SMMUS] = {};
 	u32 *sids[SKHO_MAX_SMMUS] = {};
 	struct skho_snapshot *snap = NULL;
-	struct skho_err err = {};
+	struct skho_err local = {};
+	struct skho_err *err = errp ? errp : &local;
 	bool coherent = true;
 	struct skho_mem mem = { .map = skho_map_phys, .priv = &coherent };
 	struct skho_dev *d;
@@ -154,6 +194,7 @@ static int skho_snapshot_locked(void **blob, size_t *len,
 				.features = d->info.coherent ? SKHO_SMMU_F_COHERENT : 0,
 				.oas = d->info.oas,
 				.sids = sids[n],
+				.output_ok = skho_output_preserved,
 			};
 			n++;
 		}
@@ -164,10 +205,10 @@ static int skho_snapshot_locked(void **blob, size_t *len,
 			for (j = 0; j < st.bench_clones; j++)
 				sids[i][smmus[i].nr_sids++] = BENCH_FIRST_SID + j;
 	}
-	ret = skho_snapshot_take(&snap, smmus, n, &mem, &err);
+	ret = skho_snapshot_take(&snap, smmus, n, &mem, err);
 	if (ret) {
-		pr_err("snapshot failed: %s: %s\n", skho_strerror(ret), err.msg);
-		ret = -EIO;
+		pr_err("snapshot failed: %s: %s\n", skho_strerror(ret), err->msg);
+		ret = ret == -SKHO_E_OUTPUT ? -EADDRNOTAVAIL : -EIO;
 		goto out;
 	}
 	*len = skho_snapshot_fdt_size(snap);
@@ -177,9 +218,9 @@ static int skho_snapshot_locked(void **blob, size_t *len,
 		*blob = NULL;
 		goto out;
 	}
-	ret = skho_snapshot_to_fdt(snap, *blob, *len, &err);
+	ret = skho_snapshot_to_fdt(snap, *blob, *len, err);
 	if (ret) {
-		pr_err("FDT failed: %s: %s\n", skho_strerror(ret), err.msg);
+		pr_err("FDT failed: %s: %s\n", skho_strerror(ret), err->msg);
 		kho_unpreserve_free(*blob);
 		*blob = NULL;
 		ret = -EIO;
@@ -210,67 +251,6 @@ out:
 	return ret;
 }
 
-static int skho_freeze_locked(void)
-{
-	struct skho_ranges pages = {};
-	u64 t0 = ktime_get_ns();
-	struct skho_dev *d;
-	u32 nr_streams;
-	size_t len;
-	void *blob;
-	int ret;
-
-	if (list_empty(&st.devs))
-		return -EINVAL;
-	if (st.out_state == SMMU_KHO_FROZEN) {
-		/* Refresh: keep the handed-over blob if nothing changed. */
-		ret = skho_snapshot_locked(&blob, &len, &pages, &nr_streams);
-		if (ret)
-			return ret;
-		if (len == st.blob_len && !memcmp(blob, st.blob, len)) {
-			kho_unpreserve_free(blob);
-			skho_ranges_free(&pages);
-			st.freeze_ns = ktime_get_ns() - t0;
-			return 0;
-		}
-		pr_info("tables changed since the freeze: snapshot replaced\n");
-		skho_thaw_locked();
-	} else {
-		ret = skho_snapshot_locked(&blob, &len, &pages, &nr_streams);
-		if (ret)
-			return ret;
-	}
-	ret = skho_preserve_pages(&pages);
-	if (ret)
-		goto err_free;
-	ret = kho_add_subtree(SKHO_KHO_NAME, blob, len);
-	if (ret) {
-		u32 i;
-
-		for (i = 0; i < pages.nr; i++)
-			kho_unpreserve_pages(pfn_to_page(PHYS_PFN(pages.r[i].pa)),
-					     pages.r[i].size >> PAGE_SHIFT);
-		goto err_free;
-	}
-	st.blob = blob;
-	st.blob_len = len;
-	st.pages = pages;
-	st.nr_out_streams = nr_streams;
-	list_for_each_entry(d, &st.devs, node)
-		d->pdev->liveupdate_dma = 1;
-	st.out_state = SMMU_KHO_FROZEN;
-	st.freeze_ns = ktime_get_ns() - t0;
-	pr_info("frozen: %u streams, %zu FDT bytes, %u ranges, %llu ns\n",
-		nr_streams, len, pages.nr, st.freeze_ns);
-	return 0;
-
-err_free:
-	pr_err("freeze failed: %d\n", ret);
-	kho_unpreserve_free(blob);
-	skho_ranges_free(&pages);
-	return ret;
-}
-
 static struct skho_dev *skho_find(struct pci_dev *pdev)
 {
 	struct skho_dev *d;
@@ -290,6 +270,226 @@ static void skho_drop(struct skho_dev *d)
 	kfree(d);
 }
 
+/* The selected device that owns @sid of the SMMU at @mmio, or NULL. */
+static struct skho_dev *skho_owner(u64 mmio, u32 sid)
+{
+	struct skho_dev *d;
+	u32 i;
+
+	list_for_each_entry(d, &st.devs, node)
+		for (i = 0; i < d->info.nr_sids; i++)
+			if (d->info.mmio_base == mmio && d->info.sids[i] == sid)
+				return d;
+	return NULL;
+}
+
+/* The core's errors name a SID, not its SMMU: the first device owning it. */
+static struct skho_dev *skho_owner_of_sid(u32 sid)
+{
+	struct skho_dev *d;
+	u32 i;
+
+	list_for_each_entry(d, &st.devs, node)
+		for (i = 0; i < d->info.nr_sids; i++)
+			if (d->info.sids[i] == sid)
+				return d;
+	return NULL;
+}
+
+/* Deselect @d for good in this update: its streams leave the handover. */
+static void skho_drop_changed(struct skho_dev *d, int error, const char *why)
+{
+	u32 i;
+
+	for (i = 0; i < d->info.nr_sids && st.nr_dropped < SKHO_MAX_DROPPED; i++) {
+		struct skho_dropped *x = &st.dropped[st.nr_dropped++];
+
+		x->smmu_base = d->info.mmio_base;
+		x->sid = d->info.sids[i];
+		x->error = error;
+		strscpy(x->dev, pci_name(d->pdev), sizeof(x->dev));
+		strscpy(x->why, why, sizeof(x->why));
+	}
+	snprintf(st.out_why, sizeof(st.out_why), "%s dropped: %s",
+		 pci_name(d->pdev), why);
+	pr_warn("%s\n", st.out_why);
+	skho_drop(d);
+	if (list_empty(&st.devs))
+		st.out_state = SMMU_KHO_IDLE;
+}
+
+/*
+ * First stream of @now whose record (SID, digests, raw STE) differs from the
+ * frozen @ref, or SKHO_NO_SID.  Streams of @ref missing from @now left the
+ * selection on purpose.  Both blobs are this kernel's own.
+ */
+static u32 skho_first_changed(const void *ref, size_t ref_len, const void *now,
+			      size_t now_len, u64 *mmio)
+{
+	struct skho_handover *a = kcalloc(2, sizeof(*a), GFP_KERNEL);
+	struct skho_handover *b = a + 1;
+	u32 sid = SKHO_NO_SID, i, j, k;
+
+	if (!a)
+		return SKHO_NO_SID - 1;	/* no memory to prove it: treat as changed */
+	if (skho_handover_parse(ref, ref_len, a, NULL) ||
+	    skho_handover_parse(now, now_len, b, NULL)) {
+		sid = SKHO_NO_SID - 1;
+		goto out;
+	}
+	for (i = 0; i < b->nr_smmus && sid == SKHO_NO_SID; i++) {
+		const struct skho_ho_smmu *n = &b->smmu[i];
+		const struct skho_ho_smmu *o = NULL;
+
+		for (k = 0; k < a->nr_smmus; k++)
+			if (a->smmu[k].mmio_base == n->mmio_base)
+				o = &a->smmu[k];
+		for (j = 0, k = 0; j < n->nr_streams; j++) {
+			const u8 *rn = (const u8 *)n->streams + j * sizeof(struct skho_abi_stream);
+			u32 s = skho_fdt_ld32(rn);
+			const u8 *ro = NULL;
+
+			while (o && k < o->nr_streams) {
+				const u8 *r = (const u8 *)o->streams +
+					      k * sizeof(struct skho_abi_stream);
+
+				if (skho_fdt_ld32(r) >= s) {
+					if (skho_fdt_ld32(r) == s)
+						ro = r;
+					break;
+				}
+				k++;
+			}
+			if (!ro || memcmp(ro, rn, sizeof(struct skho_abi_stream))) {
+				sid = s;
+				*mmio = n->mmio_base;
+				break;
+			}
+		}
+	}
+out:
+	skho_handover_release(a);
+	skho_handover_release(b);
+	kfree(a);
+	return sid;
+}
+
+static void skho_unpreserve_pages(const struct skho_ranges *rs)
+{
+	u32 i;
+
+	for (i = 0; i < rs->nr; i++)
+		kho_unpreserve_pages(pfn_to_page(PHYS_PFN(rs->r[i].pa)),
+				     rs->r[i].size >> PAGE_SHIFT);
+}
+
+/*
+ * Freeze the selection, or refresh a frozen snapshot under the contract
+ * (top of file): a refresh never hands over a stream that differs from its
+ * frozen record; the device is dropped instead.  @last: the reboot
+ * notifier's call, which also drops a device whose snapshot fails rather
+ * than preserving nothing.  Returns 0 (something is frozen, possibly less
+ * than selected), -EINVAL (nothing selected or left), -EADDRNOTAVAIL,
+ * -EIO, -ENOMEM, or KHO's error.
+ */
+static int skho_freeze_locked(bool last)
+{
+	struct skho_ranges pages = {};
+	u64 t0 = ktime_get_ns();
+	struct skho_err err;
+	void *ref = NULL, *blob;
+	size_t ref_len = 0, len;
+	struct skho_dev *d;
+	u32 nr_streams, sid;
+	u64 mmio = 0;
+	int ret;
+
+	if (st.out_state == SMMU_KHO_FROZEN) {
+		ref = kmemdup(st.blob, st.blob_len, GFP_KERNEL);
+		if (!ref)
+			return -ENOMEM;
+		ref_len = st.blob_len;
+	}
+	for (;;) {
+		if (list_empty(&st.devs)) {
+			ret = -EINVAL;
+			goto out;
+		}
+		memset(&err, 0, sizeof(err));
+		err.sid = SKHO_NO_SID;
+		ret = skho_snapshot_locked(&blob, &len, &pages, &nr_streams, &err);
+		if (ret) {
+			d = skho_owner_of_sid(err.sid);
+			st.out_error = ret;
+			snprintf(st.out_why, sizeof(st.out_why), "%s", err.msg);
+			if (!d || !(last || ref))
+				goto out;
+			skho_thaw_locked();
+			skho_drop_changed(d, err.code, err.msg);
+			continue;
+		}
+		if (ref) {
+			if (st.out_state == SMMU_KHO_FROZEN && len == st.blob_len &&
+			    !memcmp(blob, st.blob, len)) {
+				kho_unpreserve_free(blob);
+				skho_ranges_free(&pages);
+				st.freeze_ns = ktime_get_ns() - t0;
+				goto out;	/* nothing changed: keep what is handed over */
+			}
+			sid = skho_first_changed(ref, ref_len, blob, len, &mmio);
+			if (sid != SKHO_NO_SID) {
+				kho_unpreserve_free(blob);
+				skho_ranges_free(&pages);
+				d = skho_owner(mmio, sid);
+				skho_thaw_locked();
+				if (!d) {	/* a benchmark copy, or no memory to compare */
+					ret = -EIO;
+					snprintf(st.out_why, sizeof(st.out_why),
+						 "SID %#x changed since the freeze and has no device: nothing preserved",
+						 sid);
+					goto out;
+				}
+				skho_drop_changed(d, -SKHO_E_DIGEST,
+						  "translation changed since the freeze");
+				continue;
+			}
+			/* Same streams, same translation: the new bytes may replace. */
+			skho_thaw_locked();
+		}
+		break;
+	}
+	ret = skho_preserve_pages(&pages);
+	if (ret)
+		goto err_free;
+	ret = kho_add_subtree(SKHO_KHO_NAME, blob, len);
+	if (ret) {
+		skho_unpreserve_pages(&pages);
+		goto err_free;
+	}
+	st.blob = blob;
+	st.blob_len = len;
+	st.pages = pages;
+	st.nr_out_streams = nr_streams;
+	arm_smmu_kho_set_outgoing(blob, len);
+	list_for_each_entry(d, &st.devs, node)
+		d->pdev->liveupdate_dma = 1;
+	st.out_state = SMMU_KHO_FROZEN;
+	st.out_error = 0;
+	st.freeze_ns = ktime_get_ns() - t0;
+	pr_info("frozen: %u streams, %zu FDT bytes, %u ranges, %llu ns\n",
+		nr_streams, len, pages.nr, st.freeze_ns);
+	goto out;
+
+err_free:
+	pr_err("freeze failed: %d\n", ret);
+	st.out_error = ret;
+	kho_unpreserve_free(blob);
+	skho_ranges_free(&pages);
+out:
+	kfree(ref);
+	return ret;
+}
+
 static struct pci_dev *skho_pci_by_name(const struct smmu_kho_dev_arg *a)
 {
 	char name[sizeof(a->name)];
@@ -301,6 +501,14 @@ static struct pci_dev *skho_pci_by_name(const struct smmu_kho_dev_arg *a)
 	return dev ? to_pci_dev(dev) : NULL;
 }
 
+/* What an earlier update attempt left in STATUS and STREAMS. */
+static void skho_forget_update(void)
+{
+	st.nr_dropped = 0;
+	st.out_error = 0;
+	st.out_why[0] = '\0';
+}
+
 static int skho_ioc_dev(unsigned int cmd, struct smmu_kho_dev_arg *a)
 {
 	struct pci_dev *pdev = skho_pci_by_name(a);
@@ -310,8 +518,10 @@ static int skho_ioc_dev(unsigned int cmd, struct smmu_kho_dev_arg *a)
 	if (!pdev)
 		return -ENODEV;
 	d = skho_find(pdev);
-	switch (cmd) {
-	case SMMU_KHO_IOC_PRESERVE:
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(SMMU_KHO_IOC_PRESERVE):
+		if (st.out_state == SMMU_KHO_IDLE)
+			skho_forget_update();	/* a new update starts */
 		if (d)
 			break;
 		d = kzalloc_obj(*d);
@@ -339,7 +549,7 @@ static int skho_ioc_dev(unsigned int cmd, struct smmu_kho_dev_arg *a)
 		list_add_tail(&d->node, &st.devs);
 		st.out_state = SMMU_KHO_SELECTED;
 		break;
-	case SMMU_KHO_IOC_UNPRESERVE:
+	case _IOC_NR(SMMU_KHO_IOC_UNPRESERVE):
 		if (!d) {
 			ret = -ENOENT;
 			break;
@@ -348,8 +558,11 @@ static int skho_ioc_dev(unsigned int cmd, struct smmu_kho_dev_arg *a)
 		skho_drop(d);
 		st.out_state = list_empty(&st.devs) ? SMMU_KHO_IDLE : SMMU_KHO_SELECTED;
 		break;
-	case SMMU_KHO_IOC_RELEASE:
+	case _IOC_NR(SMMU_KHO_IOC_RELEASE):
 		ret = arm_smmu_kho_release(&pdev->dev);
+		break;
+	case _IOC_NR(SMMU_KHO_IOC_QUARANTINE):
+		ret = arm_smmu_kho_quarantine(&pdev->dev);
 		break;
 	}
 	pci_dev_put(pdev);
@@ -368,39 +581,67 @@ static void skho_abort_locked(void)
 
 static void skho_status(struct smmu_kho_status *s)
 {
-	u32 i, j;
+	u32 i, j, adopted = 0, refused = 0, released = 0, quarantined = 0;
+	s32 first_error = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->size = sizeof(*s);
-	s->out_state = st.out_state;
+	s->out_state = st.jumping && st.out_state == SMMU_KHO_FROZEN ?
+		       SMMU_KHO_JUMPING : st.out_state;
 	s->nr_out_streams = st.nr_out_streams;
 	s->out_fdt_len = st.blob_len;
 	for (i = 0; i < st.pages.nr; i++)
 		s->out_preserved_bytes += st.pages.r[i].size;
 	s->freeze_ns = st.freeze_ns;
-	if (!st.in_parsed)
+	s->out_error = st.out_error;
+	s->nr_dropped = st.nr_dropped;
+	strscpy(s->out_why, st.out_why, sizeof(s->out_why));
+	s->in_error = arm_smmu_kho_incoming_error(s->in_why, sizeof(s->in_why));
+	if (!st.in_parsed) {
+		/* No subtree at all, or one the driver (or we) refused whole. */
+		s->in_state = s->in_error ? SMMU_KHO_IN_REFUSED : SMMU_KHO_IDLE;
 		return;
+	}
 	s->in_fdt_len = st.in_len;
 	s->adopt_ns = arm_smmu_kho_adopt_ns();
 	arm_smmu_kho_abort_stats(&s->nr_abort_stes, &s->nr_abort_rewritten);
-	s->in_state = SMMU_KHO_ADOPTED;
 	for (i = 0; i < st.in.nr_smmus; i++) {
 		const struct skho_ho_smmu *hs = &st.in.smmu[i];
 
 		for (j = 0; j < hs->nr_streams; j++) {
 			struct arm_smmu_kho_stream_info info = {};
-			u32 sid = fdt32_to_cpu(hs->streams[j].sid);
+			u32 sid = skho_fdt_ld32((const u8 *)hs->streams +
+						j * sizeof(struct skho_abi_stream));
 
 			s->nr_in_streams++;
-			if (arm_smmu_kho_stream_info(hs->mmio_base, sid, &info))
+			if (arm_smmu_kho_stream_info(hs->mmio_base, sid, &info)) {
+				refused++;	/* no such SMMU here: never adopted */
+				first_error = first_error ?: -SKHO_E_SMMU;
 				continue;
-			s->nr_adopted += info.in_state == ARM_SMMU_KHO_IN_ADOPTED;
-			s->nr_refused += info.in_state == ARM_SMMU_KHO_IN_REFUSED;
-			s->nr_released += info.in_state == ARM_SMMU_KHO_IN_RELEASED;
+			}
+			adopted += info.in_state == ARM_SMMU_KHO_IN_ADOPTED;
+			released += info.in_state == ARM_SMMU_KHO_IN_RELEASED;
+			quarantined += info.in_state == ARM_SMMU_KHO_IN_QUARANTINED;
+			if (info.in_state == ARM_SMMU_KHO_IN_REFUSED) {
+				refused++;
+				first_error = first_error ?: info.error;
+			}
 		}
 	}
-	if (s->nr_in_streams && s->nr_released == s->nr_in_streams - s->nr_refused)
+	s->nr_adopted = adopted;
+	s->nr_refused = refused;
+	s->nr_released = released;
+	s->nr_quarantined = quarantined;
+	if (s->nr_in_streams && refused == s->nr_in_streams) {
+		s->in_state = SMMU_KHO_ALL_REFUSED;
+		s->in_error = first_error;
+		snprintf(s->in_why, sizeof(s->in_why), "all %u streams refused, first: %s",
+			 refused, skho_strerror(first_error));
+	} else if (!adopted && released + quarantined) {
 		s->in_state = SMMU_KHO_RELEASED;
+	} else {
+		s->in_state = SMMU_KHO_ADOPTED;
+	}
 }
 
 /* Name of the selected device owning @sid, "" for a benchmark copy. */
@@ -460,20 +701,47 @@ static void skho_live_digests(const struct skho_ho_smmu *hs, u32 sid,
 		out->xlat_digest = 0;
 }
 
+/* What the SMMU itself reads for @sid now (the live registers' table). */
+static void skho_fill_live(struct smmu_kho_stream_info *info)
+{
+	struct arm_smmu_kho_live_ste live;
+
+	if (arm_smmu_kho_live_ste(info->smmu_base, info->sid, &live))
+		return;
+	memcpy(info->ste, live.ste, sizeof(info->ste));
+	info->strtab_base = live.strtab_base;
+	info->strtab_cfg = live.strtab_cfg;
+	info->ste_live = 1;
+}
+
+static int skho_put_info(struct smmu_kho_streams_arg *a,
+			 struct smmu_kho_stream_info __user *uinfo, u32 *n,
+			 struct smmu_kho_stream_info *info)
+{
+	int ret = 0;
+
+	if (*n < a->nr && copy_to_user(&uinfo[*n], info, sizeof(*info)))
+		ret = -EFAULT;
+	(*n)++;
+	return ret;
+}
+
 static int skho_ioc_streams(struct smmu_kho_streams_arg *a)
 {
 	struct smmu_kho_stream_info __user *uinfo = u64_to_user_ptr(a->info);
 	struct skho_handover *out = kzalloc_obj(*out);
-	struct skho_err err = {};
+	struct smmu_kho_stream_info *info = kzalloc_obj(*info);
 	u32 n = 0, i, j, pass;
 	int ret = 0;
 
-	if (!out)
-		return -ENOMEM;
+	if (!out || !info) {
+		ret = -ENOMEM;
+		goto free;
+	}
 	if (st.out_state == SMMU_KHO_FROZEN &&
-	    skho_handover_parse(st.blob, st.blob_len, out, &err)) {
-		kfree(out);
-		return -EIO;
+	    skho_handover_parse(st.blob, st.blob_len, out, NULL)) {
+		ret = -EIO;
+		goto free;
 	}
 	for (pass = 0; pass < 2; pass++) {
 		const struct skho_handover *ho = pass ? &st.in : out;
@@ -483,49 +751,155 @@ static int skho_ioc_streams(struct smmu_kho_streams_arg *a)
 		for (i = 0; i < ho->nr_smmus; i++) {
 			const struct skho_ho_smmu *hs = &ho->smmu[i];
 
-			for (j = 0; j < hs->nr_streams; j++, n++) {
-				const struct skho_abi_stream *r = &hs->streams[j];
-				struct smmu_kho_stream_info info = {};
+			for (j = 0; j < hs->nr_streams; j++) {
+				const u8 *r = (const u8 *)hs->streams +
+					      j * sizeof(struct skho_abi_stream);
 				struct arm_smmu_kho_stream_info k = {};
 
-				if (n >= a->nr)
-					continue;
-				info.smmu_base = hs->mmio_base;
-				info.sid = fdt32_to_cpu(r->sid);
+				memset(info, 0, sizeof(*info));
+				info->smmu_base = hs->mmio_base;
+				info->sid = skho_fdt_ld32(r);
 				if (!pass) {
-					skho_dev_name(info.sid, info.dev, sizeof(info.dev));
-					info.state = SMMU_KHO_STREAM_PRESERVED;
-					info.ste_digest = fdt64_to_cpu(r->ste_digest);
-					info.xlat_digest = fdt64_to_cpu(r->xlat_digest);
+					skho_dev_name(info->sid, info->dev, sizeof(info->dev));
+					info->state = SMMU_KHO_STREAM_PRESERVED;
+					info->ste_digest = skho_fdt_ld64(r +
+						offsetof(struct skho_abi_stream, ste_digest));
+					info->xlat_digest = skho_fdt_ld64(r +
+						offsetof(struct skho_abi_stream, xlat_digest));
 				} else {
-					arm_smmu_kho_stream_info(hs->mmio_base, info.sid, &k);
-					info.state = k.in_state;
-					info.error = k.error;
-					info.events = k.events;
+					arm_smmu_kho_stream_info(hs->mmio_base, info->sid, &k);
+					info->state = k.in_state;
+					info->error = k.error;
+					info->events = k.events;
 					if (k.in_state == ARM_SMMU_KHO_IN_REFUSED)
-						snprintf(info.why, sizeof(info.why), "%s",
+						snprintf(info->why, sizeof(info->why), "%s",
 							 skho_strerror(k.error));
-					skho_live_digests(hs, info.sid, &info);
+					else if (k.in_state == ARM_SMMU_KHO_IN_QUARANTINED)
+						strscpy(info->why, "quarantined: abort STE",
+							sizeof(info->why));
+					skho_live_digests(hs, info->sid, info);
 				}
-				if (copy_to_user(&uinfo[n], &info, sizeof(info))) {
-					ret = -EFAULT;
-					goto out;
-				}
+				skho_fill_live(info);
+				ret = skho_put_info(a, uinfo, &n, info);
+				if (ret)
+					goto free;
 			}
 		}
 	}
+	for (i = 0; i < st.nr_dropped; i++) {
+		const struct skho_dropped *x = &st.dropped[i];
+
+		memset(info, 0, sizeof(*info));
+		info->smmu_base = x->smmu_base;
+		info->sid = x->sid;
+		info->state = SMMU_KHO_STREAM_DROPPED;
+		info->error = x->error;
+		strscpy(info->dev, x->dev, sizeof(info->dev));
+		strscpy(info->why, x->why, sizeof(info->why));
+		skho_fill_live(info);
+		ret = skho_put_info(a, uinfo, &n, info);
+		if (ret)
+			goto free;
+	}
 	a->nr = n;
-out:
-	skho_handover_release(out);
+free:
+	if (out)
+		skho_handover_release(out);
 	kfree(out);
+	kfree(info);
+	return ret;
+}
+
+/* Bytes of preserved tables: only inside what this kernel preserved or was handed. */
+static int skho_ioc_read(const struct smmu_kho_read_arg *a)
+{
+	bool coherent = true, inside = false;
+	struct skho_mem mem = { .map = skho_map_phys, .priv = &coherent };
+	const void *p;
+	struct skho_dev *d;
+	u32 i;
+
+	if (!a->len || a->len > SZ_1M || a->pa + a->len - 1 < a->pa ||
+	    a->which > SMMU_KHO_FDT_IN)
+		return -EINVAL;
+	if (a->which == SMMU_KHO_FDT_OUT) {
+		inside = st.out_state == SMMU_KHO_FROZEN &&
+			 skho_ranges_contain(&st.pages, a->pa, a->len);
+		list_for_each_entry(d, &st.devs, node)
+			coherent &= d->info.coherent;
+	} else if (st.in_parsed) {
+		for (i = 0; i < st.in.nr_smmus && !inside; i++) {
+			inside = skho_ranges_contain(&st.in.smmu[i].ranges, a->pa, a->len);
+			coherent = st.in.smmu[i].features & SKHO_SMMU_F_COHERENT;
+		}
+	}
+	if (!inside)
+		return -ENOENT;
+	p = skho_map(&mem, a->pa, a->len);
+	if (!p)
+		return -ENOENT;
+	return copy_to_user(u64_to_user_ptr(a->buf), p, a->len) ? -EFAULT : 0;
+}
+
+/* Argument size this kernel knows per ioctl; 0: no argument. */
+static size_t skho_arg_size(unsigned int nr)
+{
+	switch (nr) {
+	case _IOC_NR(SMMU_KHO_IOC_PRESERVE):
+	case _IOC_NR(SMMU_KHO_IOC_UNPRESERVE):
+	case _IOC_NR(SMMU_KHO_IOC_RELEASE):
+	case _IOC_NR(SMMU_KHO_IOC_QUARANTINE):
+		return sizeof(struct smmu_kho_dev_arg);
+	case _IOC_NR(SMMU_KHO_IOC_STATUS):
+		return sizeof(struct smmu_kho_status);
+	case _IOC_NR(SMMU_KHO_IOC_GET_FDT):
+		return sizeof(struct smmu_kho_fdt_arg);
+	case _IOC_NR(SMMU_KHO_IOC_STREAMS):
+		return sizeof(struct smmu_kho_streams_arg);
+	case _IOC_NR(SMMU_KHO_IOC_READ):
+		return sizeof(struct smmu_kho_read_arg);
+	default:
+		return 0;
+	}
+}
+
+/* Calls that change what is handed over, or hand streams back. */
+static bool skho_mutates(unsigned int nr)
+{
+	return nr == _IOC_NR(SMMU_KHO_IOC_PRESERVE) ||
+	       nr == _IOC_NR(SMMU_KHO_IOC_UNPRESERVE) ||
+	       nr == _IOC_NR(SMMU_KHO_IOC_FREEZE) ||
+	       nr == _IOC_NR(SMMU_KHO_IOC_ABORT) ||
+	       nr == _IOC_NR(SMMU_KHO_IOC_RELEASE) ||
+	       nr == _IOC_NR(SMMU_KHO_IOC_QUARANTINE);
+}
+
+static int skho_ioc_get_fdt(struct smmu_kho_fdt_arg *a,
+			    struct smmu_kho_fdt_arg __user *uarg)
+{
+	const void *b = a->which ? st.in_blob : st.blob;
+	size_t len = a->which ? st.in_len : st.blob_len;
+	int ret = 0;
+
+	if (a->which > SMMU_KHO_FDT_IN)
+		return -EINVAL;
+	if (!b)
+		ret = -ENOENT;
+	else if (a->buf_len < len)
+		ret = -ENOSPC;
+	else if (copy_to_user(u64_to_user_ptr(a->buf), b, len))
+		ret = -EFAULT;
+	if (put_user((u64)len, &uarg->fdt_len))
+		ret = -EFAULT;
 	return ret;
 }
 
 /*
  * Dispatch on the ioctl number only: the size bits follow the header the
  * caller was built with, and @size inside the struct says how much of it
- * the caller knows (extensible structs: the tail is zero-filled on input
- * and not copied back on output).
+ * the caller knows: copy_struct_from_user() zero-fills a shorter struct
+ * and refuses (E2BIG) non-zero bytes past the one this kernel knows.
+ * Errors: the list in uapi/smmu_kho.h.
  */
 static long skho_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 {
@@ -535,77 +909,75 @@ static long skho_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		struct smmu_kho_status status;
 		struct smmu_kho_fdt_arg fdt;
 		struct smmu_kho_streams_arg streams;
+		struct smmu_kho_read_arg read;
 	} u;
 	unsigned int nr = _IOC_NR(cmd);
-	size_t usize = 0;
+	size_t ksize = skho_arg_size(nr);
 	long ret = 0;
-	u32 size;
+	u32 size = 0;
 
-	if (_IOC_TYPE(cmd) != SMMU_KHO_IOC_MAGIC)
+	if (_IOC_TYPE(cmd) != SMMU_KHO_IOC_MAGIC || nr < 1 ||
+	    nr > _IOC_NR(SMMU_KHO_IOC_READ))
 		return -ENOTTY;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	memset(&u, 0, sizeof(u));
-	if (_IOC_SIZE(cmd)) {
+	if (ksize) {
 		if (get_user(size, (u32 __user *)uarg))
 			return -EFAULT;
 		if (size < 8)
 			return -EINVAL;
-		usize = min_t(size_t, size, sizeof(u));
-		if (copy_from_user(&u, uarg, usize))
-			return -EFAULT;
+		if (size > PAGE_SIZE)
+			return -E2BIG;
+		ret = copy_struct_from_user(&u, ksize, uarg, size);
+		if (ret)
+			return ret;
+		if (ksize == sizeof(u.dev) && u.dev.flags)
+			return -EINVAL;	/* no flag is defined yet */
 	}
 	if (!kho_is_enabled() && nr != _IOC_NR(SMMU_KHO_IOC_STATUS))
 		return -EOPNOTSUPP;
 
 	mutex_lock(&st.lock);
+	if (st.jumping && skho_mutates(nr)) {
+		ret = -EBUSY;	/* frozen for the last time: the kexec is under way */
+		goto out;
+	}
 	switch (nr) {
 	case _IOC_NR(SMMU_KHO_IOC_PRESERVE):
-		ret = skho_ioc_dev(SMMU_KHO_IOC_PRESERVE, &u.dev);
-		break;
 	case _IOC_NR(SMMU_KHO_IOC_UNPRESERVE):
-		ret = skho_ioc_dev(SMMU_KHO_IOC_UNPRESERVE, &u.dev);
-		break;
 	case _IOC_NR(SMMU_KHO_IOC_RELEASE):
-		ret = skho_ioc_dev(SMMU_KHO_IOC_RELEASE, &u.dev);
+	case _IOC_NR(SMMU_KHO_IOC_QUARANTINE):
+		ret = skho_ioc_dev(cmd, &u.dev);
 		break;
 	case _IOC_NR(SMMU_KHO_IOC_FREEZE):
-		ret = skho_freeze_locked();
+		ret = skho_freeze_locked(false);
 		break;
 	case _IOC_NR(SMMU_KHO_IOC_ABORT):
 		skho_abort_locked();
+		skho_forget_update();
 		break;
 	case _IOC_NR(SMMU_KHO_IOC_STATUS):
 		skho_status(&u.status);
-		ret = copy_to_user(uarg, &u.status, min(usize, sizeof(u.status))) ?
+		ret = copy_to_user(uarg, &u.status, min_t(size_t, size, sizeof(u.status))) ?
 		      -EFAULT : 0;
 		break;
-	case _IOC_NR(SMMU_KHO_IOC_GET_FDT): {
-		const void *b = u.fdt.which ? st.in_blob : st.blob;
-		size_t len = u.fdt.which ? st.in_len : st.blob_len;
-
-		if (u.fdt.which > SMMU_KHO_FDT_IN) {
-			ret = -EINVAL;
-			break;
-		}
-		u.fdt.fdt_len = len;
-		if (!b)
-			ret = -ENOENT;
-		else if (u.fdt.buf_len < len)
-			ret = -ENOSPC;
-		else if (copy_to_user(u64_to_user_ptr(u.fdt.buf), b, len))
-			ret = -EFAULT;
-		if (put_user(u.fdt.fdt_len, &((struct smmu_kho_fdt_arg __user *)uarg)->fdt_len))
-			ret = -EFAULT;
+	case _IOC_NR(SMMU_KHO_IOC_GET_FDT):
+		ret = skho_ioc_get_fdt(&u.fdt, uarg);
 		break;
-	}
 	case _IOC_NR(SMMU_KHO_IOC_STREAMS):
 		ret = skho_ioc_streams(&u.streams);
 		if (!ret && put_user(u.streams.nr,
 				     &((struct smmu_kho_streams_arg __user *)uarg)->nr))
 			ret = -EFAULT;
 		break;
+	case _IOC_NR(SMMU_KHO_IOC_READ):
+		ret = skho_ioc_read(&u.read);
+		break;
 	default:
 		ret = -ENOTTY;
 	}
+out:
 	mutex_unlock(&st.lock);
 	return ret;
 }
@@ -632,12 +1004,13 @@ static int skho_reboot(struct notifier_block *nb, unsigned long code, void *p)
 		return NOTIFY_DONE;
 	mutex_lock(&st.lock);
 	if (st.out_state == SMMU_KHO_SELECTED || st.out_state == SMMU_KHO_FROZEN) {
-		ret = skho_freeze_locked();
+		ret = skho_freeze_locked(true);
 		if (ret) {
 			pr_err("freeze at reboot failed (%d): nothing is preserved\n", ret);
 			skho_abort_locked();
 		}
 	}
+	st.jumping = true;	/* from here on nothing may change the handover */
 	mutex_unlock(&st.lock);
 	return NOTIFY_DONE;
 }

@@ -115,8 +115,8 @@ struct smmu_kho_stream_info {
 	char dev[32];		/* PCI device name, "" if unknown */
 	char why[96];		/* reason when REFUSED, QUARANTINED, DROPPED */
 	/* Since the first revision: */
-	__u8 ste[64];		/* the STE as the SMMU reads it now, located
-				 * through the live STRTAB_BASE(_CFG) registers */
+	/* the STE as the SMMU reads it now, via STRTAB_BASE(_CFG) */
+	__u8 ste[64];
 	__u64 strtab_base;	/* SMMU_STRTAB_BASE read from the SMMU now */
 	__u32 strtab_cfg;	/* SMMU_STRTAB_BASE_CFG read now */
 	__u32 ste_live;		/* 1 if @ste could be read (else all zero) */
