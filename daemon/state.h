@@ -45,10 +45,11 @@
  *  I2  history starts at IDLE, every step is an allowed transition and
  *      timestamps never decrease.
  *  I3  outside IDLE the plan names an absolute kernel path and at least one
- *      device, without duplicates.
+ *      device, without duplicates - or, with --no-device, none at all.
  *  I4  in PRESERVED, RECOVERED, VERIFIED, FINISHED (and FAILED after the
- *      jump) the journal holds the pre-jump digests, SIDs unique per SMMU,
- *      and every planned device owns at least one preserved stream.
+ *      jump) the journal holds the pre-jump digests (none with --no-device),
+ *      SIDs unique per SMMU, and every planned device owns at least one
+ *      preserved stream.
  *  I5  in RECOVERED, VERIFIED and FINISHED the recovering boot is known and
  *      differs from the boot that armed the plan: the jump happened.
  *  I6  VERIFIED: a verification is present, it covers every pre-jump stream
@@ -59,10 +60,13 @@
  *  I8  (kernel) ARMED: the kernel's outgoing state is IDLE - nothing is
  *      preserved while the update is merely armed.
  *  I9  (kernel) PRESERVED: outgoing state FROZEN with exactly the journal's
- *      number of streams, and a kexec image is loaded.
+ *      number of streams (IDLE and 0 with --no-device), and a kexec image
+ *      is loaded.
  *  I10 (kernel) ABORTED: outgoing state IDLE and no kexec image loaded -
  *      an abort leaves nothing preserved.
- *  I11 (kernel) RECOVERED and VERIFIED: the incoming state is ADOPTED.
+ *  I11 (kernel) RECOVERED and VERIFIED: the incoming state is ADOPTED or
+ *      RELEASED (IDLE with --no-device); IN_REFUSED and ALL_REFUSED lead
+ *      to FAILED, never here.
  *  I12 a committed journal has version SKHO_PB_VERSION and seq > 0.
  */
 /* The C names of the wire enum skhopb.State (the numbers are the format). */
