@@ -10,6 +10,9 @@
 #include "pbutil.h"
 #include "verify.h"
 
+/* Failing results past this many keep only their outcome name as reason. */
+#define SKHOD_VERIFY_FULL_WHY	64
+
 const char *skhod_outcome_name(int o)
 {
 	static const char *const n[] = {
@@ -217,6 +220,10 @@ int skhod_verify(const Skhopb__Journal *j, const struct smmu_kho_stream_info *li
 			    oc == SKHOPB__STREAM_OUTCOME__OUTCOME_REFUSED ||
 			    oc == SKHOPB__STREAM_OUTCOME__OUTCOME_QUARANTINED)
 				v->nr_lost++;
+			/* the journal is bounded: full reasons for the first ones */
+			if (v->n_streams >= SKHOD_VERIFY_FULL_WHY)
+				snprintf(why, sizeof(why), "%s (reason kept for the first %d failing streams only)",
+					 skhod_outcome_name(oc), SKHOD_VERIFY_FULL_WHY);
 			r = add_result(v, s->smmu_base, s->sid, s->device, oc, why);
 			if (!r && named++ < 8)
 				fprintf(f, "; SID 0x%x (%s) on SMMU 0x%" PRIx64 ": %s", s->sid,

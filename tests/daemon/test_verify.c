@@ -473,6 +473,38 @@ static void no_device_journal_verifies_with_zero_streams(struct ktest *t)
 	skhod_pb_free(j);
 }
 
+static void reasons_past_the_first_64_failures_are_shortened(struct ktest *t)
+{
+	static const struct skhod_verify_opts none = { 0 };
+	Skhopb__Journal *j = skhod_journal_new("u", 1, "a");
+	Skhopb__SmmuDigests *sd = malloc(sizeof(*sd));
+	Skhopb__Verification *v = NULL;
+	uint32_t i;
+
+	/* 70 journaled streams, none in the new kernel: 70 lost */
+	skhopb__smmu_digests__init(sd);
+	sd->mmio_base = SMMU;
+	for (i = 0; i < 70; i++) {
+		Skhopb__StreamDigest *s = malloc(sizeof(*s));
+
+		skhopb__stream_digest__init(s);
+		s->smmu_base = SMMU;
+		s->sid = i;
+		SKHOD_PB_PUSH(&sd->streams, &sd->n_streams, s);
+	}
+	SKHOD_PB_PUSH(&j->pre_jump, &j->n_pre_jump, sd);
+	KEXPECT_EQ(t, skhod_verify(j, NULL, NULL, 0, 1, &none, &v), 0);
+	KASSERT(t, v && v->n_streams == 70, "every failing stream has a result");
+	/* results 0-63 keep the full reason, 64-69 the outcome only: bounded journal */
+	KEXPECT(t, !strcmp(v->streams[63]->why, "lost: the new kernel does not report this stream"),
+		"%s", v->streams[63]->why);
+	KEXPECT(t, !strcmp(v->streams[64]->why,
+			   "lost (reason kept for the first 64 failing streams only)"),
+		"%s", v->streams[64]->why);
+	skhod_pb_free(v);
+	skhod_pb_free(j);
+}
+
 KTEST_MAIN("daemon_verify",
 	   KTEST_CASE(intact_streams_verify_with_zero_lost),
 	   KTEST_CASE(missing_stream_is_lost),
@@ -495,4 +527,5 @@ KTEST_MAIN("daemon_verify",
 	   KTEST_CASE(quarantined_stream_fails_as_quarantined),
 	   KTEST_CASE(released_stream_is_judged_on_the_kernels_word_only),
 	   KTEST_CASE(adopted_streams_need_a_recomputation),
-	   KTEST_CASE(no_device_journal_verifies_with_zero_streams))
+	   KTEST_CASE(no_device_journal_verifies_with_zero_streams),
+	   KTEST_CASE(reasons_past_the_first_64_failures_are_shortened))
