@@ -45,6 +45,7 @@
  *               pte <sid>                -- a leaf PTE points one page off
  *               ste-unreadable <sid>     -- STREAMS.ste_live = 0
  *               fail quarantine          -- QUARANTINE returns EIO
+ *               freeze-outside <why...>  -- FREEZE: EADDRNOTAVAIL, STATUS.out_why
  *   crash_at  "<point>" [n]: SIGKILL the daemon the n-th (default 1st) time
  *             it reaches crash point <point>; the file is removed first, so
  *             the restarted daemon does not crash again.
@@ -589,6 +590,13 @@ static void fake_status_ext(struct fake_backend *fb, const struct fake_kernel *k
 	char *r;
 	int pos = 0;
 
+	r = slurp(fb->dirfd, "out-why", NULL);
+	if (r && sscanf(r, "%d %n", &st->out_error, &pos) >= 1) {
+		r[strcspn(r, "\n")] = 0;
+		snprintf(st->out_why, sizeof(st->out_why), "%s", r + pos);
+	}
+	free(r);
+	pos = 0;
 	if (!k->in_state)
 		return;
 	st->nr_quarantined = count_in_streams(fb, SMMU_KHO_STREAM_QUARANTINED);
@@ -790,6 +798,31 @@ static int build_fdt(struct fake_backend *fb, const struct fake_stream *s, uint3
 	return r;
 }
 
+/*
+ * The freeze-outside knob: FREEZE refuses a translation that maps memory
+ * not preserved through KHO (EADDRNOTAVAIL), STATUS.out_error/out_why say
+ * which (`out-why` holds "<-errno> <why>").  Returns 0 or -EADDRNOTAVAIL.
+ */
+static int fake_freeze_outside(struct fake_backend *fb)
+{
+	char *buf = slurp(fb->dirfd, "faults", NULL), *line, *save, out[200];
+	int r = 0;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line && !r;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "freeze-outside", 14) || (line[14] && line[14] != ' '))
+			continue;
+		snprintf(out, sizeof(out), "%d %s\n", -EADDRNOTAVAIL,
+			 line[14] ? line + 15 : "fake: maps memory that is not preserved");
+		put_atomic(fb->dirfd, "out-why", out, strlen(out));
+		snprintf(fb->be.err, sizeof(fb->be.err), "fake FREEZE: %s",
+			 strerror(EADDRNOTAVAIL));
+		r = -EADDRNOTAVAIL;
+	}
+	free(buf);
+	return r;
+}
+
 static int f_freeze(struct skhod_backend *be)
 {
 	struct fake_backend *fb = FB(be);
@@ -800,6 +833,9 @@ static int f_freeze(struct skhod_backend *be)
 	uint32_t n;
 	int r = check_fail(fb, "freeze", -EIO);
 
+	unlinkat(fb->dirfd, "out-why", 0);
+	if (!r)
+		r = fake_freeze_outside(fb);
 	if (r)
 		return r;
 	load_kernel(fb, &k);

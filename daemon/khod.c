@@ -736,6 +736,24 @@ static Skhopb__Response *do_arm(struct skhod *d, const Skhopb__Plan *in, bool dr
 	return respond(d, OK, NULL, NULL);
 }
 
+/* Why FREEZE failed: the ioctl's error and the module's STATUS.out_why. */
+static const char *freeze_why(struct skhod *d, int r, char *why, size_t wl)
+{
+	struct smmu_kho_status st;
+	char ow[sizeof(st.out_why) + 1];
+
+	snprintf(why, wl, "%s", be_err(d, r));
+	if (d->be->ops->status(d->be, &st)) {
+		d->be->err[0] = 0;
+		return why;
+	}
+	memcpy(ow, st.out_why, sizeof(st.out_why));
+	ow[sizeof(st.out_why)] = 0;
+	if (ow[0])
+		snprintf(why + strlen(why), wl - strlen(why), ": %s", ow);
+	return why;
+}
+
 static Skhopb__Response *rolled_back(struct skhod *d, const char *what, const char *why)
 {
 	kernel_rollback(d);
@@ -776,7 +794,7 @@ static Skhopb__Response *do_preserve(struct skhod *d)
 	skhod_ctl_progress(d->conn, "freezing the translation state");
 	r = d->be->ops->freeze(d->be);
 	if (r)
-		return rolled_back(d, "FREEZE", be_err(d, r));
+		return rolled_back(d, "FREEZE", freeze_why(d, r, why, sizeof(why)));
 	crash(d, "update.frozen");
 	r = capture(d, &pj, &npj, why, sizeof(why));
 	if (r)

@@ -100,6 +100,33 @@ static void unreadable_ste_fails_the_snapshot_check(struct ktest *t)
 	frozen_check_case(t, "ste-unreadable 0x19\n", "SID 0x19 (0000:00:03.0) on SMMU 0x9050000 changed after the freeze: STE unreadable");
 }
 
+static void freeze_refusing_unpreserved_memory_names_the_kernels_reason(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	KASSERT(t, !dt_start(&e, NULL, NULL));
+	dt_arm(&e, &o);
+	dt_out_free(&o);
+	dt_write(&e, "faults", "freeze-outside SID 0x10 IOVA 0x10000000 -> PA 0x80100000 not preserved\n");
+	dt_ctl(&e, &o, "update", NULL);
+	KEXPECT_EQ(t, o.code, 7);	/* rolled back */
+	/* the errno and STATUS.out_why, which names SID, IOVA and PA */
+	KEXPECT(t, HAS(o.err, "FREEZE failed: fake FREEZE: Cannot assign requested address: SID 0x10 IOVA 0x10000000 -> PA 0x80100000 not preserved"),
+		"%s", o.err);
+	dt_out_free(&o);
+	KEXPECT_EQ(t, dt_kernel(&e, "out_state"), SMMU_KHO_IDLE);
+	dt_ctl(&e, &o, "status", "--json", NULL);
+	KEXPECT(t, HAS(o.out, "\"out_error\": -99") &&
+		HAS(o.out, "\"out_why\": \"SID 0x10 IOVA 0x10000000 -> PA 0x80100000 not preserved\""),
+		"%s", o.out);
+	dt_out_free(&o);
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
 /* After the jump: a knob the module's digests miss, caught and quarantined. */
 struct after_case {
 	const char *fault;
@@ -445,6 +472,7 @@ KTEST_MAIN("daemon_trust",
 	   KTEST_CASE(live_ste_changed_after_freeze_fails_the_snapshot_check),
 	   KTEST_CASE(pte_changed_after_freeze_fails_the_snapshot_check),
 	   KTEST_CASE(unreadable_ste_fails_the_snapshot_check),
+	   KTEST_CASE(freeze_refusing_unpreserved_memory_names_the_kernels_reason),
 	   KTEST_CASE(pte_changed_behind_the_module_is_caught_after_the_jump_and_quarantined),
 	   KTEST_CASE(live_ste_changed_behind_the_module_is_caught_after_the_jump_and_quarantined),
 	   KTEST_CASE(kernel_reported_change_quarantines_too),
