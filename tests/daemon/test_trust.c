@@ -127,6 +127,70 @@ static void freeze_refusing_unpreserved_memory_names_the_kernels_reason(struct k
 	dt_cleanup(&e);
 }
 
+static void restart_in_preserved_rechecks_raw_bytes_and_rolls_back(struct ktest *t)
+{
+	struct dt_env e;
+	Skhopb__Journal *j;
+	char why[200];
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	if (preserved(t, &e))
+		goto out;
+	/* a PTE changes while PRESERVED; the module's digests do not see it */
+	dt_write(&e, "faults", "pte 0x18\n");
+	dt_kill9(&e);
+	KASSERT(t, !dt_start(&e, NULL, NULL));
+	j = dt_journal(&e, why, sizeof(why));
+	KASSERT(t, j, "%s", why);
+	KEXPECT_EQ(t, j->state, SKHOD_ARMED);	/* rolled back, not jumped with it */
+	KEXPECT(t, HAS(j->reason, "SID 0x18 (0000:00:03.0) on SMMU 0x9050000 changed after the freeze: the translation smmu-khod recomputed"),
+		"reason: %s", j->reason);
+	skhod_pb_free(j);
+	KEXPECT_EQ(t, dt_kernel(&e, "out_state"), SMMU_KHO_IDLE);
+	KEXPECT_EQ(t, dt_kernel(&e, "kexec_loaded"), 0);
+out:
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
+static void crash_after_quarantine_still_ends_failed(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+	Skhopb__Journal *j;
+	char why[200];
+	int st;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	if (preserved(t, &e))
+		goto out;
+	dt_write(&e, "faults", "pte 0x10\n");
+	/* the verdict's commit never happens: killed right after the quarantine */
+	dt_write(&e, "crash_at", "verify.done\n");
+	dt_ctl(&e, &o, "update", NULL);
+	dt_out_free(&o);
+	st = dt_wait_exit(&e, 10000);
+	KASSERT(t, st != -1 && WIFEXITED(st), "no fake kexec");
+	/* verification runs before the socket opens: the start itself dies */
+	KEXPECT(t, dt_start(&e, NULL, &st) == -1 && st != -1 && WIFSIGNALED(st) &&
+		WTERMSIG(st) == 9, "daemon not killed at verify.done: 0x%x", st);
+	KEXPECT_EQ(t, dt_kernel(&e, "in_state"), SMMU_KHO_ADOPTED);
+	KASSERT(t, !dt_start(&e, NULL, NULL));
+	j = dt_journal(&e, why, sizeof(why));
+	KASSERT(t, j, "%s", why);
+	/* verified again after the restart: the stream is QUARANTINED now */
+	KEXPECT_EQ(t, j->state, SKHOD_FAILED);
+	KEXPECT(t, j->verification && j->verification->n_streams == 1 &&
+		j->verification->streams[0]->outcome == SKHOPB__STREAM_OUTCOME__OUTCOME_QUARANTINED,
+		"outcome");
+	skhod_pb_free(j);
+out:
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
 /* After the jump: a knob the module's digests miss, caught and quarantined. */
 struct after_case {
 	const char *fault;
@@ -477,6 +541,8 @@ KTEST_MAIN("daemon_trust",
 	   KTEST_CASE(live_ste_changed_behind_the_module_is_caught_after_the_jump_and_quarantined),
 	   KTEST_CASE(kernel_reported_change_quarantines_too),
 	   KTEST_CASE(failed_quarantine_is_named_and_the_verdict_stays_failed),
+	   KTEST_CASE(restart_in_preserved_rechecks_raw_bytes_and_rolls_back),
+	   KTEST_CASE(crash_after_quarantine_still_ends_failed),
 	   KTEST_CASE(refused_handover_is_not_called_a_cold_boot),
 	   KTEST_CASE(all_streams_refused_fails_without_recovered),
 	   KTEST_CASE(no_device_update_jumps_and_verifies_with_zero_streams),
