@@ -1279,9 +1279,8 @@ static void lost_without_handover(struct skhod *d)
 	struct smmu_kho_stream_info *live = NULL;
 	Skhopb__Verification *v = NULL;
 	uint32_t nlive = 0;
-	int r;
-
 	char why[200];
+	int r;
 
 	r = verify_live(d, &vo, &live, &nlive, &v, why, sizeof(why));
 	free(live);
