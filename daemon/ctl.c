@@ -32,6 +32,7 @@ enum {
 	EX_STATE = 6,		/* not allowed in the current state */
 	EX_KERNEL = 7,		/* kernel interface failed (ioctl, kexec, LUO) */
 	EX_BUSY = 8,		/* smmu-khod busy: every connection slot taken */
+	EX_ATTENTION = 9,	/* NEEDS_ATTENTION: the journal was unusable */
 };
 
 static const char *sock_path;
@@ -62,7 +63,8 @@ static void usage(FILE *f)
 "The socket defaults to $SMMU_KHO_SOCKET, else " SKHOD_DEFAULT_SOCKET ".\n"
 "exit status: 0 ok, 1 failure, 2 usage, 3 daemon not running, 4 verification\n"
 "failed, 5 permission denied, 6 wrong state, 7 kernel interface error,\n"
-"8 daemon busy (too many connections: retry).\n");
+"8 daemon busy (too many connections: retry), 9 needs attention (the journal\n"
+"was unusable: read `status`, then `abort`).\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -720,6 +722,8 @@ static int finish_status(Skhopb__Response *r, bool json)
 		json_status(stdout, r->status, hint);
 	else
 		human_status(stdout, r->status, hint);
+	if (r->status->state == SKHOD_NEEDS_ATTENTION)
+		return EX_ATTENTION;
 	return r->status->state == SKHOD_FAILED ? EX_VERIFY : EX_OK;
 }
 
