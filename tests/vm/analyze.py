@@ -694,7 +694,7 @@ class Checks:
         ho, dumps, why = self._wit(u, ('before', 'after'))
         if ho is None:
             return False, why
-        n_cd = n_pt = n_s1 = 0
+        n_cd = n_pt = n_s1 = n_diff = 0
         diff = []
         try:
             for smmu in ho:
@@ -705,6 +705,7 @@ class Checks:
                 for key in sorted(set(tb) | set(ta)):
                     n_cd += key[0] == 'cd'
                     n_pt += key[0] == 'pt'
+                    n_diff += tb.get(key) != ta.get(key)
                     if tb.get(key) != ta.get(key) and len(diff) < 4:
                         diff.append('%s %#x+%#x: %s' % (
                             'CD table' if key[0] == 'cd' else 'page table', key[1], key[2],
@@ -715,9 +716,9 @@ class Checks:
             return False, str(e)
         # Stage-1 streams need their CD tables; every stream some table.
         ok = n_pt > 0 and (n_cd > 0 or n_s1 == 0) and not diff
-        return ok, ('%d CD table(s) (%d stage-1 STEs) and %d page-table page(s) identical '
-                    'after adoption to after the freeze%s (QMP pmemsave)' % (
-                        n_cd, n_s1, n_pt, ('; differ: ' + '; '.join(diff)) if diff else ''))
+        return ok, ('%d CD table(s) (%d stage-1 STEs) and %d page-table page(s) compared, '
+                    'after adoption against after the freeze: %d differ%s (QMP pmemsave)' % (
+                        n_cd, n_s1, n_pt, n_diff, (': ' + '; '.join(diff)) if diff else ''))
 
     def powers_off(self):
         n = self.a.updates
@@ -1005,9 +1006,237 @@ def bench_report(path):
     return 0
 
 
+# ---- self-test: the checks fail on doctored evidence -------------------------
+
+def _fdt_build(root_props, nodes):
+    """A minimal FDT v17 writer: root properties and {node name: props}."""
+    strings, soff, st = b'', {}, b''
+
+    def prop(name, val):
+        nonlocal strings
+        if name not in soff:
+            soff[name] = len(strings)
+            strings += name.encode() + b'\0'
+        v = val + b'\0' * (-len(val) % 4)
+        return struct.pack('>III', 3, len(val), soff[name]) + v
+
+    def node(name, props):
+        n = name.encode() + b'\0'
+        return (struct.pack('>I', 1) + n + b'\0' * (-len(n) % 4) +
+                b''.join(prop(k, v) for k, v in props.items()))
+    st = node('', root_props)
+    for name, props in nodes.items():
+        st += node(name, props) + struct.pack('>I', 2)
+    st += struct.pack('>II', 2, 9)
+    off_rsv = 40
+    off_st = off_rsv + 16
+    off_str = off_st + len(st)
+    total = off_str + len(strings)
+    hdr = struct.pack('>10I', 0xd00dfeed, total, off_st, off_str, off_rsv, 17, 16, 0,
+                      len(strings), len(st))
+    return hdr + b'\0' * 16 + st + strings
+
+
+def _leb(n):
+    out = b''
+    while True:
+        c, n = n & 0x7f, n >> 7
+        out += bytes([c | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+class _Synth:
+    """One preserve update (kernel 1 -> 2) as a witness would record it:
+    2-level stream table (SPLIT 8), SID 0x10 stage 1 with a linear CD table
+    and a 4-level 4 KiB page table; every other STE abort, except SID 0x18
+    which kernel 2 rewrote (CMD_CFGI_STE in the trace)."""
+    L1, L2, CD, PT = 0x40100000, 0x40104000, 0x40110000, 0x40120000
+    BASE, CFG = 0x40100000 | 1 << 62, 1 << 16 | 8 << 6 | 16
+
+    def __init__(self):
+        self.ste = struct.pack('<8Q', 1 | 5 << 1 | self.CD, 0x8, 0, 0, 0, 0, 0, 0)
+        self.mem = {}
+        self.mem[self.L1] = bytearray(4096)
+        struct.pack_into('<Q', self.mem[self.L1], 0, self.L2 | 9)
+        l2 = bytearray()
+        for sid in range(256):
+            l2 += self.ste if sid == DUT else struct.pack('<8Q', 1, 0, 0, 0, 0, 0, 0, 0)
+        self.mem[self.L2] = l2
+        cd = bytearray(4096)
+        struct.pack_into('<QQ', cd, 0, 16 | 1 << 31 | 5 << 32 | 1 << 41 | 1 << 48, self.PT)
+        self.mem[self.CD] = cd
+        pt = bytearray(4 * 4096)
+        for lvl in range(3):
+            struct.pack_into('<Q', pt, lvl * 4096, (self.PT + (lvl + 1) * 4096) | 3)
+        struct.pack_into('<Q', pt, 3 * 4096, 0x40200000 | 0x403)
+        self.mem[self.PT] = pt
+        runs = [(self.L1, 1), (self.L2, 4), (self.CD, 1), (self.PT, 4)]
+        rng, page = b'', 0
+        for pa, n in runs:
+            rng += _leb(pa // 4096 - page) + _leb(n - 1)
+            page = pa // 4096 + n
+        self.fdt = _fdt_build(
+            {'compatible': b'smmu-kho-v2\0', 'smmu-kho,abi-minor': struct.pack('>I', 0)},
+            {'smmu@9050000': {
+                'reg': struct.pack('>Q', 0x9050000),
+                'strtab-base': struct.pack('>Q', self.BASE),
+                'strtab-base-cfg': struct.pack('>I', self.CFG),
+                'features': struct.pack('>I', 1), 'oas': struct.pack('>I', 44),
+                'preserved-ranges': rng,
+                'streams': struct.pack('>IQQ', DUT, 1, 2) + self.ste,
+                'page-tables': struct.pack('>QBBBBBBHQ', self.PT, 1, 12, 0, 48, 44, 1, 0, 3),
+                'asids': struct.pack('>I', 1), 'vmids': b''}})
+        self.trace = [
+            'pci_cfg_write edu 00:02.0 @0xfc <- 0x5e000130',     # 0 witness window (k1) begins
+            'pci_cfg_write edu 00:02.0 @0xfc <- 0x5e000131',     # 1 ... ends
+            'pci_cfg_write edu 00:02.0 @0xfc <- 0x5e000110',     # 2 in-jump DMA fired
+            'smmuv3_write_mmio addr: 0x20 val:0xd size: 0x4(0)',  # 3 kernel 1 shutdown
+            'smmuv3_read_mmio addr: 0x0 val:0xd44101b size: 0x4(0)',  # 4 kernel 2 probe
+            'smmuv3_write_mmio addr: 0x20 val:0xd size: 0x4(0)',  # 5 kernel 2 re-arms queues
+            'smmuv3_cmdq_cfgi_ste streamid= 0x18',                # 6 kernel 2 writes SID 0x18
+            'pci_cfg_write edu 00:02.0 @0xfc <- 0x5e000201',     # 7 edu_dma loaded in kernel 2
+            'pci_cfg_write edu 00:02.0 @0xfc <- 0x5e000232',     # 8 witness window (k2) begins
+            'pci_cfg_write edu 00:02.0 @0xfc <- 0x5e000233',     # 9 ... ends
+        ]
+        self.stop = {'before': 1, 'after': 9}       # trace lines at the stop
+        self.resumed = {'before': False, 'after': False}
+        self.regs = {ph: {'cr0': 0xd, 'strtab_base': self.BASE, 'strtab_base_cfg': self.CFG}
+                     for ph in ('before', 'after')}
+        self.after = {pa: bytearray(b) for pa, b in self.mem.items()}
+        # Kernel 2 gave SID 0x18 a stage-1 STE of its own.
+        struct.pack_into('<Q', self.after[self.L2], 64 * 0x18, 1 | 5 << 1 | 0x40300000)
+        self.before = {pa: bytearray(b) for pa, b in self.mem.items()}
+        self.drop_hex = False
+        self.missing = set()
+
+    def write(self, d):
+        blob = self.fdt
+        ser = ['SKHOVM k=1 data fdt_out len=%d fnv=%#x err=0 streams_err=0' % (
+            len(blob), _fnv(blob))]
+        for off in range(0, len(blob), 100):
+            if self.drop_hex and off == 100:
+                continue
+            ser.append('SKHOVM k=1 data fdthex which=out off=%d len=%d hex=%s' % (
+                off, len(blob), blob[off:off + 100].hex()))
+        with open(os.path.join(d, 'serial'), 'w') as f:
+            f.write('\n'.join(ser) + '\n')
+        with open(os.path.join(d, 'trace'), 'w') as f:
+            f.write('\n'.join(self.trace) + '\n')
+        for ph, mem in (('before', self.before), ('after', self.after)):
+            if ph in self.missing:
+                continue
+            wd = os.path.join(d, 'w', 'u1-' + ph)
+            os.makedirs(wd)
+            regions, data = [], b''
+            for pa in sorted(mem):
+                regions.append([pa, len(mem[pa]), len(data)])
+                data += bytes(mem[pa])
+            with open(os.path.join(wd, 'memory.bin'), 'wb') as f:
+                f.write(data)
+            with open(os.path.join(wd, 'index.json'), 'w') as f:
+                json.dump({'k': 1 if ph == 'before' else 2, 'u': 1, 'phase': ph,
+                           'status': 'paused', 'trace_lines': self.stop[ph],
+                           'resumed_before_stop': self.resumed[ph], 'regions': regions,
+                           'regs': {'smmu@9050000': self.regs[ph]}}, f)
+
+
+def _flip(mem, pa, off):
+    mem[pa][off] ^= 0x40
+
+
 def self_test():
-    print('self-test: not written yet')
-    return 1
+    """Every witness and CR0 check passes on the synthetic update and fails
+    on each doctored copy; exit status 1 otherwise."""
+    S = _Synth
+    checks = {
+        'dumps_inside_windows': lambda c: c.wit_windows(1),
+        'registers_match': lambda c: c.wit_regs(1),
+        'stes_before': lambda c: c.wit_stes(1, 'before'),
+        'stes_after': lambda c: c.wit_stes(1, 'after'),
+        'other_stes_abort': lambda c: c.wit_other_abort(1),
+        'tables_identical': lambda c: c.wit_tables(1),
+        'smmu_stays_on': lambda c: c.tr_smmu_stays_on(1),
+    }
+    ste10 = 64 * DUT
+    cases = [
+        # (what is doctored, check that must fail, how)
+        ('one byte of SID 0x10 STE after adoption', 'stes_after',
+         lambda s: _flip(s.after, S.L2, ste10 + 9)),
+        ('one byte of SID 0x10 STE before the jump', 'stes_before',
+         lambda s: _flip(s.before, S.L2, ste10 + 63)),
+        ('L1STD of SIDs 0..255 cleared after adoption', 'stes_after',
+         lambda s: struct.pack_into('<Q', s.after[S.L1], 0, 0)),
+        ('SID 0x20 left live (bypass) after adoption', 'other_stes_abort',
+         lambda s: struct.pack_into('<Q', s.after[S.L2], 64 * 0x20, 1 | 4 << 1)),
+        ('SID 0x18 live but kernel 2 never wrote it (no CFGI_STE)', 'other_stes_abort',
+         lambda s: s.trace.__setitem__(6, 'smmuv3_cmdq_consume')),
+        ('one page-table byte after adoption', 'tables_identical',
+         lambda s: _flip(s.after, S.PT, 3 * 4096 + 2)),
+        ('one CD byte after adoption', 'tables_identical',
+         lambda s: _flip(s.after, S.CD, 40)),
+        ('CD.TTB0 pointing at an unlisted table after adoption', 'tables_identical',
+         lambda s: _flip(s.after, S.CD, 12)),
+        ('a table page missing from the dump', 'tables_identical',
+         lambda s: s.after.__setitem__(S.PT, s.after[S.PT][:2 * 4096])),
+        ('live STRTAB_BASE moved after adoption', 'registers_match',
+         lambda s: s.regs['after'].__setitem__('strtab_base', S.BASE + 0x10000)),
+        ('SMMUEN clear in the live CR0 before the jump', 'registers_match',
+         lambda s: s.regs['before'].__setitem__('cr0', 0xc)),
+        ('no CR0 write in the jump window', 'smmu_stays_on',
+         lambda s: s.trace.__setitem__(slice(0, None), [ln for ln in s.trace
+                                                          if 'addr: 0x20' not in ln])),
+        ('CR0 write with SMMUEN=0 in the jump window', 'smmu_stays_on',
+         lambda s: s.trace.__setitem__(3, 'smmuv3_write_mmio addr: 0x20 val:0xc size: 0x4(0)')),
+        ('no CR0 write by the next kernel after its probe', 'smmu_stays_on',
+         lambda s: s.trace.__setitem__(5, 'smmuv3_cmdq_consume')),
+        ('in-jump fire mark missing', 'smmu_stays_on',
+         lambda s: s.trace.__setitem__(2, 'smmuv3_cmdq_consume')),
+        ('next kernel load mark missing', 'smmu_stays_on',
+         lambda s: s.trace.__setitem__(7, 'smmuv3_cmdq_consume')),
+        ('after dump taken once the window was over', 'dumps_inside_windows',
+         lambda s: s.stop.__setitem__('after', 10)),
+        ('before dump taken before the window began', 'dumps_inside_windows',
+         lambda s: s.stop.__setitem__('before', 0)),
+        ('guest had resumed when the VM stopped', 'dumps_inside_windows',
+         lambda s: s.resumed.__setitem__('before', True)),
+        ('window end mark missing', 'dumps_inside_windows',
+         lambda s: s.trace.__setitem__(9, 'smmuv3_cmdq_consume')),
+        ('after dump missing', 'stes_after', lambda s: s.missing.add('after')),
+        ('after dump missing', 'other_stes_abort', lambda s: s.missing.add('after')),
+        ('after dump missing', 'tables_identical', lambda s: s.missing.add('after')),
+        ('after dump missing', 'dumps_inside_windows', lambda s: s.missing.add('after')),
+        ('a chunk of the printed FDT missing', 'stes_before',
+         lambda s: setattr(s, 'drop_hex', True)),
+    ]
+    tmp = tempfile.mkdtemp(prefix='skho-selftest.')
+    bad = 0
+
+    def run(synth):
+        d = tempfile.mkdtemp(dir=tmp)
+        synth.write(d)
+        a = argparse.Namespace(serial=os.path.join(d, 'serial'), trace=os.path.join(d, 'trace'),
+                               witness=os.path.join(d, 'w'), stage=1, updates=1)
+        return Checks(a)
+    try:
+        c = run(_Synth())
+        for name, fn in checks.items():
+            ok, detail = fn(c)
+            print('%s good evidence: %s passes: %s' % ('ok  ' if ok else 'FAIL', name, detail))
+            bad += not ok
+        for what, name, doctor in cases:
+            s = _Synth()
+            doctor(s)
+            ok, detail = checks[name](run(s))
+            print('%s doctored (%s): %s fails: %s' % ('FAIL' if ok else 'ok  ', what, name,
+                                                     detail))
+            bad += ok
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    n = len(checks) + len(cases)
+    print('self-test: %d/%d as expected (%d checks pass on good evidence, %d doctored cases '
+          'fail)' % (n - bad, n, len(checks), len(cases)))
+    return 1 if bad else 0
 
 
 def main():
