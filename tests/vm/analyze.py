@@ -10,7 +10,7 @@ pages after FREEZE and after adoption.  The witness checks decode the
 stream table, CD tables and page tables from those bytes themselves and
 compare them with the FDT the outgoing kernel printed.
 Output, one line per check on stdout:
-    RESULT <tab> ok|fail|skip <tab> <name> <tab> <detail>
+    RESULT <tab> ok|fail <tab> <name> <tab> <detail>
     INFO <tab> <text>
     BENCH <tab> <json: one live update's timings and sizes, for --bench-report>
 Checks that involve DMA translation need both the guest's verdict (the data
