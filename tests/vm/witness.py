@@ -437,7 +437,7 @@ def watch(args):
     except OSError as e:
         print('witness: no QMP socket %s: %s' % (args.qmp, e), file=sys.stderr)
         return 1
-    done, pos, text = set(), 0, ''
+    done, pos, text, seen = set(), 0, '', {}
     try:
         while True:
             try:
@@ -454,8 +454,13 @@ def watch(args):
                 key = (int(m.group(1)), int(m.group(2)), m.group(3))
                 if key in done:
                     continue
-                done.add(key)
                 k, u, phase = key
+                # The FDT lines go through the tty and may trail the
+                # sentinel (printk): wait up to 1 s of the window for them.
+                seen.setdefault(key, time.time())
+                if fdt_from_serial(text, u) is None and time.time() - seen[key] < 1:
+                    continue
+                done.add(key)
                 take_dump(q, args, text, k, u, phase,
                           os.path.join(args.out, 'u%d-%s' % (u, phase)))
             try:

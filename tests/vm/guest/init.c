@@ -52,6 +52,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/reboot.h>
@@ -431,6 +432,10 @@ static void skho_print_fdt(int fd)
 		}
 	}
 	free(buf);
+	/* Every byte on the wire before the witness_wait line (printk) goes
+	 * out: the host reads the FDT when it sees that line. */
+	if (con >= 0 && tcdrain(con))
+		say("data", "fdthex_tcdrain errno=%d", errno);
 	if (con >= 0)
 		close(con);
 	else
