@@ -331,7 +331,7 @@ run_scenario() {
 		--stage "$S_STAGE" --preserve "$([ $S_MODE = preserve ] && echo 1 || echo 0)" \
 		--keep "$S_KEEP" --bench-streams "$S_BENCH" \
 		--smmu-kho "$([ -n "$smmu_kho_ko" ] && echo 1 || echo 0)" \
-		--witness "$([ $wit != 0 ] && echo "$wdir")" \
+		--witness "$(if [ $wit != 0 ]; then echo "$wdir"; elif [ $bench = 1 ]; then echo -; fi)" \
 		--scenario "$S_NAME" --qemu-rc "$rc" >"$res" 2>>"$qout"
 	arc=$?
 	while IFS=$'\t' read -r line verdict name detail; do
