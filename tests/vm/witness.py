@@ -455,8 +455,8 @@ def watch(args):
                 if key in done:
                     continue
                 k, u, phase = key
-                # The FDT lines go through the tty and may trail the
-                # sentinel (printk): wait up to 1 s of the window for them.
+                # The sentinel follows the FDT lines in the printk stream;
+                # should a line still be missing, wait up to 1 s of the window.
                 seen.setdefault(key, time.time())
                 if fdt_from_serial(text, u) is None and time.time() - seen[key] < 1:
                     continue
