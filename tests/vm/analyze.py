@@ -665,6 +665,18 @@ class Checks:
                         n_abort, n_tables, u + 1, ', '.join(written) or 'none',
                         '; '.join(bad) or 'none'))
 
+    def wit_stock(self, u):
+        """Negative control of the witness: in a stock run (FREEZE, then
+        ABORT) it reads SID 0x10's frozen STE before the jump, inside its
+        windows, and the STE comparison after the jump fails."""
+        win, wd = self.wit_windows(u)
+        pre, pd = self.wit_stes(u, 'before')
+        post, ad = self.wit_stes(u, 'after')
+        return win and pre and not post, (
+            'windows %s; before: %s; after: %s' % ('ok' if win else 'FAILED: ' + wd, pd,
+                                                   'fails, as it must: ' + ad if not post
+                                                   else 'PASSES: an STE was kept: ' + ad))
+
     def _tables(self, smmu, d, stes):
         """{(pa, size): bytes} of the CD tables and page-table pages the
         preserved STEs reach in dump d, or raise ValueError."""
@@ -814,6 +826,9 @@ class Checks:
                 yield name, False, partial(self.both, name, partial(self.tr_raw_faults, u, DUT))
                 name = 'u%d.stock_no_stream_handed_over' % u
                 yield name, True, partial(self.both, name, partial(self.nothing_to_compare, u))
+                if self.a.witness != '-':
+                    yield ('u%d.stock_witness_sees_frozen_ste_gone_after_jump' % u, True,
+                           partial(self.wit_stock, u))
             name = 'u%d.probe_dma_during_jump_is_lost' % u
             yield name, False, partial(self.both, name, partial(self.tr_jump_lost, u, PROBE))
             name = 'u%d.probe_same_iova_after_kexec_faults' % u

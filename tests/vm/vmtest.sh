@@ -10,7 +10,7 @@
 # under test; 00:03.0 = SID 0x18, never preserved), the smmuv3_* and
 # pci_cfg_write trace events and a QMP socket, on which tests/vm/witness.py
 # reads the SMMU registers, stream table, CD tables and page tables from
-# outside the guest (preserve runs: after FREEZE and after adoption), and
+# outside the guest (after FREEZE and after the jump), and
 # turns the guest's SKHOVM lines, the trace and those dumps into one KTAP
 # line per check (tests/vm/analyze.py).  First, analyze.py --self-test
 # shows that its witness and trace checks fail on doctored evidence.
@@ -41,7 +41,7 @@
 #   SKHO_KDIR=<dir> uses an already built kernel tree instead of building;
 #   SKHO_VM_OUT=<dir> build/log directory (default build/vm);
 #   SKHO_VM_TIMEOUT=<s> per-boot-chain timeout (default 60 + 30 per update,
-#   + 2 x SKHO_WITNESS_S per update in preserve runs);
+#   + 2 x SKHO_WITNESS_S per update);
 #   SKHO_WITNESS_S=<s> length of each witness window (default 3; the guest
 #   sleeps that long while the host dumps; not used by --bench).
 # Exit status: 0 if every check passed, 1 otherwise (nothing is skipped: a
@@ -288,9 +288,10 @@ run_scenario() {
 		result fail "$tag.boot_reaches_init" "no non-coherent DTB"; return 0
 	fi
 	serial=$base.serial.log trace=$base.trace.log qout=$base.qemu.log wdir=$base.witness
-	# The outside witness: preserve runs outside --bench (it adds 2 windows
-	# of $wwin s per update and would distort the timings).
-	[ $S_MODE = preserve ] && [ $bench = 0 ] && wit=$wwin
+	# The outside witness, outside --bench (it adds 2 windows of $wwin s per
+	# update and would distort the timings); in stock runs it must find
+	# 00:02.0's frozen STE gone after the jump (its negative control).
+	[ $bench = 0 ] && wit=$wwin
 	tmo=${SKHO_VM_TIMEOUT:-$((60 + 30 * S_N + S_BENCH / 32 + 2 * wit * S_N))}
 	append="console=ttyAMA0 kho=on liveupdate=on retain_initrd printk.devkmsg=on printk.time=1"
 	append+=" panic=-1"

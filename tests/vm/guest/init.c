@@ -13,13 +13,14 @@
  *                   translation and hand the first kernel's buffer on
  *   skho.bench=B    with skho.preserve: insmod smmu_kho.ko bench_streams=B
  *                   (B streams preserved in all: 00:02.0's plus B-1 copies)
- *   skho.witness=W  with skho.preserve: print the outgoing FDT (fdthex lines)
+ *   skho.witness=W  with smmu_kho.ko: print the outgoing FDT (fdthex lines)
  *                   and open two W-second witness windows per update, one
  *                   after FREEZE and one after adoption before RELEASE: the
  *                   guest marks the window in the trace (edu mark 0x30/0x31
  *                   before, 0x32/0x33 after), prints "witness_wait" and
  *                   sleeps; tests/vm/witness.py stops the VM over QMP and
- *                   reads the tables from outside meanwhile
+ *                   reads the tables from outside meanwhile (stock runs:
+ *                   the before window is between FREEZE and ABORT)
  * Without skho.preserve but with /lib/smmu_kho.ko (the negative control),
  * the module preserves and freezes 00:02.0 to capture its digests, then
  * ABORTs before the kexec: nothing may be handed over.
@@ -927,6 +928,12 @@ static void stock_freeze_then_abort(void)
 		r[1] = ioctl(fd, SMMU_KHO_IOC_FREEZE) ? -errno : 0;
 		r[2] = ioctl(fd, SMMU_KHO_IOC_STATUS, &fz) ? -errno : 0;
 		skho_report_out(fd, &fz);
+		/* The witness's negative control: it reads 00:02.0's frozen
+		 * STE now and, after the jump, finds it gone. */
+		if (witness) {
+			skho_print_fdt(fd);
+			witness_window(&devs[0], K, "before", MARK_WITNESS_BEFORE);
+		}
 		r[3] = ioctl(fd, SMMU_KHO_IOC_ABORT) ? -errno : 0;
 		r[4] = ioctl(fd, SMMU_KHO_IOC_STATUS, &ab) ? -errno : 0;
 		r[4] = r[4] ?: skho_fdt(fd, SMMU_KHO_FDT_OUT, &len, &sum) == -ENOENT ? 0 : -EEXIST;
@@ -1019,8 +1026,8 @@ int main(void)
 	noncoh = cmdline_ul(cmdline, "skho.noncoh", 0);
 	keep = preserve && cmdline_ul(cmdline, "skho.keep", 0);
 	bench = preserve ? cmdline_ul(cmdline, "skho.bench", 0) : 0;
-	witness = preserve ? cmdline_ul(cmdline, "skho.witness", 0) : 0;
 	have_skho = preserve || !access("/lib/smmu_kho.ko", R_OK);
+	witness = have_skho ? cmdline_ul(cmdline, "skho.witness", 0) : 0;
 	devs[0].preserved = preserve;
 	if (read_file("/proc/uptime", up, sizeof(up)) < 0)
 		up[0] = 0;
@@ -1045,6 +1052,8 @@ int main(void)
 			smmu_kho_incoming();
 		else if (have_skho)
 			stock_incoming();
+		if (!preserve && witness)
+			witness_window(&devs[0], K - 1, "after", MARK_WITNESS_AFTER);
 		for (i = 0; i < MAX_DEVS; i++) {
 			check_record(&devs[i]);
 			check_jump(&devs[i]);
