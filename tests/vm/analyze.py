@@ -732,6 +732,32 @@ class Checks:
                     'after adoption against after the freeze: %d differ%s (QMP pmemsave)' % (
                         n_cd, n_s1, n_pt, n_diff, (': ' + '; '.join(diff)) if diff else ''))
 
+    def wit_outputs(self, u):
+        """Every leaf of every preserved page table, walked in the memory
+        dumped after adoption, maps a page the handover lists in
+        output-ranges, and none of them is a table page: the device can
+        reach nothing else (docs/abi.md).  The DMA buffer must be one of
+        them."""
+        ho, dumps, why = self._wit(u, ('after',))
+        if ho is None:
+            return False, why
+        n, bad = 0, []
+        try:
+            for smmu in ho:
+                for pt in smmu['page_tables']:
+                    for pa, size in W.pt_leaves(dumps['after'], pt):
+                        n += 1
+                        if not W.inside(smmu['outputs'], pa, size):
+                            bad.append('%#x+%#x outside output-ranges' % (pa, size))
+                        elif any(r < pa + size and pa < r + s for r, s in smmu['ranges']):
+                            bad.append('%#x+%#x is a table page' % (pa, size))
+        except ValueError as e:
+            return False, str(e)
+        outs = sum(s for smmu in ho for _, s in smmu['outputs'])
+        return n > 0 and outs > 0 and not bad, (
+            '%d leaves walked outside the guest, %d output bytes listed: %s (QMP pmemsave)' % (
+                n, outs, '; '.join(bad[:4]) if bad else 'all inside output-ranges'))
+
     def powers_off(self):
         n = self.a.updates
         bye = self.g.verb(n + 1, 'bye')
@@ -811,6 +837,7 @@ class Checks:
                               ('witness_preserved_stes_match_fdt_after_adoption',
                                partial(self.wit_stes, phase='after')),
                               ('witness_other_stes_abort_after_adoption', self.wit_other_abort),
+                              ('witness_every_leaf_maps_an_output_page', self.wit_outputs),
                               ('witness_cd_and_page_tables_identical_across_jump',
                                self.wit_tables)):
                     yield 'u%d.%s' % (u, c), True, partial(fn, u)
@@ -1093,13 +1120,14 @@ class _Synth:
             rng += _leb(pa // 4096 - page) + _leb(n - 1)
             page = pa // 4096 + n
         self.fdt = _fdt_build(
-            {'compatible': b'smmu-kho-v2\0', 'smmu-kho,abi-minor': struct.pack('>I', 0)},
+            {'compatible': b'smmu-kho-v3\0', 'smmu-kho,abi-minor': struct.pack('>I', 0)},
             {'smmu@9050000': {
                 'reg': struct.pack('>Q', 0x9050000),
                 'strtab-base': struct.pack('>Q', self.BASE),
                 'strtab-base-cfg': struct.pack('>I', self.CFG),
                 'features': struct.pack('>I', 1), 'oas': struct.pack('>I', 44),
                 'preserved-ranges': rng,
+                'output-ranges': _leb(0x40200000 // 4096) + _leb(0),
                 'streams': struct.pack('>IQQ', DUT, 1, 2) + self.ste,
                 'page-tables': struct.pack('>QBBBBBBHQ', self.PT, 1, 12, 0, 48, 44, 1, 0, 3),
                 'asids': struct.pack('>I', 1), 'vmids': b''}})
@@ -1172,6 +1200,7 @@ def self_test():
         'stes_after': lambda c: c.wit_stes(1, 'after'),
         'other_stes_abort': lambda c: c.wit_other_abort(1),
         'tables_identical': lambda c: c.wit_tables(1),
+        'every_leaf_maps_output': lambda c: c.wit_outputs(1),
         'smmu_stays_on': lambda c: c.tr_smmu_stays_on(1),
     }
     ste10 = 64 * DUT
@@ -1224,6 +1253,11 @@ def self_test():
         ('after dump missing', 'dumps_inside_windows', lambda s: s.missing.add('after')),
         ('a chunk of the printed FDT missing', 'stes_before',
          lambda s: setattr(s, 'drop_hex', True)),
+        ('a leaf redirected outside output-ranges after adoption', 'every_leaf_maps_output',
+         lambda s: struct.pack_into('<Q', s.after[S.PT], 3 * 4096, 0x40300000 | 0x403)),
+        ('a second leaf added on an unlisted page after adoption', 'every_leaf_maps_output',
+         lambda s: struct.pack_into('<Q', s.after[S.PT], 3 * 4096 + 8, 0x7f000000 | 0x403)),
+        ('after dump missing', 'every_leaf_maps_output', lambda s: s.missing.add('after')),
     ]
     tmp = tempfile.mkdtemp(prefix='skho-selftest.')
     bad = 0

@@ -106,11 +106,11 @@ def leb128_runs(b):
 
 
 def handover(blob):
-    """The smmu-kho v2 handover (docs/abi.md) as a list of per-SMMU dicts."""
+    """The smmu-kho v3 handover (docs/abi.md) as a list of per-SMMU dicts."""
     nodes = fdt_parse(blob)
     root = nodes.get('/', {})
-    if root.get('compatible') != b'smmu-kho-v2\0':
-        raise FdtError('compatible %r, not smmu-kho-v2' % root.get('compatible'))
+    if root.get('compatible') != b'smmu-kho-v3\0':
+        raise FdtError('compatible %r, not smmu-kho-v3' % root.get('compatible'))
     out = []
     for path, p in sorted(nodes.items()):
         if not path.startswith('/smmu@') and not path.startswith('smmu@'):
@@ -135,6 +135,7 @@ def handover(blob):
             'strtab_base_cfg': struct.unpack('>I', p['strtab-base-cfg'])[0],
             'oas': struct.unpack('>I', p['oas'])[0],
             'ranges': leb128_runs(p['preserved-ranges']),
+            'outputs': leb128_runs(p['output-ranges']),
             'streams': streams, 'page_tables': pts,
         })
     if not out:
@@ -318,6 +319,43 @@ def pt_pages(mem, pt):
         if len(out) > 4096:
             raise ValueError('more than 4096 tables under root %#x' % pt['root'])
     return sorted(out)
+
+
+def pt_leaves(mem, pt):
+    """[(pa, size)] of every valid leaf (page or block) of a listed page
+    table in the dumped memory: what a device can reach through it (the
+    access bits are not decoded: a leaf without access counts too, which
+    only makes the check stricter).  Raises ValueError like pt_pages()."""
+    g = pt['granule_lg2']
+    stride = g - 3
+
+    def shift(level):
+        return g + (3 - level) * stride
+    sl = pt['start_level']
+    start_sz = (8 << max(0, pt['ias'] - shift(sl))) * max(1, pt['nr_concat'])
+    leaves, todo = [], [(pt['root'], start_sz, sl)]
+    oamask = ((1 << 48) - 1) & ~((1 << g) - 1)
+    while todo:
+        pa, size, level = todo.pop()
+        data = mem.read(pa, size)
+        if data is None:
+            raise ValueError('level-%d table at %#x (%d bytes) not in the dump' % (level, pa, size))
+        for (d,) in struct.iter_unpack('<Q', data):
+            if not d & 1:
+                continue
+            if level < 3 and d & 3 == 3:
+                todo.append((d & oamask, 1 << g, level + 1))
+            elif level == 3 and d & 3 == 3 or level < 3 and d & 3 == 1:
+                sz = 1 << shift(level)
+                leaves.append((d & oamask & ~(sz - 1), sz))
+        if len(leaves) > 1 << 20:
+            raise ValueError('more than 2^20 leaves under root %#x' % pt['root'])
+    return sorted(leaves)
+
+
+def inside(runs, pa, size):
+    """True when [pa, pa + size) lies inside one of the (pa, size) runs."""
+    return any(r <= pa and pa + size <= r + n for r, n in runs)
 
 
 # ---- QMP (qemu docs/interop/qmp-spec) ---------------------------------------
