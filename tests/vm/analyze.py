@@ -786,6 +786,12 @@ class Checks:
                             ('edu_dma_binds_both_edu_devices', False)):
                 name = 'k%d.%s' % (k, c)
                 yield name, need, partial(g, name)
+            for c in ('uapi_caller_without_cap_sys_admin_gets_eperm',
+                      'uapi_nonzero_tail_is_e2big_short_size_is_einval',
+                      'uapi_unknown_flag_is_einval',
+                      'uapi_read_refuses_zero_length_wrap_and_unpreserved') if k == 1 else ():
+                name = 'k1.' + c
+                yield name, True, partial(g, name)
             when = 'before' if k <= n else 'after'
             for sid, pfx in P:
                 if keep and sid == DUT and 2 <= k <= n:

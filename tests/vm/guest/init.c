@@ -53,6 +53,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/reboot.h>
@@ -490,6 +491,8 @@ static void check_coherency(void)
 	      "dtb_noncoherent=%d cohacc_override_logged=%d", K, noncoh, seen);
 }
 
+static void uapi_checks(void);
+
 static int load_modules(void)
 {
 	char params[64];
@@ -501,6 +504,8 @@ static int load_modules(void)
 			snprintf(params, sizeof(params), "bench_streams=%u", bench);
 		ret = insmod("/lib/smmu_kho.ko", params);
 		CHECK(!ret, "k%u.smmu_kho_module_loads", "ret=%d params='%s'", K, ret, params);
+		if (K == 1)
+			uapi_checks();
 	}
 	snprintf(params, sizeof(params), "kernel=%u stage=%u", K, stage);
 	ret = insmod("/lib/edu_dma.ko", params);
@@ -521,6 +526,88 @@ static int load_modules(void)
 	OK("k%u.edu_dma_binds_both_edu_devices", "flags=%#x,%#x", K, devs[0].info.flags,
 	   devs[1].info.flags);
 	return 0;
+}
+
+/* ---- the UAPI refuses what it does not understand (issue 11) ------------ */
+
+/* errno of one ioctl on a fresh fd of /dev/smmu_kho, or 0. */
+static int skho_errno(unsigned long req, void *arg)
+{
+	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return -1000 - errno;
+	e = ioctl(fd, req, arg) ? errno : 0;
+	close(fd);
+	return e;
+}
+
+/* STATUS from a child that opened the node as root, then dropped to uid 65534. */
+static int skho_errno_without_cap(void)
+{
+	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), st = 0;
+	pid_t pid;
+
+	if (fd < 0)
+		return -1000 - errno;
+	pid = fork();
+	if (pid == 0) {
+		struct smmu_kho_status s = { .size = sizeof(s) };
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(200);
+		_exit(ioctl(fd, SMMU_KHO_IOC_STATUS, &s) ? errno : 0);
+	}
+	close(fd);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/*
+ * Each check calls the real module with one bad argument and expects the
+ * documented errno (kernel/module/uapi/smmu_kho.h); the module before the
+ * hardening accepted every one of them.
+ */
+static void uapi_checks(void)
+{
+	struct {
+		struct smmu_kho_status s;
+		uint8_t tail[8];
+	} big;
+	struct smmu_kho_status small = { .size = 4 };
+	struct smmu_kho_dev_arg dev = { .size = sizeof(dev), .flags = 1 };
+	struct smmu_kho_read_arg rd = { .size = sizeof(rd), .which = SMMU_KHO_FDT_IN };
+	int e, e0, e1, e2;
+
+	e = skho_errno_without_cap();
+	CHECK(e == EPERM, "k1.uapi_caller_without_cap_sys_admin_gets_eperm", "errno %d", e);
+
+	memset(&big, 0, sizeof(big));
+	big.s.size = sizeof(big);
+	e0 = skho_errno(SMMU_KHO_IOC_STATUS, &big);	/* zero tail: accepted */
+	big.tail[3] = 1;
+	e1 = skho_errno(SMMU_KHO_IOC_STATUS, &big);
+	e2 = skho_errno(SMMU_KHO_IOC_STATUS, &small);
+	CHECK(e0 == 0 && e1 == E2BIG && e2 == EINVAL,
+	      "k1.uapi_nonzero_tail_is_e2big_short_size_is_einval",
+	      "zero tail errno %d, non-zero tail %d, size 4 %d", e0, e1, e2);
+
+	snprintf(dev.name, sizeof(dev.name), "0000:00:02.0");
+	e = skho_errno(SMMU_KHO_IOC_PRESERVE, &dev);
+	CHECK(e == EINVAL, "k1.uapi_unknown_flag_is_einval", "PRESERVE with flags=1: errno %d", e);
+
+	rd.len = 0;
+	rd.pa = 0x40000000;
+	e0 = skho_errno(SMMU_KHO_IOC_READ, &rd);
+	rd.len = 4096;
+	rd.pa = ~0ULL - 100;
+	e1 = skho_errno(SMMU_KHO_IOC_READ, &rd);
+	rd.pa = 0x40000000;	/* nothing handed over in kernel 1 */
+	e2 = skho_errno(SMMU_KHO_IOC_READ, &rd);
+	CHECK(e0 == EINVAL && e1 == EINVAL && e2 == ENOENT,
+	      "k1.uapi_read_refuses_zero_length_wrap_and_unpreserved",
+	      "len 0 errno %d, wrapping %d, not preserved %d", e0, e1, e2);
 }
 
 /* ---- kernel K >= 2: what the previous kernel left ---------------------- */
