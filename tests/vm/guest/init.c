@@ -586,6 +586,7 @@ static void uapi_checks(void)
 	memset(&big, 0, sizeof(big));
 	big.s.size = sizeof(big);
 	e0 = skho_errno(SMMU_KHO_IOC_STATUS, &big);	/* zero tail: accepted */
+	big.s.size = sizeof(big);	/* STATUS wrote back its own size */
 	big.tail[3] = 1;
 	e1 = skho_errno(SMMU_KHO_IOC_STATUS, &big);
 	e2 = skho_errno(SMMU_KHO_IOC_STATUS, &small);
