@@ -9,7 +9,7 @@
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 units=$src/daemon/systemd
-khod=${SKHOD_BIN:-$src/build/san/daemon/smmu-khod}
+khod=${SKHOD_BIN:-$src/build/san/daemon-test/smmu-khod}
 ctl=${SKHOCTL_BIN:-$src/build/san/daemon/smmu-khoctl}
 tmp=$(mktemp -d /tmp/skhod-units.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
