@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "backend.h"
 #include "frame.h"
 #include "log.h"
@@ -108,132 +110,264 @@ static const char *verdict_name(int v)
 	return "NONE";
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+/*
+ * --json output, built with json-c.  A constructor that fails (ENOMEM)
+ * sets json_oom; json_print() then prints nothing and fails.
+ */
+static bool json_oom;
 
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", f);
-		else if (ch == '\t')
-			fputs("\\t", f);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
+static void jput(json_object *o, const char *key, json_object *v)
+{
+	if (!v || json_object_object_add(o, key, v)) {
+		json_object_put(v);
+		json_oom = true;
 	}
-	fputc('"', f);
 }
 
-static void json_plan(FILE *f, const Skhopb__Plan *p, const char *ind)
+static json_object *jstr(const char *s)
 {
+	return json_object_new_string(s ? s : "");
+}
+
+static json_object *jtime(uint64_t ns)
+{
+	char t[32];
+
+	fmt_time(ns, t, sizeof(t));
+	return jstr(t);
+}
+
+static json_object *json_plan(const Skhopb__Plan *p)
+{
+	json_object *o, *devs;
 	size_t i;
 
-	if (!p) {
-		fputs("null", f);
-		return;
+	if (!p)
+		return NULL;
+	o = json_object_new_object();
+	devs = json_object_new_array();
+	if (!o || !devs) {
+		json_object_put(o);
+		json_object_put(devs);
+		json_oom = true;
+		return NULL;
 	}
-	fprintf(f, "{\n%s  \"kernel\": ", ind);
-	json_str(f, p->kernel);
-	fprintf(f, ",\n%s  \"initrd\": ", ind);
-	json_str(f, p->initrd);
-	fprintf(f, ",\n%s  \"cmdline\": ", ind);
-	json_str(f, p->cmdline);
-	fprintf(f, ",\n%s  \"reuse_cmdline\": %s,\n%s  \"no_device\": %s,\n%s  \"devices\": [",
-		ind, p->reuse_cmdline ? "true" : "false", ind, p->no_device ? "true" : "false",
-		ind);
+	jput(o, "kernel", jstr(p->kernel));
+	jput(o, "initrd", jstr(p->initrd));
+	jput(o, "cmdline", jstr(p->cmdline));
+	jput(o, "reuse_cmdline", json_object_new_boolean(p->reuse_cmdline));
+	jput(o, "no_device", json_object_new_boolean(p->no_device));
 	for (i = 0; i < p->n_devices; i++) {
-		fputs(i ? ", " : "", f);
-		json_str(f, p->devices[i]);
+		json_object *d = jstr(p->devices[i]);
+
+		if (!d || json_object_array_add(devs, d)) {
+			json_object_put(d);
+			json_oom = true;
+		}
 	}
-	fprintf(f, "]\n%s}", ind);
+	jput(o, "devices", devs);
+	return o;
 }
 
-static void json_verification(FILE *f, const Skhopb__Verification *v, const char *ind)
+static json_object *json_result(const Skhopb__StreamResult *r)
 {
+	json_object *o = json_object_new_object();
+	char base[24];
+
+	if (!o) {
+		json_oom = true;
+		return NULL;
+	}
+	snprintf(base, sizeof(base), "0x%" PRIx64, r->smmu_base);
+	jput(o, "smmu_base", jstr(base));
+	jput(o, "sid", json_object_new_int64(r->sid));
+	jput(o, "device", jstr(r->device));
+	jput(o, "outcome", jstr(skhod_outcome_name(r->outcome)));
+	jput(o, "events", json_object_new_int64(r->events));
+	jput(o, "quarantined", json_object_new_boolean(r->quarantined));
+	jput(o, "disagree", jstr(r->disagree));
+	jput(o, "why", jstr(r->why));
+	return o;
+}
+
+static json_object *json_verification(const Skhopb__Verification *v)
+{
+	json_object *o, *res;
 	size_t i;
-	char t[32];
 
-	if (!v) {
-		fputs("null", f);
-		return;
+	if (!v)
+		return NULL;
+	o = json_object_new_object();
+	res = json_object_new_array();
+	if (!o || !res) {
+		json_object_put(o);
+		json_object_put(res);
+		json_oom = true;
+		return NULL;
 	}
-	fmt_time(v->time_ns, t, sizeof(t));
-	fprintf(f, "{\n%s  \"time\": \"%s\",\n%s  \"nr_streams\": %u,\n%s  \"nr_ok\": %u,\n"
-		"%s  \"nr_failed\": %u,\n%s  \"nr_lost\": %u,\n%s  \"nr_quarantined\": %u,\n"
-		"%s  \"probed\": %s,\n%s  \"recomputed\": %s,\n%s  \"summary\": ",
-		ind, t, ind, v->nr_streams, ind, v->nr_ok, ind, v->nr_failed, ind, v->nr_lost,
-		ind, v->nr_quarantined, ind, v->probed ? "true" : "false", ind,
-		v->recomputed ? "true" : "false", ind);
-	json_str(f, v->summary);
-	fprintf(f, ",\n%s  \"results\": [", ind);
+	jput(o, "time", jtime(v->time_ns));
+	jput(o, "nr_streams", json_object_new_int64(v->nr_streams));
+	jput(o, "nr_ok", json_object_new_int64(v->nr_ok));
+	jput(o, "nr_failed", json_object_new_int64(v->nr_failed));
+	jput(o, "nr_lost", json_object_new_int64(v->nr_lost));
+	jput(o, "nr_quarantined", json_object_new_int64(v->nr_quarantined));
+	jput(o, "probed", json_object_new_boolean(v->probed));
+	jput(o, "recomputed", json_object_new_boolean(v->recomputed));
+	jput(o, "summary", jstr(v->summary));
 	for (i = 0; i < v->n_streams; i++) {
-		const Skhopb__StreamResult *r = v->streams[i];
+		json_object *r = json_result(v->streams[i]);
 
-		fprintf(f, "%s\n%s    {\"smmu_base\": \"0x%" PRIx64 "\", \"sid\": %u, \"device\": ",
-			i ? "," : "", ind, r->smmu_base, r->sid);
-		json_str(f, r->device);
-		fprintf(f, ", \"outcome\": \"%s\", \"events\": %u, \"quarantined\": %s, "
-			"\"disagree\": ", skhod_outcome_name(r->outcome), r->events,
-			r->quarantined ? "true" : "false");
-		json_str(f, r->disagree);
-		fputs(", \"why\": ", f);
-		json_str(f, r->why);
-		fputc('}', f);
+		if (!r || json_object_array_add(res, r)) {
+			json_object_put(r);
+			json_oom = true;
+		}
 	}
-	if (v->n_streams)
-		fprintf(f, "\n%s  ", ind);
-	fprintf(f, "]\n%s}", ind);
+	jput(o, "results", res);
+	return o;
 }
 
-static void json_status(FILE *f, const Skhopb__Status *s, const char *hint)
+static json_object *json_kernel(const Skhopb__KernelStatus *k)
 {
-	const Skhopb__KernelStatus *k = s->kernel;
-	char t[32];
+	json_object *o;
 
-	fmt_time(s->since_ns, t, sizeof(t));
-	fprintf(f, "{\n  \"state\": \"%s\",\n  \"since\": \"%s\",\n  \"since_ns\": %" PRIu64
-		",\n  \"update_id\": ", skhod_state_name(s->state), t, s->since_ns);
-	json_str(f, s->update_id);
-	fprintf(f, ",\n  \"seq\": %" PRIu64 ",\n  \"restarts\": %u,\n  \"verdict\": \"%s\",\n"
-		"  \"reason\": ", s->seq, s->restarts, verdict_name(s->verdict));
-	json_str(f, s->reason);
-	fputs(",\n  \"plan\": ", f);
-	json_plan(f, s->plan, "  ");
-	fprintf(f, ",\n  \"nr_streams\": %u,\n  \"verification\": ", s->nr_streams);
-	json_verification(f, s->verification, "  ");
-	fputs(",\n  \"kernel\": ", f);
-	if (!k) {
-		fputs("null", f);
-	} else {
-		fprintf(f, "{\n    \"available\": %s,\n    \"error\": ",
-			k->available ? "true" : "false");
-		json_str(f, k->error);
-		fprintf(f, ",\n    \"out_state\": \"%s\",\n    \"in_state\": \"%s\",\n"
-			"    \"nr_out_streams\": %u,\n    \"nr_in_streams\": %u,\n"
-			"    \"nr_adopted\": %u,\n    \"nr_refused\": %u,\n    \"nr_released\": %u,\n"
-			"    \"nr_quarantined\": %u,\n    \"nr_dropped\": %u,\n"
-			"    \"in_error\": %d,\n    \"in_error_name\": ",
-			skhod_kstate_name(k->out_state), skhod_kstate_name(k->in_state),
-			k->nr_out_streams, k->nr_in_streams, k->nr_adopted, k->nr_refused,
-			k->nr_released, k->nr_quarantined, k->nr_dropped, k->in_error);
-		json_str(f, k->in_error_name);
-		fputs(",\n    \"in_why\": ", f);
-		json_str(f, k->in_why);
-		fprintf(f, ",\n    \"out_error\": %d,\n    \"out_why\": ", k->out_error);
-		json_str(f, k->out_why);
-		fprintf(f, ",\n    \"kexec_loaded\": %s\n  }", k->kexec_loaded ? "true" : "false");
+	if (!k)
+		return NULL;
+	o = json_object_new_object();
+	if (!o) {
+		json_oom = true;
+		return NULL;
 	}
-	fputs(",\n  \"daemon_version\": ", f);
-	json_str(f, s->daemon_version);
-	fputs(",\n  \"backend\": ", f);
-	json_str(f, s->backend);
-	fputs(",\n  \"next\": ", f);
-	json_str(f, hint);
-	fputs("\n}\n", f);
+	jput(o, "available", json_object_new_boolean(k->available));
+	jput(o, "error", jstr(k->error));
+	jput(o, "out_state", jstr(skhod_kstate_name(k->out_state)));
+	jput(o, "in_state", jstr(skhod_kstate_name(k->in_state)));
+	jput(o, "nr_out_streams", json_object_new_int64(k->nr_out_streams));
+	jput(o, "nr_in_streams", json_object_new_int64(k->nr_in_streams));
+	jput(o, "nr_adopted", json_object_new_int64(k->nr_adopted));
+	jput(o, "nr_refused", json_object_new_int64(k->nr_refused));
+	jput(o, "nr_released", json_object_new_int64(k->nr_released));
+	jput(o, "nr_quarantined", json_object_new_int64(k->nr_quarantined));
+	jput(o, "nr_dropped", json_object_new_int64(k->nr_dropped));
+	jput(o, "in_error", json_object_new_int(k->in_error));
+	jput(o, "in_error_name", jstr(k->in_error_name));
+	jput(o, "in_why", jstr(k->in_why));
+	jput(o, "out_error", json_object_new_int(k->out_error));
+	jput(o, "out_why", jstr(k->out_why));
+	jput(o, "kexec_loaded", json_object_new_boolean(k->kexec_loaded));
+	return o;
+}
+
+static json_object *json_status(const Skhopb__Status *s, const char *hint)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o) {
+		json_oom = true;
+		return NULL;
+	}
+	jput(o, "state", jstr(skhod_state_name(s->state)));
+	jput(o, "since", jtime(s->since_ns));
+	jput(o, "since_ns", json_object_new_uint64(s->since_ns));
+	jput(o, "update_id", jstr(s->update_id));
+	jput(o, "seq", json_object_new_uint64(s->seq));
+	jput(o, "restarts", json_object_new_int64(s->restarts));
+	jput(o, "verdict", jstr(verdict_name(s->verdict)));
+	jput(o, "reason", jstr(s->reason));
+	json_object_object_add(o, "plan", json_plan(s->plan));
+	jput(o, "nr_streams", json_object_new_int64(s->nr_streams));
+	json_object_object_add(o, "verification", json_verification(s->verification));
+	json_object_object_add(o, "kernel", json_kernel(s->kernel));
+	jput(o, "daemon_version", jstr(s->daemon_version));
+	jput(o, "backend", jstr(s->backend));
+	jput(o, "next", jstr(hint));
+	return o;
+}
+
+static json_object *json_phase(const Skhopb__PhaseEvent *ev)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o) {
+		json_oom = true;
+		return NULL;
+	}
+	jput(o, "state", jstr(skhod_state_name(ev->state)));
+	jput(o, "time", jtime(ev->time_ns));
+	jput(o, "boot_id", jstr(ev->boot_id));
+	jput(o, "reason", jstr(ev->reason));
+	return o;
+}
+
+static json_object *json_journal(const Skhopb__Journal *j)
+{
+	json_object *o = json_object_new_object(), *ph = json_object_new_array();
+	size_t e;
+
+	if (!o || !ph) {
+		json_object_put(o);
+		json_object_put(ph);
+		json_oom = true;
+		return NULL;
+	}
+	jput(o, "update_id", jstr(j->update_id));
+	jput(o, "state", jstr(skhod_state_name(j->state)));
+	jput(o, "verdict", jstr(verdict_name(j->verdict)));
+	jput(o, "reason", jstr(j->reason));
+	jput(o, "seq", json_object_new_uint64(j->seq));
+	jput(o, "nr_streams", json_object_new_int64(skhod_journal_nr_streams(j)));
+	json_object_object_add(o, "plan", json_plan(j->plan));
+	json_object_object_add(o, "verification", json_verification(j->verification));
+	for (e = 0; e < j->n_history; e++) {
+		json_object *p = json_phase(j->history[e]);
+
+		if (!p || json_object_array_add(ph, p)) {
+			json_object_put(p);
+			json_oom = true;
+		}
+	}
+	jput(o, "phases", ph);
+	return o;
+}
+
+static json_object *json_history(const Skhopb__Response *r)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	if (!a) {
+		json_oom = true;
+		return NULL;
+	}
+	for (i = 0; i < r->n_history; i++) {
+		json_object *j = json_journal(r->history[i]);
+
+		if (!j || json_object_array_add(a, j)) {
+			json_object_put(j);
+			json_oom = true;
+		}
+	}
+	return a;
+}
+
+/*
+ * Print @o (consumed) as indented JSON and a newline on stdout.  Errors:
+ * EX_FAIL when building it ran out of memory (nothing printed).
+ */
+static int json_print(json_object *o)
+{
+	int ex = EX_OK;
+
+	if (!o || json_oom) {
+		fprintf(stderr, "smmu-khoctl: out of memory formatting JSON\n");
+		ex = EX_FAIL;
+	} else {
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						    JSON_C_TO_STRING_SPACED |
+						    JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+	json_object_put(o);
+	json_oom = false;
+	return ex;
 }
 
 static void human_verification(FILE *f, const Skhopb__Verification *v)
@@ -351,40 +485,6 @@ static void human_history(FILE *f, const Skhopb__Response *r)
 				fprintf(f, "  %s  %s\n", t, skhod_state_name(p->state));
 		}
 	}
-}
-
-static void json_history(FILE *f, const Skhopb__Response *r)
-{
-	size_t i, e;
-	char t[32];
-
-	fputs("[", f);
-	for (i = 0; i < r->n_history; i++) {
-		const Skhopb__Journal *j = r->history[i];
-
-		fprintf(f, "%s\n  {\n    \"update_id\": ", i ? "," : "");
-		json_str(f, j->update_id);
-		fprintf(f, ",\n    \"state\": \"%s\",\n    \"verdict\": \"%s\",\n    \"reason\": ",
-			skhod_state_name(j->state), verdict_name(j->verdict));
-		json_str(f, j->reason);
-		fprintf(f, ",\n    \"seq\": %" PRIu64 ",\n    \"nr_streams\": %u,\n    \"plan\": ",
-			j->seq, skhod_journal_nr_streams(j));
-		json_plan(f, j->plan, "    ");
-		fputs(",\n    \"verification\": ", f);
-		json_verification(f, j->verification, "    ");
-		fputs(",\n    \"phases\": [", f);
-		for (e = 0; e < j->n_history; e++) {
-			fmt_time(j->history[e]->time_ns, t, sizeof(t));
-			fprintf(f, "%s\n      {\"state\": \"%s\", \"time\": \"%s\", \"boot_id\": ",
-				e ? "," : "", skhod_state_name(j->history[e]->state), t);
-			json_str(f, j->history[e]->boot_id);
-			fputs(", \"reason\": ", f);
-			json_str(f, j->history[e]->reason);
-			fputc('}', f);
-		}
-		fputs("\n    ]\n  }", f);
-	}
-	fputs("\n]\n", f);
 }
 
 /* ---- talking to the daemon ---- */
@@ -718,10 +818,12 @@ static int finish_status(Skhopb__Response *r, bool json)
 {
 	const char *hint = r->hint[0] ? r->hint : skhod_state_hint(r->status->state);
 
-	if (json)
-		json_status(stdout, r->status, hint);
-	else
+	if (json) {
+		if (json_print(json_status(r->status, hint)))
+			return EX_FAIL;
+	} else {
 		human_status(stdout, r->status, hint);
+	}
 	if (r->status->state == SKHOD_NEEDS_ATTENTION)
 		return EX_ATTENTION;
 	return r->status->state == SKHOD_FAILED ? EX_VERIFY : EX_OK;
@@ -819,8 +921,10 @@ static int cmd_verify(struct plan_args *a)
 		return ex;
 	if (r->verification) {
 		if (a->json) {
-			json_verification(stdout, r->verification, "");
-			putchar('\n');
+			if (json_print(json_verification(r->verification))) {
+				skhopb__response__free_unpacked(r, NULL);
+				return EX_FAIL;
+			}
 		} else {
 			human_verification(stdout, r->verification);
 		}
@@ -875,7 +979,7 @@ static int cmd_history(struct plan_args *a)
 	ex = report(r);
 	if (!ex) {
 		if (a->json)
-			json_history(stdout, r);
+			ex = json_print(json_history(r));
 		else
 			human_history(stdout, r);
 	}

@@ -43,7 +43,7 @@ DAEMON_TEST_SRCS := $(notdir $(wildcard tests/daemon/fake/*.c))
 DAEMON_TEST_HDRS := $(wildcard tests/daemon/fake/*.h)
 CTL_LIB_SRCS := log.c pbutil.c state.c frame.c verify.c
 DAEMON_TEST_DEFS := -DSKHOD_TEST_HOOKS -Itests/daemon/fake
-CTL_JSON_LIBS :=
+CTL_JSON_LIBS := -ljson-c
 
 $(DAEMON_PB_C) $(DAEMON_PB_H): proto/smmu_kho.proto
 	@mkdir -p $(DAEMON_GEN)
@@ -92,12 +92,12 @@ $(O)/opt/daemon-test/smmu-khod: $(O)/opt/daemon-test/obj/khod_main.o $(DAEMON_OP
 	$(CC) -o $@ $^ $(DAEMON_LIBS) $(DAEMON_SD_LIBS)
 $(O)/san/daemon/smmu-khoctl: $(O)/san/daemon-test/obj/ctl.o $(CTL_SAN_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ -lprotobuf-c $(HOST_LDFLAGS)
+	$(CC) -o $@ $^ $(CTL_JSON_LIBS) -lprotobuf-c $(HOST_LDFLAGS)
 # The product.
 $(O)/opt/daemon/smmu-khod: $(O)/opt/daemon/obj/khod_main.o $(DAEMON_OPT_OBJS) $(O)/opt/libskho.a
 	$(CC) -o $@ $^ $(DAEMON_LIBS) $(DAEMON_SD_LIBS)
 $(O)/opt/daemon/smmu-khoctl: $(O)/opt/daemon/obj/ctl.o $(CTL_OPT_OBJS)
-	$(CC) -o $@ $^ -lprotobuf-c
+	$(CC) -o $@ $^ $(CTL_JSON_LIBS) -lprotobuf-c
 
 SKHOD_TEST_BIN := $(O)/san/daemon-test/smmu-khod
 SKHOD_TEST_NOSD_BIN := $(O)/san/daemon-test-nosd/smmu-khod
@@ -130,7 +130,7 @@ $(O)/san/tests/daemon/test_%: tests/daemon/test_%.c $(DTEST_LIB_OBJS) $(DAEMON_S
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(DTEST_DEFS) $(DAEMON_SD_CFLAGS) $(DAEMON_TEST_DEFS) $(DTEST_INC) -o $@ $< \
 		$(DTEST_LIB_OBJS) $(DAEMON_SAN_OBJS) $(DAEMON_SAN_SD) $(O)/san/libskho.a \
-		$(DAEMON_LIBS) $(DAEMON_SD_LIBS) $(HOST_LDFLAGS)
+		$(DAEMON_LIBS) $(DAEMON_SD_LIBS) $(CTL_JSON_LIBS) $(HOST_LDFLAGS)
 
 # ---- the product holds no test code ----
 # tests/daemon/test_product.sh: nm of each product smmu-khod (the -O2 one,

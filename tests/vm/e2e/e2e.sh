@@ -5,14 +5,15 @@
 # its config fragment has the AF_UNIX and RTC smmu-khod needs), smmu_kho.ko
 # (kernel/scripts/build-module.sh, and a copy built against that kernel),
 # edu_dma.ko (tests/vm/edu_dma, built into $out/edu_dma), the static arm64 smmu-khod and smmu-khoctl
-# (daemon.mk's daemon-arm64 against Debian's arm64 libfdt.a/libprotobuf-c.a,
-# tests/vm/e2e/fetch-arm64-libs.sh) and the guest /init
+# (daemon.mk's daemon-arm64 against Debian's arm64 libfdt.a/libprotobuf-c.a/libjson-c.a,
+# tests/vm/e2e/fetch-arm64-libs.sh), the test variant smmu-khod-test that
+# honours $SKHOD_FAULT (daemon-arm64-test) and the guest /init
 # (tests/vm/e2e/guest_init.c); packs them with /Image into one initrd.  Then
 # boots QEMU (virt, SMMUv3, edu devices at 00:02.0 = SID 0x10 and 00:03.0)
 # once per mode and judges the run with tests/vm/e2e/e2e_check.py:
 #   preserve  the real flow: `smmu-khoctl update` kexecs, the next kernel's
 #             smmu-khod recovers the journal through LUO and verifies
-#   lose      negative control: the same flow with smmu-khod started with
+#   lose      negative control: the same flow with smmu-khod-test started with
 #             SKHOD_FAULT=abort-before-jump (the module ABORTs right before
 #             the jump); the daemon must end FAILED naming SID 0x10
 #
@@ -165,9 +166,11 @@ fi
 build_daemon() {
 	local sysroot
 	sysroot=$("$here/fetch-arm64-libs.sh") &&
-	make -C "$root" --no-print-directory -j2 O="$obuild" ARM64_SYSROOT="$sysroot" daemon-arm64 &&
+	make -C "$root" --no-print-directory -j2 O="$obuild" ARM64_SYSROOT="$sysroot" \
+		daemon-arm64 daemon-arm64-test &&
 	mkdir -p "$out/bin" &&
 	"${CROSS}strip" -o "$out/bin/smmu-khod" "$obuild/arm64/daemon/smmu-khod" &&
+	"${CROSS}strip" -o "$out/bin/smmu-khod-test" "$obuild/arm64-test/daemon/smmu-khod" &&
 	"${CROSS}strip" -o "$out/bin/smmu-khoctl" "$obuild/arm64/daemon/smmu-khoctl"
 }
 if step daemon-arm64 "$logs/daemon.log" build_daemon; then
@@ -198,6 +201,7 @@ mk_initrd() {
 		printf 'file /lib/smmu_kho.ko %s 0644 0 0\n' "$out/smmu_kho/smmu_kho.ko"
 		printf 'file /lib/edu_dma.ko %s 0644 0 0\n' "$out/edu_dma/edu_dma.ko"
 		printf 'file /sbin/smmu-khod %s 0755 0 0\n' "$out/bin/smmu-khod"
+		printf 'file /sbin/smmu-khod-test %s 0755 0 0\n' "$out/bin/smmu-khod-test"
 		printf 'file /sbin/smmu-khoctl %s 0755 0 0\n' "$out/bin/smmu-khoctl"
 	} > "$out/initrd.list" &&
 	"$kdir/usr/gen_init_cpio" "$out/initrd.list" | gzip -4 > "$out/initrd.gz.tmp" &&
