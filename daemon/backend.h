@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* smmu-khod kernel backend interface: /dev/smmu_kho, kexec, reboot, LUO, clock. */
 #ifndef SKHOD_BACKEND_H
 #define SKHOD_BACKEND_H

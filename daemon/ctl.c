@@ -112,29 +112,51 @@ static const char *verdict_name(int v)
 
 /*
  * --json output, built with json-c.  A constructor that fails (ENOMEM)
- * sets json_oom; json_print() then prints nothing and fails.
+ * sets json_oom; json_print() then prints nothing and fails.  The helpers
+ * accept a NULL container (an earlier allocation failed) and drop @v.
  */
 static bool json_oom;
 
-static void jput(json_object *o, const char *key, json_object *v)
+static json_object *json_new(json_object *o)
 {
-	if (!v || json_object_object_add(o, key, v)) {
+	if (!o)
+		json_oom = true;
+	return o;
+}
+
+/* @o[@key] = @v; @null_ok: a NULL @v is JSON null (no plan, ...), not ENOMEM. */
+static void json_put(json_object *o, const char *key, json_object *v, bool null_ok)
+{
+	if (!o || (!v && !null_ok) || json_object_object_add(o, key, v)) {
 		json_object_put(v);
 		json_oom = true;
 	}
 }
 
-static json_object *jstr(const char *s)
+static void json_set(json_object *o, const char *key, json_object *v)
+{
+	json_put(o, key, v, false);
+}
+
+static void json_push(json_object *a, json_object *v)
+{
+	if (!a || !v || json_object_array_add(a, v)) {
+		json_object_put(v);
+		json_oom = true;
+	}
+}
+
+static json_object *json_string(const char *s)
 {
 	return json_object_new_string(s ? s : "");
 }
 
-static json_object *jtime(uint64_t ns)
+static json_object *json_time(uint64_t ns)
 {
 	char t[32];
 
 	fmt_time(ns, t, sizeof(t));
-	return jstr(t);
+	return json_string(t);
 }
 
 static json_object *json_plan(const Skhopb__Plan *p)
@@ -144,49 +166,33 @@ static json_object *json_plan(const Skhopb__Plan *p)
 
 	if (!p)
 		return NULL;
-	o = json_object_new_object();
-	devs = json_object_new_array();
-	if (!o || !devs) {
-		json_object_put(o);
-		json_object_put(devs);
-		json_oom = true;
-		return NULL;
-	}
-	jput(o, "kernel", jstr(p->kernel));
-	jput(o, "initrd", jstr(p->initrd));
-	jput(o, "cmdline", jstr(p->cmdline));
-	jput(o, "reuse_cmdline", json_object_new_boolean(p->reuse_cmdline));
-	jput(o, "no_device", json_object_new_boolean(p->no_device));
-	for (i = 0; i < p->n_devices; i++) {
-		json_object *d = jstr(p->devices[i]);
-
-		if (!d || json_object_array_add(devs, d)) {
-			json_object_put(d);
-			json_oom = true;
-		}
-	}
-	jput(o, "devices", devs);
+	o = json_new(json_object_new_object());
+	json_set(o, "kernel", json_string(p->kernel));
+	json_set(o, "initrd", json_string(p->initrd));
+	json_set(o, "cmdline", json_string(p->cmdline));
+	json_set(o, "reuse_cmdline", json_object_new_boolean(p->reuse_cmdline));
+	json_set(o, "no_device", json_object_new_boolean(p->no_device));
+	devs = json_new(json_object_new_array());
+	for (i = 0; i < p->n_devices; i++)
+		json_push(devs, json_string(p->devices[i]));
+	json_set(o, "devices", devs);
 	return o;
 }
 
 static json_object *json_result(const Skhopb__StreamResult *r)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = json_new(json_object_new_object());
 	char base[24];
 
-	if (!o) {
-		json_oom = true;
-		return NULL;
-	}
 	snprintf(base, sizeof(base), "0x%" PRIx64, r->smmu_base);
-	jput(o, "smmu_base", jstr(base));
-	jput(o, "sid", json_object_new_int64(r->sid));
-	jput(o, "device", jstr(r->device));
-	jput(o, "outcome", jstr(skhod_outcome_name(r->outcome)));
-	jput(o, "events", json_object_new_int64(r->events));
-	jput(o, "quarantined", json_object_new_boolean(r->quarantined));
-	jput(o, "disagree", jstr(r->disagree));
-	jput(o, "why", jstr(r->why));
+	json_set(o, "smmu_base", json_string(base));
+	json_set(o, "sid", json_object_new_int64(r->sid));
+	json_set(o, "device", json_string(r->device));
+	json_set(o, "outcome", json_string(skhod_outcome_name(r->outcome)));
+	json_set(o, "events", json_object_new_int64(r->events));
+	json_set(o, "quarantined", json_object_new_boolean(r->quarantined));
+	json_set(o, "disagree", json_string(r->disagree));
+	json_set(o, "why", json_string(r->why));
 	return o;
 }
 
@@ -197,32 +203,20 @@ static json_object *json_verification(const Skhopb__Verification *v)
 
 	if (!v)
 		return NULL;
-	o = json_object_new_object();
-	res = json_object_new_array();
-	if (!o || !res) {
-		json_object_put(o);
-		json_object_put(res);
-		json_oom = true;
-		return NULL;
-	}
-	jput(o, "time", jtime(v->time_ns));
-	jput(o, "nr_streams", json_object_new_int64(v->nr_streams));
-	jput(o, "nr_ok", json_object_new_int64(v->nr_ok));
-	jput(o, "nr_failed", json_object_new_int64(v->nr_failed));
-	jput(o, "nr_lost", json_object_new_int64(v->nr_lost));
-	jput(o, "nr_quarantined", json_object_new_int64(v->nr_quarantined));
-	jput(o, "probed", json_object_new_boolean(v->probed));
-	jput(o, "recomputed", json_object_new_boolean(v->recomputed));
-	jput(o, "summary", jstr(v->summary));
-	for (i = 0; i < v->n_streams; i++) {
-		json_object *r = json_result(v->streams[i]);
-
-		if (!r || json_object_array_add(res, r)) {
-			json_object_put(r);
-			json_oom = true;
-		}
-	}
-	jput(o, "results", res);
+	o = json_new(json_object_new_object());
+	json_set(o, "time", json_time(v->time_ns));
+	json_set(o, "nr_streams", json_object_new_int64(v->nr_streams));
+	json_set(o, "nr_ok", json_object_new_int64(v->nr_ok));
+	json_set(o, "nr_failed", json_object_new_int64(v->nr_failed));
+	json_set(o, "nr_lost", json_object_new_int64(v->nr_lost));
+	json_set(o, "nr_quarantined", json_object_new_int64(v->nr_quarantined));
+	json_set(o, "probed", json_object_new_boolean(v->probed));
+	json_set(o, "recomputed", json_object_new_boolean(v->recomputed));
+	json_set(o, "summary", json_string(v->summary));
+	res = json_new(json_object_new_array());
+	for (i = 0; i < v->n_streams; i++)
+		json_push(res, json_result(v->streams[i]));
+	json_set(o, "results", res);
 	return o;
 }
 
@@ -232,120 +226,87 @@ static json_object *json_kernel(const Skhopb__KernelStatus *k)
 
 	if (!k)
 		return NULL;
-	o = json_object_new_object();
-	if (!o) {
-		json_oom = true;
-		return NULL;
-	}
-	jput(o, "available", json_object_new_boolean(k->available));
-	jput(o, "error", jstr(k->error));
-	jput(o, "out_state", jstr(skhod_kstate_name(k->out_state)));
-	jput(o, "in_state", jstr(skhod_kstate_name(k->in_state)));
-	jput(o, "nr_out_streams", json_object_new_int64(k->nr_out_streams));
-	jput(o, "nr_in_streams", json_object_new_int64(k->nr_in_streams));
-	jput(o, "nr_adopted", json_object_new_int64(k->nr_adopted));
-	jput(o, "nr_refused", json_object_new_int64(k->nr_refused));
-	jput(o, "nr_released", json_object_new_int64(k->nr_released));
-	jput(o, "nr_quarantined", json_object_new_int64(k->nr_quarantined));
-	jput(o, "nr_dropped", json_object_new_int64(k->nr_dropped));
-	jput(o, "in_error", json_object_new_int(k->in_error));
-	jput(o, "in_error_name", jstr(k->in_error_name));
-	jput(o, "in_why", jstr(k->in_why));
-	jput(o, "out_error", json_object_new_int(k->out_error));
-	jput(o, "out_why", jstr(k->out_why));
-	jput(o, "kexec_loaded", json_object_new_boolean(k->kexec_loaded));
+	o = json_new(json_object_new_object());
+	json_set(o, "available", json_object_new_boolean(k->available));
+	json_set(o, "error", json_string(k->error));
+	json_set(o, "out_state", json_string(skhod_kstate_name(k->out_state)));
+	json_set(o, "in_state", json_string(skhod_kstate_name(k->in_state)));
+	json_set(o, "nr_out_streams", json_object_new_int64(k->nr_out_streams));
+	json_set(o, "nr_in_streams", json_object_new_int64(k->nr_in_streams));
+	json_set(o, "nr_adopted", json_object_new_int64(k->nr_adopted));
+	json_set(o, "nr_refused", json_object_new_int64(k->nr_refused));
+	json_set(o, "nr_released", json_object_new_int64(k->nr_released));
+	json_set(o, "nr_quarantined", json_object_new_int64(k->nr_quarantined));
+	json_set(o, "nr_dropped", json_object_new_int64(k->nr_dropped));
+	json_set(o, "in_error", json_object_new_int(k->in_error));
+	json_set(o, "in_error_name", json_string(k->in_error_name));
+	json_set(o, "in_why", json_string(k->in_why));
+	json_set(o, "out_error", json_object_new_int(k->out_error));
+	json_set(o, "out_why", json_string(k->out_why));
+	json_set(o, "kexec_loaded", json_object_new_boolean(k->kexec_loaded));
 	return o;
 }
 
 static json_object *json_status(const Skhopb__Status *s, const char *hint)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = json_new(json_object_new_object());
 
-	if (!o) {
-		json_oom = true;
-		return NULL;
-	}
-	jput(o, "state", jstr(skhod_state_name(s->state)));
-	jput(o, "since", jtime(s->since_ns));
-	jput(o, "since_ns", json_object_new_uint64(s->since_ns));
-	jput(o, "update_id", jstr(s->update_id));
-	jput(o, "seq", json_object_new_uint64(s->seq));
-	jput(o, "restarts", json_object_new_int64(s->restarts));
-	jput(o, "verdict", jstr(verdict_name(s->verdict)));
-	jput(o, "reason", jstr(s->reason));
-	json_object_object_add(o, "plan", json_plan(s->plan));
-	jput(o, "nr_streams", json_object_new_int64(s->nr_streams));
-	json_object_object_add(o, "verification", json_verification(s->verification));
-	json_object_object_add(o, "kernel", json_kernel(s->kernel));
-	jput(o, "daemon_version", jstr(s->daemon_version));
-	jput(o, "backend", jstr(s->backend));
-	jput(o, "next", jstr(hint));
+	json_set(o, "state", json_string(skhod_state_name(s->state)));
+	json_set(o, "since", json_time(s->since_ns));
+	json_set(o, "since_ns", json_object_new_uint64(s->since_ns));
+	json_set(o, "update_id", json_string(s->update_id));
+	json_set(o, "seq", json_object_new_uint64(s->seq));
+	json_set(o, "restarts", json_object_new_int64(s->restarts));
+	json_set(o, "verdict", json_string(verdict_name(s->verdict)));
+	json_set(o, "reason", json_string(s->reason));
+	json_put(o, "plan", json_plan(s->plan), !s->plan);
+	json_set(o, "nr_streams", json_object_new_int64(s->nr_streams));
+	json_put(o, "verification", json_verification(s->verification), !s->verification);
+	json_put(o, "kernel", json_kernel(s->kernel), !s->kernel);
+	json_set(o, "daemon_version", json_string(s->daemon_version));
+	json_set(o, "backend", json_string(s->backend));
+	json_set(o, "next", json_string(hint));
 	return o;
 }
 
 static json_object *json_phase(const Skhopb__PhaseEvent *ev)
 {
-	json_object *o = json_object_new_object();
+	json_object *o = json_new(json_object_new_object());
 
-	if (!o) {
-		json_oom = true;
-		return NULL;
-	}
-	jput(o, "state", jstr(skhod_state_name(ev->state)));
-	jput(o, "time", jtime(ev->time_ns));
-	jput(o, "boot_id", jstr(ev->boot_id));
-	jput(o, "reason", jstr(ev->reason));
+	json_set(o, "state", json_string(skhod_state_name(ev->state)));
+	json_set(o, "time", json_time(ev->time_ns));
+	json_set(o, "boot_id", json_string(ev->boot_id));
+	json_set(o, "reason", json_string(ev->reason));
 	return o;
 }
 
 static json_object *json_journal(const Skhopb__Journal *j)
 {
-	json_object *o = json_object_new_object(), *ph = json_object_new_array();
+	json_object *o = json_new(json_object_new_object()), *phases;
 	size_t e;
 
-	if (!o || !ph) {
-		json_object_put(o);
-		json_object_put(ph);
-		json_oom = true;
-		return NULL;
-	}
-	jput(o, "update_id", jstr(j->update_id));
-	jput(o, "state", jstr(skhod_state_name(j->state)));
-	jput(o, "verdict", jstr(verdict_name(j->verdict)));
-	jput(o, "reason", jstr(j->reason));
-	jput(o, "seq", json_object_new_uint64(j->seq));
-	jput(o, "nr_streams", json_object_new_int64(skhod_journal_nr_streams(j)));
-	json_object_object_add(o, "plan", json_plan(j->plan));
-	json_object_object_add(o, "verification", json_verification(j->verification));
-	for (e = 0; e < j->n_history; e++) {
-		json_object *p = json_phase(j->history[e]);
-
-		if (!p || json_object_array_add(ph, p)) {
-			json_object_put(p);
-			json_oom = true;
-		}
-	}
-	jput(o, "phases", ph);
+	json_set(o, "update_id", json_string(j->update_id));
+	json_set(o, "state", json_string(skhod_state_name(j->state)));
+	json_set(o, "verdict", json_string(verdict_name(j->verdict)));
+	json_set(o, "reason", json_string(j->reason));
+	json_set(o, "seq", json_object_new_uint64(j->seq));
+	json_set(o, "nr_streams", json_object_new_int64(skhod_journal_nr_streams(j)));
+	json_put(o, "plan", json_plan(j->plan), !j->plan);
+	json_put(o, "verification", json_verification(j->verification), !j->verification);
+	phases = json_new(json_object_new_array());
+	for (e = 0; e < j->n_history; e++)
+		json_push(phases, json_phase(j->history[e]));
+	json_set(o, "phases", phases);
 	return o;
 }
 
 static json_object *json_history(const Skhopb__Response *r)
 {
-	json_object *a = json_object_new_array();
+	json_object *a = json_new(json_object_new_array());
 	size_t i;
 
-	if (!a) {
-		json_oom = true;
-		return NULL;
-	}
-	for (i = 0; i < r->n_history; i++) {
-		json_object *j = json_journal(r->history[i]);
-
-		if (!j || json_object_array_add(a, j)) {
-			json_object_put(j);
-			json_oom = true;
-		}
-	}
+	for (i = 0; i < r->n_history; i++)
+		json_push(a, json_journal(r->history[i]));
 	return a;
 }
 
@@ -664,7 +625,7 @@ static int add_devices(Skhopb__Plan *p, const char *list)
 	return 0;
 }
 
-static bool yes(const char *v)
+static bool config_true(const char *v)
 {
 	return !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1");
 }
@@ -706,13 +667,13 @@ static int load_config(const char *path, struct plan_args *a, bool set_devices)
 		else if (!strcmp(k, "APPEND") && !a->plan->cmdline[0] && !a->plan->reuse_cmdline)
 			skhod_pb_setstr(&a->plan->cmdline, v);
 		else if (!strcmp(k, "REUSE_CMDLINE") && !a->plan->cmdline[0])
-			a->plan->reuse_cmdline = yes(v);
+			a->plan->reuse_cmdline = config_true(v);
 		else if (!strcmp(k, "DEVICES") && set_devices)
 			add_devices(a->plan, v);
 		else if (!strcmp(k, "NO_JUMP"))
-			a->no_jump = a->no_jump || yes(v);
+			a->no_jump = a->no_jump || config_true(v);
 		else if (!strcmp(k, "NO_DEVICE") && set_devices)
-			a->plan->no_device = yes(v);
+			a->plan->no_device = config_true(v);
 		else if (strcmp(k, "KERNEL") && strcmp(k, "INITRD") && strcmp(k, "APPEND") &&
 			 strcmp(k, "REUSE_CMDLINE") && strcmp(k, "DEVICES") &&
 			 strcmp(k, "NO_DEVICE")) {

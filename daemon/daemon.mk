@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # smmu-khod / smmu-khoctl build, protobuf generation, host tests (make daemon-check).
 #
 #   build/gen/proto/smmu_kho.pb-c.{c,h}   generated from proto/ (never committed)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* smmu-khod journal: protobuf encoding, atomic on-disk commit, memfd copy, history. */
 #ifndef SKHOD_JOURNAL_H
 #define SKHOD_JOURNAL_H

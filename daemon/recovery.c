@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* smmu-khod start-up recovery: find the newest journal copy, then resume, roll back or judge the handover. */
+/* smmu-khod start-up recovery: find the newest journal copy, then resume, roll back or evaluate the handover. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>

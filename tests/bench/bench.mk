@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Benchmarks: `make bench` runs every target in BENCH_TARGETS, one after the
 # other (never in parallel: they time themselves).  Another fragment adds its
 # own with `BENCH_TARGETS += name` and a phony `name:` rule, as CHECK_TARGETS

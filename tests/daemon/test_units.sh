@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # systemd units of smmu-khod: `systemd-analyze verify` in a temp root, plus what they must contain (KTAP).
 #
 # The units are installed into a throw-away root next to copies of the host's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Install every Debian package smmu-kho needs, idempotently, on Debian 12.
 #
 # The apt URI is read from the machine's own sources at run time; no mirror

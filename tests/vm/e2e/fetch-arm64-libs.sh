@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Fetch Debian's arm64 static libfdt.a, libprotobuf-c.a and libjson-c.a (+ headers) into a sysroot for the VM's smmu-khod.
 #
 # The .debs (libfdt-dev, libprotobuf-c-dev, libjson-c-dev of bookworm, Architecture arm64)
