@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Turn one VM run (guest serial log + QEMU trace) into per-check results.
 
 Used by tests/vm/vmtest.sh.  Input: the serial log, where the guest's /init

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # End-to-end VM run: smmu-khod/smmu-khoctl perform a real KHO live update in QEMU; KTAP checks from guest data and SMMU trace.
 #
 # Builds the patched kernel (kernel/scripts/build-kernel.sh, incremental;
