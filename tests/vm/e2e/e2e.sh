@@ -241,7 +241,7 @@ boot() {
 	echo "$rc" > "$logs/$mode.rc"
 }
 
-judge() {
+check_run() {
 	local mode=$1 line verdict name detail failed=0 res arc
 	res=$logs/$mode.results
 	python3 "$here/e2e_check.py" --mode "$mode" --serial "$logs/$mode.serial.log" \
@@ -265,7 +265,7 @@ judge() {
 
 for m in "${modes[@]}"; do
 	boot "$m"
-	judge "$m"
+	check_run "$m"
 done
 
 if [ $demo = 1 ]; then
