@@ -66,7 +66,7 @@ static void strip_boot_image(char *c)
 
 /* Validate @in and return the resolved plan in *@out, or a reason. */
 int skhod_plan_resolve(struct skhod *d, const Skhopb__Plan *in, Skhopb__Plan **out,
-			char *why, size_t wl)
+		       char *why, size_t wl)
 {
 	Skhopb__Plan *p;
 	size_t i, k;

@@ -250,7 +250,11 @@ int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 	d->js.dirfd = d->js.memfd = -1;
 	r = skhod_backend_open(o->backend, &d->be);
 	if (r) {
-		log_err("backend \"%s\": %s", o->backend, strerror(-r));
+		if (r == -EINVAL)
+			log_err("backend \"%s\": unknown; this build knows %s", o->backend,
+				skhod_backend_specs);
+		else
+			log_err("backend \"%s\": %s", o->backend, strerror(-r));
 		return r;
 	}
 	r = skhod_jstore_open(&d->js, o->state_dir);

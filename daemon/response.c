@@ -91,7 +91,7 @@ fail:
 }
 
 Skhopb__Response *skhod_respond(struct skhod *d, int code, const char *hint,
-				 const char *fmt, ...)
+				const char *fmt, ...)
 {
 	Skhopb__Response *r;
 	char msg[768] = "";

@@ -96,7 +96,7 @@ static int check_frozen(const Skhopb__StreamDigest *s, const unsigned char *rec,
  * Errors: -EIO/-errno with @why, -ENOMEM.
  */
 int skhod_snapshot_capture(struct skhod *d, Skhopb__SmmuDigests ***out, size_t *nout,
-		   char *why, size_t wl)
+			   char *why, size_t wl)
 {
 	struct smmu_kho_stream_info *live = NULL;
 	Skhopb__Journal tmp = SKHOPB__JOURNAL__INIT;

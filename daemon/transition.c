@@ -30,7 +30,7 @@ const char *skhod_be_err(struct skhod *d, int r)
 }
 
 bool skhod_kernel_view(struct skhod *d, struct skhod_kview *k,
-			struct smmu_kho_status *stp)
+		       struct smmu_kho_status *stp)
 {
 	struct smmu_kho_status st;
 	bool loaded = false;

@@ -68,8 +68,8 @@ static int run_probe(void *arg, const Skhopb__StreamDigest *s, char *why, size_t
  * STREAMS (@why set), those of skhod_verify(), -ENOMEM.
  */
 int skhod_verify_live(struct skhod *d, const struct skhod_verify_opts *vo,
-		       struct smmu_kho_stream_info **live, uint32_t *nlive,
-		       Skhopb__Verification **v, char *why, size_t wl)
+		      struct smmu_kho_stream_info **live, uint32_t *nlive,
+		      Skhopb__Verification **v, char *why, size_t wl)
 {
 	struct skhod_raw *raw;
 	void *fdt = NULL;
