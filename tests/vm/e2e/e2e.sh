@@ -53,8 +53,11 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ ${#modes[@]} -gt 0 ] || { if [ $demo = 1 ]; then modes=(preserve); else modes=(preserve lose); fi; }
+# Modes that set $SKHOD_FAULT run the test variant smmu-khod-test (make
+# daemon-arm64-test); the others, and the demo, only the product.
+need_test=0
 for m in "${modes[@]}"; do
-	case $m in preserve|lose) ;; *) echo "e2e: bad mode '$m'" >&2; exit 2 ;; esac
+	case $m in preserve) ;; lose) need_test=1 ;; *) echo "e2e: bad mode '$m'" >&2; exit 2 ;; esac
 done
 
 # ---- output helpers ---------------------------------------------------------
@@ -168,17 +171,24 @@ build_daemon() {
 	local sysroot
 	sysroot=$("$here/fetch-arm64-libs.sh") &&
 	make -C "$root" --no-print-directory -j2 O="$obuild" ARM64_SYSROOT="$sysroot" \
-		daemon-arm64 daemon-arm64-test &&
+		daemon-arm64 $([ $need_test = 0 ] || echo daemon-arm64-test) &&
 	mkdir -p "$out/bin" &&
 	"${CROSS}strip" -o "$out/bin/smmu-khod" "$obuild/arm64/daemon/smmu-khod" &&
-	"${CROSS}strip" -o "$out/bin/smmu-khod-test" "$obuild/arm64-test/daemon/smmu-khod" &&
-	"${CROSS}strip" -o "$out/bin/smmu-khoctl" "$obuild/arm64/daemon/smmu-khoctl"
+	"${CROSS}strip" -o "$out/bin/smmu-khoctl" "$obuild/arm64/daemon/smmu-khoctl" &&
+	{ [ $need_test = 0 ] ||
+	  "${CROSS}strip" -o "$out/bin/smmu-khod-test" "$obuild/arm64-test/daemon/smmu-khod"; }
 }
 if step daemon-arm64 "$logs/daemon.log" build_daemon; then
 	result ok e2e.build.daemon_arm64_static \
 		"$out/bin/smmu-khod ($(stat -c %s "$out/bin/smmu-khod") bytes), smmu-khoctl ($(stat -c %s "$out/bin/smmu-khoctl") bytes)"
 else
 	result fail e2e.build.daemon_arm64_static "see $logs/daemon.log"; finish
+fi
+# The smmu-khod the demo installs is the product: nm shows no test code.
+if "$root/tests/daemon/test_product.sh" "$obuild/arm64/daemon/smmu-khod" >"$logs/product.log" 2>&1; then
+	result ok e2e.daemon_arm64.no_test_code "$(grep -m1 '^# ' "$logs/product.log" | cut -c3-)"
+else
+	result fail e2e.daemon_arm64.no_test_code "$(grep -m1 '^# ' "$logs/product.log" | cut -c3-)"
 fi
 
 if step guest-init "$logs/init.log" ${CROSS}gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror \
@@ -202,7 +212,8 @@ mk_initrd() {
 		printf 'file /lib/smmu_kho.ko %s 0644 0 0\n' "$out/smmu_kho/smmu_kho.ko"
 		printf 'file /lib/edu_dma.ko %s 0644 0 0\n' "$out/edu_dma/edu_dma.ko"
 		printf 'file /sbin/smmu-khod %s 0755 0 0\n' "$out/bin/smmu-khod"
-		printf 'file /sbin/smmu-khod-test %s 0755 0 0\n' "$out/bin/smmu-khod-test"
+		[ $need_test = 0 ] ||
+			printf 'file /sbin/smmu-khod-test %s 0755 0 0\n' "$out/bin/smmu-khod-test"
 		printf 'file /sbin/smmu-khoctl %s 0755 0 0\n' "$out/bin/smmu-khoctl"
 	} > "$out/initrd.list" &&
 	"$kdir/usr/gen_init_cpio" "$out/initrd.list" | gzip -4 > "$out/initrd.gz.tmp" &&
