@@ -42,7 +42,7 @@ DAEMON_LIB_SRCS := log.c pbutil.c state.c journal.c verify.c recompute.c frame.c
 DAEMON_PRODUCT_SRCS := backend_open.c
 DAEMON_TEST_SRCS := $(notdir $(wildcard tests/daemon/fake/*.c))
 DAEMON_TEST_HDRS := $(wildcard tests/daemon/fake/*.h)
-CTL_LIB_SRCS := log.c pbutil.c state.c frame.c verify.c
+CTL_LIB_SRCS := log.c pbutil.c state.c frame.c verify.c ctl_json.c
 DAEMON_TEST_DEFS := -DSKHOD_TEST_HOOKS -Itests/daemon/fake
 CTL_JSON_LIBS := -ljson-c
 
