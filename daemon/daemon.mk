@@ -164,10 +164,15 @@ all: $(DAEMON_BINS) $(DAEMON_OPT_BINS)
 #       (-DSKHOD_TEST_HOOKS), tests/daemon/fake linked in, so $SKHOD_FAULT
 #       (abort-before-jump, crash:<point>) works as before
 #                    ->  build/arm64-test/daemon/smmu-khod
+#   make daemon-arm64 ARM64_DEBUG=1 ARM64_SYSROOT=<dir>
+#       the test variant with SKHOD_DEBUG invariant checks and asserts on (a
+#       violated invariant aborts), for the VM fault runs
+#                    ->  build/arm64-debug/daemon/{smmu-khod,smmu-khoctl}
 # libsystemd is not needed: the shim speaks the notify protocol itself.
 ARM64_CC ?= aarch64-linux-gnu-gcc
 ARM64_SYSROOT ?=
-ARM64_CFLAGS := -std=gnu11 -O2 -g $(WARN) -DNDEBUG -I$(ARM64_SYSROOT)/usr/include
+ARM64_DEBUG ?= 0
+ARM64_CFLAGS := -std=gnu11 -O2 -g $(WARN) -I$(ARM64_SYSROOT)/usr/include
 ARM64_LIBDIR := $(ARM64_SYSROOT)/usr/lib/aarch64-linux-gnu
 
 # $(1) = output dir, $(2) = extra CFLAGS, $(3) = tests/daemon/fake sources
@@ -180,10 +185,10 @@ $(1)/obj/fake/%.o: tests/daemon/fake/%.c $$(DAEMON_HDRS) $$(DAEMON_TEST_HDRS)
 	$$(ARM64_CC) $$(ARM64_CFLAGS) $(2) $$(DAEMON_INC) -c -o $$@ $$<
 $(1)/obj/smmu_kho.pb-c.o: $$(DAEMON_PB_C) $$(DAEMON_PB_H)
 	@mkdir -p $$(dir $$@)
-	$$(ARM64_CC) $$(ARM64_CFLAGS) $$(DAEMON_INC) -c -o $$@ $$<
+	$$(ARM64_CC) $$(ARM64_CFLAGS) $(2) $$(DAEMON_INC) -c -o $$@ $$<
 $(1)/obj/core/%.o: kernel/core/%.c $$(wildcard kernel/core/*.h kernel/core/env/user/*.h)
 	@mkdir -p $$(dir $$@)
-	$$(ARM64_CC) $$(ARM64_CFLAGS) $$(CORE_INC) -c -o $$@ $$<
+	$$(ARM64_CC) $$(ARM64_CFLAGS) $(2) $$(CORE_INC) -c -o $$@ $$<
 $(1)/smmu-khod: $$(call daemon_objs,$(1)/obj,$$(DAEMON_LIB_SRCS) sd_shim.c khod_main.c \
 		 $(if $(3),,$$(DAEMON_PRODUCT_SRCS)),$(3)) \
 		 $$(patsubst kernel/core/%.c,$(1)/obj/core/%.o,$$(CORE_SRCS))
@@ -191,14 +196,19 @@ $(1)/smmu-khod: $$(call daemon_objs,$(1)/obj,$$(DAEMON_LIB_SRCS) sd_shim.c khod_
 $(1)/smmu-khoctl: $$(call daemon_objs,$(1)/obj,$$(CTL_LIB_SRCS) ctl.c,)
 	$$(ARM64_CC) -static -o $$@ $$^ -L$$(ARM64_LIBDIR) $$(CTL_JSON_LIBS) -lprotobuf-c
 endef
-$(eval $(call daemon_arm64,$(O)/arm64/daemon,,))
-$(eval $(call daemon_arm64,$(O)/arm64-test/daemon,$(DAEMON_TEST_DEFS),$(DAEMON_TEST_SRCS)))
+$(eval $(call daemon_arm64,$(O)/arm64/daemon,-DNDEBUG,))
+$(eval $(call daemon_arm64,$(O)/arm64-test/daemon,-DNDEBUG $(DAEMON_TEST_DEFS),$(DAEMON_TEST_SRCS)))
+$(eval $(call daemon_arm64,$(O)/arm64-debug/daemon,-DSKHOD_DEBUG $(DAEMON_TEST_DEFS),$(DAEMON_TEST_SRCS)))
 
 .PHONY: daemon-arm64 daemon-arm64-test
 ifeq ($(ARM64_SYSROOT),)
 daemon-arm64 daemon-arm64-test:
 	@echo "$@: set ARM64_SYSROOT to a directory with the arm64 libfdt-dev, libprotobuf-c-dev and libjson-c-dev unpacked (tests/vm/e2e/fetch-arm64-libs.sh)"; exit 1
 else
+ifeq ($(ARM64_DEBUG),1)
+daemon-arm64: $(O)/arm64-debug/daemon/smmu-khod $(O)/arm64-debug/daemon/smmu-khoctl
+else
 daemon-arm64: $(O)/arm64/daemon/smmu-khod $(O)/arm64/daemon/smmu-khoctl
+endif
 daemon-arm64-test: $(O)/arm64-test/daemon/smmu-khod
 endif
