@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # smmu-kho: top-level build.  Each area adds its rules in its own fragment:
 #   kernel/core/core.mk   portable core library (host build: libskho.a)
 #   tests/host/host.mk    host unit + simulation suite

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* smmu-khod kernel backend interface: /dev/smmu_kho, kexec, reboot, LUO, clock. */
 #ifndef SKHOD_BACKEND_H
 #define SKHOD_BACKEND_H
@@ -9,17 +10,18 @@
 #include "smmu_kho.h"
 
 /*
- * Everything the daemon asks of the kernel goes through one of these.  Two
- * implementations:
+ * Everything the daemon asks of the kernel goes through one of these.
  *
  *  real  (backend_real.c)  ioctls on /dev/smmu_kho, kexec_file_load(2),
  *        reboot(LINUX_REBOOT_CMD_KEXEC), /dev/liveupdate, boot_id, clocks.
+ *
+ * Test builds only (tests/daemon/fake/, never linked into the product):
  *  fake  (backend_fake.c)  a directory that stands in for the kernel, for
  *        host tests.  Its state survives the daemon (kill -9 included), and
  *        its jump() simulates kexec: it advances the in-kernel state to "next
  *        boot" and exits the daemon; the test then starts a new daemon.
  *        Layout and fault knobs: see the comment at the top of
- *        backend_fake.c and docs/daemon.md.
+ *        tests/daemon/fake/backend_fake.c and docs/daemon.md.
  *
  * Every op returns 0 or a negative errno (the ioctl's errno for the real
  * backend, documented in kernel/module/uapi/smmu_kho.h); ops that allocate
@@ -70,8 +72,6 @@ struct skhod_backend_ops {
 	int (*proc_cmdline)(struct skhod_backend *be, char *buf, size_t len);
 	/* CLOCK_REALTIME in ns (the fake may run a deterministic clock). */
 	uint64_t (*now_ns)(struct skhod_backend *be);
-	/* Crash injection: the fake kills the daemon here when asked to. */
-	void (*crashpoint)(struct skhod_backend *be, const char *point);
 	/*
 	 * LUO (/dev/liveupdate, include/uapi/linux/liveupdate.h).  The device
 	 * admits one opener: implementations open it only for the call.
@@ -95,20 +95,17 @@ struct skhod_backend {
 };
 
 /*
- * "real" or "fake:<dir>".  Errors: -EINVAL (unknown spec), -ENOMEM, and
- * for the fake -errno when <dir> cannot be opened.
+ * Open the backend @spec names.  The product (daemon/backend_open.c) knows
+ * "real"; test builds (tests/daemon/fake/backend_open.c) also "fake:<dir>"
+ * and $SKHOD_FAULT on "real".  skhod_backend_specs is the --backend syntax
+ * the build accepts, for the usage text.  Errors: -EINVAL (unknown spec),
+ * -ENOMEM, and for the fake -errno when <dir> cannot be opened.
  */
 int skhod_backend_open(const char *spec, struct skhod_backend **out);
+extern const char skhod_backend_specs[];
 
-/*
- * The real backend.  $SKHOD_FAULT (tests only, warned about at start):
- * "abort-before-jump" makes its crash point "update.before-jump" issue
- * SMMU_KHO_IOC_ABORT (the jump then hands nothing over); "crash:<point>"
- * SIGKILLs the daemon at crash point <point>, like the fake's crash_at.
- * Errors: -ENOMEM.
- */
+/* The real backend.  Errors: -ENOMEM. */
 int skhod_backend_real_open(struct skhod_backend **out);
-int skhod_backend_fake_open(const char *dir, struct skhod_backend **out);
 
 /* skhod_kstate_name() (state.h) names enum smmu_kho_state values. */
 

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/reboot.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,30 +62,9 @@ struct liveupdate_session_finish {
 
 #define LUO_DEV "/dev/liveupdate"
 
-/*
- * Fault injection for the VM runs (tests/vm/e2e), never set in production:
- *  - $SKHOD_FAULT=abort-before-jump issues SMMU_KHO_IOC_ABORT at the crash
- *    point "update.before-jump", i.e. after PRESERVED is journaled and right
- *    before reboot(LINUX_REBOOT_CMD_KEXEC), so the next kernel gets no
- *    handover while the journal says every stream was preserved.
- *  - $SKHOD_FAULT=crash:<point> SIGKILLs the daemon the first time it
- *    reaches crash point <point> (docs/daemon.md lists them), as the fake
- *    backend's crash_at does; systemd (or the test) restarts it.  "First"
- *    is remembered in the marker file $SKHOD_FAULT_MARK (default
- *    /run/smmu-khod.fault-fired, created before the kill), so a restarted
- *    daemon with the same environment does not crash again in this boot.
- */
-#define SKHOD_FAULT_ENV		"SKHOD_FAULT"
-#define SKHOD_FAULT_ABORT_JUMP	"abort-before-jump"
-#define SKHOD_FAULT_CRASH	"crash:"
-#define SKHOD_FAULT_MARK_ENV	"SKHOD_FAULT_MARK"
-#define SKHOD_FAULT_MARK	"/run/smmu-khod.fault-fired"
-
 struct real_backend {
 	struct skhod_backend be;
 	int fd;			/* /dev/smmu_kho, opened on first use */
-	bool abort_before_jump;	/* $SKHOD_FAULT=abort-before-jump */
-	char crash_at[64];	/* $SKHOD_FAULT=crash:<point>, "" if none */
 };
 
 static int dev_fd(struct real_backend *rb)
@@ -354,36 +332,6 @@ static uint64_t r_now_ns(struct skhod_backend *be)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void r_crashpoint(struct skhod_backend *be, const char *point)
-{
-	struct real_backend *rb = (struct real_backend *)be;
-	int r;
-
-	if (rb->crash_at[0] && !strcmp(point, rb->crash_at)) {
-		const char *mark = getenv(SKHOD_FAULT_MARK_ENV);
-		int fd;
-
-		if (!mark || !*mark)
-			mark = SKHOD_FAULT_MARK;
-		fd = open(mark, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			close(fd);
-			log_warn("fault injection (%s=%s%s): SIGKILL", SKHOD_FAULT_ENV,
-				 SKHOD_FAULT_CRASH, point);
-			kill(getpid(), SIGKILL);
-		}
-		if (errno != EEXIST)
-			log_warn("fault injection: marker %s: %s; not crashing", mark,
-				 strerror(errno));
-	}
-	if (!rb->abort_before_jump || strcmp(point, "update.before-jump"))
-		return;
-	r = r_abort(be);
-	log_warn("fault injection (%s=%s): SMMU_KHO_IOC_ABORT before the jump: %s",
-		 SKHOD_FAULT_ENV, SKHOD_FAULT_ABORT_JUMP, r ? be->err : "nothing is preserved now");
-	be->err[0] = 0;
-}
-
 /* /dev/liveupdate is exclusive: open it for one ioctl, then close it. */
 static int luo_dev_ioctl(struct skhod_backend *be, unsigned long req, void *arg)
 {
@@ -495,7 +443,6 @@ static const struct skhod_backend_ops real_ops = {
 	.boot_id = r_boot_id,
 	.proc_cmdline = r_proc_cmdline,
 	.now_ns = r_now_ns,
-	.crashpoint = r_crashpoint,
 	.luo_create = r_luo_create,
 	.luo_retrieve = r_luo_retrieve,
 	.luo_preserve_fd = r_luo_preserve_fd,
@@ -507,37 +454,12 @@ static const struct skhod_backend_ops real_ops = {
 int skhod_backend_real_open(struct skhod_backend **out)
 {
 	struct real_backend *rb = calloc(1, sizeof(*rb));
-	const char *fault;
 
 	if (!rb)
 		return -ENOMEM;
 	rb->be.ops = &real_ops;
 	rb->be.name = "real";
 	rb->fd = -1;
-	fault = getenv(SKHOD_FAULT_ENV);
-	if (fault && *fault) {
-		const char *what = "unknown fault, ignored";
-		size_t cl = strlen(SKHOD_FAULT_CRASH);
-
-		if (!strcmp(fault, SKHOD_FAULT_ABORT_JUMP)) {
-			rb->abort_before_jump = true;
-			what = "test-only fault injection armed: the next update will lose its handover";
-		} else if (!strncmp(fault, SKHOD_FAULT_CRASH, cl) && fault[cl] &&
-			   strlen(fault + cl) < sizeof(rb->crash_at)) {
-			snprintf(rb->crash_at, sizeof(rb->crash_at), "%s", fault + cl);
-			what = "test-only fault injection armed: the daemon kills itself (SIGKILL) at that crash point";
-		}
-		log_warn("%s=%s: %s", SKHOD_FAULT_ENV, fault, what);
-	}
 	*out = &rb->be;
 	return 0;
-}
-
-int skhod_backend_open(const char *spec, struct skhod_backend **out)
-{
-	if (!strcmp(spec, "real"))
-		return skhod_backend_real_open(out);
-	if (!strncmp(spec, "fake:", 5) && spec[5])
-		return skhod_backend_fake_open(spec + 5, out);
-	return -EINVAL;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "ctl.h"
 #include "frame.h"
 #include "log.h"
 #include "pbutil.h"
@@ -82,7 +83,7 @@ static int usage_error(const char *fmt, ...)
 
 /* ---- formatting ---- */
 
-static void fmt_time(uint64_t ns, char *buf, size_t len)
+void skhoctl_fmt_time(uint64_t ns, char *buf, size_t len)
 {
 	time_t s = (time_t)(ns / 1000000000ull);
 	struct tm tm;
@@ -95,7 +96,7 @@ static void fmt_time(uint64_t ns, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static const char *verdict_name(int v)
+const char *skhoctl_verdict_name(int v)
 {
 	switch (v) {
 	case SKHOPB__VERDICT__VERDICT_PASS:
@@ -108,140 +109,12 @@ static const char *verdict_name(int v)
 	return "NONE";
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", f);
-		else if (ch == '\t')
-			fputs("\\t", f);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
-static void json_plan(FILE *f, const Skhopb__Plan *p, const char *ind)
-{
-	size_t i;
-
-	if (!p) {
-		fputs("null", f);
-		return;
-	}
-	fprintf(f, "{\n%s  \"kernel\": ", ind);
-	json_str(f, p->kernel);
-	fprintf(f, ",\n%s  \"initrd\": ", ind);
-	json_str(f, p->initrd);
-	fprintf(f, ",\n%s  \"cmdline\": ", ind);
-	json_str(f, p->cmdline);
-	fprintf(f, ",\n%s  \"reuse_cmdline\": %s,\n%s  \"no_device\": %s,\n%s  \"devices\": [",
-		ind, p->reuse_cmdline ? "true" : "false", ind, p->no_device ? "true" : "false",
-		ind);
-	for (i = 0; i < p->n_devices; i++) {
-		fputs(i ? ", " : "", f);
-		json_str(f, p->devices[i]);
-	}
-	fprintf(f, "]\n%s}", ind);
-}
-
-static void json_verification(FILE *f, const Skhopb__Verification *v, const char *ind)
-{
-	size_t i;
-	char t[32];
-
-	if (!v) {
-		fputs("null", f);
-		return;
-	}
-	fmt_time(v->time_ns, t, sizeof(t));
-	fprintf(f, "{\n%s  \"time\": \"%s\",\n%s  \"nr_streams\": %u,\n%s  \"nr_ok\": %u,\n"
-		"%s  \"nr_failed\": %u,\n%s  \"nr_lost\": %u,\n%s  \"nr_quarantined\": %u,\n"
-		"%s  \"probed\": %s,\n%s  \"recomputed\": %s,\n%s  \"summary\": ",
-		ind, t, ind, v->nr_streams, ind, v->nr_ok, ind, v->nr_failed, ind, v->nr_lost,
-		ind, v->nr_quarantined, ind, v->probed ? "true" : "false", ind,
-		v->recomputed ? "true" : "false", ind);
-	json_str(f, v->summary);
-	fprintf(f, ",\n%s  \"results\": [", ind);
-	for (i = 0; i < v->n_streams; i++) {
-		const Skhopb__StreamResult *r = v->streams[i];
-
-		fprintf(f, "%s\n%s    {\"smmu_base\": \"0x%" PRIx64 "\", \"sid\": %u, \"device\": ",
-			i ? "," : "", ind, r->smmu_base, r->sid);
-		json_str(f, r->device);
-		fprintf(f, ", \"outcome\": \"%s\", \"events\": %u, \"quarantined\": %s, "
-			"\"disagree\": ", skhod_outcome_name(r->outcome), r->events,
-			r->quarantined ? "true" : "false");
-		json_str(f, r->disagree);
-		fputs(", \"why\": ", f);
-		json_str(f, r->why);
-		fputc('}', f);
-	}
-	if (v->n_streams)
-		fprintf(f, "\n%s  ", ind);
-	fprintf(f, "]\n%s}", ind);
-}
-
-static void json_status(FILE *f, const Skhopb__Status *s, const char *hint)
-{
-	const Skhopb__KernelStatus *k = s->kernel;
-	char t[32];
-
-	fmt_time(s->since_ns, t, sizeof(t));
-	fprintf(f, "{\n  \"state\": \"%s\",\n  \"since\": \"%s\",\n  \"since_ns\": %" PRIu64
-		",\n  \"update_id\": ", skhod_state_name(s->state), t, s->since_ns);
-	json_str(f, s->update_id);
-	fprintf(f, ",\n  \"seq\": %" PRIu64 ",\n  \"restarts\": %u,\n  \"verdict\": \"%s\",\n"
-		"  \"reason\": ", s->seq, s->restarts, verdict_name(s->verdict));
-	json_str(f, s->reason);
-	fputs(",\n  \"plan\": ", f);
-	json_plan(f, s->plan, "  ");
-	fprintf(f, ",\n  \"nr_streams\": %u,\n  \"verification\": ", s->nr_streams);
-	json_verification(f, s->verification, "  ");
-	fputs(",\n  \"kernel\": ", f);
-	if (!k) {
-		fputs("null", f);
-	} else {
-		fprintf(f, "{\n    \"available\": %s,\n    \"error\": ",
-			k->available ? "true" : "false");
-		json_str(f, k->error);
-		fprintf(f, ",\n    \"out_state\": \"%s\",\n    \"in_state\": \"%s\",\n"
-			"    \"nr_out_streams\": %u,\n    \"nr_in_streams\": %u,\n"
-			"    \"nr_adopted\": %u,\n    \"nr_refused\": %u,\n    \"nr_released\": %u,\n"
-			"    \"nr_quarantined\": %u,\n    \"nr_dropped\": %u,\n"
-			"    \"in_error\": %d,\n    \"in_error_name\": ",
-			skhod_kstate_name(k->out_state), skhod_kstate_name(k->in_state),
-			k->nr_out_streams, k->nr_in_streams, k->nr_adopted, k->nr_refused,
-			k->nr_released, k->nr_quarantined, k->nr_dropped, k->in_error);
-		json_str(f, k->in_error_name);
-		fputs(",\n    \"in_why\": ", f);
-		json_str(f, k->in_why);
-		fprintf(f, ",\n    \"out_error\": %d,\n    \"out_why\": ", k->out_error);
-		json_str(f, k->out_why);
-		fprintf(f, ",\n    \"kexec_loaded\": %s\n  }", k->kexec_loaded ? "true" : "false");
-	}
-	fputs(",\n  \"daemon_version\": ", f);
-	json_str(f, s->daemon_version);
-	fputs(",\n  \"backend\": ", f);
-	json_str(f, s->backend);
-	fputs(",\n  \"next\": ", f);
-	json_str(f, hint);
-	fputs("\n}\n", f);
-}
-
 static void human_verification(FILE *f, const Skhopb__Verification *v)
 {
 	char t[32];
 	size_t i;
 
-	fmt_time(v->time_ns, t, sizeof(t));
+	skhoctl_fmt_time(v->time_ns, t, sizeof(t));
 	fprintf(f, "verification: %u of %u streams intact, %u failed, %u lost%s (at %s)\n",
 		v->nr_ok, v->nr_streams, v->nr_failed, v->nr_lost,
 		v->probed ? ", probed" : "", t);
@@ -292,11 +165,11 @@ static void human_status(FILE *f, const Skhopb__Status *s, const char *hint)
 	char t[32];
 	size_t i;
 
-	fmt_time(s->since_ns, t, sizeof(t));
+	skhoctl_fmt_time(s->since_ns, t, sizeof(t));
 	fprintf(f, "state:        %s since %s\n", skhod_state_name(s->state), t);
 	fprintf(f, "update:       %s (journal seq %" PRIu64 ", %u daemon restart%s)\n",
 		s->update_id, s->seq, s->restarts, s->restarts == 1 ? "" : "s");
-	fprintf(f, "verdict:      %s\n", verdict_name(s->verdict));
+	fprintf(f, "verdict:      %s\n", skhoctl_verdict_name(s->verdict));
 	if (s->reason[0])
 		fprintf(f, "reason:       %s\n", s->reason);
 	if (s->plan) {
@@ -335,7 +208,7 @@ static void human_history(FILE *f, const Skhopb__Response *r)
 		const Skhopb__Journal *j = r->history[i];
 
 		fprintf(f, "%s%s  %s  verdict %s%s%s\n", i ? "\n" : "", j->update_id,
-			skhod_state_name(j->state), verdict_name(j->verdict),
+			skhod_state_name(j->state), skhoctl_verdict_name(j->verdict),
 			i ? "" : "  (current)", "");
 		if (j->plan)
 			fprintf(f, "  kernel %s, %zu device(s), %u stream(s)\n", j->plan->kernel,
@@ -343,7 +216,7 @@ static void human_history(FILE *f, const Skhopb__Response *r)
 		for (e = 0; e < j->n_history; e++) {
 			const Skhopb__PhaseEvent *p = j->history[e];
 
-			fmt_time(p->time_ns, t, sizeof(t));
+			skhoctl_fmt_time(p->time_ns, t, sizeof(t));
 			if (p->reason[0])
 				fprintf(f, "  %s  %-10s %s\n", t, skhod_state_name(p->state),
 					p->reason);
@@ -351,40 +224,6 @@ static void human_history(FILE *f, const Skhopb__Response *r)
 				fprintf(f, "  %s  %s\n", t, skhod_state_name(p->state));
 		}
 	}
-}
-
-static void json_history(FILE *f, const Skhopb__Response *r)
-{
-	size_t i, e;
-	char t[32];
-
-	fputs("[", f);
-	for (i = 0; i < r->n_history; i++) {
-		const Skhopb__Journal *j = r->history[i];
-
-		fprintf(f, "%s\n  {\n    \"update_id\": ", i ? "," : "");
-		json_str(f, j->update_id);
-		fprintf(f, ",\n    \"state\": \"%s\",\n    \"verdict\": \"%s\",\n    \"reason\": ",
-			skhod_state_name(j->state), verdict_name(j->verdict));
-		json_str(f, j->reason);
-		fprintf(f, ",\n    \"seq\": %" PRIu64 ",\n    \"nr_streams\": %u,\n    \"plan\": ",
-			j->seq, skhod_journal_nr_streams(j));
-		json_plan(f, j->plan, "    ");
-		fputs(",\n    \"verification\": ", f);
-		json_verification(f, j->verification, "    ");
-		fputs(",\n    \"phases\": [", f);
-		for (e = 0; e < j->n_history; e++) {
-			fmt_time(j->history[e]->time_ns, t, sizeof(t));
-			fprintf(f, "%s\n      {\"state\": \"%s\", \"time\": \"%s\", \"boot_id\": ",
-				e ? "," : "", skhod_state_name(j->history[e]->state), t);
-			json_str(f, j->history[e]->boot_id);
-			fputs(", \"reason\": ", f);
-			json_str(f, j->history[e]->reason);
-			fputc('}', f);
-		}
-		fputs("\n    ]\n  }", f);
-	}
-	fputs("\n]\n", f);
 }
 
 /* ---- talking to the daemon ---- */
@@ -564,7 +403,7 @@ static int add_devices(Skhopb__Plan *p, const char *list)
 	return 0;
 }
 
-static bool yes(const char *v)
+static bool config_true(const char *v)
 {
 	return !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1");
 }
@@ -606,13 +445,13 @@ static int load_config(const char *path, struct plan_args *a, bool set_devices)
 		else if (!strcmp(k, "APPEND") && !a->plan->cmdline[0] && !a->plan->reuse_cmdline)
 			skhod_pb_setstr(&a->plan->cmdline, v);
 		else if (!strcmp(k, "REUSE_CMDLINE") && !a->plan->cmdline[0])
-			a->plan->reuse_cmdline = yes(v);
+			a->plan->reuse_cmdline = config_true(v);
 		else if (!strcmp(k, "DEVICES") && set_devices)
 			add_devices(a->plan, v);
 		else if (!strcmp(k, "NO_JUMP"))
-			a->no_jump = a->no_jump || yes(v);
+			a->no_jump = a->no_jump || config_true(v);
 		else if (!strcmp(k, "NO_DEVICE") && set_devices)
-			a->plan->no_device = yes(v);
+			a->plan->no_device = config_true(v);
 		else if (strcmp(k, "KERNEL") && strcmp(k, "INITRD") && strcmp(k, "APPEND") &&
 			 strcmp(k, "REUSE_CMDLINE") && strcmp(k, "DEVICES") &&
 			 strcmp(k, "NO_DEVICE")) {
@@ -718,10 +557,12 @@ static int finish_status(Skhopb__Response *r, bool json)
 {
 	const char *hint = r->hint[0] ? r->hint : skhod_state_hint(r->status->state);
 
-	if (json)
-		json_status(stdout, r->status, hint);
-	else
+	if (json) {
+		if (skhoctl_json_status(r->status, hint))
+			return EX_FAIL;
+	} else {
 		human_status(stdout, r->status, hint);
+	}
 	if (r->status->state == SKHOD_NEEDS_ATTENTION)
 		return EX_ATTENTION;
 	return r->status->state == SKHOD_FAILED ? EX_VERIFY : EX_OK;
@@ -819,8 +660,10 @@ static int cmd_verify(struct plan_args *a)
 		return ex;
 	if (r->verification) {
 		if (a->json) {
-			json_verification(stdout, r->verification, "");
-			putchar('\n');
+			if (skhoctl_json_verification(r->verification)) {
+				skhopb__response__free_unpacked(r, NULL);
+				return EX_FAIL;
+			}
 		} else {
 			human_verification(stdout, r->verification);
 		}
@@ -875,7 +718,7 @@ static int cmd_history(struct plan_args *a)
 	ex = report(r);
 	if (!ex) {
 		if (a->json)
-			json_history(stdout, r);
+			ex = skhoctl_json_history(r) ? EX_FAIL : EX_OK;
 		else
 			human_history(stdout, r);
 	}

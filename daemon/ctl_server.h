@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* smmu-khod control socket: AF_UNIX, peer check, framed protobuf requests, never crashes. */
 #ifndef SKHOD_CTL_SERVER_H
 #define SKHOD_CTL_SERVER_H

@@ -1,13 +1,20 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # smmu-khod / smmu-khoctl build, protobuf generation, host tests (make daemon-check).
 #
 #   build/gen/proto/smmu_kho.pb-c.{c,h}   generated from proto/ (never committed)
-#   build/san/daemon/{smmu-khod,smmu-khoctl}       ASan+UBSan, SKHOD_DEBUG invariants
-#   build/san/daemon-nosd/smmu-khod                same, without libsystemd (shim fallback)
-#   build/opt/daemon/{smmu-khod,smmu-khoctl}       -O2, for the VM
+#   build/opt/daemon/{smmu-khod,smmu-khoctl}       the product, -O2
+#   build/arm64/daemon/{smmu-khod,smmu-khoctl}     the product, static arm64 (make daemon-arm64)
+#   build/san/daemon-test/smmu-khod                test variant: ASan+UBSan, SKHOD_DEBUG
+#                                                  invariants, crash points, fake backend
+#   build/san/daemon-test-nosd/smmu-khod           same, without libsystemd (shim fallback)
+#   build/san/daemon/smmu-khoctl                   ASan+UBSan client for the tests
+#   build/opt/daemon-test/smmu-khod                test variant, -O2 (benches)
+#   build/arm64-test/daemon/smmu-khod              test variant, static arm64 (make daemon-arm64-test)
 #   build/san/tests/daemon/test_*                  KTAP host tests (tests/daemon/)
 #
-# Dependencies: libc, libprotobuf-c, libfdt, and libsystemd only behind
-# daemon/sd_shim.c (SKHOD_SYSTEMD=0 builds without it, e.g. static arm64).
+# Dependencies: libc, libprotobuf-c, libfdt, libjson-c (smmu-khoctl), and
+# libsystemd only behind daemon/sd_shim.c (SKHOD_SYSTEMD=0 builds without
+# it, e.g. static arm64).
 PROTOC_C ?= protoc-c
 SKHOD_SYSTEMD ?= $(shell pkg-config --exists libsystemd 2>/dev/null && echo 1 || echo 0)
 
@@ -23,10 +30,21 @@ DAEMON_SD_CFLAGS := -DSKHOD_HAVE_LIBSYSTEMD
 DAEMON_SD_LIBS := -lsystemd
 endif
 
-# Objects shared by daemon and tests; khod_main.c and ctl.c hold the mains.
+# The daemon core, shared by the product and the test variants; khod_main.c
+# and ctl.c hold the mains.  The product selects its backend with
+# backend_open.c ("real" only).  Test variants (-DSKHOD_TEST_HOOKS: crash
+# points compiled in) link tests/daemon/fake/ instead: the fake kernel,
+# $SKHOD_FAULT on the real backend, the crash-point hook and a backend_open.c
+# that knows both.  The product never contains them (daemon-product-check).
 DAEMON_LIB_SRCS := log.c pbutil.c state.c journal.c verify.c recompute.c frame.c ctl_server.c \
-		   backend_real.c backend_fake.c khod.c
-CTL_LIB_SRCS := log.c pbutil.c state.c frame.c verify.c
+		   backend_real.c transition.c luo.c response.c plan.c snapshot_check.c \
+		   operations.c verify_run.c recovery.c
+DAEMON_PRODUCT_SRCS := backend_open.c
+DAEMON_TEST_SRCS := $(notdir $(wildcard tests/daemon/fake/*.c))
+DAEMON_TEST_HDRS := $(wildcard tests/daemon/fake/*.h)
+CTL_LIB_SRCS := log.c pbutil.c state.c frame.c verify.c ctl_json.c
+DAEMON_TEST_DEFS := -DSKHOD_TEST_HOOKS -Itests/daemon/fake
+CTL_JSON_LIBS := -ljson-c
 
 $(DAEMON_PB_C) $(DAEMON_PB_H): proto/smmu_kho.proto
 	@mkdir -p $(DAEMON_GEN)
@@ -37,51 +55,67 @@ define daemon_variant
 $(1)/%.o: daemon/%.c $(DAEMON_HDRS)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) $(3) $$(DAEMON_INC) -c -o $$@ $$<
+$(1)/fake/%.o: tests/daemon/fake/%.c $(DAEMON_HDRS) $(DAEMON_TEST_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) $(3) $$(DAEMON_INC) -c -o $$@ $$<
 $(1)/smmu_kho.pb-c.o: $(DAEMON_PB_C) $(DAEMON_PB_H)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) $$(DAEMON_INC) -c -o $$@ $$<
 endef
-$(eval $(call daemon_variant,$(O)/san/daemon/obj,$(HOST_CFLAGS) -DSKHOD_DEBUG,$(DAEMON_SD_CFLAGS)))
-$(eval $(call daemon_variant,$(O)/san/daemon-nosd/obj,$(HOST_CFLAGS) -DSKHOD_DEBUG,))
+# Test variants (host tests, benches): ASan+UBSan with invariant checks; -O2.
+$(eval $(call daemon_variant,$(O)/san/daemon-test/obj,$(HOST_CFLAGS) -DSKHOD_DEBUG $(DAEMON_TEST_DEFS),$(DAEMON_SD_CFLAGS)))
+$(eval $(call daemon_variant,$(O)/san/daemon-test-nosd/obj,$(HOST_CFLAGS) -DSKHOD_DEBUG $(DAEMON_TEST_DEFS),))
+$(eval $(call daemon_variant,$(O)/opt/daemon-test/obj,$(BENCH_CFLAGS) $(DAEMON_TEST_DEFS),$(DAEMON_SD_CFLAGS)))
+# The product.
 $(eval $(call daemon_variant,$(O)/opt/daemon/obj,$(BENCH_CFLAGS),$(DAEMON_SD_CFLAGS)))
 
-DAEMON_SAN_OBJS := $(patsubst %.c,$(O)/san/daemon/obj/%.o,$(DAEMON_LIB_SRCS)) \
-		   $(O)/san/daemon/obj/smmu_kho.pb-c.o
-DAEMON_SAN_SD := $(O)/san/daemon/obj/sd_shim.o
-CTL_SAN_OBJS := $(patsubst %.c,$(O)/san/daemon/obj/%.o,$(CTL_LIB_SRCS)) \
-		$(O)/san/daemon/obj/smmu_kho.pb-c.o
-DAEMON_OPT_OBJS := $(patsubst %.c,$(O)/opt/daemon/obj/%.o,$(DAEMON_LIB_SRCS) sd_shim.c) \
-		   $(O)/opt/daemon/obj/smmu_kho.pb-c.o
-CTL_OPT_OBJS := $(patsubst %.c,$(O)/opt/daemon/obj/%.o,$(CTL_LIB_SRCS)) \
-		$(O)/opt/daemon/obj/smmu_kho.pb-c.o
-DAEMON_NOSD_OBJS := $(patsubst %.c,$(O)/san/daemon-nosd/obj/%.o,$(DAEMON_LIB_SRCS) sd_shim.c \
-		     khod_main.c) $(O)/san/daemon-nosd/obj/smmu_kho.pb-c.o
+# $(call daemon_objs,objdir,srcs): the core, the test parts, the generated protobuf.
+daemon_objs = $(patsubst %.c,$(1)/%.o,$(2)) $(patsubst %.c,$(1)/fake/%.o,$(3)) $(1)/smmu_kho.pb-c.o
 
-$(O)/san/daemon/smmu-khod: $(O)/san/daemon/obj/khod_main.o $(DAEMON_SAN_OBJS) $(DAEMON_SAN_SD) $(O)/san/libskho.a
+DAEMON_SAN_OBJS := $(call daemon_objs,$(O)/san/daemon-test/obj,$(DAEMON_LIB_SRCS),$(DAEMON_TEST_SRCS))
+DAEMON_SAN_SD := $(O)/san/daemon-test/obj/sd_shim.o
+CTL_SAN_OBJS := $(call daemon_objs,$(O)/san/daemon-test/obj,$(CTL_LIB_SRCS),)
+DAEMON_NOSD_OBJS := $(call daemon_objs,$(O)/san/daemon-test-nosd/obj,$(DAEMON_LIB_SRCS) sd_shim.c \
+		     khod_main.c,$(DAEMON_TEST_SRCS))
+DAEMON_OPT_TEST_OBJS := $(call daemon_objs,$(O)/opt/daemon-test/obj,$(DAEMON_LIB_SRCS) sd_shim.c,\
+			$(DAEMON_TEST_SRCS))
+DAEMON_OPT_OBJS := $(call daemon_objs,$(O)/opt/daemon/obj,$(DAEMON_LIB_SRCS) sd_shim.c \
+		   $(DAEMON_PRODUCT_SRCS),)
+CTL_OPT_OBJS := $(call daemon_objs,$(O)/opt/daemon/obj,$(CTL_LIB_SRCS),)
+
+# Test variants of smmu-khod: the tests run these (--backend fake:DIR).
+$(O)/san/daemon-test/smmu-khod: $(O)/san/daemon-test/obj/khod_main.o $(DAEMON_SAN_OBJS) $(DAEMON_SAN_SD) \
+				$(O)/san/libskho.a
 	$(CC) -o $@ $^ $(DAEMON_LIBS) $(DAEMON_SD_LIBS) $(HOST_LDFLAGS)
-$(O)/san/daemon/smmu-khoctl: $(O)/san/daemon/obj/ctl.o $(CTL_SAN_OBJS)
-	$(CC) -o $@ $^ -lprotobuf-c $(HOST_LDFLAGS)
-$(O)/san/daemon-nosd/smmu-khod: $(DAEMON_NOSD_OBJS) $(O)/san/libskho.a
+$(O)/san/daemon-test-nosd/smmu-khod: $(DAEMON_NOSD_OBJS) $(O)/san/libskho.a
 	$(CC) -o $@ $^ $(DAEMON_LIBS) $(HOST_LDFLAGS)
+$(O)/opt/daemon-test/smmu-khod: $(O)/opt/daemon-test/obj/khod_main.o $(DAEMON_OPT_TEST_OBJS) $(O)/opt/libskho.a
+	$(CC) -o $@ $^ $(DAEMON_LIBS) $(DAEMON_SD_LIBS)
+$(O)/san/daemon/smmu-khoctl: $(O)/san/daemon-test/obj/ctl.o $(CTL_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(CTL_JSON_LIBS) -lprotobuf-c $(HOST_LDFLAGS)
+# The product.
 $(O)/opt/daemon/smmu-khod: $(O)/opt/daemon/obj/khod_main.o $(DAEMON_OPT_OBJS) $(O)/opt/libskho.a
 	$(CC) -o $@ $^ $(DAEMON_LIBS) $(DAEMON_SD_LIBS)
 $(O)/opt/daemon/smmu-khoctl: $(O)/opt/daemon/obj/ctl.o $(CTL_OPT_OBJS)
-	$(CC) -o $@ $^ -lprotobuf-c
+	$(CC) -o $@ $^ $(CTL_JSON_LIBS) -lprotobuf-c
 
-DAEMON_BINS := $(O)/san/daemon/smmu-khod $(O)/san/daemon/smmu-khoctl \
-	       $(O)/san/daemon-nosd/smmu-khod
+SKHOD_TEST_BIN := $(O)/san/daemon-test/smmu-khod
+SKHOD_TEST_NOSD_BIN := $(O)/san/daemon-test-nosd/smmu-khod
+SKHOCTL_SAN_BIN := $(O)/san/daemon/smmu-khoctl
+DAEMON_BINS := $(SKHOD_TEST_BIN) $(SKHOD_TEST_NOSD_BIN) $(SKHOCTL_SAN_BIN)
 DAEMON_OPT_BINS := $(O)/opt/daemon/smmu-khod $(O)/opt/daemon/smmu-khoctl
 
 # ---- tests/daemon: every test_*.c is one KTAP program ----
 DTEST_SRCS := $(wildcard tests/daemon/test_*.c)
 DTEST_LIB_SRCS := $(wildcard tests/daemon/lib/*.c)
-DTEST_HDRS := $(wildcard tests/daemon/lib/*.h) tests/host/ktest.h
+DTEST_HDRS := $(wildcard tests/daemon/lib/*.h) tests/host/ktest.h $(DAEMON_TEST_HDRS)
 DTESTS := $(patsubst tests/daemon/%.c,$(O)/san/tests/daemon/%,$(DTEST_SRCS))
-DTEST_DEFS := -DSKHOD_BIN='"$(abspath $(O)/san/daemon/smmu-khod)"' \
-	      -DSKHOD_NOSD_BIN='"$(abspath $(O)/san/daemon-nosd/smmu-khod)"' \
-	      -DSKHOCTL_BIN='"$(abspath $(O)/san/daemon/smmu-khoctl)"' \
+DTEST_DEFS := -DSKHOD_BIN='"$(abspath $(SKHOD_TEST_BIN))"' \
+	      -DSKHOD_NOSD_BIN='"$(abspath $(SKHOD_TEST_NOSD_BIN))"' \
+	      -DSKHOCTL_BIN='"$(abspath $(SKHOCTL_SAN_BIN))"' \
 	      -DSKHO_SRCDIR='"$(abspath .)"'
-DTEST_INC := $(DAEMON_INC) -Itests/daemon/lib -Itests/host
+DTEST_INC := $(DAEMON_INC) -Itests/daemon/lib -Itests/daemon/fake -Itests/host
 
 $(O)/san/tests/daemon/lib/%.o: tests/daemon/lib/%.c $(DTEST_HDRS) $(DAEMON_HDRS)
 	@mkdir -p $(dir $@)
@@ -95,55 +129,86 @@ DTEST_LIB_OBJS := $(patsubst tests/daemon/lib/%.c,$(O)/san/tests/daemon/lib/%.o,
 $(O)/san/tests/daemon/test_%: tests/daemon/test_%.c $(DTEST_LIB_OBJS) $(DAEMON_SAN_OBJS) \
 			      $(DAEMON_SAN_SD) $(O)/san/libskho.a $(DTEST_HDRS) $(DAEMON_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) $(DTEST_DEFS) $(DAEMON_SD_CFLAGS) $(DTEST_INC) -o $@ $< \
+	$(CC) $(HOST_CFLAGS) $(DTEST_DEFS) $(DAEMON_SD_CFLAGS) $(DAEMON_TEST_DEFS) $(DTEST_INC) -o $@ $< \
 		$(DTEST_LIB_OBJS) $(DAEMON_SAN_OBJS) $(DAEMON_SAN_SD) $(O)/san/libskho.a \
-		$(DAEMON_LIBS) $(DAEMON_SD_LIBS) $(HOST_LDFLAGS)
+		$(DAEMON_LIBS) $(DAEMON_SD_LIBS) $(CTL_JSON_LIBS) $(HOST_LDFLAGS)
+
+# ---- the product holds no test code ----
+# tests/daemon/test_product.sh: nm of each product smmu-khod (the -O2 one,
+# and the static arm64 one when it was built) lists no test-only symbol.
+SKHOD_PRODUCT_BINS = $(O)/opt/daemon/smmu-khod $(wildcard $(O)/arm64/daemon/smmu-khod)
+.PHONY: daemon-product-check
+daemon-product-check: $(O)/opt/daemon/smmu-khod
+	@tests/daemon/test_product.sh $(SKHOD_PRODUCT_BINS)
 
 .PHONY: daemon daemon-check
 daemon: $(DAEMON_BINS) $(DAEMON_OPT_BINS)
 
 # Each program prints KTAP; the units check is a shell script printing KTAP.
-daemon-check: $(DAEMON_BINS) $(DTESTS)
+daemon-check: $(DAEMON_BINS) $(DTESTS) $(O)/opt/daemon/smmu-khod
 	@fail=0; for t in $(DTESTS); do $$t || fail=1; done; \
-	SKHOD_BIN=$(O)/san/daemon/smmu-khod SKHOCTL_BIN=$(O)/san/daemon/smmu-khoctl \
-		tests/daemon/test_units.sh || fail=1; exit $$fail
+	SKHOD_BIN=$(SKHOD_TEST_BIN) SKHOCTL_BIN=$(SKHOCTL_SAN_BIN) \
+		tests/daemon/test_units.sh || fail=1; \
+	tests/daemon/test_product.sh $(SKHOD_PRODUCT_BINS) || fail=1; exit $$fail
 CHECK_TARGETS += daemon-check
 all: $(DAEMON_BINS) $(DAEMON_OPT_BINS)
 
 # ---- static arm64 build for the VM ----
-# Needs a sysroot holding the arm64 libfdt.a and libprotobuf-c.a with their
-# headers (apt-get download libfdt-dev:arm64 libprotobuf-c-dev:arm64 and
-# dpkg -x them into one directory; see /work/shared/FACTS.md):
-#   make daemon-arm64 ARM64_SYSROOT=<dir>   ->  build/arm64/daemon/{smmu-khod,smmu-khoctl}
+# Needs a sysroot holding the arm64 libfdt.a, libprotobuf-c.a and libjson-c.a
+# with their headers (tests/vm/e2e/fetch-arm64-libs.sh fetches and unpacks
+# them into $SMMU_KHO_CACHE/sysroot-arm64; see /work/shared/FACTS.md):
+#   make daemon-arm64 ARM64_SYSROOT=<dir>
+#       the product  ->  build/arm64/daemon/{smmu-khod,smmu-khoctl}
+#   make daemon-arm64-test ARM64_SYSROOT=<dir>
+#       the test variant for the VM's fault runs: crash points compiled in
+#       (-DSKHOD_TEST_HOOKS), tests/daemon/fake linked in, so $SKHOD_FAULT
+#       (abort-before-jump, crash:<point>) works as before
+#                    ->  build/arm64-test/daemon/smmu-khod
+#   make daemon-arm64 ARM64_DEBUG=1 ARM64_SYSROOT=<dir>
+#       the test variant with SKHOD_DEBUG invariant checks and asserts on (a
+#       violated invariant aborts), for the VM fault runs
+#                    ->  build/arm64-debug/daemon/{smmu-khod,smmu-khoctl}
 # libsystemd is not needed: the shim speaks the notify protocol itself.
 ARM64_CC ?= aarch64-linux-gnu-gcc
 ARM64_SYSROOT ?=
-ARM64_CFLAGS := -std=gnu11 -O2 -g $(WARN) -DNDEBUG -I$(ARM64_SYSROOT)/usr/include
+ARM64_DEBUG ?= 0
+ARM64_CFLAGS := -std=gnu11 -O2 -g $(WARN) -I$(ARM64_SYSROOT)/usr/include
 ARM64_LIBDIR := $(ARM64_SYSROOT)/usr/lib/aarch64-linux-gnu
-ARM64_OBJ := $(O)/arm64/daemon/obj
-ARM64_DAEMON_OBJS := $(patsubst %.c,$(ARM64_OBJ)/%.o,$(DAEMON_LIB_SRCS) sd_shim.c khod_main.c) \
-		     $(ARM64_OBJ)/smmu_kho.pb-c.o \
-		     $(patsubst kernel/core/%.c,$(ARM64_OBJ)/core/%.o,$(CORE_SRCS))
-ARM64_CTL_OBJS := $(patsubst %.c,$(ARM64_OBJ)/%.o,$(CTL_LIB_SRCS) ctl.c) $(ARM64_OBJ)/smmu_kho.pb-c.o
 
-$(ARM64_OBJ)/%.o: daemon/%.c $(DAEMON_HDRS)
-	@mkdir -p $(dir $@)
-	$(ARM64_CC) $(ARM64_CFLAGS) $(DAEMON_INC) -c -o $@ $<
-$(ARM64_OBJ)/smmu_kho.pb-c.o: $(DAEMON_PB_C) $(DAEMON_PB_H)
-	@mkdir -p $(dir $@)
-	$(ARM64_CC) $(ARM64_CFLAGS) $(DAEMON_INC) -c -o $@ $<
-$(ARM64_OBJ)/core/%.o: kernel/core/%.c $(wildcard kernel/core/*.h kernel/core/env/user/*.h)
-	@mkdir -p $(dir $@)
-	$(ARM64_CC) $(ARM64_CFLAGS) $(CORE_INC) -c -o $@ $<
-$(O)/arm64/daemon/smmu-khod: $(ARM64_DAEMON_OBJS)
-	$(ARM64_CC) -static -o $@ $^ -L$(ARM64_LIBDIR) -lprotobuf-c -lfdt
-$(O)/arm64/daemon/smmu-khoctl: $(ARM64_CTL_OBJS)
-	$(ARM64_CC) -static -o $@ $^ -L$(ARM64_LIBDIR) -lprotobuf-c
+# $(1) = output dir, $(2) = extra CFLAGS, $(3) = tests/daemon/fake sources
+define daemon_arm64
+$(1)/obj/%.o: daemon/%.c $$(DAEMON_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(ARM64_CC) $$(ARM64_CFLAGS) $(2) $$(DAEMON_INC) -c -o $$@ $$<
+$(1)/obj/fake/%.o: tests/daemon/fake/%.c $$(DAEMON_HDRS) $$(DAEMON_TEST_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(ARM64_CC) $$(ARM64_CFLAGS) $(2) $$(DAEMON_INC) -c -o $$@ $$<
+$(1)/obj/smmu_kho.pb-c.o: $$(DAEMON_PB_C) $$(DAEMON_PB_H)
+	@mkdir -p $$(dir $$@)
+	$$(ARM64_CC) $$(ARM64_CFLAGS) $(2) $$(DAEMON_INC) -c -o $$@ $$<
+$(1)/obj/core/%.o: kernel/core/%.c $$(wildcard kernel/core/*.h kernel/core/env/user/*.h)
+	@mkdir -p $$(dir $$@)
+	$$(ARM64_CC) $$(ARM64_CFLAGS) $(2) $$(CORE_INC) -c -o $$@ $$<
+$(1)/smmu-khod: $$(call daemon_objs,$(1)/obj,$$(DAEMON_LIB_SRCS) sd_shim.c khod_main.c \
+		 $(if $(3),,$$(DAEMON_PRODUCT_SRCS)),$(3)) \
+		 $$(patsubst kernel/core/%.c,$(1)/obj/core/%.o,$$(CORE_SRCS))
+	$$(ARM64_CC) -static -o $$@ $$^ -L$$(ARM64_LIBDIR) -lprotobuf-c -lfdt
+$(1)/smmu-khoctl: $$(call daemon_objs,$(1)/obj,$$(CTL_LIB_SRCS) ctl.c,)
+	$$(ARM64_CC) -static -o $$@ $$^ -L$$(ARM64_LIBDIR) $$(CTL_JSON_LIBS) -lprotobuf-c
+endef
+$(eval $(call daemon_arm64,$(O)/arm64/daemon,-DNDEBUG,))
+$(eval $(call daemon_arm64,$(O)/arm64-test/daemon,-DNDEBUG $(DAEMON_TEST_DEFS),$(DAEMON_TEST_SRCS)))
+$(eval $(call daemon_arm64,$(O)/arm64-debug/daemon,-DSKHOD_DEBUG $(DAEMON_TEST_DEFS),$(DAEMON_TEST_SRCS)))
 
-.PHONY: daemon-arm64
+.PHONY: daemon-arm64 daemon-arm64-test
 ifeq ($(ARM64_SYSROOT),)
-daemon-arm64:
-	@echo "daemon-arm64: set ARM64_SYSROOT to a directory with the arm64 libfdt-dev and libprotobuf-c-dev unpacked (see daemon/daemon.mk)"; exit 1
+daemon-arm64 daemon-arm64-test:
+	@echo "$@: set ARM64_SYSROOT to a directory with the arm64 libfdt-dev, libprotobuf-c-dev and libjson-c-dev unpacked (tests/vm/e2e/fetch-arm64-libs.sh)"; exit 1
+else
+ifeq ($(ARM64_DEBUG),1)
+daemon-arm64: $(O)/arm64-debug/daemon/smmu-khod $(O)/arm64-debug/daemon/smmu-khoctl
 else
 daemon-arm64: $(O)/arm64/daemon/smmu-khod $(O)/arm64/daemon/smmu-khoctl
+endif
+daemon-arm64-test: $(O)/arm64-test/daemon/smmu-khod
 endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Control-socket framing: 4-byte big-endian length, then one protobuf message. */
 #ifndef SKHOD_FRAME_H
 #define SKHOD_FRAME_H

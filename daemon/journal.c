@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crashpoint.h"
 #include "journal.h"
 #include "log.h"
 #include "pbutil.h"
@@ -198,12 +199,6 @@ void skhod_jstore_close(struct skhod_jstore *s)
 	s->dirfd = s->memfd = -1;
 }
 
-static void crash(struct skhod_jstore *s, const char *point)
-{
-	if (s->crash)
-		s->crash(s->crash_arg, point);
-}
-
 static int write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
@@ -262,8 +257,8 @@ static int create_tmp(int dirfd, const char *tmp)
 }
 
 /* tmp + fsync + rename + fsync(dir), in @dirfd. */
-static int write_atomic(struct skhod_jstore *s, int dirfd, const char *tmp,
-			const char *name, const uint8_t *buf, size_t len)
+static int write_atomic(int dirfd, const char *tmp, const char *name, const uint8_t *buf,
+			size_t len)
 {
 	int fd, r;
 
@@ -279,7 +274,7 @@ static int write_atomic(struct skhod_jstore *s, int dirfd, const char *tmp,
 		unlinkat(dirfd, tmp, 0);
 		return r;
 	}
-	crash(s, "journal.tmp-written");
+	skhod_crashpoint("journal.tmp-written");
 	if (renameat(dirfd, tmp, dirfd, name)) {
 		r = -errno;
 		unlinkat(dirfd, tmp, 0);
@@ -287,7 +282,7 @@ static int write_atomic(struct skhod_jstore *s, int dirfd, const char *tmp,
 	}
 	if (fsync(dirfd))
 		return -errno;
-	crash(s, "journal.renamed");
+	skhod_crashpoint("journal.renamed");
 	return 0;
 }
 
@@ -303,7 +298,7 @@ int skhod_journal_commit(struct skhod_jstore *s, Skhopb__Journal *j)
 	j->seq++;
 	r = skhod_journal_encode(j, &buf, &len);
 	if (!r)
-		r = write_atomic(s, s->dirfd, SKHOD_JOURNAL_TMP, SKHOD_JOURNAL_FILE, buf, len);
+		r = write_atomic(s->dirfd, SKHOD_JOURNAL_TMP, SKHOD_JOURNAL_FILE, buf, len);
 	if (r) {
 		j->seq--;
 		free(buf);
@@ -524,7 +519,7 @@ int skhod_history_archive(struct skhod_jstore *s, const Skhopb__Journal *j)
 	snprintf(name, sizeof(name), "%020" PRIu64 "-%08" PRIu64 ".pb",
 		 j->n_history ? j->history[0]->time_ns : 0, j->seq);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-	r = write_atomic(s, hd, tmp, name, buf, len);
+	r = write_atomic(hd, tmp, name, buf, len);
 	free(buf);
 	if (r)
 		goto out;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* smmu-khod journal: protobuf encoding, atomic on-disk commit, memfd copy, history. */
 #ifndef SKHOD_JOURNAL_H
 #define SKHOD_JOURNAL_H
@@ -51,12 +52,10 @@ int skhod_journal_encode(const Skhopb__Journal *j, uint8_t **buf, size_t *len);
 int skhod_journal_decode(const uint8_t *buf, size_t len, Skhopb__Journal **out,
 			 char *why, size_t whylen);
 
-/* Where the journal lives.  @crash is the crash-injection hook (may be NULL). */
+/* Where the journal lives. */
 struct skhod_jstore {
 	int dirfd;		/* state directory */
 	int memfd;		/* -1 when there is no memfd copy */
-	void (*crash)(void *arg, const char *point);
-	void *crash_arg;
 	char err[320];		/* why skhod_jstore_open() failed, naming the path */
 };
 

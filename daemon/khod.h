@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* smmu-khod core: the update operations, crash recovery and the request handler. */
 #ifndef SKHOD_KHOD_H
 #define SKHOD_KHOD_H

@@ -12,6 +12,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "ctl_server.h"
 #include "frame.h"
 #include "khod.h"
@@ -22,7 +23,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: smmu-khod [options]\n"
-		"  --backend real|fake:DIR   kernel interface (default real: /dev/smmu_kho)\n"
+		"  --backend %-15s kernel interface (default real: /dev/smmu_kho)\n"
 		"  --state-dir DIR           journal and history (default /var/lib/smmu-kho)\n"
 		"  --socket PATH             control socket when not socket-activated\n"
 		"                            (default " SKHOD_DEFAULT_SOCKET ")\n"
@@ -35,7 +36,7 @@ static void usage(FILE *f)
 		"Environment: SKHOD_CTL_IDLE_TIMEOUT_MS  close control connections idle this long\n"
 		"                                        (default %d; for tests)\n"
 		"Exit status: 0 clean shutdown, 1 startup failure, 2 usage error.\n",
-		SKHOD_CTL_IDLE_TIMEOUT_MS);
+		skhod_backend_specs, SKHOD_CTL_IDLE_TIMEOUT_MS);
 }
 
 static bool is_listening_unix(int fd)

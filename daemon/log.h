@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* smmu-khod / smmu-khoctl logging: leveled messages on stderr (journald-aware). */
 #ifndef SKHOD_LOG_H
 #define SKHOD_LOG_H

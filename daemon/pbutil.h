@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Helpers for building protobuf-c messages by hand (malloc'd, freed by free_unpacked). */
 #ifndef SKHOD_PBUTIL_H
 #define SKHOD_PBUTIL_H

@@ -33,12 +33,12 @@ struct pcache {
 	bool oom;
 };
 
-static size_t slot_of(const struct pcache *c, uint64_t pa)
+static size_t pcache_slot(const struct pcache *c, uint64_t pa)
 {
 	return (size_t)((pa >> 12) * 0x9e3779b97f4a7c15ull >> 20) & (c->cap - 1);
 }
 
-static int grow(struct pcache *c)
+static int pcache_grow(struct pcache *c)
 {
 	struct chunk *old = c->pages;
 	size_t oc = c->cap, i;
@@ -55,7 +55,7 @@ static int grow(struct pcache *c)
 
 		if (!old[i].len)
 			continue;
-		for (s = slot_of(c, old[i].pa); c->pages[s].len; s = (s + 1) & (c->cap - 1))
+		for (s = pcache_slot(c, old[i].pa); c->pages[s].len; s = (s + 1) & (c->cap - 1))
 			;
 		c->pages[s] = old[i];
 	}
@@ -64,7 +64,7 @@ static int grow(struct pcache *c)
 }
 
 /* Fetch [pa, pa + len) (page-aligned) through READ; NULL data when refused. */
-static struct chunk fetch(struct pcache *c, uint64_t pa, uint64_t len)
+static struct chunk pcache_fetch(struct pcache *c, uint64_t pa, uint64_t len)
 {
 	struct chunk k = { .pa = pa, .len = len, .data = malloc(len) };
 
@@ -80,7 +80,7 @@ static struct chunk fetch(struct pcache *c, uint64_t pa, uint64_t len)
 	return k;
 }
 
-static const void *pc_map(void *priv, uint64_t pa, uint64_t len)
+static const void *pcache_map(void *priv, uint64_t pa, uint64_t len)
 {
 	struct pcache *c = priv;
 	uint64_t first = pa & ~(PG - 1), end, i;
@@ -91,14 +91,14 @@ static const void *pc_map(void *priv, uint64_t pa, uint64_t len)
 		return NULL;
 	end = (pa + len + PG - 1) & ~(PG - 1);
 	if (end - first == PG) {
-		if ((c->used + 1) * 2 > c->cap && grow(c)) {
+		if ((c->used + 1) * 2 > c->cap && pcache_grow(c)) {
 			c->oom = true;
 			return NULL;
 		}
-		for (s = slot_of(c, first); c->pages[s].len; s = (s + 1) & (c->cap - 1))
+		for (s = pcache_slot(c, first); c->pages[s].len; s = (s + 1) & (c->cap - 1))
 			if (c->pages[s].pa == first)
 				return c->pages[s].data ? c->pages[s].data + (pa - first) : NULL;
-		k = fetch(c, first, PG);
+		k = pcache_fetch(c, first, PG);
 		if (c->oom)
 			return NULL;
 		c->pages[s] = k;
@@ -119,14 +119,14 @@ static const void *pc_map(void *priv, uint64_t pa, uint64_t len)
 		}
 		c->runs = nr;
 	}
-	k = fetch(c, first, end - first);
+	k = pcache_fetch(c, first, end - first);
 	if (c->oom)
 		return NULL;
 	c->runs[c->nr_runs++] = k;
 	return k.data ? k.data + (pa - first) : NULL;
 }
 
-static void pc_free(struct pcache *c)
+static void pcache_free(struct pcache *c)
 {
 	size_t i;
 
@@ -159,7 +159,7 @@ int skhod_recompute(struct skhod_backend *be, uint32_t which, const void *fdt,
 	int pr = -SKHO_E_INVAL;
 
 	memset(raw, 0, (size_t)nr * sizeof(*raw));
-	c.mem.map = pc_map;
+	c.mem.map = pcache_map;
 	c.mem.priv = &c;
 	if (fdt) {
 		pr = skho_handover_parse(fdt, fdt_len, &ho, &pe);
@@ -212,6 +212,6 @@ int skhod_recompute(struct skhod_backend *be, uint32_t which, const void *fdt,
 	}
 	if (parsed)
 		skho_handover_release(&ho);
-	pc_free(&c);
+	pcache_free(&c);
 	return c.oom ? -ENOMEM : 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* smmu-khod's own digests: STE and translation recomputed from raw bytes with the core library. */
 #ifndef SKHOD_RECOMPUTE_H
 #define SKHOD_RECOMPUTE_H

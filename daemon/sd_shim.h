@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* systemd integration shim: libsystemd when built with it, a tiny fallback otherwise. */
 #ifndef SKHOD_SD_SHIM_H
 #define SKHOD_SD_SHIM_H

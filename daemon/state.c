@@ -158,9 +158,9 @@ uint32_t skhod_journal_nr_streams(const Skhopb__Journal *j)
 	return n;
 }
 
-static int fail(char *why, size_t len, int inv, const char *fmt, ...)
+static int invariant_broken(char *why, size_t len, int inv, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static int fail(char *why, size_t len, int inv, const char *fmt, ...)
+static int invariant_broken(char *why, size_t len, int inv, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -191,7 +191,7 @@ static int check_pre_jump(const Skhopb__Journal *j, char *why, size_t len)
 	size_t i, a, b;
 
 	if (!skhod_journal_nr_streams(j) && !(j->plan && j->plan->no_device))
-		return fail(why, len, 4, "%s without pre-jump digests",
+		return invariant_broken(why, len, 4, "%s without pre-jump digests",
 			    skhod_state_name(j->state));
 	for (i = 0; i < j->n_pre_jump; i++) {
 		const Skhopb__SmmuDigests *s = j->pre_jump[i];
@@ -199,14 +199,14 @@ static int check_pre_jump(const Skhopb__Journal *j, char *why, size_t len)
 		for (a = 0; a < s->n_streams; a++)
 			for (b = a + 1; b < s->n_streams; b++)
 				if (s->streams[a]->sid == s->streams[b]->sid)
-					return fail(why, len, 4,
+					return invariant_broken(why, len, 4,
 						    "SID 0x%x twice on SMMU 0x%llx",
 						    s->streams[a]->sid,
 						    (unsigned long long)s->mmio_base);
 	}
 	for (i = 0; j->plan && i < j->plan->n_devices; i++)
 		if (!device_has_stream(j, j->plan->devices[i]))
-			return fail(why, len, 4, "planned device %s has no preserved stream",
+			return invariant_broken(why, len, 4, "planned device %s has no preserved stream",
 				    j->plan->devices[i]);
 	return 0;
 }
@@ -230,40 +230,40 @@ int skhod_invariants(const Skhopb__Journal *j, const struct skhod_kview *k,
 		*why = 0;
 	/* I1 */
 	if (st < 0 || st >= SKHOD_NR_STATES)
-		return fail(why, len, 1, "unknown state %d", st);
+		return invariant_broken(why, len, 1, "unknown state %d", st);
 	if (!j->n_history)
-		return fail(why, len, 1, "empty history");
+		return invariant_broken(why, len, 1, "empty history");
 	if ((int)j->history[j->n_history - 1]->state != st)
-		return fail(why, len, 1, "history ends in %s, state is %s",
+		return invariant_broken(why, len, 1, "history ends in %s, state is %s",
 			    skhod_state_name(j->history[j->n_history - 1]->state),
 			    skhod_state_name(st));
 	/* I2 */
 	if (j->history[0]->state != SKHOD_IDLE)
-		return fail(why, len, 2, "history starts in %s",
+		return invariant_broken(why, len, 2, "history starts in %s",
 			    skhod_state_name(j->history[0]->state));
 	for (i = 1; i < j->n_history; i++) {
 		const Skhopb__PhaseEvent *p = j->history[i - 1], *q = j->history[i];
 
 		if (!skhod_transition_allowed(p->state, q->state))
-			return fail(why, len, 2, "history step %zu: %s -> %s not allowed",
+			return invariant_broken(why, len, 2, "history step %zu: %s -> %s not allowed",
 				    i, skhod_state_name(p->state), skhod_state_name(q->state));
 		if (q->time_ns < p->time_ns)
-			return fail(why, len, 2, "history step %zu goes back in time", i);
+			return invariant_broken(why, len, 2, "history step %zu goes back in time", i);
 	}
 	/* I3 */
 	if (!planless(j)) {
 		if (!j->plan || j->plan->kernel[0] != '/')
-			return fail(why, len, 3, "%s without an absolute kernel path",
+			return invariant_broken(why, len, 3, "%s without an absolute kernel path",
 				    skhod_state_name(st));
 		if (!j->plan->n_devices && !j->plan->no_device)
-			return fail(why, len, 3, "%s without devices", skhod_state_name(st));
+			return invariant_broken(why, len, 3, "%s without devices", skhod_state_name(st));
 		if (j->plan->n_devices && j->plan->no_device)
-			return fail(why, len, 3, "%s: --no-device plan with %zu devices",
+			return invariant_broken(why, len, 3, "%s: --no-device plan with %zu devices",
 				    skhod_state_name(st), j->plan->n_devices);
 		for (i = 0; i < j->plan->n_devices; i++)
 			for (a = i + 1; a < j->plan->n_devices; a++)
 				if (!strcmp(j->plan->devices[i], j->plan->devices[a]))
-					return fail(why, len, 3, "device %s listed twice",
+					return invariant_broken(why, len, 3, "device %s listed twice",
 						    j->plan->devices[i]);
 	}
 	/* I4 */
@@ -276,10 +276,10 @@ int skhod_invariants(const Skhopb__Journal *j, const struct skhod_kview *k,
 	/* I5 */
 	if (st == SKHOD_RECOVERED || st == SKHOD_VERIFIED || st == SKHOD_FINISHED) {
 		if (!j->boot_id_recovered[0])
-			return fail(why, len, 5, "%s without a recovering boot",
+			return invariant_broken(why, len, 5, "%s without a recovering boot",
 				    skhod_state_name(st));
 		if (!strcmp(j->boot_id_recovered, j->boot_id_armed))
-			return fail(why, len, 5, "%s in the boot that armed the plan (%s)",
+			return invariant_broken(why, len, 5, "%s in the boot that armed the plan (%s)",
 				    skhod_state_name(st), j->boot_id_armed);
 	}
 	/* I6 */
@@ -288,39 +288,39 @@ int skhod_invariants(const Skhopb__Journal *j, const struct skhod_kview *k,
 		uint32_t n = skhod_journal_nr_streams(j);
 
 		if (!v)
-			return fail(why, len, 6, "VERIFIED without a verification");
+			return invariant_broken(why, len, 6, "VERIFIED without a verification");
 		if (v->nr_failed || v->nr_streams != n || v->nr_ok != n)
-			return fail(why, len, 6,
+			return invariant_broken(why, len, 6,
 				    "VERIFIED with %u/%u ok, %u failed, %u streams journaled",
 				    v->nr_ok, v->nr_streams, v->nr_failed, n);
 		if (j->verdict != SKHOPB__VERDICT__VERDICT_PASS)
-			return fail(why, len, 6, "VERIFIED with verdict %d", j->verdict);
+			return invariant_broken(why, len, 6, "VERIFIED with verdict %d", j->verdict);
 	}
 	if (st == SKHOD_FINISHED && j->verdict != SKHOPB__VERDICT__VERDICT_PASS &&
 	    j->verdict != SKHOPB__VERDICT__VERDICT_FAIL)
-		return fail(why, len, 6, "FINISHED with verdict %d", j->verdict);
+		return invariant_broken(why, len, 6, "FINISHED with verdict %d", j->verdict);
 	/* I7 */
 	if (st == SKHOD_FAILED && (j->verdict != SKHOPB__VERDICT__VERDICT_FAIL ||
 				   !j->reason[0]))
-		return fail(why, len, 7, "FAILED needs verdict FAIL and a reason");
+		return invariant_broken(why, len, 7, "FAILED needs verdict FAIL and a reason");
 	if (st == SKHOD_ABORTED && (j->verdict != SKHOPB__VERDICT__VERDICT_ABORTED ||
 				    !j->reason[0]))
-		return fail(why, len, 7, "ABORTED needs verdict ABORTED and a reason");
+		return invariant_broken(why, len, 7, "ABORTED needs verdict ABORTED and a reason");
 	if ((st == SKHOD_IDLE || st == SKHOD_ARMED || st == SKHOD_PRESERVED ||
 	     st == SKHOD_RECOVERED || st == SKHOD_NEEDS_ATTENTION) &&
 	    j->verdict != SKHOPB__VERDICT__VERDICT_NONE)
-		return fail(why, len, 7, "%s with a verdict", skhod_state_name(st));
+		return invariant_broken(why, len, 7, "%s with a verdict", skhod_state_name(st));
 	if (k) {
 		/* I8 */
 		if (st == SKHOD_ARMED && k->out_state != SMMU_KHO_IDLE)
-			return fail(why, len, 8, "ARMED but kernel out_state is %u",
+			return invariant_broken(why, len, 8, "ARMED but kernel out_state is %u",
 				    k->out_state);
 		/* I9 */
 		if (st == SKHOD_PRESERVED &&
 		    (k->out_state != (j->plan && j->plan->no_device ? SMMU_KHO_IDLE :
 							       SMMU_KHO_FROZEN) ||
 		     !k->kexec_loaded || k->nr_out_streams != skhod_journal_nr_streams(j)))
-			return fail(why, len, 9,
+			return invariant_broken(why, len, 9,
 				    "PRESERVED but kernel out_state %u, %u streams (journal %u), kexec %s",
 				    k->out_state, k->nr_out_streams,
 				    skhod_journal_nr_streams(j),
@@ -328,25 +328,25 @@ int skhod_invariants(const Skhopb__Journal *j, const struct skhod_kview *k,
 		/* I10 */
 		if (st == SKHOD_ABORTED &&
 		    (k->out_state != SMMU_KHO_IDLE || k->kexec_loaded))
-			return fail(why, len, 10, "ABORTED but kernel out_state %u, kexec %s",
+			return invariant_broken(why, len, 10, "ABORTED but kernel out_state %u, kexec %s",
 				    k->out_state, k->kexec_loaded ? "loaded" : "not loaded");
 		/* I11 */
 		if ((st == SKHOD_RECOVERED || st == SKHOD_VERIFIED) &&
 		    !(k->in_state == SMMU_KHO_ADOPTED || k->in_state == SMMU_KHO_RELEASED ||
 		      (k->in_state == SMMU_KHO_IDLE && j->plan && j->plan->no_device)))
-			return fail(why, len, 11, "%s but kernel in_state %s",
+			return invariant_broken(why, len, 11, "%s but kernel in_state %s",
 				    skhod_state_name(st), skhod_kstate_name(k->in_state));
 	}
 	/* I12 */
 	if (committed && (j->version != SKHO_PB_VERSION || !j->seq || j->seq > SKHOD_SEQ_MAX))
-		return fail(why, len, 12, "committed journal version %u seq %llu",
+		return invariant_broken(why, len, 12, "committed journal version %u seq %llu",
 			    j->version, (unsigned long long)j->seq);
 	/* I13 (I2 already makes it the second entry of a fresh journal) */
 	if (st == SKHOD_NEEDS_ATTENTION) {
 		if (!j->reason[0])
-			return fail(why, len, 13, "NEEDS_ATTENTION without a reason");
+			return invariant_broken(why, len, 13, "NEEDS_ATTENTION without a reason");
 		if (j->plan || j->n_pre_jump || j->verification)
-			return fail(why, len, 13, "NEEDS_ATTENTION with a plan, digests or a verification");
+			return invariant_broken(why, len, 13, "NEEDS_ATTENTION with a plan, digests or a verification");
 	}
 	return 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* smmu-khod update state machine: states, allowed transitions, invariants. */
 #ifndef SKHOD_STATE_H
 #define SKHOD_STATE_H

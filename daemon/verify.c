@@ -47,7 +47,7 @@ static int find_live(const struct smmu_kho_stream_info *live, uint32_t nr, uint6
 }
 
 /* Copy of a fixed kernel char array that may lack its NUL. */
-static void kstr(char *dst, size_t dl, const char *src, size_t sl)
+static void copy_fixed_str(char *dst, size_t dl, const char *src, size_t sl)
 {
 	size_t n = strnlen(src, sl);
 
@@ -77,18 +77,20 @@ static int add_result(Skhopb__Verification *v, uint64_t smmu, uint32_t sid,
 }
 
 /* Who saw a digest change: the kernel's report, smmu-khod's own, or both. */
-static const char *who(bool kernel, bool daemon)
+static const char *disagreeing_side(bool kernel, bool daemon)
 {
 	return kernel && daemon ? "both" : kernel ? "kernel" : "smmu-khod";
 }
 
 /*
- * Judge one journaled stream; fills @why, *@dis (which side disagreed, or
- * NULL) and returns its outcome.  @rw is smmu-khod's recomputation of @l.
+ * The outcome of one journaled stream @s (SKHOPB__STREAM_OUTCOME__*); fills
+ * @why and *@dis (which side disagreed, or NULL).  @l is its live entry
+ * (NULL: not reported), @rw smmu-khod's recomputation of @l.
  */
-static int judge(const Skhopb__StreamDigest *s, const struct smmu_kho_stream_info *l,
-		 const struct skhod_raw *rw, const struct skhod_verify_opts *o, char *why,
-		 size_t wl, const char **dis)
+static int stream_outcome(const Skhopb__StreamDigest *s,
+			  const struct smmu_kho_stream_info *l, const struct skhod_raw *rw,
+			  const struct skhod_verify_opts *o, char *why, size_t wl,
+			  const char **dis)
 {
 	char kwhy[sizeof(l->why) + 1];
 	bool adopted, ks, ds;
@@ -98,7 +100,7 @@ static int judge(const Skhopb__StreamDigest *s, const struct smmu_kho_stream_inf
 		snprintf(why, wl, "lost: the new kernel does not report this stream");
 		return SKHOPB__STREAM_OUTCOME__OUTCOME_LOST;
 	}
-	kstr(kwhy, sizeof(kwhy), l->why, sizeof(l->why));
+	copy_fixed_str(kwhy, sizeof(kwhy), l->why, sizeof(l->why));
 	if (l->state == SMMU_KHO_STREAM_REFUSED) {
 		snprintf(why, wl, "refused by the new kernel (error %d): %s", l->error,
 			 kwhy[0] ? kwhy : "no reason given");
@@ -122,7 +124,7 @@ static int judge(const Skhopb__StreamDigest *s, const struct smmu_kho_stream_inf
 	ks = l->ste_digest != s->ste_digest;
 	ds = adopted && rw->ste_digest != s->ste_digest;
 	if (ks || ds) {
-		*dis = who(ks, ds);
+		*dis = disagreeing_side(ks, ds);
 		snprintf(why, wl, "STE changed: digest %016" PRIx64 " before the jump; now %016"
 			 PRIx64 " as the kernel reports it, %016" PRIx64
 			 " as smmu-khod recomputed it from the live STE (disagrees: %s)",
@@ -138,7 +140,7 @@ static int judge(const Skhopb__StreamDigest *s, const struct smmu_kho_stream_inf
 	ks = l->xlat_digest != s->xlat_digest;
 	ds = adopted && rw->xlat_digest != s->xlat_digest;
 	if (ks || ds) {
-		*dis = who(ks, ds);
+		*dis = disagreeing_side(ks, ds);
 		snprintf(why, wl, "translation changed: digest %016" PRIx64
 			 " before the jump; now %016" PRIx64 " as the kernel reports it, %016"
 			 PRIx64 " as smmu-khod recomputed it from the page tables (disagrees: %s)",
@@ -208,7 +210,7 @@ int skhod_verify(const Skhopb__Journal *j, const struct smmu_kho_stream_info *li
 			const struct skhod_raw *rw = li < 0 ? NULL : &raw[li];
 			const char *dis;
 			char why[400];
-			int oc = judge(s, l, rw, o, why, sizeof(why), &dis);
+			int oc = stream_outcome(s, l, rw, o, why, sizeof(why), &dis);
 
 			v->nr_streams++;
 			if (oc == SKHOPB__STREAM_OUTCOME__OUTCOME_OK) {
@@ -251,7 +253,7 @@ int skhod_verify(const Skhopb__Journal *j, const struct smmu_kho_stream_info *li
 		if (live[i].state != SMMU_KHO_STREAM_ADOPTED ||
 		    in_journal(j, live[i].smmu_base, live[i].sid))
 			continue;
-		kstr(dev, sizeof(dev), live[i].dev, sizeof(live[i].dev));
+		copy_fixed_str(dev, sizeof(dev), live[i].dev, sizeof(live[i].dev));
 		r = add_result(v, live[i].smmu_base, live[i].sid, dev,
 			       SKHOPB__STREAM_OUTCOME__OUTCOME_UNEXPECTED,
 			       "adopted by the new kernel but not in the journal");

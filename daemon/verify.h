@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* smmu-khod DMA-flow checker: pre-jump journal digests vs. post-jump live streams. */
 #ifndef SKHOD_VERIFY_H
 #define SKHOD_VERIFY_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Kernel side: patched 7.3 build, smmu_kho.ko, checkpatch (KTAP).
 .PHONY: kernel module kernel-check
 kernel:

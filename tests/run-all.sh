@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # make check's driver: runs each suite (a make target) and tallies its KTAP results.
 #
 # Usage: tests/run-all.sh TARGET...     (make check passes $(CHECK_TARGETS))

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Portable core, host build.  The kernel module builds the same .c files
 # with kernel/core/env/kernel on its include path instead.
 CORE_SRCS := $(wildcard kernel/core/*.c)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Build the pinned Linux 7.3 arm64 kernel with kernel/patches/ applied.
 #
 # Source and build directory live in $SMMU_KHO_CACHE (outside the repo), so

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Build smmu_kho.ko out of tree against the pinned kernel build; prints its path.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)

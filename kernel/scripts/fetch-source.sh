@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Fetch and unpack the pinned Linux 7.3 source (Debian linux-source-7.3).
 #
 # The .deb is downloaded with apt into a private state directory, using the

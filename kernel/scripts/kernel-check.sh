@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # KTAP build/lint steps of the kernel side: series applies, kernel and module build, checkpatch is clean.
 #
 # Every result here is a build or lint step, named kernel.build.* or

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Recreate a small git workspace for editing kernel/patches/ (pristine files + the series as commits).
 #
 # Usage: kernel/scripts/patch-workspace.sh [DIR]   (default: $SMMU_KHO_CACHE/patch-workspace)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Benchmarks: `make bench` runs every target in BENCH_TARGETS, one after the
 # other (never in parallel: they time themselves).  Another fragment adds its
 # own with `BENCH_TARGETS += name` and a phony `name:` rule, as CHECK_TARGETS
@@ -23,22 +24,23 @@ bench:
 # Built (not run) by `make all`, so that it cannot rot unnoticed.
 all: $(BENCH_CORE)
 
-# smmu-khod: status round trip, RSS, journal commit per phase (fake backend).
+# smmu-khod: status round trip, RSS, journal commit per phase (fake backend,
+# so the test variant build/opt/daemon-test/smmu-khod).
 BENCH_TARGETS += bench-daemon
 BENCH_DAEMON := $(O)/opt/bench/bench_daemon
 $(BENCH_DAEMON): tests/bench/bench_daemon.c tests/daemon/lib/dtest.c $(DTEST_HDRS) \
-		 $(DAEMON_OPT_OBJS) $(O)/opt/tests/lib/ktest.o $(O)/opt/libskho.a \
-		 $(O)/opt/daemon/smmu-khod $(O)/opt/daemon/smmu-khoctl
+		 $(DAEMON_OPT_TEST_OBJS) $(O)/opt/tests/lib/ktest.o $(O)/opt/libskho.a \
+		 $(O)/opt/daemon-test/smmu-khod $(O)/opt/daemon/smmu-khoctl
 	@mkdir -p $(dir $@)
-	$(CC) $(BENCH_CFLAGS) $(DAEMON_SD_CFLAGS) $(DAEMON_INC) -Itests/daemon/lib -Itests/host \
-		-DSKHOD_BIN='"$(abspath $(O)/opt/daemon/smmu-khod)"' \
+	$(CC) $(BENCH_CFLAGS) $(DAEMON_SD_CFLAGS) $(DAEMON_TEST_DEFS) $(DAEMON_INC) -Itests/daemon/lib -Itests/host \
+		-DSKHOD_BIN='"$(abspath $(O)/opt/daemon-test/smmu-khod)"' \
 		-DSKHOCTL_BIN='"$(abspath $(O)/opt/daemon/smmu-khoctl)"' -DSKHO_SRCDIR='"$(abspath .)"' \
 		-o $@ tests/bench/bench_daemon.c tests/daemon/lib/dtest.c \
-		$(DAEMON_OPT_OBJS) $(O)/opt/tests/lib/ktest.o $(O)/opt/libskho.a \
+		$(DAEMON_OPT_TEST_OBJS) $(O)/opt/tests/lib/ktest.o $(O)/opt/libskho.a \
 		$(DAEMON_LIBS) $(DAEMON_SD_LIBS)
 .PHONY: bench-daemon
 bench-daemon: $(BENCH_DAEMON)
-	@$(BENCH_DAEMON) $(abspath $(O)/opt/daemon/smmu-khod)
+	@$(BENCH_DAEMON) $(abspath $(O)/opt/daemon-test/smmu-khod)
 all: $(BENCH_DAEMON)
 
 # smmu-khod soak: status clients during update cycles, then kill -9 mid-update
@@ -46,16 +48,16 @@ all: $(BENCH_DAEMON)
 BENCH_TARGETS += bench-soak
 BENCH_SOAK := $(O)/opt/bench/bench_soak
 $(BENCH_SOAK): tests/bench/bench_soak.c tests/daemon/lib/dtest.c $(DTEST_HDRS) \
-	       $(DAEMON_OPT_OBJS) $(O)/opt/tests/lib/ktest.o $(O)/opt/libskho.a \
-	       $(O)/opt/daemon/smmu-khod $(O)/opt/daemon/smmu-khoctl
+	       $(DAEMON_OPT_TEST_OBJS) $(O)/opt/tests/lib/ktest.o $(O)/opt/libskho.a \
+	       $(O)/opt/daemon-test/smmu-khod $(O)/opt/daemon/smmu-khoctl
 	@mkdir -p $(dir $@)
-	$(CC) $(BENCH_CFLAGS) $(DAEMON_SD_CFLAGS) $(DAEMON_INC) -Itests/daemon/lib -Itests/host \
-		-DSKHOD_BIN='"$(abspath $(O)/opt/daemon/smmu-khod)"' \
+	$(CC) $(BENCH_CFLAGS) $(DAEMON_SD_CFLAGS) $(DAEMON_TEST_DEFS) $(DAEMON_INC) -Itests/daemon/lib -Itests/host \
+		-DSKHOD_BIN='"$(abspath $(O)/opt/daemon-test/smmu-khod)"' \
 		-DSKHOCTL_BIN='"$(abspath $(O)/opt/daemon/smmu-khoctl)"' -DSKHO_SRCDIR='"$(abspath .)"' \
 		-o $@ tests/bench/bench_soak.c tests/daemon/lib/dtest.c \
-		$(DAEMON_OPT_OBJS) $(O)/opt/tests/lib/ktest.o $(O)/opt/libskho.a \
+		$(DAEMON_OPT_TEST_OBJS) $(O)/opt/tests/lib/ktest.o $(O)/opt/libskho.a \
 		$(DAEMON_LIBS) $(DAEMON_SD_LIBS) -pthread
 .PHONY: bench-soak
 bench-soak: $(BENCH_SOAK)
-	@$(BENCH_SOAK) $(abspath $(O)/opt/daemon/smmu-khod) $(abspath $(O)/opt/daemon/smmu-khoctl)
+	@$(BENCH_SOAK) $(abspath $(O)/opt/daemon-test/smmu-khod) $(abspath $(O)/opt/daemon/smmu-khoctl)
 all: $(BENCH_SOAK)

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fake.h"
 #include "journal.h"
 #include "ktest.h"
 #include "pbutil.h"
@@ -182,8 +183,7 @@ static int commit_and_die(struct skhod_jstore *s, uint64_t seq, const char *poin
 	if (pid == 0) {
 		Skhopb__Journal *j = sample(seq);
 
-		s->crash = kill9_hook;
-		s->crash_arg = (void *)point;
+		skhod_test_crash_hook_set(kill9_hook, (void *)point);
 		skhod_journal_commit(s, j);
 		_exit(0);
 	}

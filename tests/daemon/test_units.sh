@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # systemd units of smmu-khod: `systemd-analyze verify` in a temp root, plus what they must contain (KTAP).
 #
 # The units are installed into a throw-away root next to copies of the host's
@@ -9,7 +10,7 @@
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 units=$src/daemon/systemd
-khod=${SKHOD_BIN:-$src/build/san/daemon/smmu-khod}
+khod=${SKHOD_BIN:-$src/build/san/daemon-test/smmu-khod}
 ctl=${SKHOCTL_BIN:-$src/build/san/daemon/smmu-khoctl}
 tmp=$(mktemp -d /tmp/skhod-units.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

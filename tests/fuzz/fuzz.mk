@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # libFuzzer targets (Debian clang-14, libclang-rt-14-dev): the handover
 # parser + validator on arbitrary FDT + memory, once with the user-space
 # parse path (fdt_check_full) and once with the kernel's (without it).

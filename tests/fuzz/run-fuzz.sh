@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Run libFuzzer targets one after the other; one KTAP line per target.
 #
 # Usage: run-fuzz.sh DIR "LIBFUZZER OPTIONS" TARGET...

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Host suite: every tests/host/test_*.c is one KTAP program linked with
 # tests/host/lib/*.c and the sanitized core.  Add a test by adding a file.
 HOST_TEST_SRCS := $(wildcard tests/host/test_*.c)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Negative control: the range-check tests must fail against a core that skips the fence.
 #
 # Builds a deliberately broken variant of the core in which

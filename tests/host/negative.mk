@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Negative control: the range-check tests must fail against a core whose fence is skipped.
 # tests/host/negative-control.sh builds the broken variant under $(O)/negative/.
 NEG_TESTS := $(O)/san/tests/test_mutation $(O)/san/tests/test_handover_sim

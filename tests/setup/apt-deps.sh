@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Install every Debian package smmu-kho needs, idempotently, on Debian 12.
 #
 # The apt URI is read from the machine's own sources at run time; no mirror
@@ -13,7 +14,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 host_pkgs=(build-essential clang llvm libclang-rt-14-dev libfdt-dev
 	   device-tree-compiler libprotobuf-c-dev protobuf-c-compiler
-	   libsystemd-dev systemd pkg-config python3)
+	   libjson-c-dev libsystemd-dev systemd pkg-config python3)
 vm_pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross flex bison bc python3
 	 libssl-dev libelf-dev cpio xz-utils kmod rsync device-tree-compiler)
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Turn one VM run (guest serial log + QEMU trace + witness dumps) into per-check results.
 
 Used by tests/vm/vmtest.sh.  Input: the serial log, where the guest's /init
@@ -382,7 +383,7 @@ class Checks:
 
     # ---- smmu_kho.ko state across the jump ------------------------------
 
-    def dig(self, k, kind):
+    def dut_digests(self, k, kind):
         """(ste, xlat) digests of SID 0x10 in a ste_out/ste_in line of kernel k."""
         kv = self.g.datum(k, kind)
         if not kv or int(kv.get('sid', '-1'), 16) != DUT:
@@ -392,7 +393,7 @@ class Checks:
     def identity(self, u):
         """Kernel u's snapshot of SID 0x10 (and of every preserved stream)
         equals what kernel u+1 finds in memory before it releases anything."""
-        pre, post = self.dig(u, 'ste_out'), self.dig(u + 1, 'ste_in')
+        pre, post = self.dut_digests(u, 'ste_out'), self.dut_digests(u + 1, 'ste_in')
         so, si = self.g.datum(u, 'streams_out'), self.g.datum(u + 1, 'streams_in')
         same = pre is not None and pre == post and 0 not in pre
         # The whole preserved set too (1 stream, or 1 + the benchmark copies):
@@ -417,7 +418,7 @@ class Checks:
     def nothing_to_compare(self, u):
         """Negative control: the digests were captured, the identity check
         has nothing in the next kernel to compare them with, so it fails."""
-        pre = self.dig(u, 'ste_out')
+        pre = self.dut_digests(u, 'ste_out')
         ok_id, d = self.identity(u)
         captured = pre is not None and 0 not in pre
         return captured and not ok_id, '%s: %s' % (
@@ -444,12 +445,12 @@ class Checks:
     def keep_same(self):
         """-keep: one translation, kernel 1's, handed over N times."""
         n = self.a.updates
-        b1, o1 = self.buf(1, DUT), self.dig(1, 'ste_out')
+        b1, o1 = self.buf(1, DUT), self.dut_digests(1, 'ste_out')
         bad, parts = [], []
         if b1[0] is None or o1 is None or 0 in o1:
             return False, 'no kernel 1 buffer or snapshot digests of sid 0x10'
         for u in range(1, n + 1):
-            ou, iu, bu = self.dig(u, 'ste_out'), self.dig(u + 1, 'ste_in'), self.buf(u, DUT)
+            ou, iu, bu = self.dut_digests(u, 'ste_out'), self.dut_digests(u + 1, 'ste_in'), self.buf(u, DUT)
             kv = self.g.datum(u + 1, 'in', DUT)
             rec = (int(kv['iova'], 16), int(kv['pa'], 16)) if kv else None
             w = self.jump_window(u, DUT) or []

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/vm/vm.mk: QEMU arm64 VM harness targets (make vm-check, make vm-bench).
 #
 # vm-check runs tests/vm/vmtest.sh over VM_SCENARIOS (see its header for the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # QEMU arm64 VM harness: edu DMA across real KHO kexecs, judged from guest data and QEMU's SMMU trace.
 #
 # Builds the kernel (kernel/scripts/build-kernel.sh, incremental), edu_dma.ko

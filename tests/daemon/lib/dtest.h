@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* Daemon test helpers: temp fake kernel, start/kill smmu-khod, run smmu-khoctl, read journals. */
 #ifndef DTEST_H
 #define DTEST_H

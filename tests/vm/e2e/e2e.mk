@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/vm/e2e/e2e.mk: smmu-khod's real live update in QEMU (make daemon-vm-check) and `make demo`.
 #
 # daemon-vm-check: tests/vm/e2e/e2e.sh builds kernel (+AF_UNIX), smmu_kho.ko,

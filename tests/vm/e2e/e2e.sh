@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # End-to-end VM run: smmu-khod/smmu-khoctl perform a real KHO live update in QEMU; KTAP checks from guest data and SMMU trace.
 #
 # Builds the patched kernel (kernel/scripts/build-kernel.sh, incremental;
 # its config fragment has the AF_UNIX and RTC smmu-khod needs), smmu_kho.ko
 # (kernel/scripts/build-module.sh, and a copy built against that kernel),
 # edu_dma.ko (tests/vm/edu_dma, built into $out/edu_dma), the static arm64 smmu-khod and smmu-khoctl
-# (daemon.mk's daemon-arm64 against Debian's arm64 libfdt.a/libprotobuf-c.a,
-# tests/vm/e2e/fetch-arm64-libs.sh) and the guest /init
+# (daemon.mk's daemon-arm64 against Debian's arm64 libfdt.a/libprotobuf-c.a/libjson-c.a,
+# tests/vm/e2e/fetch-arm64-libs.sh), the test variant smmu-khod-test that
+# honours $SKHOD_FAULT (daemon-arm64-test) and the guest /init
 # (tests/vm/e2e/guest_init.c); packs them with /Image into one initrd.  Then
 # boots QEMU (virt, SMMUv3, edu devices at 00:02.0 = SID 0x10 and 00:03.0)
 # once per mode and judges the run with tests/vm/e2e/e2e_check.py:
 #   preserve  the real flow: `smmu-khoctl update` kexecs, the next kernel's
 #             smmu-khod recovers the journal through LUO and verifies
-#   lose      negative control: the same flow with smmu-khod started with
+#   lose      negative control: the same flow with smmu-khod-test started with
 #             SKHOD_FAULT=abort-before-jump (the module ABORTs right before
 #             the jump); the daemon must end FAILED naming SID 0x10
 #
@@ -51,8 +53,11 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ ${#modes[@]} -gt 0 ] || { if [ $demo = 1 ]; then modes=(preserve); else modes=(preserve lose); fi; }
+# Modes that set $SKHOD_FAULT run the test variant smmu-khod-test (make
+# daemon-arm64-test); the others, and the demo, only the product.
+need_test=0
 for m in "${modes[@]}"; do
-	case $m in preserve|lose) ;; *) echo "e2e: bad mode '$m'" >&2; exit 2 ;; esac
+	case $m in preserve) ;; lose) need_test=1 ;; *) echo "e2e: bad mode '$m'" >&2; exit 2 ;; esac
 done
 
 # ---- output helpers ---------------------------------------------------------
@@ -165,16 +170,25 @@ fi
 build_daemon() {
 	local sysroot
 	sysroot=$("$here/fetch-arm64-libs.sh") &&
-	make -C "$root" --no-print-directory -j2 O="$obuild" ARM64_SYSROOT="$sysroot" daemon-arm64 &&
+	make -C "$root" --no-print-directory -j2 O="$obuild" ARM64_SYSROOT="$sysroot" \
+		daemon-arm64 $([ $need_test = 0 ] || echo daemon-arm64-test) &&
 	mkdir -p "$out/bin" &&
 	"${CROSS}strip" -o "$out/bin/smmu-khod" "$obuild/arm64/daemon/smmu-khod" &&
-	"${CROSS}strip" -o "$out/bin/smmu-khoctl" "$obuild/arm64/daemon/smmu-khoctl"
+	"${CROSS}strip" -o "$out/bin/smmu-khoctl" "$obuild/arm64/daemon/smmu-khoctl" &&
+	{ [ $need_test = 0 ] ||
+	  "${CROSS}strip" -o "$out/bin/smmu-khod-test" "$obuild/arm64-test/daemon/smmu-khod"; }
 }
 if step daemon-arm64 "$logs/daemon.log" build_daemon; then
 	result ok e2e.build.daemon_arm64_static \
 		"$out/bin/smmu-khod ($(stat -c %s "$out/bin/smmu-khod") bytes), smmu-khoctl ($(stat -c %s "$out/bin/smmu-khoctl") bytes)"
 else
 	result fail e2e.build.daemon_arm64_static "see $logs/daemon.log"; finish
+fi
+# The smmu-khod the demo installs is the product: nm shows no test code.
+if "$root/tests/daemon/test_product.sh" "$obuild/arm64/daemon/smmu-khod" >"$logs/product.log" 2>&1; then
+	result ok e2e.daemon_arm64.no_test_code "$(grep -m1 '^# ' "$logs/product.log" | cut -c3-)"
+else
+	result fail e2e.daemon_arm64.no_test_code "$(grep -m1 '^# ' "$logs/product.log" | cut -c3-)"
 fi
 
 if step guest-init "$logs/init.log" ${CROSS}gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror \
@@ -198,6 +212,8 @@ mk_initrd() {
 		printf 'file /lib/smmu_kho.ko %s 0644 0 0\n' "$out/smmu_kho/smmu_kho.ko"
 		printf 'file /lib/edu_dma.ko %s 0644 0 0\n' "$out/edu_dma/edu_dma.ko"
 		printf 'file /sbin/smmu-khod %s 0755 0 0\n' "$out/bin/smmu-khod"
+		[ $need_test = 0 ] ||
+			printf 'file /sbin/smmu-khod-test %s 0755 0 0\n' "$out/bin/smmu-khod-test"
 		printf 'file /sbin/smmu-khoctl %s 0755 0 0\n' "$out/bin/smmu-khoctl"
 	} > "$out/initrd.list" &&
 	"$kdir/usr/gen_init_cpio" "$out/initrd.list" | gzip -4 > "$out/initrd.gz.tmp" &&
@@ -236,7 +252,7 @@ boot() {
 	echo "$rc" > "$logs/$mode.rc"
 }
 
-judge() {
+check_run() {
 	local mode=$1 line verdict name detail failed=0 res arc
 	res=$logs/$mode.results
 	python3 "$here/e2e_check.py" --mode "$mode" --serial "$logs/$mode.serial.log" \
@@ -260,7 +276,7 @@ judge() {
 
 for m in "${modes[@]}"; do
 	boot "$m"
-	judge "$m"
+	check_run "$m"
 done
 
 if [ $demo = 1 ]; then

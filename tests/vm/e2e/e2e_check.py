@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Judge one end-to-end VM run of smmu-khod (tests/vm/e2e/e2e.sh).
 
 Input: the serial console log, where tests/vm/e2e/guest_init.c printed

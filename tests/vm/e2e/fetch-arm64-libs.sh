@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
-# Fetch Debian's arm64 static libfdt.a and libprotobuf-c.a (+ headers) into a sysroot for the VM's smmu-khod.
+# SPDX-License-Identifier: GPL-2.0-only
+# Fetch Debian's arm64 static libfdt.a, libprotobuf-c.a and libjson-c.a (+ headers) into a sysroot for the VM's smmu-khod.
 #
-# The .debs (libfdt-dev, libprotobuf-c-dev of bookworm, Architecture arm64)
+# The .debs (libfdt-dev, libprotobuf-c-dev, libjson-c-dev of bookworm, Architecture arm64)
 # are downloaded with apt into a private state directory, using the URI of
 # the machine's own Debian source read at run time, and unpacked with
 # dpkg -x: nothing is installed system-wide, no multiarch setup is needed.
 # Output: $SMMU_KHO_CACHE/sysroot-arm64 (printed on stdout), holding
-# usr/include/{libfdt.h,protobuf-c/...} and usr/lib/aarch64-linux-gnu/*.a.
+# usr/include/{libfdt.h,protobuf-c/...,json-c/...} and usr/lib/aarch64-linux-gnu/*.a.
 # Idempotent: a complete sysroot is reused.
 set -euo pipefail
 : "${SMMU_KHO_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/smmu-kho}"
 SUITE=bookworm
-PKGS=(libfdt-dev libprotobuf-c-dev)
+PKGS=(libfdt-dev libprotobuf-c-dev libjson-c-dev)
 sysroot=$SMMU_KHO_CACHE/sysroot-arm64
 libdir=$sysroot/usr/lib/aarch64-linux-gnu
 mkdir -p "$SMMU_KHO_CACHE"
 
 complete() {
 	[ -f "$sysroot/.complete" ] && [ -f "$libdir/libfdt.a" ] &&
-	[ -f "$libdir/libprotobuf-c.a" ] && [ -f "$sysroot/usr/include/libfdt.h" ] &&
-	[ -f "$sysroot/usr/include/protobuf-c/protobuf-c.h" ]
+	[ -f "$libdir/libprotobuf-c.a" ] && [ -f "$libdir/libjson-c.a" ] &&
+	[ -f "$sysroot/usr/include/libfdt.h" ] &&
+	[ -f "$sysroot/usr/include/protobuf-c/protobuf-c.h" ] &&
+	[ -f "$sysroot/usr/include/json-c/json.h" ]
 }
 if complete; then echo "$sysroot"; exit 0; fi
 

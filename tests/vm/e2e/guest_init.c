@@ -5,7 +5,7 @@
  * line says where it is:
  *   skhoe2e.k=K          1 = first boot, 2 = the kernel smmu-khod kexec'd into
  *   skhoe2e.mode=M       preserve: the real flow;
- *                        lose: the negative control, smmu-khod started with
+ *                        lose: the negative control, smmu-khod-test started with
  *                        SKHOD_FAULT=abort-before-jump (the module ABORTs
  *                        right before reboot(KEXEC): nothing is handed over)
  * Kernel 1: load smmu_kho.ko and edu_dma.ko, give 00:02.0 (SID 0x10) a DMA
@@ -68,6 +68,7 @@
 #define STATE_DIR	"/var/lib/smmu-kho"
 #define NOTIFY_PATH	"/run/e2e-notify.sock"
 #define KHOD		"/sbin/smmu-khod"
+#define KHOD_TEST	"/sbin/smmu-khod-test"	/* test variant: honours $SKHOD_FAULT */
 #define KHOCTL		"/sbin/smmu-khoctl"
 #define INITRD_COPY	"/boot/initrd.img"
 
@@ -316,8 +317,10 @@ static int start_khod(void)
 	uint64_t t0 = mono_ms();
 	int s, ready = 0;
 
-	if (lose && K == 1)
+	if (lose && K == 1) {
+		argv[0] = KHOD_TEST;
 		env[3] = "SKHOD_FAULT=abort-before-jump";
+	}
 	strcpy(sa.sun_path, NOTIFY_PATH);
 	unlink(NOTIFY_PATH);
 	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -297,8 +297,8 @@ struct sset {
 #define ST(x)	(1u << SMMU_KHO_STREAM_##x)
 
 /* Sum up the streams whose state is in @states (a mask of ST()). */
-static void sset_of(const struct smmu_kho_stream_info *si, unsigned int nr, uint32_t states,
-		    struct sset *s)
+static void summarize_streams(const struct smmu_kho_stream_info *si, unsigned int nr,
+			      uint32_t states, struct sset *s)
 {
 	uint64_t last_l2 = ~0ull;
 
@@ -373,7 +373,7 @@ static void skho_report_out(int fd, const struct smmu_kho_status *st)
 	int err, fret;
 
 	si = skho_streams(fd, &nr, &err);
-	sset_of(si, si ? nr : 0, ST(PRESERVED), &s);
+	summarize_streams(si, si ? nr : 0, ST(PRESERVED), &s);
 	sset_say("out", &s);
 	free(si);
 	fret = skho_fdt(fd, SMMU_KHO_FDT_OUT, &len, &sum);
@@ -756,7 +756,7 @@ static void smmu_kho_adopted_report(void)
 	sret = fd < 0 ? -errno : ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
 	/* Handed over and accepted: adopted, or (if something released it
 	 * too early) released; the state is printed with the digests. */
-	sset_of(si, si ? nr : 0, ST(ADOPTED) | ST(RELEASED), &a);
+	summarize_streams(si, si ? nr : 0, ST(ADOPTED) | ST(RELEASED), &a);
 	sset_say("in", &a);
 	if (fd >= 0)
 		fret = skho_fdt(fd, SMMU_KHO_FDT_IN, &len, &sum);
@@ -800,7 +800,7 @@ static void stock_incoming(void)
 	sret = fd < 0 ? -errno : ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
 	/* Whatever was handed over, printed as a preserve run prints it, so
 	 * that analyze.py's identity check sees it if the abort failed. */
-	sset_of(si, si ? nr : 0, ST(ADOPTED) | ST(RELEASED), &in);
+	summarize_streams(si, si ? nr : 0, ST(ADOPTED) | ST(RELEASED), &in);
 	sset_say("in", &in);
 	if (fd >= 0)
 		fret = skho_fdt(fd, SMMU_KHO_FDT_IN, &len, &sum);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "fake.h"
 #include "skho_handover.h"
 #include "smmuv3_defs.h"
 
@@ -1434,9 +1435,9 @@ static uint64_t f_now_ns(struct skhod_backend *be)
 	return v;
 }
 
-static void f_crashpoint(struct skhod_backend *be, const char *point)
+static void f_crashpoint(void *arg, const char *point)
 {
-	struct fake_backend *fb = FB(be);
+	struct fake_backend *fb = arg;
 	char *c = slurp(fb->dirfd, "crash_at", NULL), name[96] = "";
 	unsigned int nth = 1;
 
@@ -1606,6 +1607,7 @@ static void f_destroy(struct skhod_backend *be)
 		if (fb->luo[i].fd >= 0)
 			close(fb->luo[i].fd);
 	close(fb->dirfd);
+	skhod_test_crash_hook_drop(fb);
 	free(fb);
 }
 
@@ -1627,7 +1629,6 @@ static const struct skhod_backend_ops fake_ops = {
 	.boot_id = f_boot_id,
 	.proc_cmdline = f_proc_cmdline,
 	.now_ns = f_now_ns,
-	.crashpoint = f_crashpoint,
 	.luo_create = f_luo_create,
 	.luo_retrieve = f_luo_retrieve,
 	.luo_preserve_fd = f_luo_preserve_fd,
@@ -1654,6 +1655,7 @@ int skhod_backend_fake_open(const char *dir, struct skhod_backend **out)
 		fb->luo[i].fd = fb->luo[i].sfd = -1;
 	fb->be.ops = &fake_ops;
 	fb->be.name = "fake";
+	skhod_test_crash_hook_set(f_crashpoint, fb);
 	*out = &fb->be;
 	return 0;
 }
