@@ -115,12 +115,22 @@ all: $(DAEMON_BINS) $(DAEMON_OPT_BINS)
 # headers (apt-get download libfdt-dev:arm64 libprotobuf-c-dev:arm64 and
 # dpkg -x them into one directory; see /work/shared/FACTS.md):
 #   make daemon-arm64 ARM64_SYSROOT=<dir>   ->  build/arm64/daemon/{smmu-khod,smmu-khoctl}
+#   ... ARM64_DEBUG=1: SKHOD_DEBUG invariant checks and asserts on (an
+#   invariant violated aborts), in build/arm64-debug/daemon (VM fault runs)
 # libsystemd is not needed: the shim speaks the notify protocol itself.
 ARM64_CC ?= aarch64-linux-gnu-gcc
 ARM64_SYSROOT ?=
-ARM64_CFLAGS := -std=gnu11 -O2 -g $(WARN) -DNDEBUG -I$(ARM64_SYSROOT)/usr/include
+ARM64_DEBUG ?= 0
+ifeq ($(ARM64_DEBUG),1)
+ARM64_DIR := $(O)/arm64-debug
+ARM64_DEFS := -DSKHOD_DEBUG
+else
+ARM64_DIR := $(O)/arm64
+ARM64_DEFS := -DNDEBUG
+endif
+ARM64_CFLAGS := -std=gnu11 -O2 -g $(WARN) $(ARM64_DEFS) -I$(ARM64_SYSROOT)/usr/include
 ARM64_LIBDIR := $(ARM64_SYSROOT)/usr/lib/aarch64-linux-gnu
-ARM64_OBJ := $(O)/arm64/daemon/obj
+ARM64_OBJ := $(ARM64_DIR)/daemon/obj
 ARM64_DAEMON_OBJS := $(patsubst %.c,$(ARM64_OBJ)/%.o,$(DAEMON_LIB_SRCS) sd_shim.c khod_main.c) \
 		     $(ARM64_OBJ)/smmu_kho.pb-c.o \
 		     $(patsubst kernel/core/%.c,$(ARM64_OBJ)/core/%.o,$(CORE_SRCS))
@@ -135,9 +145,9 @@ $(ARM64_OBJ)/smmu_kho.pb-c.o: $(DAEMON_PB_C) $(DAEMON_PB_H)
 $(ARM64_OBJ)/core/%.o: kernel/core/%.c $(wildcard kernel/core/*.h kernel/core/env/user/*.h)
 	@mkdir -p $(dir $@)
 	$(ARM64_CC) $(ARM64_CFLAGS) $(CORE_INC) -c -o $@ $<
-$(O)/arm64/daemon/smmu-khod: $(ARM64_DAEMON_OBJS)
+$(ARM64_DIR)/daemon/smmu-khod: $(ARM64_DAEMON_OBJS)
 	$(ARM64_CC) -static -o $@ $^ -L$(ARM64_LIBDIR) -lprotobuf-c -lfdt
-$(O)/arm64/daemon/smmu-khoctl: $(ARM64_CTL_OBJS)
+$(ARM64_DIR)/daemon/smmu-khoctl: $(ARM64_CTL_OBJS)
 	$(ARM64_CC) -static -o $@ $^ -L$(ARM64_LIBDIR) -lprotobuf-c
 
 .PHONY: daemon-arm64
@@ -145,5 +155,5 @@ ifeq ($(ARM64_SYSROOT),)
 daemon-arm64:
 	@echo "daemon-arm64: set ARM64_SYSROOT to a directory with the arm64 libfdt-dev and libprotobuf-c-dev unpacked (see daemon/daemon.mk)"; exit 1
 else
-daemon-arm64: $(O)/arm64/daemon/smmu-khod $(O)/arm64/daemon/smmu-khoctl
+daemon-arm64: $(ARM64_DIR)/daemon/smmu-khod $(ARM64_DIR)/daemon/smmu-khoctl
 endif

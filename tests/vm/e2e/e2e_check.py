@@ -351,7 +351,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--serial', required=True)
     ap.add_argument('--trace')
-    ap.add_argument('--mode', choices=('preserve', 'lose'))
+    ap.add_argument('--mode')
     ap.add_argument('--qemu-rc', type=int, default=-1)
     ap.add_argument('--print-output', metavar='TAG')
     ap.add_argument('--print-story', action='store_true')
