@@ -40,7 +40,10 @@ static const struct fault_scn scns[] = {
 	{ "pte_redirected_after_recheck", FT_PTE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0 },
 	{ "pte_redirected_after_shutdown_check", FT_PTE, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0 },
 	{ "table_desc_outside_ranges", FT_TDESC, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0 },
-	{ "fdt_ref_copy_corrupted", FT_FDT_STE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0 },
+	{ "ste_changed_after_shutdown_check", FT_STE, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0 },
+	{ "fdt_ref_copy_corrupted_after_recheck", FT_FDT_STE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0 },
+	{ "fdt_ref_copy_corrupted_after_shutdown_check", FT_FDT_STE, SKHO_FAULT_AFTER_SHUTDOWN,
+	  0x10, 0 },
 	{ "fdt_header_corrupted", FT_FDT_MAGIC, SKHO_FAULT_AFTER_RECHECK, 0x10, 0 },
 	{ "one_of_two_ste_changed", FT_STE, SKHO_FAULT_AFTER_RECHECK, 0x18, 1 },
 };
@@ -126,7 +129,8 @@ out:
  * (node "smmu-kho", property "preserved-data"), but its debugfs file keeps
  * the size the root had at boot, so a subtree added later may be cut off;
  * then (and always, as a cross-check) FIND scans RAM for the blob's bytes:
- * exactly one page-aligned copy, preserved by KHO.  0 or -errno.
+ * exactly one page-aligned copy that KHO preserves (user space may hold
+ * other copies).  0 or -errno.
  */
 static int blob_phys(const uint8_t *blob, uint64_t len, uint64_t *pa)
 {
@@ -154,7 +158,7 @@ static int blob_phys(const uint8_t *blob, uint64_t len, uint64_t *pa)
 	    "found=%u pa=%#llx preserved=%u len=%llu", n, n > 0 ? fdt_totalsize(root) : 0,
 	    root_pa != 0, (unsigned long long)root_pa, x.nr, (unsigned long long)x.pa[0],
 	    x.preserved, (unsigned long long)len);
-	if (x.nr != 1 || !x.preserved || (root_pa && root_pa != x.pa[0]) ||
+	if (x.preserved != 1 || (root_pa && root_pa != x.pa[0]) ||
 	    (root_pa && le64(s) != len))
 		return -EPROTO;
 	*pa = x.pa[0];

@@ -113,6 +113,7 @@ static int fault_find(struct skho_fault_find *x)
 		return -ENOMEM;
 	}
 	x->nr = 0;
+	x->preserved = 0;
 	/* The linear map: all of RAM on arm64 (pfn_valid: mapped memory). */
 	for (pfn = PHYS_PFN(memstart_addr); pfn < PHYS_PFN(__pa(high_memory - 1)) + 1; pfn++) {
 		if (!(pfn & 1023))
@@ -123,11 +124,13 @@ static int fault_find(struct skho_fault_find *x)
 		if (copy_from_kernel_nofault(page, phys_to_virt(PFN_PHYS(pfn)), x->len) ||
 		    memcmp(page, want, x->len))
 			continue;
-		if (x->nr < ARRAY_SIZE(x->pa))
-			x->pa[x->nr] = PFN_PHYS(pfn);
 		x->nr++;
+		if (!kho_is_preserved(PFN_PHYS(pfn), x->len))
+			continue;
+		if (x->preserved < ARRAY_SIZE(x->pa))
+			x->pa[x->preserved] = PFN_PHYS(pfn);
+		x->preserved++;
 	}
-	x->preserved = x->nr && kho_is_preserved(x->pa[0], x->len);
 	kfree(page);
 	kfree(want);
 	return 0;

@@ -43,9 +43,9 @@ struct skho_fault_word {
 #define SKHO_FAULT_IOC_PAGE	_IOWR('F', 3, struct skho_fault_word)
 
 /*
- * FIND: the page-aligned addresses of RAM whose bytes equal @buf[0, @len)
- * (at most 4 reported, @nr counts them all), and whether KHO preserves the
- * first one (kho_is_preserved).  KHO's debugfs root FDT (out/fdt) keeps the
+ * FIND: how many page-aligned copies of @buf[0, @len) RAM holds (@nr), and
+ * of those the ones KHO preserves (kho_is_preserved): @preserved counts
+ * them, @pa lists the first 4.  KHO's debugfs root FDT (out/fdt) keeps the
  * size it had at boot and so never shows a subtree added later: this is
  * how the guest finds the handover blob's physical address.  Errors:
  * EINVAL (@len 0 or above a page), EFAULT, ENOMEM.
@@ -53,9 +53,9 @@ struct skho_fault_word {
 struct skho_fault_find {
 	__u64 buf;		/* user pointer */
 	__u64 len;
-	__u64 pa[4];		/* out */
-	__u32 nr;		/* out: matches */
-	__u32 preserved;	/* out: kho_is_preserved(pa[0], len) */
+	__u64 pa[4];		/* out: preserved copies */
+	__u32 nr;		/* out: copies */
+	__u32 preserved;	/* out: copies KHO preserves */
 };
 
 #define SKHO_FAULT_IOC_FIND	_IOWR('F', 4, struct skho_fault_find)
