@@ -377,7 +377,7 @@ FAULTS = {
         sid=0x10, when='after-shutdown', k1=('none',),
         k2=('refused', ('SKHO_E_STE_LOST',)), in_state='ALL_REFUSED', outcome='refused'),
     'pte_redirected_before_recheck': dict(
-        sid=0x10, when='now', k1=('drop', 'outside the preserved output pages'),
+        sid=0x10, when='now', k1=('drop', 'memory that is not preserved'),
         k2=('absent',), in_state='IDLE', outcome='lost'),
     'pte_redirected_after_recheck': dict(
         sid=0x10, when='after-recheck', k1=('i7', 'SKHO_E_OUTPUT'),

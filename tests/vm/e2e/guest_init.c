@@ -352,8 +352,20 @@ static int start_khod(void)
 		struct cmsghdr *c;
 		ssize_t n;
 
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+		int st, pr;
+
+		if (left <= 0)
 			break;
+		pr = poll(&pfd, 1, left < 500 ? (int)left : 500);
+		/* A daemon that died before READY (a debug build's abort): no wait. */
+		if (pr <= 0 && waitpid(khod_pid, &st, WNOHANG) == khod_pid) {
+			say("data", "khod_exit rc=%d before_ready=1",
+			    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			khod_pid = -1;
+			break;
+		}
+		if (pr <= 0)
+			continue;
 		n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
 		if (n < 0)
 			continue;
