@@ -372,7 +372,7 @@ FAULTS = {
         k2=('absent',), in_state='IDLE', outcome='lost'),
     'ste_changed_after_recheck': dict(
         sid=0x10, when='after-recheck', k1=('i7', 'SKHO_E_STE_LOST'),
-        k2=('refused', I7_NEXT), in_state='ALL_REFUSED', outcome='refused'),
+        k2=('refused', I7_NEXT), in_state='ALL_REFUSED', outcome='refused', race=True),
     'ste_changed_after_shutdown_check': dict(
         sid=0x10, when='after-shutdown', k1=('none',),
         k2=('refused', ('SKHO_E_STE_LOST',)), in_state='ALL_REFUSED', outcome='refused'),
@@ -612,6 +612,19 @@ class FaultChecks(Checks):
                         o, pa, jump.get('new', '-'), raw.get('new', '-'), len(jts), len(rts),
                         len(faults), all(e[3] & PAGE_MASK == pa for e in ts)))
 
+    def jumping_race(self):
+        d = self.s.data.get((1, 'jumping_race'), {})
+        held = any('skho_fault: holding the reboot' in l for l in self.kernel(1))
+        ops = ('abort', 'unpreserve', 'release', 'preserve', 'freeze', 'quarantine')
+        # A process racing the kexec saw out_state JUMPING (7) while
+        # skho_fault.ko held the reboot after smmu_kho's notifier, and every
+        # call that could change the handover failed with EBUSY (-16).
+        ok = (held and d.get('out_state') == '7' and d.get('status') == '0' and
+              all(d.get(o) == '-16' for o in ops))
+        return ok, 'reboot held=%s; racer: %s' % (
+            held, ' '.join('%s=%s' % (k, d.get(k, '-')) for k in ('out_state',) + ops) or
+            'no line')
+
     def clean(self):
         bad = [l for l in self.s.lines if RE_BAD.search(l)]
         inv = [l for l in self.s.lines if RE_INVARIANT.search(l)]
@@ -649,6 +662,9 @@ class FaultChecks(Checks):
         if self.f.get('other') is not None:
             p.append(('other_stream_sid_%#x_adopted_and_dma_continues' % self.f['other'],
                       self.other_unaffected))
+        if self.f.get('race'):
+            p.append(('jumping_refuses_abort_unpreserve_release_preserve_freeze_quarantine'
+                      '_with_ebusy', self.jumping_race))
         p.append(('no_oops_warn_or_daemon_invariant_in_either_kernel', self.clean))
         return p
 

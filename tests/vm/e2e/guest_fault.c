@@ -34,18 +34,18 @@
 #define KHO_ROOT_FDT	"/sys/kernel/debug/kho/out/fdt"
 
 static const struct fault_scn scns[] = {
-	{ "ste_changed_before_recheck", FT_STE, SKHO_FAULT_NOW, 0x10, 0 },
-	{ "ste_changed_after_recheck", FT_STE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0 },
-	{ "pte_redirected_before_recheck", FT_PTE, SKHO_FAULT_NOW, 0x10, 0 },
-	{ "pte_redirected_after_recheck", FT_PTE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0 },
-	{ "pte_redirected_after_shutdown_check", FT_PTE, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0 },
-	{ "table_desc_outside_ranges", FT_TDESC, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0 },
-	{ "ste_changed_after_shutdown_check", FT_STE, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0 },
-	{ "fdt_ref_copy_corrupted_after_recheck", FT_FDT_STE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0 },
+	{ "ste_changed_before_recheck", FT_STE, SKHO_FAULT_NOW, 0x10, 0, 0 },
+	{ "ste_changed_after_recheck", FT_STE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0, 1 },
+	{ "pte_redirected_before_recheck", FT_PTE, SKHO_FAULT_NOW, 0x10, 0, 0 },
+	{ "pte_redirected_after_recheck", FT_PTE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0, 0 },
+	{ "pte_redirected_after_shutdown_check", FT_PTE, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0, 0 },
+	{ "table_desc_outside_ranges", FT_TDESC, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0, 0 },
+	{ "ste_changed_after_shutdown_check", FT_STE, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0, 0 },
+	{ "fdt_ref_copy_corrupted_after_recheck", FT_FDT_STE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0, 0 },
 	{ "fdt_ref_copy_corrupted_after_shutdown_check", FT_FDT_STE, SKHO_FAULT_AFTER_SHUTDOWN,
-	  0x10, 0 },
-	{ "fdt_header_corrupted", FT_FDT_MAGIC, SKHO_FAULT_AFTER_RECHECK, 0x10, 0 },
-	{ "one_of_two_ste_changed", FT_STE, SKHO_FAULT_AFTER_RECHECK, 0x18, 1 },
+	  0x10, 0, 0 },
+	{ "fdt_header_corrupted", FT_FDT_MAGIC, SKHO_FAULT_AFTER_RECHECK, 0x10, 0, 0 },
+	{ "one_of_two_ste_changed", FT_STE, SKHO_FAULT_AFTER_RECHECK, 0x18, 1, 0 },
 };
 static const char *const when_name[] = { "now", "after-recheck", "after-shutdown" };
 
@@ -338,4 +338,40 @@ out:
 	close(ffd);
 	ffd = -1;
 	return r;
+}
+
+/* -errno of one smmu_kho ioctl on device @bdf (NULL: no argument), or 0. */
+static int kho_call(int fd, unsigned long cmd, const char *bdf)
+{
+	struct smmu_kho_dev_arg a = { .size = sizeof(a) };
+
+	if (bdf)
+		snprintf(a.name, sizeof(a.name), "%s", bdf);
+	return ioctl(fd, cmd, bdf ? &a : NULL) ? -errno : 0;
+}
+
+void fault_race_jumping(const char *bdf)
+{
+	struct smmu_kho_status st = { .size = sizeof(st) };
+	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), polls = 0, r = -1;
+
+	/* 20 s at most: the jump starts within a second of `update`. */
+	while (fd >= 0 && polls++ < 20000) {
+		st.size = sizeof(st);
+		r = ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
+		if (r || st.out_state == SMMU_KHO_JUMPING)
+			break;
+		usleep(1000);
+	}
+	if (fd < 0 || r || st.out_state != SMMU_KHO_JUMPING) {
+		say("data", "jumping_race out_state=%u status=%d polls=%d fd=%d", st.out_state, r,
+		    polls, fd);
+		_exit(1);
+	}
+	say("data", "jumping_race out_state=%u status=%d polls=%d abort=%d unpreserve=%d "
+	    "release=%d preserve=%d freeze=%d quarantine=%d", st.out_state, r, polls,
+	    kho_call(fd, SMMU_KHO_IOC_ABORT, NULL), kho_call(fd, SMMU_KHO_IOC_UNPRESERVE, bdf),
+	    kho_call(fd, SMMU_KHO_IOC_RELEASE, bdf), kho_call(fd, SMMU_KHO_IOC_PRESERVE, bdf),
+	    kho_call(fd, SMMU_KHO_IOC_FREEZE, NULL), kho_call(fd, SMMU_KHO_IOC_QUARANTINE, bdf));
+	_exit(0);
 }

@@ -19,6 +19,7 @@ struct fault_scn {
 	unsigned int when;		/* enum skho_fault_when */
 	unsigned int sid;		/* stream whose state is corrupted */
 	int two;			/* preserve 00:02.0 and 00:03.0 */
+	int race;			/* fault_race_jumping() during the jump */
 };
 
 /* The scenario called @name, or NULL. */
@@ -31,6 +32,14 @@ const struct fault_scn *fault_scn_find(const char *name);
  * Returns 0 or -errno (-ENOENT: not found, -EPROTO: a cross-check failed).
  */
 int fault_arm(const struct fault_scn *f, uint64_t iova, uint64_t pa, int dry);
+
+/*
+ * Child process of the jump: poll STATUS until out_state is JUMPING, then
+ * try ABORT, UNPRESERVE, RELEASE, PRESERVE, FREEZE and QUARANTINE of @bdf
+ * (skho_fault.ko hold_ms keeps the kernel in its reboot notifiers
+ * meanwhile) and log each result as "data jumping_race ...".  Never returns.
+ */
+void fault_race_jumping(const char *bdf) __attribute__((noreturn));
 
 /* From guest_init.c: one line to /dev/kmsg. */
 void say(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

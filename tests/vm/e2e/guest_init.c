@@ -419,7 +419,7 @@ static int load_modules(void)
 	snprintf(params, sizeof(params), "kernel=%u stage=1", K);
 	/* After smmu_kho.ko: its reboot notifier runs after smmu_kho's. */
 	if (fscn && K == 1)
-		r3 = insmod("/lib/skho_fault.ko", "");
+		r3 = insmod("/lib/skho_fault.ko", fscn->race ? "hold_ms=500" : "");
 	r2 = insmod("/lib/edu_dma.ko", params);
 	snprintf(path, sizeof(path), EDU_DMA_DEV_FMT, DUT_BDF);
 	edu_fd[0] = open(path, O_RDWR | O_CLOEXEC);
@@ -656,6 +656,9 @@ static void fault_kernel1(const char *cmdline)
 	say("data", "fault_armed ret=%d", r);
 	if (r)
 		return;
+	/* The racer: smmu_kho's mutating calls while the jump is under way. */
+	if (fscn->race && fork() == 0)
+		fault_race_jumping(DUT_PCI);
 	rc = wait_rc(spawn(jump, base_env, kmsg, kmsg));
 	say("rc", "tag=update rc=%d", rc);
 	say("data", "waiting_for_kexec timeout_s=%d", JUMP_TIMEOUT_S);

@@ -13,6 +13,7 @@
 #define pr_fmt(fmt) "skho_fault: " fmt
 
 #include <linux/cacheflush.h>
+#include <linux/delay.h>
 #include <linux/io.h>
 #include <linux/kexec_handover.h>
 #include <linux/libnvdimm.h>
@@ -34,6 +35,10 @@ static const char *const when_name[] = {
 	[SKHO_FAULT_AFTER_RECHECK] = "after-recheck",
 	[SKHO_FAULT_AFTER_SHUTDOWN] = "after-shutdown",
 };
+
+static unsigned int hold_ms;
+module_param(hold_ms, uint, 0444);
+MODULE_PARM_DESC(hold_ms, "sleep this long in the reboot notifier, after smmu_kho's");
 
 static DEFINE_MUTEX(fault_lock);
 static struct skho_fault_word armed[SKHO_FAULT_MAX];
@@ -71,10 +76,20 @@ static void fault_fire(u32 when)
 			fault_write(&armed[i]);
 }
 
+/*
+ * After smmu_kho's notifier (JUMPING from then on): the armed writes, then
+ * hold_ms of sleep so that a racing process can try smmu_kho's mutating
+ * ioctls while the jump is under way (they must fail with EBUSY).
+ */
 static int fault_reboot(struct notifier_block *nb, unsigned long code, void *p)
 {
-	if (code == SYS_RESTART)
-		fault_fire(SKHO_FAULT_AFTER_RECHECK);
+	if (code != SYS_RESTART)
+		return NOTIFY_DONE;
+	fault_fire(SKHO_FAULT_AFTER_RECHECK);
+	if (hold_ms) {
+		pr_info("holding the reboot %u ms after smmu_kho's notifier\n", hold_ms);
+		msleep(hold_ms);
+	}
 	return NOTIFY_DONE;
 }
 
