@@ -44,6 +44,19 @@ struct skhod_backend_ops {
 	/* SMMU_KHO_IOC_STREAMS: malloc'd array in *@info (NULL when 0). */
 	int (*streams)(struct skhod_backend *be, struct smmu_kho_stream_info **info,
 		       uint32_t *nr);
+	/*
+	 * SMMU_KHO_IOC_READ: @len bytes of preserved table memory at @pa into
+	 * @buf; @which is SMMU_KHO_FDT_OUT (this kernel's preserved pages) or
+	 * SMMU_KHO_FDT_IN (the pages handed over).  -ENOENT: not inside them;
+	 * -EINVAL: @len 0 or above 1 MiB, wrap, bad @which.
+	 */
+	int (*read_phys)(struct skhod_backend *be, uint32_t which, uint64_t pa,
+			 uint64_t len, void *buf);
+	/*
+	 * SMMU_KHO_IOC_QUARANTINE: the adopted streams of @dev get an abort
+	 * STE now.  -ENOENT: no adopted stream; -EBUSY: kexec under way.
+	 */
+	int (*quarantine)(struct skhod_backend *be, const char *dev);
 	/* kexec_file_load(2); @initrd may be "" (KEXEC_FILE_NO_INITRAMFS). */
 	int (*kexec_load)(struct skhod_backend *be, const char *kernel,
 			  const char *initrd, const char *cmdline);
@@ -88,9 +101,11 @@ struct skhod_backend {
 int skhod_backend_open(const char *spec, struct skhod_backend **out);
 
 /*
- * The real backend.  $SKHOD_FAULT=abort-before-jump (tests only) makes its
- * crash point "update.before-jump" issue SMMU_KHO_IOC_ABORT: the jump then
- * hands nothing over.  Errors: -ENOMEM.
+ * The real backend.  $SKHOD_FAULT (tests only, warned about at start):
+ * "abort-before-jump" makes its crash point "update.before-jump" issue
+ * SMMU_KHO_IOC_ABORT (the jump then hands nothing over); "crash:<point>"
+ * SIGKILLs the daemon at crash point <point>, like the fake's crash_at.
+ * Errors: -ENOMEM.
  */
 int skhod_backend_real_open(struct skhod_backend **out);
 int skhod_backend_fake_open(const char *dir, struct skhod_backend **out);

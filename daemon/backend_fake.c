@@ -35,6 +35,17 @@
  *               events <sid> <n>         -- n SMMU events on that SID
  *               no-handover              -- booted cold: nothing handed over
  *               no-luo                   -- LUO sessions not carried over
+ *               in-refused <why...>      -- the handover as a whole refused
+ *                                           (IN_REFUSED, SKHO_E_FDT, <why>)
+ *               all-refused              -- every stream REFUSED (ALL_REFUSED)
+ *             memory changed behind the module's back (after the freeze,
+ *             in both kernels): the module's digests (FDT, STREAMS) do not
+ *             see it, only a recomputation from raw bytes does:
+ *               live-ste <sid>           -- a bit of the live STE flipped
+ *               pte <sid>                -- a leaf PTE points one page off
+ *               ste-unreadable <sid>     -- STREAMS.ste_live = 0
+ *               fail quarantine          -- QUARANTINE returns EIO
+ *               freeze-outside <why...>  -- FREEZE: EADDRNOTAVAIL, STATUS.out_why
  *   crash_at  "<point>" [n]: SIGKILL the daemon the n-th (default 1st) time
  *             it reaches crash point <point>; the file is removed first, so
  *             the restarted daemon does not crash again.
@@ -53,6 +64,13 @@
  * jump() plays kexec: it hands the frozen snapshot over (fdt.out -> fdt.in,
  * streams adopted, faults applied), carries the LUO sessions whose fds are
  * still open, bumps the boot id, and exits the daemon with status 0.
+ *
+ * Fake physical memory (fake_mem_build()): every device of `pci` has, on
+ * its SMMU's linear stream table, an S1 STE -> one CD -> a 4-level 4 KiB
+ * page table mapping FAKE_IOVA (4 pages).  FREEZE snapshots it with the
+ * core's serializer (skho_snapshot_take), so fdt.out is what the module
+ * would write; READ returns its bytes inside the preserved ranges.
+ * in-refused: why the handover was refused, after such a jump.
  */
 
 #define MAX_DEVS	64
@@ -306,27 +324,222 @@ static int save_kernel(struct fake_backend *fb, const struct fake_kernel *k)
 	return r;
 }
 
-/* The STE a (fake) driver programmed for @sid: S1 translation, CD table. */
-static void fake_ste(const struct fake_dev *d, uint32_t sid, uint8_t ste[64])
+/* ---- fake physical memory: the tables a (fake) driver programmed ---- */
+
+#define FAKE_MEM_BASE	0x40000000ull
+#define FAKE_IOVA	0x10000000ull
+#define FAKE_MAP_PAGES	4
+#define FAKE_PG		0x1000ull
+
+struct fake_mem {
+	uint8_t *buf;
+	uint64_t size, next;
+	struct skho_mem mem;
+	uint64_t smmu[MAX_DEVS];	/* distinct SMMUs, in `pci` order */
+	uint64_t strtab[MAX_DEVS];	/* their stream tables */
+	uint32_t nr_smmu;
+};
+
+static const void *fake_mem_map(void *priv, uint64_t pa, uint64_t len)
 {
-	uint64_t w[8] = { 0 };
-	int i;
+	const struct fake_mem *m = priv;
 
-	w[0] = 1ull | (uint64_t)SMMU_STE_CFG_S1 << 1 |
-	       ((0x80000000ull + ((uint64_t)sid << 12)) & SMMU_STE0_S1CTXPTR);
-	w[1] = (uint64_t)d->gen << 32 | sid;
-	for (i = 0; i < 8; i++) {
-		uint64_t le = htole64(w[i]);
+	if (pa < FAKE_MEM_BASE || pa - FAKE_MEM_BASE > m->size ||
+	    len > m->size - (pa - FAKE_MEM_BASE))
+		return NULL;
+	return m->buf + (pa - FAKE_MEM_BASE);
+}
 
-		memcpy(ste + 8 * i, &le, 8);
+static uint64_t fake_alloc(struct fake_mem *m, uint64_t size, uint64_t align)
+{
+	uint64_t pa = (m->next + align - 1) & ~(align - 1);
+
+	m->next = pa + size;
+	return pa;	/* fake_mem_build() sized the buffer for everything */
+}
+
+static void fake_w64(struct fake_mem *m, uint64_t pa, uint64_t v)
+{
+	uint64_t le = htole64(v);
+
+	memcpy(m->buf + (pa - FAKE_MEM_BASE), &le, 8);
+}
+
+static uint64_t fake_r64(const struct fake_mem *m, uint64_t pa)
+{
+	uint64_t le;
+
+	memcpy(&le, m->buf + (pa - FAKE_MEM_BASE), 8);
+	return le64toh(le);
+}
+
+static uint64_t fake_strtab_of(const struct fake_mem *m, uint64_t smmu)
+{
+	uint32_t i;
+
+	for (i = 0; i < m->nr_smmu; i++)
+		if (m->smmu[i] == smmu)
+			return m->strtab[i];
+	return 0;
+}
+
+static uint32_t fake_strtab_cfg(void)
+{
+	return SKHO_FIELD_PREP(SMMU_STRTAB_BASE_CFG_FMT, SMMU_STRTAB_FMT_LINEAR) |
+	       SKHO_FIELD_PREP(SMMU_STRTAB_BASE_CFG_LOG2SIZE, FAKE_STRTAB_LG2);
+}
+
+/* One stream as arm-smmu-v3 programs an S1 domain: STE -> CD -> tables. */
+static void fake_stream_build(struct fake_mem *m, uint64_t strtab, const struct fake_dev *d,
+			      uint32_t sid, bool faults, struct fake_backend *fb)
+{
+	uint64_t cd = fake_alloc(m, FAKE_PG, FAKE_PG), tbl[4], ste = strtab + (uint64_t)sid * 64;
+	uint64_t leaf0 = 0x80000000ull + ((uint64_t)sid << 20) + ((uint64_t)d->gen << 16);
+	unsigned int l, p;
+	char *f;
+
+	for (l = 0; l < 4; l++)
+		tbl[l] = fake_alloc(m, FAKE_PG, FAKE_PG);
+	/* STE: V, Config S1, S1ContextPtr = the CD, linear CD table of one */
+	fake_w64(m, ste, SMMU_STE0_V | SKHO_FIELD_PREP(SMMU_STE0_CONFIG, SMMU_STE_CFG_S1) |
+		 (cd & SMMU_STE0_S1CTXPTR));
+	fake_w64(m, ste + 8, 0);
+	/* CD: T0SZ 16 (48-bit IAS), 4 KiB granule, IPS 48 bits, AArch64 */
+	fake_w64(m, cd, SKHO_FIELD_PREP(SMMU_CD0_T0SZ, 16) |
+		 SKHO_FIELD_PREP(SMMU_CD0_TG0, SMMU_TG_4K) | SMMU_CD0_EPD1 | SMMU_CD0_V |
+		 SKHO_FIELD_PREP(SMMU_CD0_IPS, 5) | SMMU_CD0_AA64 |
+		 SKHO_FIELD_PREP(SMMU_CD0_ASID, sid + 1));
+	fake_w64(m, cd + 8, tbl[0] & SMMU_CD1_TTB0);
+	/* levels 0-2: one table descriptor each; level 3: the pages */
+	for (l = 0; l < 3; l++) {
+		unsigned int shift = 12 + (3 - l) * 9;
+		uint64_t idx = (FAKE_IOVA >> shift) & 511;
+
+		fake_w64(m, tbl[l] + idx * 8, (tbl[l + 1] & SMMU_PTE_ADDR) | SMMU_PTE_TYPE_TABLE);
+	}
+	for (p = 0; p < FAKE_MAP_PAGES; p++)
+		fake_w64(m, tbl[3] + (((FAKE_IOVA >> 12) & 511) + p) * 8,
+			 ((leaf0 + p * FAKE_PG) & SMMU_PTE_ADDR) | SMMU_PTE_AF |
+			 SMMU_PTE_AP_UNPRIV | SMMU_PTE_TYPE_PAGE);
+	if (!faults)
+		return;
+	if ((f = sid_fault(fb, "live-ste", sid))) {
+		fake_w64(m, ste + 8, fake_r64(m, ste + 8) ^ (1ull << 44));
+		free(f);
+	}
+	if ((f = sid_fault(fb, "pte", sid))) {
+		uint64_t pte = tbl[3] + ((FAKE_IOVA >> 12) & 511) * 8;
+
+		fake_w64(m, pte, fake_r64(m, pte) ^ FAKE_PG);
+		free(f);
 	}
 }
 
-static uint64_t fake_xlat(const struct fake_dev *d, uint32_t sid)
+/*
+ * Build the fake machine's memory from `pci`: every device's streams, on
+ * all SMMUs.  @faults applies the memory knobs (live-ste, pte) and writes
+ * abort STEs for incoming streams the kernel refused or quarantined, as
+ * the module would.  Errors: -ENOMEM.
+ */
+static int fake_mem_build(struct fake_backend *fb, bool faults, struct fake_mem *m)
 {
-	uint64_t in[3] = { d->smmu, sid, d->gen };
+	struct fake_dev devs[MAX_DEVS];
+	uint32_t nd, i, q, nsids = 0;
+	char *buf, *line, *save;
 
-	return skho_digest_buf(in, sizeof(in), 0x786c6174);
+	memset(m, 0, sizeof(*m));
+	load_pci(fb, devs, &nd);
+	for (i = 0; i < nd; i++) {
+		nsids += devs[i].nr_sids;
+		if (!fake_strtab_of(m, devs[i].smmu) && m->nr_smmu < MAX_DEVS) {
+			m->smmu[m->nr_smmu] = devs[i].smmu;
+			m->strtab[m->nr_smmu++] = 1;	/* placeholder until allocated */
+		}
+	}
+	m->size = (uint64_t)m->nr_smmu * 2 * (64ull << FAKE_STRTAB_LG2) +
+		  (uint64_t)nsids * 5 * FAKE_PG + FAKE_PG;
+	m->buf = calloc(1, m->size);
+	if (!m->buf)
+		return -ENOMEM;
+	m->next = FAKE_MEM_BASE;
+	m->mem.map = fake_mem_map;
+	m->mem.priv = m;
+	for (i = 0; i < m->nr_smmu; i++)
+		m->strtab[i] = fake_alloc(m, 64ull << FAKE_STRTAB_LG2, 64ull << FAKE_STRTAB_LG2);
+	for (i = 0; i < nd; i++)
+		for (q = 0; q < devs[i].nr_sids; q++)
+			if (devs[i].sids[q] < (1u << FAKE_STRTAB_LG2))
+				fake_stream_build(m, fake_strtab_of(m, devs[i].smmu), &devs[i],
+						  devs[i].sids[q], faults, fb);
+	buf = faults ? slurp(fb->dirfd, "in-streams", NULL) : NULL;
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		uint64_t smmu, st;
+		unsigned int sid, state;
+
+		if (sscanf(line, "%" SCNx64 " %x %u", &smmu, &sid, &state) != 3 ||
+		    (state != SMMU_KHO_STREAM_REFUSED && state != SMMU_KHO_STREAM_QUARANTINED) ||
+		    !(st = fake_strtab_of(m, smmu)) || sid >= (1u << FAKE_STRTAB_LG2))
+			continue;
+		/* abort STE: V=1, Config abort, nothing else */
+		memset(m->buf + (st + (uint64_t)sid * 64 - FAKE_MEM_BASE), 0, 64);
+		fake_w64(m, st + (uint64_t)sid * 64, SMMU_STE0_V);
+	}
+	free(buf);
+	return 0;
+}
+
+static void fake_mem_free(struct fake_mem *m)
+{
+	free(m->buf);
+	m->buf = NULL;
+}
+
+/* The live STE of @sid on @smmu (what the SMMU reads now); false if none. */
+static bool fake_live_ste(const struct fake_mem *m, uint64_t smmu, uint32_t sid,
+			  uint8_t ste[64])
+{
+	uint64_t st = fake_strtab_of(m, smmu);
+
+	if (!st || sid >= (1u << FAKE_STRTAB_LG2))
+		return false;
+	memcpy(ste, m->buf + (st + (uint64_t)sid * 64 - FAKE_MEM_BASE), 64);
+	return true;
+}
+
+/* Digests and STE copy of @sid in the snapshot blob @name; false if absent. */
+static bool fdt_record(struct fake_backend *fb, const char *name, uint64_t smmu,
+		       uint32_t sid, uint64_t *ste_d, uint64_t *xlat_d)
+{
+	struct skho_handover ho;
+	size_t len;
+	char *blob = slurp(fb->dirfd, name, &len);
+	bool hit = false;
+	uint32_t i, k;
+
+	if (!blob)
+		return false;
+	if (skho_handover_parse(blob, len, &ho, NULL)) {
+		free(blob);
+		return false;
+	}
+	for (i = 0; i < ho.nr_smmus && !hit; i++) {
+		if (ho.smmu[i].mmio_base != smmu)
+			continue;
+		for (k = 0; k < ho.smmu[i].nr_streams && !hit; k++) {
+			const unsigned char *p = (const unsigned char *)ho.smmu[i].streams +
+						 (size_t)k * sizeof(struct skho_abi_stream);
+
+			if (skho_fdt_ld32(p + offsetof(struct skho_abi_stream, sid)) != sid)
+				continue;
+			*ste_d = skho_fdt_ld64(p + offsetof(struct skho_abi_stream, ste_digest));
+			*xlat_d = skho_fdt_ld64(p + offsetof(struct skho_abi_stream, xlat_digest));
+			hit = true;
+		}
+	}
+	skho_handover_release(&ho);
+	free(blob);
+	return hit;
 }
 
 /* ---- ops ---- */
@@ -370,6 +583,35 @@ static uint32_t count_in_streams(struct fake_backend *fb, uint32_t state)
 	return n;
 }
 
+/* STATUS fields of the first revision: why refused, quarantined streams. */
+static void fake_status_ext(struct fake_backend *fb, const struct fake_kernel *k,
+			    struct smmu_kho_status *st)
+{
+	char *r;
+	int pos = 0;
+
+	r = slurp(fb->dirfd, "out-why", NULL);
+	if (r && sscanf(r, "%d %n", &st->out_error, &pos) >= 1) {
+		r[strcspn(r, "\n")] = 0;
+		snprintf(st->out_why, sizeof(st->out_why), "%s", r + pos);
+	}
+	free(r);
+	pos = 0;
+	if (!k->in_state)
+		return;
+	st->nr_quarantined = count_in_streams(fb, SMMU_KHO_STREAM_QUARANTINED);
+	/* quarantined streams were validated and kept before the request */
+	st->nr_adopted += st->nr_quarantined;
+	if (k->in_state != SMMU_KHO_IN_REFUSED)
+		return;
+	r = slurp(fb->dirfd, "in-refused", NULL);
+	if (r && sscanf(r, "%d %n", &st->in_error, &pos) >= 1) {
+		r[strcspn(r, "\n")] = 0;
+		snprintf(st->in_why, sizeof(st->in_why), "%s", r + pos);
+	}
+	free(r);
+}
+
 static int f_status(struct skhod_backend *be, struct smmu_kho_status *st)
 {
 	struct fake_backend *fb = FB(be);
@@ -398,6 +640,7 @@ static int f_status(struct skhod_backend *be, struct smmu_kho_status *st)
 		st->in_fdt_len = (uint64_t)sb.st_size;
 	st->freeze_ns = k.freeze_ns;
 	st->adopt_ns = k.adopt_ns;
+	fake_status_ext(fb, &k, st);
 	return 0;
 }
 
@@ -454,7 +697,6 @@ struct fake_stream {
 	uint64_t smmu;
 	uint32_t sid;
 	char dev[32];
-	uint8_t ste[64];
 	uint64_t ste_digest, xlat_digest;
 };
 
@@ -467,7 +709,7 @@ static int cmp_stream(const void *a, const void *b)
 	return x->sid < y->sid ? -1 : x->sid > y->sid;
 }
 
-/* Streams of the selected devices, sorted by (SMMU, SID), digests live. */
+/* Streams of the selected devices, sorted by (SMMU, SID), digests of fdt.out. */
 static int selected_streams(struct fake_backend *fb, const struct fake_kernel *k,
 			    struct fake_stream **out, uint32_t *nr)
 {
@@ -486,9 +728,9 @@ static int selected_streams(struct fake_backend *fb, const struct fake_kernel *k
 			s[n].smmu = d->smmu;
 			s[n].sid = d->sids[q];
 			snprintf(s[n].dev, sizeof(s[n].dev), "%s", d->name);
-			fake_ste(d, d->sids[q], s[n].ste);
-			s[n].ste_digest = skho_digest_buf(s[n].ste, 64, 0);
-			s[n].xlat_digest = fake_xlat(d, d->sids[q]);
+			/* the frozen snapshot's digests, as the module reports them */
+			fdt_record(fb, "fdt.out", s[n].smmu, s[n].sid, &s[n].ste_digest,
+				   &s[n].xlat_digest);
 		}
 	}
 	qsort(s, n, sizeof(*s), cmp_stream);
@@ -497,108 +739,88 @@ static int selected_streams(struct fake_backend *fb, const struct fake_kernel *k
 	return 0;
 }
 
-#define FDT_TRY(x) do { if ((x) < 0) goto fdt_err; } while (0)
-
-/* preserved-ranges or output-ranges of one SMMU: @rs as page runs (smmu_kho_abi.h). */
-static int put_runs(void *fdt, const char *prop, struct skho_ranges *rs)
+/*
+ * The outgoing snapshot of @s[@n] as the module makes it: the core's
+ * serializer over the fake memory (pristine: taken at the freeze).
+ * Errors: -ENOMEM, -EIO (the serializer refused; why in be->err).
+ */
+static int build_fdt(struct fake_backend *fb, const struct fake_stream *s, uint32_t n,
+		     void **blob, size_t *len)
 {
-	uint8_t *enc;
-	int len, r = -1;
+	struct skho_smmu_state st[MAX_DEVS];
+	struct skho_snapshot *snap = NULL;
+	struct skho_err e = { 0 };
+	struct fake_mem m;
+	uint32_t *sids = NULL, i, nst = 0;
+	void *fdt = NULL;
+	size_t sz;
+	int r = fake_mem_build(fb, false, &m);
 
-	len = skho_ranges_to_pages(rs) ? -1 : skho_ranges_encode(rs, NULL, 0);
-	if (len <= 0)
-		return -1;
-	enc = malloc((size_t)len);
-	if (enc && skho_ranges_encode(rs, enc, (size_t)len) == len)
-		r = fdt_property(fdt, prop, enc, len);
-	free(enc);
+	if (r)
+		return r;
+	sids = calloc(n ? n : 1, sizeof(*sids));
+	if (!sids) {
+		fake_mem_free(&m);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		sids[i] = s[i].sid;
+		if (!nst || st[nst - 1].mmio_base != s[i].smmu) {
+			memset(&st[nst], 0, sizeof(st[nst]));
+			st[nst].mmio_base = s[i].smmu;
+			st[nst].strtab_base = fake_strtab_of(&m, s[i].smmu);
+			st[nst].strtab_cfg = fake_strtab_cfg();
+			st[nst].features = SKHO_SMMU_F_COHERENT;
+			st[nst].oas = FAKE_SMMU_OAS;
+			st[nst].sids = &sids[i];
+			nst++;
+		}
+		st[nst - 1].nr_sids++;
+	}
+	r = skho_snapshot_take(&snap, st, nst, &m.mem, &e);
+	if (!r) {
+		sz = skho_snapshot_fdt_size(snap);
+		fdt = malloc(sz);
+		r = fdt ? skho_snapshot_to_fdt(snap, fdt, sz, &e) : -SKHO_E_NOMEM;
+	}
+	if (r) {
+		snprintf(fb->be.err, sizeof(fb->be.err), "fake FREEZE: %s: %.100s",
+			 skho_strerror(r), e.msg);
+		free(fdt);
+		r = r == -SKHO_E_NOMEM ? -ENOMEM : -EIO;
+	} else {
+		*blob = fdt;
+		*len = fdt_totalsize(fdt);
+	}
+	skho_snapshot_free(snap);
+	free(sids);
+	fake_mem_free(&m);
 	return r;
 }
 
-/* The outgoing snapshot as the module would serialize it (smmu_kho_abi.h). */
-static int build_fdt(const struct fake_stream *s, uint32_t n, void **blob, size_t *len)
+/*
+ * The freeze-outside knob: FREEZE refuses a translation that maps memory
+ * not preserved through KHO (EADDRNOTAVAIL), STATUS.out_error/out_why say
+ * which (`out-why` holds "<-errno> <why>").  Returns 0 or -EADDRNOTAVAIL.
+ */
+static int fake_freeze_outside(struct fake_backend *fb)
 {
-	size_t cap = 4096 + (size_t)n * 256;
-	void *fdt = malloc(cap);
-	struct skho_ranges rs = { 0 };
-	uint32_t i = 0, a, b;
-	char name[40];
+	char *buf = slurp(fb->dirfd, "faults", NULL), *line, *save, out[200];
+	int r = 0;
 
-	if (!fdt)
-		return -ENOMEM;
-	FDT_TRY(fdt_create(fdt, (int)cap));
-	FDT_TRY(fdt_finish_reservemap(fdt));
-	FDT_TRY(fdt_begin_node(fdt, ""));
-	FDT_TRY(fdt_property_string(fdt, SKHO_PROP_COMPATIBLE, SKHO_ABI_COMPATIBLE));
-	FDT_TRY(fdt_property_u32(fdt, SKHO_PROP_ABI_MINOR, SKHO_ABI_MINOR));
-	while (i < n) {
-		uint64_t smmu = s[i].smmu;
-		static struct skho_abi_stream st[MAX_DEVS * MAX_SIDS];
-		static struct skho_abi_pgtable pt[MAX_DEVS * MAX_SIDS];
-		static fdt32_t asids[MAX_DEVS * MAX_SIDS];
-		uint32_t cnt;
-
-		for (b = i; b < n && s[b].smmu == smmu; b++)
-			;
-		cnt = b - i;
-		snprintf(name, sizeof(name), SKHO_NODE_PREFIX "%" PRIx64, smmu);
-		FDT_TRY(fdt_begin_node(fdt, name));
-		FDT_TRY(fdt_property_u64(fdt, SKHO_PROP_REG, smmu));
-		FDT_TRY(fdt_property_u64(fdt, SKHO_PROP_STRTAB_BASE, FAKE_STRTAB_PA));
-		FDT_TRY(fdt_property_u32(fdt, SKHO_PROP_STRTAB_CFG, FAKE_STRTAB_LG2));
-		FDT_TRY(fdt_property_u32(fdt, SKHO_PROP_FEATURES, SKHO_SMMU_F_COHERENT));
-		FDT_TRY(fdt_property_u32(fdt, SKHO_PROP_OAS, FAKE_SMMU_OAS));
-		/*
-		 * Records in an FDT are only 4-byte aligned: build them in aligned
-		 * memory and let libfdt copy them.  Ranges: the stream table, then
-		 * per stream its CD page.
-		 */
-		FDT_TRY(skho_ranges_add(&rs, FAKE_STRTAB_PA, 64ull << FAKE_STRTAB_LG2));
-		for (a = 0; a < cnt; a++) {
-			const struct fake_stream *f = &s[i + a];
-
-			memset(&st[a], 0, sizeof(st[a]));
-			st[a].sid = cpu_to_fdt32(f->sid);
-			st[a].ste_digest = cpu_to_fdt64(f->ste_digest);
-			st[a].xlat_digest = cpu_to_fdt64(f->xlat_digest);
-			memcpy(st[a].ste, f->ste, 64);
-			FDT_TRY(skho_ranges_add(&rs, 0x80000000ull + ((uint64_t)f->sid << 12),
-						0x1000));
-			asids[a] = cpu_to_fdt32(f->sid + 1);
-			memset(&pt[a], 0, sizeof(pt[a]));
-			pt[a].root = cpu_to_fdt64(0x90000000ull + ((uint64_t)f->sid << 12));
-			pt[a].stage = SKHO_STAGE1;
-			pt[a].granule_lg2 = 12;
-			pt[a].start_level = 0;
-			pt[a].ias = 48;
-			pt[a].oas = FAKE_SMMU_OAS;
-			pt[a].nr_concat = 1;
-			pt[a].digest = cpu_to_fdt64(f->xlat_digest);
-		}
-		FDT_TRY(fdt_property(fdt, SKHO_PROP_STREAMS, st, (int)(cnt * sizeof(*st))));
-		FDT_TRY(fdt_property(fdt, SKHO_PROP_PGTABLES, pt, (int)(cnt * sizeof(*pt))));
-		FDT_TRY(fdt_property(fdt, SKHO_PROP_ASIDS, asids, (int)(cnt * 4)));
-		FDT_TRY(fdt_property(fdt, SKHO_PROP_VMIDS, NULL, 0));
-		FDT_TRY(put_runs(fdt, SKHO_PROP_RANGES, &rs));
-		skho_ranges_free(&rs);
-		/* output-ranges: the fake's tables map one page per stream */
-		for (a = 0; a < cnt; a++)
-			FDT_TRY(skho_ranges_add(&rs, 0xa0000000ull + ((uint64_t)s[i + a].sid << 12),
-						0x1000));
-		FDT_TRY(put_runs(fdt, SKHO_PROP_OUTPUTS, &rs));
-		skho_ranges_free(&rs);
-		FDT_TRY(fdt_end_node(fdt));
-		i = b;
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line && !r;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "freeze-outside", 14) || (line[14] && line[14] != ' '))
+			continue;
+		snprintf(out, sizeof(out), "%d %s\n", -EADDRNOTAVAIL,
+			 line[14] ? line + 15 : "fake: maps memory that is not preserved");
+		put_atomic(fb->dirfd, "out-why", out, strlen(out));
+		snprintf(fb->be.err, sizeof(fb->be.err), "fake FREEZE: %s",
+			 strerror(EADDRNOTAVAIL));
+		r = -EADDRNOTAVAIL;
 	}
-	FDT_TRY(fdt_end_node(fdt));
-	FDT_TRY(fdt_finish(fdt));
-	*blob = fdt;
-	*len = fdt_totalsize(fdt);
-	return 0;
-fdt_err:
-	skho_ranges_free(&rs);
-	free(fdt);
-	return -EIO;
+	free(buf);
+	return r;
 }
 
 static int f_freeze(struct skhod_backend *be)
@@ -611,6 +833,9 @@ static int f_freeze(struct skhod_backend *be)
 	uint32_t n;
 	int r = check_fail(fb, "freeze", -EIO);
 
+	unlinkat(fb->dirfd, "out-why", 0);
+	if (!r)
+		r = fake_freeze_outside(fb);
 	if (r)
 		return r;
 	load_kernel(fb, &k);
@@ -619,7 +844,7 @@ static int f_freeze(struct skhod_backend *be)
 	r = selected_streams(fb, &k, &s, &n);
 	if (r)
 		return r;
-	r = build_fdt(s, n, &blob, &len);
+	r = build_fdt(fb, s, n, &blob, &len);
 	free(s);
 	if (r)
 		return r;
@@ -674,8 +899,40 @@ static int f_get_fdt(struct skhod_backend *be, uint32_t which, void **blob,
 }
 
 /*
+ * STREAMS' raw view, as the module reads it through the live
+ * STRTAB_BASE(_CFG): the STE bytes now (memory knobs applied), the stream
+ * table registers, ste_live (0 under ste-unreadable).  Errors: -ENOMEM.
+ */
+static int fake_streams_live(struct fake_backend *fb, struct smmu_kho_stream_info *o,
+			     uint32_t n)
+{
+	struct fake_mem m;
+	uint32_t i;
+	char *f;
+	int r;
+
+	if (!n)
+		return 0;
+	r = fake_mem_build(fb, true, &m);
+	if (r)
+		return r;
+	for (i = 0; i < n; i++) {
+		o[i].strtab_base = fake_strtab_of(&m, o[i].smmu_base);
+		o[i].strtab_cfg = fake_strtab_cfg();
+		o[i].ste_live = fake_live_ste(&m, o[i].smmu_base, o[i].sid, o[i].ste);
+		if ((f = sid_fault(fb, "ste-unreadable", o[i].sid))) {
+			memset(o[i].ste, 0, sizeof(o[i].ste));
+			o[i].ste_live = 0;
+			free(f);
+		}
+	}
+	fake_mem_free(&m);
+	return 0;
+}
+
+/*
  * Like the module: this kernel's outgoing streams (FROZEN: PRESERVED, with
- * live digests) first, then the streams it was handed (ADOPTED, REFUSED,
+ * the frozen snapshot's digests) first, then the streams it was handed (ADOPTED, REFUSED,
  * RELEASED), in one array.
  */
 static int f_streams(struct skhod_backend *be, struct smmu_kho_stream_info **info,
@@ -729,6 +986,11 @@ static int f_streams(struct skhod_backend *be, struct smmu_kho_stream_info **inf
 		n++;
 	}
 	free(buf);
+	r = fake_streams_live(fb, out, n);
+	if (r) {
+		free(out);
+		return r;
+	}
 	if (!n) {
 		free(out);
 		out = NULL;
@@ -736,6 +998,104 @@ static int f_streams(struct skhod_backend *be, struct smmu_kho_stream_info **inf
 	*info = out;
 	*nr = n;
 	return 0;
+}
+
+/*
+ * SMMU_KHO_IOC_READ: bytes of the fake memory, only inside the preserved
+ * ranges of fdt.out (OUT, while FROZEN) or fdt.in (IN, after a handover).
+ */
+static int f_read_phys(struct skhod_backend *be, uint32_t which, uint64_t pa,
+		       uint64_t len, void *buf)
+{
+	struct fake_backend *fb = FB(be);
+	struct skho_handover ho;
+	struct fake_kernel k;
+	struct fake_mem m;
+	const void *src;
+	bool inside = false;
+	size_t bl;
+	char *blob;
+	uint32_t i;
+	int r;
+
+	if (!len || len > (1u << 20) || pa + len < pa || which > SMMU_KHO_FDT_IN)
+		return -EINVAL;
+	load_kernel(fb, &k);
+	if (which == SMMU_KHO_FDT_OUT ? k.out_state != SMMU_KHO_FROZEN :
+	    (k.in_state == SMMU_KHO_IDLE || k.in_state == SMMU_KHO_IN_REFUSED))
+		return -ENOENT;
+	blob = slurp(fb->dirfd, which == SMMU_KHO_FDT_OUT ? "fdt.out" : "fdt.in", &bl);
+	if (!blob)
+		return -ENOENT;
+	if (skho_handover_parse(blob, bl, &ho, NULL)) {
+		free(blob);
+		return -ENOENT;
+	}
+	for (i = 0; i < ho.nr_smmus && !inside; i++)
+		inside = skho_ranges_contain(&ho.smmu[i].ranges, pa, len);
+	skho_handover_release(&ho);
+	free(blob);
+	if (!inside) {
+		snprintf(be->err, sizeof(be->err), "fake READ: [0x%" PRIx64 ", +0x%" PRIx64
+			 ") is not preserved", pa, len);
+		return -ENOENT;
+	}
+	r = fake_mem_build(fb, true, &m);
+	if (r)
+		return r;
+	src = skho_map(&m.mem, pa, len);
+	if (src)
+		memcpy(buf, src, len);
+	fake_mem_free(&m);
+	return src ? 0 : -ENOENT;
+}
+
+/* SMMU_KHO_IOC_QUARANTINE: the device's ADOPTED streams become QUARANTINED. */
+static int f_quarantine(struct skhod_backend *be, const char *dev)
+{
+	struct fake_backend *fb = FB(be);
+	char *buf, *line, *save, *nb = NULL;
+	struct fake_kernel k;
+	size_t nl = 0;
+	FILE *f;
+	int hit = 0, r = check_fail(fb, "quarantine", -EIO);
+
+	if (r)
+		return r;
+	load_kernel(fb, &k);
+	if (k.in_state != SMMU_KHO_ADOPTED)
+		return -ENOENT;
+	buf = slurp(fb->dirfd, "in-streams", NULL);
+	f = open_memstream(&nb, &nl);
+	if (!buf || !f) {
+		free(buf);
+		if (f)
+			fclose(f);
+		free(nb);
+		return buf ? -ENOMEM : -ENOENT;
+	}
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		uint64_t base, ste, xl;
+		unsigned int sid, st, ev;
+		int err;
+		char d[32];
+
+		if (sscanf(line, "%" SCNx64 " %x %u %d %u %" SCNx64 " %" SCNx64 " %31s",
+			   &base, &sid, &st, &err, &ev, &ste, &xl, d) == 8 &&
+		    !strcmp(d, dev) && st == SMMU_KHO_STREAM_ADOPTED) {
+			fprintf(f, "%" PRIx64 " %x %u 0 %u %" PRIx64 " %" PRIx64
+				" %s quarantined on request (SMMU_KHO_IOC_QUARANTINE)\n",
+				base, sid, SMMU_KHO_STREAM_QUARANTINED, ev, ste, xl, d);
+			hit++;
+			continue;
+		}
+		fprintf(f, "%s\n", line);
+	}
+	fclose(f);
+	free(buf);
+	r = hit ? put_atomic(fb->dirfd, "in-streams", nb, nl) : -ENOENT;
+	free(nb);
+	return r;
 }
 
 /*
@@ -774,7 +1134,8 @@ static int f_release(struct skhod_backend *be, const char *dev)
 		int pre = 0;
 
 		if (sscanf(line, "%*x %*x %n%u %*d %*u %*x %*x %31s", &pre, &st, d) == 2 &&
-		    !strcmp(d, dev) && st == SMMU_KHO_STREAM_ADOPTED) {
+		    !strcmp(d, dev) && (st == SMMU_KHO_STREAM_ADOPTED ||
+					st == SMMU_KHO_STREAM_QUARANTINED)) {
 			fprintf(f, "%.*s%u%s\n", pre, line, SMMU_KHO_STREAM_RELEASED,
 				strchr(line + pre, ' '));
 			hit++;
@@ -891,6 +1252,30 @@ static bool luo_held(const struct fake_luo *l)
 	return l->sfd >= 0 && !fstat(l->sfd, &st) && st.st_ino == l->ino;
 }
 
+/*
+ * The in-refused knob: the next kernel refuses the handover as a whole
+ * (IN_REFUSED; `in-refused` holds "<-SKHO_E_FDT> <why>").  Returns true when
+ * the handover goes ahead.
+ */
+static bool fake_refuse_handover(struct fake_backend *fb, struct fake_kernel *k)
+{
+	char *buf = slurp(fb->dirfd, "faults", NULL), *line, *save, out[200];
+	bool refused = false;
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line && !refused;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "in-refused", 10) || (line[10] && line[10] != ' '))
+			continue;
+		snprintf(out, sizeof(out), "%d %s\n", -SKHO_E_FDT,
+			 line[10] ? line + 11 : "fake: handover refused");
+		put_atomic(fb->dirfd, "in-refused", out, strlen(out));
+		k->in_state = SMMU_KHO_IN_REFUSED;
+		refused = true;
+	}
+	free(buf);
+	return !refused;
+}
+
 /* Kexec: hand the snapshot over, carry LUO sessions, exit the daemon. */
 static int f_jump(struct skhod_backend *be)
 {
@@ -929,8 +1314,10 @@ static int f_jump(struct skhod_backend *be)
 	/* The next kernel's incoming SMMU state. */
 	unlinkat(fb->dirfd, "fdt.in", 0);
 	unlinkat(fb->dirfd, "in-streams", 0);
+	unlinkat(fb->dirfd, "in-refused", 0);
 	k.in_state = SMMU_KHO_IDLE;
-	if (k.out_state == SMMU_KHO_FROZEN && !has_fault(fb, "no-handover")) {
+	if (k.out_state == SMMU_KHO_FROZEN && !has_fault(fb, "no-handover") &&
+	    fake_refuse_handover(fb, &k)) {
 		char *fdt;
 		size_t fl;
 
@@ -944,6 +1331,9 @@ static int f_jump(struct skhod_backend *be)
 		f = open_memstream(&log, &logl);
 		for (i = 0; f && i < n; i++) {
 			char *why = sid_fault(fb, "refuse", s[i].sid), *ev;
+
+			if (!why && has_fault(fb, "all-refused"))
+				why = strdup("fake: every stream refused (all-refused)");
 			unsigned int state = SMMU_KHO_STREAM_ADOPTED, events = 0;
 			uint64_t ste = s[i].ste_digest, xl = s[i].xlat_digest;
 			char *tmp;
@@ -978,7 +1368,9 @@ static int f_jump(struct skhod_backend *be)
 			put_atomic(fb->dirfd, "in-streams", log, logl);
 		free(log);
 		free(s);
-		k.in_state = SMMU_KHO_ADOPTED;
+		/* streams handed over but none adopted: ALL_REFUSED */
+		k.in_state = n && !count_in_streams(fb, SMMU_KHO_STREAM_ADOPTED) ?
+			     SMMU_KHO_ALL_REFUSED : SMMU_KHO_ADOPTED;
 		k.adopt_ns = 2000000;
 	}
 	/* Record what was booted. */
@@ -1226,6 +1618,8 @@ static const struct skhod_backend_ops fake_ops = {
 	.abort = f_abort,
 	.get_fdt = f_get_fdt,
 	.streams = f_streams,
+	.read_phys = f_read_phys,
+	.quarantine = f_quarantine,
 	.kexec_load = f_kexec_load,
 	.kexec_unload = f_kexec_unload,
 	.kexec_loaded = f_kexec_loaded,

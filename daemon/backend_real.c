@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/reboot.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,19 +64,29 @@ struct liveupdate_session_finish {
 #define LUO_DEV "/dev/liveupdate"
 
 /*
- * Fault injection for the VM negative control (tests/vm/e2e), never set in
- * production: $SKHOD_FAULT=abort-before-jump issues SMMU_KHO_IOC_ABORT at
- * the crash point "update.before-jump", i.e. after PRESERVED is journaled
- * and right before reboot(LINUX_REBOOT_CMD_KEXEC), so the next kernel gets
- * no handover while the journal says every stream was preserved.
+ * Fault injection for the VM runs (tests/vm/e2e), never set in production:
+ *  - $SKHOD_FAULT=abort-before-jump issues SMMU_KHO_IOC_ABORT at the crash
+ *    point "update.before-jump", i.e. after PRESERVED is journaled and right
+ *    before reboot(LINUX_REBOOT_CMD_KEXEC), so the next kernel gets no
+ *    handover while the journal says every stream was preserved.
+ *  - $SKHOD_FAULT=crash:<point> SIGKILLs the daemon the first time it
+ *    reaches crash point <point> (docs/daemon.md lists them), as the fake
+ *    backend's crash_at does; systemd (or the test) restarts it.  "First"
+ *    is remembered in the marker file $SKHOD_FAULT_MARK (default
+ *    /run/smmu-khod.fault-fired, created before the kill), so a restarted
+ *    daemon with the same environment does not crash again in this boot.
  */
 #define SKHOD_FAULT_ENV		"SKHOD_FAULT"
 #define SKHOD_FAULT_ABORT_JUMP	"abort-before-jump"
+#define SKHOD_FAULT_CRASH	"crash:"
+#define SKHOD_FAULT_MARK_ENV	"SKHOD_FAULT_MARK"
+#define SKHOD_FAULT_MARK	"/run/smmu-khod.fault-fired"
 
 struct real_backend {
 	struct skhod_backend be;
 	int fd;			/* /dev/smmu_kho, opened on first use */
 	bool abort_before_jump;	/* $SKHOD_FAULT=abort-before-jump */
+	char crash_at[64];	/* $SKHOD_FAULT=crash:<point>, "" if none */
 };
 
 static int dev_fd(struct real_backend *rb)
@@ -224,6 +235,22 @@ static int r_streams(struct skhod_backend *be, struct smmu_kho_stream_info **inf
 	return 0;
 }
 
+static int r_read_phys(struct skhod_backend *be, uint32_t which, uint64_t pa,
+		       uint64_t len, void *buf)
+{
+	struct smmu_kho_read_arg a = {
+		.size = sizeof(a), .which = which, .pa = pa, .len = len,
+		.buf = (uintptr_t)buf,
+	};
+
+	return do_ioctl(be, SMMU_KHO_IOC_READ, &a, "SMMU_KHO_IOC_READ");
+}
+
+static int r_quarantine(struct skhod_backend *be, const char *dev)
+{
+	return dev_op(be, SMMU_KHO_IOC_QUARANTINE, dev, "SMMU_KHO_IOC_QUARANTINE");
+}
+
 static int r_kexec_load(struct skhod_backend *be, const char *kernel,
 			const char *initrd, const char *cmdline)
 {
@@ -332,6 +359,23 @@ static void r_crashpoint(struct skhod_backend *be, const char *point)
 	struct real_backend *rb = (struct real_backend *)be;
 	int r;
 
+	if (rb->crash_at[0] && !strcmp(point, rb->crash_at)) {
+		const char *mark = getenv(SKHOD_FAULT_MARK_ENV);
+		int fd;
+
+		if (!mark || !*mark)
+			mark = SKHOD_FAULT_MARK;
+		fd = open(mark, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			close(fd);
+			log_warn("fault injection (%s=%s%s): SIGKILL", SKHOD_FAULT_ENV,
+				 SKHOD_FAULT_CRASH, point);
+			kill(getpid(), SIGKILL);
+		}
+		if (errno != EEXIST)
+			log_warn("fault injection: marker %s: %s; not crashing", mark,
+				 strerror(errno));
+	}
 	if (!rb->abort_before_jump || strcmp(point, "update.before-jump"))
 		return;
 	r = r_abort(be);
@@ -442,6 +486,8 @@ static const struct skhod_backend_ops real_ops = {
 	.abort = r_abort,
 	.get_fdt = r_get_fdt,
 	.streams = r_streams,
+	.read_phys = r_read_phys,
+	.quarantine = r_quarantine,
 	.kexec_load = r_kexec_load,
 	.kexec_unload = r_kexec_unload,
 	.kexec_loaded = r_kexec_loaded,
@@ -470,10 +516,18 @@ int skhod_backend_real_open(struct skhod_backend **out)
 	rb->fd = -1;
 	fault = getenv(SKHOD_FAULT_ENV);
 	if (fault && *fault) {
-		rb->abort_before_jump = !strcmp(fault, SKHOD_FAULT_ABORT_JUMP);
-		log_warn("%s=%s: %s", SKHOD_FAULT_ENV, fault, rb->abort_before_jump ?
-			 "test-only fault injection armed: the next update will lose its handover" :
-			 "unknown fault, ignored");
+		const char *what = "unknown fault, ignored";
+		size_t cl = strlen(SKHOD_FAULT_CRASH);
+
+		if (!strcmp(fault, SKHOD_FAULT_ABORT_JUMP)) {
+			rb->abort_before_jump = true;
+			what = "test-only fault injection armed: the next update will lose its handover";
+		} else if (!strncmp(fault, SKHOD_FAULT_CRASH, cl) && fault[cl] &&
+			   strlen(fault + cl) < sizeof(rb->crash_at)) {
+			snprintf(rb->crash_at, sizeof(rb->crash_at), "%s", fault + cl);
+			what = "test-only fault injection armed: the daemon kills itself (SIGKILL) at that crash point";
+		}
+		log_warn("%s=%s: %s", SKHOD_FAULT_ENV, fault, what);
 	}
 	*out = &rb->be;
 	return 0;

@@ -32,6 +32,7 @@ enum {
 	EX_STATE = 6,		/* not allowed in the current state */
 	EX_KERNEL = 7,		/* kernel interface failed (ioctl, kexec, LUO) */
 	EX_BUSY = 8,		/* smmu-khod busy: every connection slot taken */
+	EX_ATTENTION = 9,	/* NEEDS_ATTENTION: the journal was unusable */
 };
 
 static const char *sock_path;
@@ -53,14 +54,17 @@ static void usage(FILE *f)
 "  history [--max N] [--json]   past updates, newest first\n"
 "\n"
 "PLAN: --kernel PATH [--initrd PATH] (--append CMDLINE | --reuse-cmdline)\n"
-"      --device BDF [BDF...] (repeatable, or comma-separated)\n"
+"      (--device BDF [BDF...] (repeatable, or comma-separated) | --no-device)\n"
 "      --config FILE  (KERNEL=, INITRD=, APPEND=, REUSE_CMDLINE=yes, DEVICES=,\n"
-"                      NO_JUMP=yes; command-line options win)\n"
+"                      NO_DEVICE=yes, NO_JUMP=yes; command-line options win)\n"
+"      --no-device: an update that preserves no device on purpose (kexec and\n"
+"      journal only); a plan without devices is refused unless it says so\n"
 "\n"
 "The socket defaults to $SMMU_KHO_SOCKET, else " SKHOD_DEFAULT_SOCKET ".\n"
 "exit status: 0 ok, 1 failure, 2 usage, 3 daemon not running, 4 verification\n"
 "failed, 5 permission denied, 6 wrong state, 7 kernel interface error,\n"
-"8 daemon busy (too many connections: retry).\n");
+"8 daemon busy (too many connections: retry), 9 needs attention (the journal\n"
+"was unusable: read `status`, then `abort`).\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -138,8 +142,9 @@ static void json_plan(FILE *f, const Skhopb__Plan *p, const char *ind)
 	json_str(f, p->initrd);
 	fprintf(f, ",\n%s  \"cmdline\": ", ind);
 	json_str(f, p->cmdline);
-	fprintf(f, ",\n%s  \"reuse_cmdline\": %s,\n%s  \"devices\": [", ind,
-		p->reuse_cmdline ? "true" : "false", ind);
+	fprintf(f, ",\n%s  \"reuse_cmdline\": %s,\n%s  \"no_device\": %s,\n%s  \"devices\": [",
+		ind, p->reuse_cmdline ? "true" : "false", ind, p->no_device ? "true" : "false",
+		ind);
 	for (i = 0; i < p->n_devices; i++) {
 		fputs(i ? ", " : "", f);
 		json_str(f, p->devices[i]);
@@ -158,9 +163,11 @@ static void json_verification(FILE *f, const Skhopb__Verification *v, const char
 	}
 	fmt_time(v->time_ns, t, sizeof(t));
 	fprintf(f, "{\n%s  \"time\": \"%s\",\n%s  \"nr_streams\": %u,\n%s  \"nr_ok\": %u,\n"
-		"%s  \"nr_failed\": %u,\n%s  \"nr_lost\": %u,\n%s  \"probed\": %s,\n%s  \"summary\": ",
+		"%s  \"nr_failed\": %u,\n%s  \"nr_lost\": %u,\n%s  \"nr_quarantined\": %u,\n"
+		"%s  \"probed\": %s,\n%s  \"recomputed\": %s,\n%s  \"summary\": ",
 		ind, t, ind, v->nr_streams, ind, v->nr_ok, ind, v->nr_failed, ind, v->nr_lost,
-		ind, v->probed ? "true" : "false", ind);
+		ind, v->nr_quarantined, ind, v->probed ? "true" : "false", ind,
+		v->recomputed ? "true" : "false", ind);
 	json_str(f, v->summary);
 	fprintf(f, ",\n%s  \"results\": [", ind);
 	for (i = 0; i < v->n_streams; i++) {
@@ -169,8 +176,11 @@ static void json_verification(FILE *f, const Skhopb__Verification *v, const char
 		fprintf(f, "%s\n%s    {\"smmu_base\": \"0x%" PRIx64 "\", \"sid\": %u, \"device\": ",
 			i ? "," : "", ind, r->smmu_base, r->sid);
 		json_str(f, r->device);
-		fprintf(f, ", \"outcome\": \"%s\", \"events\": %u, \"why\": ",
-			skhod_outcome_name(r->outcome), r->events);
+		fprintf(f, ", \"outcome\": \"%s\", \"events\": %u, \"quarantined\": %s, "
+			"\"disagree\": ", skhod_outcome_name(r->outcome), r->events,
+			r->quarantined ? "true" : "false");
+		json_str(f, r->disagree);
+		fputs(", \"why\": ", f);
 		json_str(f, r->why);
 		fputc('}', f);
 	}
@@ -205,10 +215,17 @@ static void json_status(FILE *f, const Skhopb__Status *s, const char *hint)
 		fprintf(f, ",\n    \"out_state\": \"%s\",\n    \"in_state\": \"%s\",\n"
 			"    \"nr_out_streams\": %u,\n    \"nr_in_streams\": %u,\n"
 			"    \"nr_adopted\": %u,\n    \"nr_refused\": %u,\n    \"nr_released\": %u,\n"
-			"    \"kexec_loaded\": %s\n  }",
+			"    \"nr_quarantined\": %u,\n    \"nr_dropped\": %u,\n"
+			"    \"in_error\": %d,\n    \"in_error_name\": ",
 			skhod_kstate_name(k->out_state), skhod_kstate_name(k->in_state),
 			k->nr_out_streams, k->nr_in_streams, k->nr_adopted, k->nr_refused,
-			k->nr_released, k->kexec_loaded ? "true" : "false");
+			k->nr_released, k->nr_quarantined, k->nr_dropped, k->in_error);
+		json_str(f, k->in_error_name);
+		fputs(",\n    \"in_why\": ", f);
+		json_str(f, k->in_why);
+		fprintf(f, ",\n    \"out_error\": %d,\n    \"out_why\": ", k->out_error);
+		json_str(f, k->out_why);
+		fprintf(f, ",\n    \"kexec_loaded\": %s\n  }", k->kexec_loaded ? "true" : "false");
 	}
 	fputs(",\n  \"daemon_version\": ", f);
 	json_str(f, s->daemon_version);
@@ -231,10 +248,42 @@ static void human_verification(FILE *f, const Skhopb__Verification *v)
 	for (i = 0; i < v->n_streams; i++) {
 		const Skhopb__StreamResult *r = v->streams[i];
 
-		fprintf(f, "  %-11s SID 0x%x (%s) on SMMU 0x%" PRIx64 ": %s\n",
+		fprintf(f, "  %-11s SID 0x%x (%s) on SMMU 0x%" PRIx64 ": %s%s\n",
 			r->outcome == SKHOPB__STREAM_OUTCOME__OUTCOME_UNEXPECTED ? "warning:" :
-			"failing:", r->sid, r->device[0] ? r->device : "?", r->smmu_base, r->why);
+			"failing:", r->sid, r->device[0] ? r->device : "?", r->smmu_base, r->why,
+			r->quarantined ? " [quarantined]" : "");
 	}
+}
+
+/* What this boot's kernel did with the handover, in words. */
+static void human_handover(FILE *f, const Skhopb__KernelStatus *k)
+{
+	switch (k->in_state) {
+	case SMMU_KHO_IDLE:
+		fputs("handover:     none received by this boot (cold boot, or no smmu-kho state handed over)\n", f);
+		break;
+	case SMMU_KHO_IN_REFUSED:
+		fprintf(f, "handover:     REFUSED as a whole by this kernel: %s: %s\n",
+			k->in_error_name[0] ? k->in_error_name : "no error code",
+			k->in_why[0] ? k->in_why : "no reason given");
+		break;
+	case SMMU_KHO_ALL_REFUSED:
+		fprintf(f, "handover:     every stream REFUSED (%u of %u)\n", k->nr_refused,
+			k->nr_in_streams);
+		break;
+	case SMMU_KHO_ADOPTED:
+		fprintf(f, "handover:     adopted %u of %u streams (%u refused, %u quarantined)\n",
+			k->nr_adopted, k->nr_in_streams, k->nr_refused, k->nr_quarantined);
+		break;
+	case SMMU_KHO_RELEASED:
+		fprintf(f, "handover:     adopted streams released to the driver (%u)\n",
+			k->nr_released);
+		break;
+	default:
+		fprintf(f, "handover:     incoming state %u\n", k->in_state);
+	}
+	if (k->out_why[0])
+		fprintf(f, "outgoing:     last freeze problem: %s\n", k->out_why);
 }
 
 static void human_status(FILE *f, const Skhopb__Status *s, const char *hint)
@@ -258,19 +307,20 @@ static void human_status(FILE *f, const Skhopb__Status *s, const char *hint)
 		fprintf(f, "              devices");
 		for (i = 0; i < s->plan->n_devices; i++)
 			fprintf(f, " %s", s->plan->devices[i]);
-		fputc('\n', f);
+		fputs(s->plan->no_device ? " none (--no-device)\n" : "\n", f);
 	}
 	if (s->nr_streams)
 		fprintf(f, "streams:      %u journaled before the jump\n", s->nr_streams);
 	if (s->verification)
 		human_verification(f, s->verification);
-	if (k && k->available)
+	if (k && k->available) {
 		fprintf(f, "kernel:       outgoing %s (%u streams), incoming %s (%u handed over, %u adopted, "
 			"%u refused, %u released), kexec image %s\n",
 			skhod_kstate_name(k->out_state), k->nr_out_streams,
 			skhod_kstate_name(k->in_state), k->nr_in_streams, k->nr_adopted,
 			k->nr_refused, k->nr_released, k->kexec_loaded ? "loaded" : "not loaded");
-	else if (k)
+		human_handover(f, k);
+	} else if (k)
 		fprintf(f, "kernel:       unavailable: %s\n", k->error);
 	fprintf(f, "daemon:       smmu-khod %s, backend %s\n", s->daemon_version, s->backend);
 	fprintf(f, "next:         %s\n", hint);
@@ -561,8 +611,11 @@ static int load_config(const char *path, struct plan_args *a, bool set_devices)
 			add_devices(a->plan, v);
 		else if (!strcmp(k, "NO_JUMP"))
 			a->no_jump = a->no_jump || yes(v);
+		else if (!strcmp(k, "NO_DEVICE") && set_devices)
+			a->plan->no_device = yes(v);
 		else if (strcmp(k, "KERNEL") && strcmp(k, "INITRD") && strcmp(k, "APPEND") &&
-			 strcmp(k, "REUSE_CMDLINE") && strcmp(k, "DEVICES")) {
+			 strcmp(k, "REUSE_CMDLINE") && strcmp(k, "DEVICES") &&
+			 strcmp(k, "NO_DEVICE")) {
 			fclose(f);
 			return usage_error("%s:%d: unknown key %s", path, ln, k);
 		}
@@ -592,10 +645,14 @@ static int parse_args(int argc, char **argv, struct plan_args *a, bool plan_ok,
 			known |= !strcmp(*fl, o);
 		if (!known && !(plan_ok && (!strcmp(o, "--kernel") || !strcmp(o, "--initrd") ||
 					    !strcmp(o, "--append") || !strcmp(o, "--reuse-cmdline") ||
-					    !strcmp(o, "--device") || !strcmp(o, "--config"))))
+					    !strcmp(o, "--device") || !strcmp(o, "--config") ||
+					    !strcmp(o, "--no-device"))))
 			return usage_error("%s: unexpected argument \"%s\"", argv[0], o);
 		if (!strcmp(o, "--reuse-cmdline")) {
 			a->plan->reuse_cmdline = true;
+			a->have = true;
+		} else if (!strcmp(o, "--no-device")) {
+			a->plan->no_device = true;
 			a->have = true;
 		} else if (!strcmp(o, "--dry-run")) {
 			a->dry_run = true;
@@ -635,7 +692,7 @@ static int parse_args(int argc, char **argv, struct plan_args *a, bool plan_ok,
 	if (a->plan->reuse_cmdline && a->plan->cmdline[0])
 		return usage_error("%s: give either --append or --reuse-cmdline, not both", argv[0]);
 	if (config) {
-		int r = load_config(config, a, a->plan->n_devices == 0);
+		int r = load_config(config, a, a->plan->n_devices == 0 && !a->plan->no_device);
 
 		if (r)
 			return r;
@@ -643,8 +700,11 @@ static int parse_args(int argc, char **argv, struct plan_args *a, bool plan_ok,
 	if (a->have) {
 		if (!a->plan->kernel[0])
 			return usage_error("%s: the plan needs --kernel PATH", argv[0]);
-		if (!a->plan->n_devices)
-			return usage_error("%s: the plan needs --device BDF", argv[0]);
+		if (!a->plan->n_devices && !a->plan->no_device)
+			return usage_error("%s: the plan needs --device BDF (or --no-device for an update that preserves none)",
+					   argv[0]);
+		if (a->plan->n_devices && a->plan->no_device)
+			return usage_error("%s: give either --device or --no-device, not both", argv[0]);
 		if (!a->plan->reuse_cmdline && !a->plan->cmdline[0])
 			return usage_error("%s: the plan needs --append CMDLINE or --reuse-cmdline",
 					   argv[0]);
@@ -662,6 +722,8 @@ static int finish_status(Skhopb__Response *r, bool json)
 		json_status(stdout, r->status, hint);
 	else
 		human_status(stdout, r->status, hint);
+	if (r->status->state == SKHOD_NEEDS_ATTENTION)
+		return EX_ATTENTION;
 	return r->status->state == SKHOD_FAILED ? EX_VERIFY : EX_OK;
 }
 

@@ -24,7 +24,7 @@ DAEMON_SD_LIBS := -lsystemd
 endif
 
 # Objects shared by daemon and tests; khod_main.c and ctl.c hold the mains.
-DAEMON_LIB_SRCS := log.c pbutil.c state.c journal.c verify.c frame.c ctl_server.c \
+DAEMON_LIB_SRCS := log.c pbutil.c state.c journal.c verify.c recompute.c frame.c ctl_server.c \
 		   backend_real.c backend_fake.c khod.c
 CTL_LIB_SRCS := log.c pbutil.c state.c frame.c verify.c
 

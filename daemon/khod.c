@@ -18,6 +18,7 @@
 #include "khod.h"
 #include "log.h"
 #include "pbutil.h"
+#include "recompute.h"
 #include "sd_shim.h"
 #include "skho_handover.h"
 #include "state.h"
@@ -201,6 +202,25 @@ static int luo_hold(struct skhod *d)
 
 /* ---- responses ---- */
 
+/* STATUS fields of the first revision: why refused, quarantined, dropped. */
+static int kernel_status_ext(Skhopb__KernelStatus *k, const struct smmu_kho_status *st)
+{
+	char in_why[sizeof(st->in_why) + 1], out_why[sizeof(st->out_why) + 1];
+
+	memcpy(in_why, st->in_why, sizeof(st->in_why));
+	in_why[sizeof(st->in_why)] = 0;
+	memcpy(out_why, st->out_why, sizeof(st->out_why));
+	out_why[sizeof(st->out_why)] = 0;
+	k->in_error = st->in_error;
+	k->out_error = st->out_error;
+	k->nr_quarantined = st->nr_quarantined;
+	k->nr_dropped = st->nr_dropped;
+	if (skhod_pb_setstr(&k->in_why, in_why) || skhod_pb_setstr(&k->out_why, out_why) ||
+	    skhod_pb_setstr(&k->in_error_name, st->in_error ? skho_strerror(st->in_error) : ""))
+		return -ENOMEM;
+	return 0;
+}
+
 static Skhopb__Status *build_status(struct skhod *d)
 {
 	Skhopb__Status *s = malloc(sizeof(*s));
@@ -251,6 +271,8 @@ static Skhopb__Status *build_status(struct skhod *d)
 		k->kexec_loaded = loaded;
 		k->freeze_ns = st.freeze_ns;
 		k->adopt_ns = st.adopt_ns;
+		if (kernel_status_ext(k, &st))
+			goto fail;
 	}
 	return s;
 fail:
@@ -352,8 +374,12 @@ static int resolve_plan(struct skhod *d, const Skhopb__Plan *in, Skhopb__Plan **
 		snprintf(why, wl, "the plan names no kernel (--kernel)");
 		return -EINVAL;
 	}
-	if (!in->n_devices) {
-		snprintf(why, wl, "the plan names no device (--device BDF)");
+	if (!in->n_devices && !in->no_device) {
+		snprintf(why, wl, "the plan names no device (--device BDF, or --no-device for an update that preserves none)");
+		return -EINVAL;
+	}
+	if (in->n_devices && in->no_device) {
+		snprintf(why, wl, "give either --device or --no-device, not both");
 		return -EINVAL;
 	}
 	if (in->n_devices > SKHOD_MAX_DEVICES) {
@@ -441,16 +467,61 @@ static uint32_t nr_preserved(const struct smmu_kho_stream_info *l, uint32_t n)
 }
 
 /*
+ * One snapshot record @s (@rec: its skho_abi_stream bytes) against what is
+ * live now (@l, PRESERVED entry of STREAMS) and what smmu-khod recomputed
+ * from raw bytes (@rw): the module's digests, the live STE bytes against the
+ * record's reference copy, our STE digest, our translation digest.  Each
+ * side can disagree on its own.  Errors: -EIO with @why naming the SID.
+ */
+static int check_frozen(const Skhopb__StreamDigest *s, const unsigned char *rec,
+			const struct smmu_kho_stream_info *l, const struct skhod_raw *rw,
+			char *why, size_t wl)
+{
+	const char *what = NULL;
+	char dev[sizeof(l->dev) + 1], detail[200] = "";
+
+	memcpy(dev, l->dev, sizeof(l->dev));
+	dev[sizeof(l->dev)] = 0;
+	if (l->ste_digest != s->ste_digest || l->xlat_digest != s->xlat_digest) {
+		what = "the module's STREAMS digests differ from its snapshot";
+	} else if (!rw->ste_ok) {
+		what = "STE unreadable";
+		snprintf(detail, sizeof(detail), ": %s", rw->why);
+	} else if (memcmp(l->ste, rec + offsetof(struct skho_abi_stream, ste), 64)) {
+		what = "the STE the SMMU uses now differs from the snapshot's reference copy";
+	} else if (rw->ste_digest != s->ste_digest) {
+		what = "the live STE digests differently from the snapshot";
+		snprintf(detail, sizeof(detail), " (smmu-khod %016" PRIx64 ", snapshot %016" PRIx64 ")",
+			 rw->ste_digest, s->ste_digest);
+	} else if (!rw->xlat_ok) {
+		what = "smmu-khod cannot recompute the translation from the preserved pages";
+		snprintf(detail, sizeof(detail), ": %s", rw->why);
+	} else if (rw->xlat_digest != s->xlat_digest) {
+		what = "the translation smmu-khod recomputed from the preserved pages differs from the snapshot";
+		snprintf(detail, sizeof(detail), " (smmu-khod %016" PRIx64 ", snapshot %016" PRIx64 ")",
+			 rw->xlat_digest, s->xlat_digest);
+	}
+	if (!what)
+		return 0;
+	snprintf(why, wl, "SID 0x%x (%s) on SMMU 0x%" PRIx64 " changed after the freeze: %s%s",
+		 s->sid, dev[0] ? dev : "?", s->smmu_base, what, detail);
+	return -EIO;
+}
+
+/*
  * Parse the outgoing FDT with the core parser and build the pre-jump digest
- * set; cross-check it against STREAMS (the live state must still equal the
- * frozen snapshot) and the plan (every device owns a stream).  On success
- * *@out holds the SmmuDigests array.  Errors: -EIO/-errno with @why.
+ * set; cross-check it against STREAMS and against smmu-khod's own digests
+ * recomputed from the live STE bytes and the preserved pages (check_frozen:
+ * the live state must still equal the frozen snapshot) and the plan (every
+ * device owns a stream).  On success *@out holds the SmmuDigests array.
+ * Errors: -EIO/-errno with @why, -ENOMEM.
  */
 static int capture(struct skhod *d, Skhopb__SmmuDigests ***out, size_t *nout,
 		   char *why, size_t wl)
 {
 	struct smmu_kho_stream_info *live = NULL;
 	Skhopb__Journal tmp = SKHOPB__JOURNAL__INIT;
+	struct skhod_raw *raw = NULL;
 	struct skho_handover ho;
 	struct skho_err e = { 0 };
 	uint32_t nlive = 0, i, k, matched = 0;
@@ -475,6 +546,10 @@ static int capture(struct skhod *d, Skhopb__SmmuDigests ***out, size_t *nout,
 		snprintf(why, wl, "cannot list the preserved streams: %s", be_err(d, r));
 		goto out;
 	}
+	/* our own digests, from the live STE bytes and the preserved pages */
+	raw = calloc(nlive ? nlive : 1, sizeof(*raw));
+	r = raw ? skhod_recompute(d->be, SMMU_KHO_FDT_OUT, blob, len, live, nlive,
+				  SMMU_KHO_STREAM_PRESERVED, raw) : -ENOMEM;
 	for (i = 0; i < ho.nr_smmus && !r; i++) {
 		const struct skho_ho_smmu *hs = &ho.smmu[i];
 		Skhopb__SmmuDigests *sd = malloc(sizeof(*sd));
@@ -519,13 +594,9 @@ static int capture(struct skhod *d, Skhopb__SmmuDigests ***out, size_t *nout,
 				r = -EIO;
 				break;
 			}
-			if (l->ste_digest != s->ste_digest || l->xlat_digest != s->xlat_digest) {
-				snprintf(why, wl, "SID 0x%x on SMMU 0x%" PRIx64
-					 " changed after the freeze (live digests differ from the snapshot)",
-					 s->sid, s->smmu_base);
-				r = -EIO;
+			r = check_frozen(s, p, l, &raw[l - live], why, wl);
+			if (r)
 				break;
-			}
 			matched++;
 			memcpy(dev, l->dev, sizeof(l->dev));
 			dev[sizeof(l->dev)] = 0;
@@ -562,6 +633,7 @@ out:
 		*out = tmp.pre_jump;
 		*nout = tmp.n_pre_jump;
 	}
+	free(raw);
 	free(live);
 	skho_handover_release(&ho);
 	free(blob);
@@ -665,6 +737,24 @@ static Skhopb__Response *do_arm(struct skhod *d, const Skhopb__Plan *in, bool dr
 	return respond(d, OK, NULL, NULL);
 }
 
+/* Why FREEZE failed: the ioctl's error and the module's STATUS.out_why. */
+static const char *freeze_why(struct skhod *d, int r, char *why, size_t wl)
+{
+	struct smmu_kho_status st;
+	char ow[sizeof(st.out_why) + 1];
+
+	snprintf(why, wl, "%s", be_err(d, r));
+	if (d->be->ops->status(d->be, &st)) {
+		d->be->err[0] = 0;
+		return why;
+	}
+	memcpy(ow, st.out_why, sizeof(st.out_why));
+	ow[sizeof(st.out_why)] = 0;
+	if (ow[0])
+		snprintf(why + strlen(why), wl - strlen(why), ": %s", ow);
+	return why;
+}
+
 static Skhopb__Response *rolled_back(struct skhod *d, const char *what, const char *why)
 {
 	kernel_rollback(d);
@@ -687,6 +777,12 @@ static Skhopb__Response *do_preserve(struct skhod *d)
 
 	if (kernel_view(d, &k, NULL) && k.out_state != SMMU_KHO_IDLE)
 		kernel_rollback(d);	/* leftovers of an interrupted attempt */
+	if (p->no_device) {
+		/* --no-device: no PRESERVE, no FREEZE, no digests; kexec + journal */
+		free_pre_jump(d->j);
+		skhod_ctl_progress(d->conn, "no device to preserve (--no-device): no DMA translation crosses the jump");
+		goto load;
+	}
 	for (i = 0; i < p->n_devices; i++) {
 		skhod_ctl_progress(d->conn, "preserving %s", p->devices[i]);
 		r = d->be->ops->preserve(d->be, p->devices[i]);
@@ -699,7 +795,7 @@ static Skhopb__Response *do_preserve(struct skhod *d)
 	skhod_ctl_progress(d->conn, "freezing the translation state");
 	r = d->be->ops->freeze(d->be);
 	if (r)
-		return rolled_back(d, "FREEZE", be_err(d, r));
+		return rolled_back(d, "FREEZE", freeze_why(d, r, why, sizeof(why)));
 	crash(d, "update.frozen");
 	r = capture(d, &pj, &npj, why, sizeof(why));
 	if (r)
@@ -710,6 +806,7 @@ static Skhopb__Response *do_preserve(struct skhod *d)
 	skhod_ctl_progress(d->conn, "snapshot: %u streams on %zu SMMU(s), digests journaled",
 			   skhod_journal_nr_streams(d->j), npj);
 	crash(d, "update.captured");
+load:
 	skhod_ctl_progress(d->conn, "loading %s (kexec_file_load)", p->kernel);
 	r = d->be->ops->kexec_load(d->be, p->kernel, p->initrd, p->cmdline);
 	if (r)
@@ -724,8 +821,12 @@ static Skhopb__Response *do_preserve(struct skhod *d)
 		skhod_ctl_progress(d->conn, "journal memfd preserved in LUO session %s",
 				   SKHOD_LUO_SESSION);
 	crash(d, "update.luo");
-	r = enter(d, SKHOD_PRESERVED, "%u streams frozen, kernel %s loaded",
-		  skhod_journal_nr_streams(d->j), p->kernel);
+	if (p->no_device)
+		r = enter(d, SKHOD_PRESERVED, "no device preserved (--no-device), kernel %s loaded",
+			  p->kernel);
+	else
+		r = enter(d, SKHOD_PRESERVED, "%u streams frozen, kernel %s loaded",
+			  skhod_journal_nr_streams(d->j), p->kernel);
 	if (r) {
 		snprintf(why, sizeof(why), "journal write failed: %s", strerror(-r));
 		return rolled_back(d, "commit", why);
@@ -814,12 +915,121 @@ static int run_probe(void *arg, const Skhopb__StreamDigest *s, char *why, size_t
 	return -1;
 }
 
+/*
+ * STREAMS, smmu-khod's own digests of the ADOPTED streams (live STE bytes,
+ * handed-over pages through READ, OAS from the incoming FDT), then the
+ * verification.  *@live[*@nlive] is left to the caller.  Errors: -errno of
+ * STREAMS (@why set), those of skhod_verify(), -ENOMEM.
+ */
+static int verify_live(struct skhod *d, const struct skhod_verify_opts *vo,
+		       struct smmu_kho_stream_info **live, uint32_t *nlive,
+		       Skhopb__Verification **v, char *why, size_t wl)
+{
+	struct skhod_raw *raw;
+	void *fdt = NULL;
+	size_t fl = 0;
+	int r;
+
+	*live = NULL;
+	*nlive = 0;
+	r = d->be->ops->streams(d->be, live, nlive);
+	if (r) {
+		snprintf(why, wl, "cannot list the adopted streams: %s", be_err(d, r));
+		return r;
+	}
+	if (d->be->ops->get_fdt(d->be, SMMU_KHO_FDT_IN, &fdt, &fl)) {
+		d->be->err[0] = 0;	/* no incoming snapshot: nothing recomputes */
+		fdt = NULL;
+	}
+	raw = calloc(*nlive ? *nlive : 1, sizeof(*raw));
+	r = raw ? skhod_recompute(d->be, SMMU_KHO_FDT_IN, fdt, fl, *live, *nlive,
+				  SMMU_KHO_STREAM_ADOPTED, raw) : -ENOMEM;
+	if (!r)
+		r = skhod_verify(d->j, *live, raw, *nlive, now_ns(d), vo, v);
+	free(raw);
+	free(fdt);
+	if (r)
+		snprintf(why, wl, "verification could not run: %s", strerror(-r));
+	return r;
+}
+
+/*
+ * Every failing stream the kernel still reports ADOPTED: QUARANTINE its
+ * device (abort STE) before the verdict, then read back how many streams
+ * the kernel reports QUARANTINED.  Failures are logged and named in the
+ * result's why; the verdict is FAILED either way.
+ */
+static void quarantine_failed(struct skhod *d, Skhopb__Verification *v,
+			      const struct smmu_kho_stream_info *live, uint32_t nlive)
+{
+	struct smmu_kho_stream_info *after = NULL;
+	uint32_t nafter = 0, i, q = 0;
+	size_t a, b;
+	bool any = false;
+
+	for (a = 0; a < v->n_streams; a++) {
+		Skhopb__StreamResult *res = v->streams[a];
+		char dev[sizeof(live->dev) + 1] = "";
+		int r;
+
+		if (res->outcome == SKHOPB__STREAM_OUTCOME__OUTCOME_UNEXPECTED ||
+		    res->quarantined)
+			continue;
+		for (i = 0; i < nlive; i++)
+			if (live[i].smmu_base == res->smmu_base && live[i].sid == res->sid &&
+			    live[i].state == SMMU_KHO_STREAM_ADOPTED)
+				break;
+		if (i == nlive)
+			continue;
+		memcpy(dev, live[i].dev, sizeof(live[i].dev));
+		if (!dev[0])
+			snprintf(dev, sizeof(dev), "%s", res->device);
+		r = d->be->ops->quarantine(d->be, dev);
+		if (r) {
+			char *w = NULL;
+
+			log_err("QUARANTINE %s (SID 0x%x) failed: %s", dev, res->sid, be_err(d, r));
+			if (asprintf(&w, "%s; QUARANTINE %s failed: %s", res->why, dev,
+				     strerror(-r)) >= 0) {
+				if (res->why != protobuf_c_empty_string)
+					free(res->why);
+				res->why = w;
+			}
+			continue;
+		}
+		log_warn("quarantined %s: SID 0x%x failed verification, its STEs are abort now",
+			 dev, res->sid);
+		any = true;
+		/* the device's other failing streams went with it */
+		for (b = a; b < v->n_streams; b++)
+			if (!strcmp(v->streams[b]->device, res->device))
+				v->streams[b]->quarantined = true;
+	}
+	if (!any || d->be->ops->streams(d->be, &after, &nafter)) {
+		d->be->err[0] = 0;
+		return;
+	}
+	for (i = 0; i < nafter; i++)
+		q += after[i].state == SMMU_KHO_STREAM_QUARANTINED;
+	free(after);
+	v->nr_quarantined = q;
+	if (q) {
+		char *sum = NULL;
+
+		if (asprintf(&sum, "%s; %u stream(s) quarantined (abort STE)", v->summary, q) >= 0) {
+			if (v->summary != protobuf_c_empty_string)
+				free(v->summary);
+			v->summary = sum;
+		}
+	}
+}
+
 /* Run the DMA-flow check and move RECOVERED/VERIFIED on. */
 static int do_verify(struct skhod *d, bool probe, char *why, size_t wl)
 {
 	struct skhod_verify_opts vo = { .max_events = d->o.max_events };
 	struct smmu_kho_stream_info *live = NULL;
-	Skhopb__Verification *v;
+	Skhopb__Verification *v = NULL;
 	uint32_t nlive = 0;
 	int st = d->j->state, r;
 
@@ -827,17 +1037,12 @@ static int do_verify(struct skhod *d, bool probe, char *why, size_t wl)
 		vo.probe = run_probe;
 		vo.probe_arg = d;
 	}
-	r = d->be->ops->streams(d->be, &live, &nlive);
-	if (r) {
-		snprintf(why, wl, "cannot list the adopted streams: %s", be_err(d, r));
-		return r;
-	}
-	r = skhod_verify(d->j, live, nlive, now_ns(d), &vo, &v);
+	r = verify_live(d, &vo, &live, &nlive, &v, why, wl);
+	if (!r && v->nr_failed)
+		quarantine_failed(d, v, live, nlive);
 	free(live);
-	if (r) {
-		snprintf(why, wl, "verification could not run: %s", strerror(-r));
+	if (r)
 		return r;
-	}
 	skhod_pb_free(d->j->verification);
 	d->j->verification = v;
 	crash(d, "verify.done");
@@ -1152,6 +1357,11 @@ static int luo_incoming(struct skhod *d, Skhopb__Journal **out)
 	return fd;
 }
 
+static bool no_device(const struct skhod *d)
+{
+	return d->j->plan && d->j->plan->no_device;
+}
+
 static bool same_boot(struct skhod *d)
 {
 	return !strcmp(d->j->boot_id_armed, d->boot_id);
@@ -1168,21 +1378,41 @@ static void lost_without_handover(struct skhod *d)
 	struct smmu_kho_stream_info *live = NULL;
 	Skhopb__Verification *v = NULL;
 	uint32_t nlive = 0;
+	char why[200];
 	int r;
 
-	r = d->be->ops->streams(d->be, &live, &nlive);
-	if (r) {
-		log_warn("no handover, and the streams cannot be listed: %s", be_err(d, r));
-		return;
-	}
-	r = skhod_verify(d->j, live, nlive, now_ns(d), &vo, &v);
+	r = verify_live(d, &vo, &live, &nlive, &v, why, sizeof(why));
 	free(live);
 	if (r) {
-		log_warn("no handover, and the verification could not run: %s", strerror(-r));
+		log_warn("nothing adopted, and the verification could not run: %s", why);
 		return;
 	}
 	skhod_pb_free(d->j->verification);
 	d->j->verification = v;
+}
+
+/*
+ * The new kernel got a handover but adopted nothing: IN_REFUSED (the
+ * handover as a whole) or ALL_REFUSED (every stream).  Name the kernel's
+ * reason and every journaled stream (verification), then FAILED.
+ */
+static void recover_refused(struct skhod *d, const struct smmu_kho_status *st)
+{
+	char kwhy[sizeof(st->in_why) + 1];
+
+	memcpy(kwhy, st->in_why, sizeof(st->in_why));
+	kwhy[sizeof(st->in_why)] = 0;
+	lost_without_handover(d);
+	if (st->in_state == SMMU_KHO_IN_REFUSED)
+		enter(d, SKHOD_FAILED,
+		      "the new kernel refused the handover (%s: %s): every preserved stream was lost (abort STE)",
+		      st->in_error ? skho_strerror(st->in_error) : "no error code",
+		      kwhy[0] ? kwhy : "no reason given");
+	else
+		enter(d, SKHOD_FAILED,
+		      "the new kernel refused every handed-over stream (%u of %u): %s",
+		      st->nr_refused, st->nr_in_streams,
+		      d->j->verification ? d->j->verification->summary : "see the kernel log");
 }
 
 /* PRESERVED found in a new boot: did the handover arrive? */
@@ -1200,10 +1430,32 @@ static void recover_after_jump(struct skhod *d)
 	}
 	if (skhod_pb_setstr(&d->j->boot_id_recovered, d->boot_id))
 		return;
+	if (no_device(d) && st.in_state != SMMU_KHO_IDLE) {
+		enter(d, SKHOD_FAILED,
+		      "a handover arrived (incoming %s, %u streams) although this update preserved no device (--no-device)",
+		      skhod_kstate_name(st.in_state), st.nr_in_streams);
+		return;
+	}
+	if (st.in_state == SMMU_KHO_IDLE && no_device(d)) {
+		r = enter(d, SKHOD_RECOVERED, "no handover, as planned (--no-device)");
+		if (!r && d->o.auto_verify && do_verify(d, false, why, sizeof(why)))
+			log_err("automatic verification: %s", why);
+		return;
+	}
 	if (st.in_state == SMMU_KHO_IDLE) {
 		lost_without_handover(d);
 		enter(d, SKHOD_FAILED,
 		      "booted without the handover: the new kernel received no smmu-kho state (cold reboot, or kexec without KHO); the preserved DMA translation was lost");
+		return;
+	}
+	if (st.in_state == SMMU_KHO_IN_REFUSED || st.in_state == SMMU_KHO_ALL_REFUSED) {
+		recover_refused(d, &st);
+		return;
+	}
+	if (st.in_state != SMMU_KHO_ADOPTED && st.in_state != SMMU_KHO_RELEASED) {
+		lost_without_handover(d);
+		enter(d, SKHOD_FAILED, "the kernel reports incoming state %u (%s), not the result of a handover",
+		      st.in_state, skhod_kstate_name(st.in_state));
 		return;
 	}
 	r = enter(d, SKHOD_RECOVERED, "new kernel adopted %u of %u handed-over streams (%u refused)",
@@ -1226,12 +1478,15 @@ static void recover_preserved(struct skhod *d, int store_luo)
 
 	if (!ok)
 		snprintf(why, sizeof(why), "the kernel interface is unavailable");
-	else if (k.out_state != SMMU_KHO_FROZEN)
+	else if (no_device(d) && k.out_state != SMMU_KHO_IDLE)
+		snprintf(why, sizeof(why), "the kernel holds preserved devices (outgoing %s) although the plan has none",
+			 skhod_kstate_name(k.out_state));
+	else if (!no_device(d) && k.out_state != SMMU_KHO_FROZEN)
 		snprintf(why, sizeof(why), "the kernel no longer holds the frozen state (outgoing %s)",
 			 skhod_kstate_name(k.out_state));
 	else if (!k.kexec_loaded)
 		snprintf(why, sizeof(why), "no kexec image is loaded any more");
-	else if (capture(d, &pj, &npj, why, sizeof(why)))
+	else if (!no_device(d) && capture(d, &pj, &npj, why, sizeof(why)))
 		;
 	else if (npj != d->j->n_pre_jump)
 		snprintf(why, sizeof(why), "snapshot now spans %zu SMMUs, journal %zu", npj,

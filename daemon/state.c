@@ -52,7 +52,8 @@ const char *skhod_kstate_name(uint32_t s)
 	static const char *const n[] = {
 		[SMMU_KHO_IDLE] = "IDLE", [SMMU_KHO_SELECTED] = "SELECTED",
 		[SMMU_KHO_FROZEN] = "FROZEN", [SMMU_KHO_ADOPTED] = "ADOPTED",
-		[SMMU_KHO_RELEASED] = "RELEASED",
+		[SMMU_KHO_RELEASED] = "RELEASED", [SMMU_KHO_IN_REFUSED] = "IN_REFUSED",
+		[SMMU_KHO_ALL_REFUSED] = "ALL_REFUSED", [SMMU_KHO_JUMPING] = "JUMPING",
 	};
 
 	return s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
@@ -189,7 +190,7 @@ static int check_pre_jump(const Skhopb__Journal *j, char *why, size_t len)
 {
 	size_t i, a, b;
 
-	if (!skhod_journal_nr_streams(j))
+	if (!skhod_journal_nr_streams(j) && !(j->plan && j->plan->no_device))
 		return fail(why, len, 4, "%s without pre-jump digests",
 			    skhod_state_name(j->state));
 	for (i = 0; i < j->n_pre_jump; i++) {
@@ -254,8 +255,11 @@ int skhod_invariants(const Skhopb__Journal *j, const struct skhod_kview *k,
 		if (!j->plan || j->plan->kernel[0] != '/')
 			return fail(why, len, 3, "%s without an absolute kernel path",
 				    skhod_state_name(st));
-		if (!j->plan->n_devices)
+		if (!j->plan->n_devices && !j->plan->no_device)
 			return fail(why, len, 3, "%s without devices", skhod_state_name(st));
+		if (j->plan->n_devices && j->plan->no_device)
+			return fail(why, len, 3, "%s: --no-device plan with %zu devices",
+				    skhod_state_name(st), j->plan->n_devices);
 		for (i = 0; i < j->plan->n_devices; i++)
 			for (a = i + 1; a < j->plan->n_devices; a++)
 				if (!strcmp(j->plan->devices[i], j->plan->devices[a]))
@@ -313,8 +317,9 @@ int skhod_invariants(const Skhopb__Journal *j, const struct skhod_kview *k,
 				    k->out_state);
 		/* I9 */
 		if (st == SKHOD_PRESERVED &&
-		    (k->out_state != SMMU_KHO_FROZEN || !k->kexec_loaded ||
-		     k->nr_out_streams != skhod_journal_nr_streams(j)))
+		    (k->out_state != (j->plan && j->plan->no_device ? SMMU_KHO_IDLE :
+							       SMMU_KHO_FROZEN) ||
+		     !k->kexec_loaded || k->nr_out_streams != skhod_journal_nr_streams(j)))
 			return fail(why, len, 9,
 				    "PRESERVED but kernel out_state %u, %u streams (journal %u), kexec %s",
 				    k->out_state, k->nr_out_streams,
@@ -327,9 +332,10 @@ int skhod_invariants(const Skhopb__Journal *j, const struct skhod_kview *k,
 				    k->out_state, k->kexec_loaded ? "loaded" : "not loaded");
 		/* I11 */
 		if ((st == SKHOD_RECOVERED || st == SKHOD_VERIFIED) &&
-		    k->in_state != SMMU_KHO_ADOPTED && k->in_state != SMMU_KHO_RELEASED)
-			return fail(why, len, 11, "%s but kernel in_state %u",
-				    skhod_state_name(st), k->in_state);
+		    !(k->in_state == SMMU_KHO_ADOPTED || k->in_state == SMMU_KHO_RELEASED ||
+		      (k->in_state == SMMU_KHO_IDLE && j->plan && j->plan->no_device)))
+			return fail(why, len, 11, "%s but kernel in_state %s",
+				    skhod_state_name(st), skhod_kstate_name(k->in_state));
 	}
 	/* I12 */
 	if (committed && (j->version != SKHO_PB_VERSION || !j->seq || j->seq > SKHOD_SEQ_MAX))

@@ -52,10 +52,12 @@
  *      timestamps never decrease.
  *  I3  outside IDLE and NEEDS_ATTENTION (and an ABORTED that came from
  *      NEEDS_ATTENTION) the plan names an absolute kernel path and at
- *      least one device, without duplicates.
+ *      least one device, without duplicates - or, with --no-device, none
+ *      at all.
  *  I4  in PRESERVED, RECOVERED, VERIFIED, FINISHED (and FAILED after the
- *      jump) the journal holds the pre-jump digests, SIDs unique per SMMU,
- *      and every planned device owns at least one preserved stream.
+ *      jump) the journal holds the pre-jump digests (none with --no-device),
+ *      SIDs unique per SMMU, and every planned device owns at least one
+ *      preserved stream.
  *  I5  in RECOVERED, VERIFIED and FINISHED the recovering boot is known and
  *      differs from the boot that armed the plan: the jump happened.
  *  I6  VERIFIED: a verification is present, it covers every pre-jump stream
@@ -66,11 +68,13 @@
  *  I8  (kernel) ARMED: the kernel's outgoing state is IDLE - nothing is
  *      preserved while the update is merely armed.
  *  I9  (kernel) PRESERVED: outgoing state FROZEN with exactly the journal's
- *      number of streams, and a kexec image is loaded.
+ *      number of streams (IDLE and 0 with --no-device), and a kexec image
+ *      is loaded.
  *  I10 (kernel) ABORTED: outgoing state IDLE and no kexec image loaded -
  *      an abort leaves nothing preserved.
  *  I11 (kernel) RECOVERED and VERIFIED: the incoming state is ADOPTED or
- *      RELEASED (finish crashed after its last RELEASE; or all refused).
+ *      RELEASED (finish crashed after its last RELEASE), or IDLE with
+ *      --no-device; IN_REFUSED and ALL_REFUSED lead to FAILED, never here.
  *  I12 a committed journal has version SKHO_PB_VERSION and
  *      0 < seq <= SKHOD_SEQ_MAX.
  *  I13 NEEDS_ATTENTION: a reason, and no plan, digests or verification

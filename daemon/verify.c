@@ -10,6 +10,9 @@
 #include "pbutil.h"
 #include "verify.h"
 
+/* Failing results past this many keep only their outcome name as reason. */
+#define SKHOD_VERIFY_FULL_WHY	64
+
 const char *skhod_outcome_name(int o)
 {
 	static const char *const n[] = {
@@ -22,23 +25,25 @@ const char *skhod_outcome_name(int o)
 		[SKHOPB__STREAM_OUTCOME__OUTCOME_FAULTS] = "faults",
 		[SKHOPB__STREAM_OUTCOME__OUTCOME_PROBE_FAILED] = "probe-failed",
 		[SKHOPB__STREAM_OUTCOME__OUTCOME_UNEXPECTED] = "unexpected",
+		[SKHOPB__STREAM_OUTCOME__OUTCOME_QUARANTINED] = "quarantined",
 	};
 
 	return o >= 0 && o < (int)(sizeof(n) / sizeof(n[0])) ? n[o] : "unknown";
 }
 
-static const struct smmu_kho_stream_info *find_live(const struct smmu_kho_stream_info *live,
-						    uint32_t nr, uint64_t smmu,
-						    uint32_t sid)
+/* Index of the incoming entry of @sid in @live, or -1. */
+static int find_live(const struct smmu_kho_stream_info *live, uint32_t nr, uint64_t smmu,
+		     uint32_t sid)
 {
 	uint32_t i;
 
-	/* STREAMS also lists this kernel's outgoing (PRESERVED) streams */
+	/* STREAMS also lists this kernel's outgoing (PRESERVED, DROPPED) streams */
 	for (i = 0; i < nr; i++)
 		if (live[i].smmu_base == smmu && live[i].sid == sid &&
-		    live[i].state != SMMU_KHO_STREAM_PRESERVED)
-			return &live[i];
-	return NULL;
+		    live[i].state != SMMU_KHO_STREAM_PRESERVED &&
+		    live[i].state != SMMU_KHO_STREAM_DROPPED)
+			return (int)i;
+	return -1;
 }
 
 /* Copy of a fixed kernel char array that may lack its NUL. */
@@ -71,35 +76,73 @@ static int add_result(Skhopb__Verification *v, uint64_t smmu, uint32_t sid,
 	return 0;
 }
 
-/* Judge one journaled stream; fills @why and returns its outcome. */
+/* Who saw a digest change: the kernel's report, smmu-khod's own, or both. */
+static const char *who(bool kernel, bool daemon)
+{
+	return kernel && daemon ? "both" : kernel ? "kernel" : "smmu-khod";
+}
+
+/*
+ * Judge one journaled stream; fills @why, *@dis (which side disagreed, or
+ * NULL) and returns its outcome.  @rw is smmu-khod's recomputation of @l.
+ */
 static int judge(const Skhopb__StreamDigest *s, const struct smmu_kho_stream_info *l,
-		 const struct skhod_verify_opts *o, char *why, size_t wl)
+		 const struct skhod_raw *rw, const struct skhod_verify_opts *o, char *why,
+		 size_t wl, const char **dis)
 {
 	char kwhy[sizeof(l->why) + 1];
+	bool adopted, ks, ds;
 
+	*dis = NULL;
 	if (!l) {
 		snprintf(why, wl, "lost: the new kernel does not report this stream");
 		return SKHOPB__STREAM_OUTCOME__OUTCOME_LOST;
 	}
+	kstr(kwhy, sizeof(kwhy), l->why, sizeof(l->why));
 	if (l->state == SMMU_KHO_STREAM_REFUSED) {
-		kstr(kwhy, sizeof(kwhy), l->why, sizeof(l->why));
 		snprintf(why, wl, "refused by the new kernel (error %d): %s", l->error,
 			 kwhy[0] ? kwhy : "no reason given");
 		return SKHOPB__STREAM_OUTCOME__OUTCOME_REFUSED;
+	}
+	if (l->state == SMMU_KHO_STREAM_QUARANTINED) {
+		snprintf(why, wl, "quarantined (abort STE): %s", kwhy[0] ? kwhy : "no reason given");
+		return SKHOPB__STREAM_OUTCOME__OUTCOME_QUARANTINED;
 	}
 	if (l->state != SMMU_KHO_STREAM_ADOPTED && l->state != SMMU_KHO_STREAM_RELEASED) {
 		snprintf(why, wl, "lost: stream in state %u, not adopted", l->state);
 		return SKHOPB__STREAM_OUTCOME__OUTCOME_LOST;
 	}
-	if (l->ste_digest != s->ste_digest) {
-		snprintf(why, wl, "STE changed: digest %016" PRIx64 " before the jump, %016"
-			 PRIx64 " now", s->ste_digest, (uint64_t)l->ste_digest);
+	/* a RELEASED stream runs the driver's own domain: only the kernel's word */
+	adopted = l->state == SMMU_KHO_STREAM_ADOPTED;
+	if (adopted && !rw->ste_ok) {
+		snprintf(why, wl, "lost: %s", rw->why[0] ? rw->why : "STE unreadable");
+		*dis = "smmu-khod";
+		return SKHOPB__STREAM_OUTCOME__OUTCOME_LOST;
+	}
+	ks = l->ste_digest != s->ste_digest;
+	ds = adopted && rw->ste_digest != s->ste_digest;
+	if (ks || ds) {
+		*dis = who(ks, ds);
+		snprintf(why, wl, "STE changed: digest %016" PRIx64 " before the jump; now %016"
+			 PRIx64 " as the kernel reports it, %016" PRIx64
+			 " as smmu-khod recomputed it from the live STE (disagrees: %s)",
+			 s->ste_digest, (uint64_t)l->ste_digest, rw->ste_digest, *dis);
 		return SKHOPB__STREAM_OUTCOME__OUTCOME_STE_CHANGED;
 	}
-	if (l->xlat_digest != s->xlat_digest) {
+	if (adopted && !rw->xlat_ok) {
+		*dis = "smmu-khod";
+		snprintf(why, wl, "translation changed: smmu-khod cannot recompute it from the handed-over pages: %s",
+			 rw->why[0] ? rw->why : "?");
+		return SKHOPB__STREAM_OUTCOME__OUTCOME_XLAT_CHANGED;
+	}
+	ks = l->xlat_digest != s->xlat_digest;
+	ds = adopted && rw->xlat_digest != s->xlat_digest;
+	if (ks || ds) {
+		*dis = who(ks, ds);
 		snprintf(why, wl, "translation changed: digest %016" PRIx64
-			 " before the jump, %016" PRIx64 " now", s->xlat_digest,
-			 (uint64_t)l->xlat_digest);
+			 " before the jump; now %016" PRIx64 " as the kernel reports it, %016"
+			 PRIx64 " as smmu-khod recomputed it from the page tables (disagrees: %s)",
+			 s->xlat_digest, (uint64_t)l->xlat_digest, rw->xlat_digest, *dis);
 		return SKHOPB__STREAM_OUTCOME__OUTCOME_XLAT_CHANGED;
 	}
 	if (l->events > o->max_events) {
@@ -131,8 +174,8 @@ static bool in_journal(const Skhopb__Journal *j, uint64_t smmu, uint32_t sid)
 }
 
 int skhod_verify(const Skhopb__Journal *j, const struct smmu_kho_stream_info *live,
-		 uint32_t nr, uint64_t now_ns, const struct skhod_verify_opts *o,
-		 Skhopb__Verification **out)
+		 const struct skhod_raw *raw, uint32_t nr, uint64_t now_ns,
+		 const struct skhod_verify_opts *o, Skhopb__Verification **out)
 {
 	Skhopb__Verification *v;
 	char *sum = NULL;
@@ -141,7 +184,7 @@ int skhod_verify(const Skhopb__Journal *j, const struct smmu_kho_stream_info *li
 	FILE *f;
 	int r = 0;
 
-	if (!j->n_pre_jump)
+	if ((!j->n_pre_jump && !(j->plan && j->plan->no_device)) || (nr && !raw))
 		return -EINVAL;
 	v = malloc(sizeof(*v));
 	if (!v)
@@ -149,6 +192,7 @@ int skhod_verify(const Skhopb__Journal *j, const struct smmu_kho_stream_info *li
 	skhopb__verification__init(v);
 	v->time_ns = now_ns;
 	v->probed = o->probe != NULL;
+	v->recomputed = true;
 	f = open_memstream(&sum, &suml);
 	if (!f) {
 		skhod_pb_free(v);
@@ -159,9 +203,12 @@ int skhod_verify(const Skhopb__Journal *j, const struct smmu_kho_stream_info *li
 
 		for (b = 0; b < sm->n_streams && !r; b++) {
 			const Skhopb__StreamDigest *s = sm->streams[b];
-			char why[256];
-			int oc = judge(s, find_live(live, nr, s->smmu_base, s->sid), o,
-				       why, sizeof(why));
+			int li = find_live(live, nr, s->smmu_base, s->sid);
+			const struct smmu_kho_stream_info *l = li < 0 ? NULL : &live[li];
+			const struct skhod_raw *rw = li < 0 ? NULL : &raw[li];
+			const char *dis;
+			char why[400];
+			int oc = judge(s, l, rw, o, why, sizeof(why), &dis);
 
 			v->nr_streams++;
 			if (oc == SKHOPB__STREAM_OUTCOME__OUTCOME_OK) {
@@ -170,16 +217,19 @@ int skhod_verify(const Skhopb__Journal *j, const struct smmu_kho_stream_info *li
 			}
 			v->nr_failed++;
 			if (oc == SKHOPB__STREAM_OUTCOME__OUTCOME_LOST ||
-			    oc == SKHOPB__STREAM_OUTCOME__OUTCOME_REFUSED)
+			    oc == SKHOPB__STREAM_OUTCOME__OUTCOME_REFUSED ||
+			    oc == SKHOPB__STREAM_OUTCOME__OUTCOME_QUARANTINED)
 				v->nr_lost++;
+			/* the journal is bounded: full reasons for the first ones */
+			if (v->n_streams >= SKHOD_VERIFY_FULL_WHY)
+				snprintf(why, sizeof(why), "%s (reason kept for the first %d failing streams only)",
+					 skhod_outcome_name(oc), SKHOD_VERIFY_FULL_WHY);
 			r = add_result(v, s->smmu_base, s->sid, s->device, oc, why);
 			if (!r && named++ < 8)
 				fprintf(f, "; SID 0x%x (%s) on SMMU 0x%" PRIx64 ": %s", s->sid,
 					s->device[0] ? s->device : "?", s->smmu_base, why);
 			if (!r) {
 				Skhopb__StreamResult *res = v->streams[v->n_streams - 1];
-				const struct smmu_kho_stream_info *l =
-					find_live(live, nr, s->smmu_base, s->sid);
 
 				res->want_ste = s->ste_digest;
 				res->want_xlat = s->xlat_digest;
@@ -187,7 +237,11 @@ int skhod_verify(const Skhopb__Journal *j, const struct smmu_kho_stream_info *li
 					res->got_ste = l->ste_digest;
 					res->got_xlat = l->xlat_digest;
 					res->events = l->events;
+					res->raw_ste = rw->ste_digest;
+					res->raw_xlat = rw->xlat_digest;
 				}
+				if (dis && skhod_pb_setstr(&res->disagree, dis))
+					r = -ENOMEM;
 			}
 		}
 	}

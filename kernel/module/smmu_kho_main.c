@@ -419,6 +419,7 @@ static int skho_freeze_locked(bool last)
 		err.sid = SKHO_NO_SID;
 		ret = skho_snapshot_locked(&blob, &len, &pages, &nr_streams, &err);
 		if (ret) {
+			skho_ranges_free(&pages);	/* a failure may leave some */
 			d = skho_owner_of_sid(err.sid);
 			st.out_error = ret;
 			snprintf(st.out_why, sizeof(st.out_why), "%s", err.msg);

@@ -255,6 +255,7 @@ static void help_lists_commands_and_exit_codes(struct ktest *t)
 	KEXPECT(t, HAS(o.out, "exit status: 0 ok, 1 failure, 2 usage, 3 daemon not running, 4 verification"),
 		"%s", o.out);
 	KEXPECT(t, HAS(o.out, "8 daemon busy"), "%s", o.out);
+	KEXPECT(t, HAS(o.out, "9 needs attention"), "%s", o.out);
 	KEXPECT(t, HAS(o.out, "plan|arm") && HAS(o.out, "history"), "%s", o.out);
 	dt_out_free(&o);
 	dt_cleanup(&e);

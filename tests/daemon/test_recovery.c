@@ -236,6 +236,7 @@ static void one_bad_journal(struct ktest *t, const struct bad_journal *b)
 	/* status tells the truth: the journal is gone, the kernel is FROZEN */
 	dt_ctl(&e, &o, "status", NULL);
 	KEXPECT(t, HAS(o.out, "NEEDS_ATTENTION"), "%s: status: %s", b->what, o.out);
+	KEXPECT_EQ(t, o.code, 9);	/* EX_ATTENTION: a script must not read "ok" */
 	KEXPECT(t, HAS(o.out, "journal.pb") && HAS(o.out, b->why), "%s: status reason: %s",
 		b->what, o.out);
 	KEXPECT(t, HAS(o.out, "outgoing FROZEN") && HAS(o.out, "kexec image loaded"),

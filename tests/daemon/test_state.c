@@ -362,6 +362,24 @@ static void m_verified_not_adopted(Skhopb__Journal *j, struct skhod_kview *k)
 	k->in_state = SMMU_KHO_IDLE;
 }
 
+static void m_recovered_handover_refused(Skhopb__Journal *j, struct skhod_kview *k)
+{
+	(void)j;
+	k->in_state = SMMU_KHO_IN_REFUSED;
+}
+
+static void m_verified_all_refused(Skhopb__Journal *j, struct skhod_kview *k)
+{
+	(void)j;
+	k->in_state = SMMU_KHO_ALL_REFUSED;
+}
+
+static void m_no_device_with_devices(Skhopb__Journal *j, struct skhod_kview *k)
+{
+	(void)k;
+	j->plan->no_device = true;	/* the plan still lists two devices */
+}
+
 static void m_seq_zero(Skhopb__Journal *j, struct skhod_kview *k)
 {
 	(void)k;
@@ -418,6 +436,9 @@ static const struct breakage breakages[] = {
 	{ "ABORTED with devices still selected", SKHOD_ABORTED, 10, m_aborted_still_selected },
 	{ "ABORTED with the image still loaded", SKHOD_ABORTED, 10, m_aborted_still_loaded },
 	{ "VERIFIED but nothing adopted", SKHOD_VERIFIED, 11, m_verified_not_adopted },
+	{ "RECOVERED but the handover was refused", SKHOD_RECOVERED, 11, m_recovered_handover_refused },
+	{ "VERIFIED but every stream was refused", SKHOD_VERIFIED, 11, m_verified_all_refused },
+	{ "--no-device plan listing devices", SKHOD_ARMED, 3, m_no_device_with_devices },
 	{ "committed with seq 0", SKHOD_ARMED, 12, m_seq_zero },
 	{ "committed with version 2", SKHOD_ARMED, 12, m_version_two },
 	{ "seq beyond SKHOD_SEQ_MAX", SKHOD_ARMED, 12, m_seq_beyond_max },
@@ -522,6 +543,51 @@ static void debug_check_aborts_the_daemon_on_a_violation(struct ktest *t)
 	skhod_pb_free(j);
 }
 
+/* What the kernel legitimately reports in RECOVERED/VERIFIED, and --no-device plans. */
+static void reachable_kernel_states_satisfy_the_invariants(struct ktest *t)
+{
+	static const struct { int state; uint32_t in; } ok[] = {
+		{ SKHOD_RECOVERED, SMMU_KHO_ADOPTED },	/* some streams may be refused */
+		{ SKHOD_VERIFIED, SMMU_KHO_ADOPTED },
+		{ SKHOD_VERIFIED, SMMU_KHO_RELEASED },	/* released by hand before finish */
+		{ SKHOD_RECOVERED, SMMU_KHO_RELEASED },
+	};
+	struct skhod_kview k;
+	Skhopb__Journal *j;
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		j = journal_in(ok[i].state, &k);
+		k.in_state = ok[i].in;
+		KEXPECT_EQ(t, skhod_invariants(j, &k, true, why, sizeof(why)), 0);
+		skhod_pb_free(j);
+	}
+	/* --no-device: ARMED and PRESERVED without devices, digests or frozen state */
+	j = journal_in(SKHOD_ARMED, &k);
+	for (i = 0; i < j->plan->n_devices; i++)
+		free(j->plan->devices[i]);
+	free(j->plan->devices);
+	j->plan->devices = NULL;
+	j->plan->n_devices = 0;
+	KEXPECT_EQ(t, skhod_invariants(j, &k, true, why, sizeof(why)), 3);	/* no flag: I3 */
+	j->plan->no_device = true;
+	KEXPECT_EQ(t, skhod_invariants(j, &k, true, why, sizeof(why)), 0);
+	skhod_enter(j, SKHOD_PRESERVED, 5000, "boot-a", NULL);
+	k.kexec_loaded = true;	/* out_state IDLE, 0 streams */
+	KEXPECT_EQ(t, skhod_invariants(j, &k, true, why, sizeof(why)), 0);
+	k.out_state = SMMU_KHO_FROZEN;	/* something frozen after all */
+	KEXPECT_EQ(t, skhod_invariants(j, &k, true, why, sizeof(why)), 9);
+	k.out_state = SMMU_KHO_IDLE;
+	skhod_pb_setstr(&j->boot_id_recovered, "boot-b");
+	skhod_enter(j, SKHOD_RECOVERED, 5001, "boot-b", NULL);
+	k.in_state = SMMU_KHO_IDLE;	/* no handover, as planned */
+	KEXPECT_EQ(t, skhod_invariants(j, &k, true, why, sizeof(why)), 0);
+	j->plan->no_device = false;	/* a device plan may not recover without one */
+	KEXPECT(t, skhod_invariants(j, &k, true, why, sizeof(why)) != 0, "%s", why);
+	skhod_pb_free(j);
+}
+
 KTEST_MAIN("daemon_state",
 	   KTEST_CASE(transition_table_matches_the_diagram),
 	   KTEST_CASE(enter_records_history_verdict_and_clears_reason),
@@ -533,4 +599,5 @@ KTEST_MAIN("daemon_state",
 	   KTEST_CASE(kernel_invariants_are_skipped_without_a_kernel_view),
 	   KTEST_CASE(verified_with_every_stream_released_keeps_i11),
 	   KTEST_CASE(abort_from_needs_attention_reaches_aborted_without_a_plan),
-	   KTEST_CASE(debug_check_aborts_the_daemon_on_a_violation))
+	   KTEST_CASE(debug_check_aborts_the_daemon_on_a_violation),
+	   KTEST_CASE(reachable_kernel_states_satisfy_the_invariants))

@@ -59,16 +59,43 @@ static void live_ok(struct smmu_kho_stream_info l[NR])
 	}
 }
 
-static Skhopb__Verification *run(struct ktest *t, const struct smmu_kho_stream_info *l,
-				 uint32_t nr, const struct skhod_verify_opts *o)
+/* smmu-khod's own recomputation of an intact stream: the journal's digests. */
+static void raw_ok(const struct smmu_kho_stream_info *l, struct skhod_raw *rw, uint32_t nr)
+{
+	uint32_t i;
+
+	memset(rw, 0, sizeof(*rw) * nr);
+	for (i = 0; i < nr; i++) {
+		rw[i].ste_ok = rw[i].xlat_ok = true;
+		rw[i].ste_digest = 0x1000 + l[i].sid;
+		rw[i].xlat_digest = 0x2000 + l[i].sid;
+	}
+}
+
+static Skhopb__Verification *run_raw(struct ktest *t, const struct smmu_kho_stream_info *l,
+				     const struct skhod_raw *rw, uint32_t nr,
+				     const struct skhod_verify_opts *o)
 {
 	static const struct skhod_verify_opts none = { 0 };
 	Skhopb__Journal *j = journal();
 	Skhopb__Verification *v = NULL;
-	int r = skhod_verify(j, l, nr, 42, o ? o : &none, &v);
+	int r = skhod_verify(j, l, rw, nr, 42, o ? o : &none, &v);
 
 	KEXPECT_EQ(t, r, 0);
 	skhod_pb_free(j);
+	return v;
+}
+
+/* Kernel report @l, and smmu-khod's recomputation agreeing with the journal. */
+static Skhopb__Verification *run(struct ktest *t, const struct smmu_kho_stream_info *l,
+				 uint32_t nr, const struct skhod_verify_opts *o)
+{
+	struct skhod_raw rw[NR + 1];
+	Skhopb__Verification *v;
+
+	raw_ok(l, rw, nr);
+	v = run_raw(t, l, rw, nr, o);
+	KEXPECT(t, !v || v->recomputed, "recomputed flag");
 	return v;
 }
 
@@ -167,11 +194,12 @@ static void changed_ste_digest_fails(struct ktest *t)
 	live_ok(l);
 	l[0].ste_digest ^= 0x80;
 	expect_one(t, l, NR, NULL, 0, SKHOPB__STREAM_OUTCOME__OUTCOME_STE_CHANGED,
-		   "STE changed: digest 0000000000001010 before the jump, 0000000000001090 now", 0);
+		   "STE changed: digest 0000000000001010 before the jump; now 0000000000001090 as the kernel reports it, 0000000000001010 as smmu-khod recomputed it from the live STE (disagrees: kernel)", 0);
 	v = run(t, l, NR, NULL);
 	/* both digests are kept for the operator */
-	KEXPECT(t, v && v->streams[0]->want_ste == 0x1010 && v->streams[0]->got_ste == 0x1090,
-		"want/got");
+	KEXPECT(t, v && v->streams[0]->want_ste == 0x1010 && v->streams[0]->got_ste == 0x1090 &&
+		v->streams[0]->raw_ste == 0x1010 && !strcmp(v->streams[0]->disagree, "kernel"),
+		"want/got/raw/disagree");
 	skhod_pb_free(v);
 }
 
@@ -287,8 +315,193 @@ static void journal_without_streams_is_refused(struct ktest *t)
 	Skhopb__Journal *j = skhod_journal_new("u", 1, "a");
 	Skhopb__Verification *v = NULL;
 
-	KEXPECT_EQ(t, skhod_verify(j, NULL, 0, 1, &none, &v), -EINVAL);
+	KEXPECT_EQ(t, skhod_verify(j, NULL, NULL, 0, 1, &none, &v), -EINVAL);
 	KEXPECT(t, v == NULL, "no result");
+	skhod_pb_free(j);
+}
+
+/* Run with smmu-khod's recomputation @rw and expect stream @idx to fail. */
+static Skhopb__Verification *expect_raw(struct ktest *t, const struct smmu_kho_stream_info *l,
+					const struct skhod_raw *rw, int idx, int outcome,
+					const char *text, uint32_t lost)
+{
+	Skhopb__Verification *v = run_raw(t, l, rw, NR, NULL);
+
+	if (!v || v->n_streams != 1) {
+		ktest_fail(t, __FILE__, __LINE__, "expected exactly one result, got %zu",
+			   v ? v->n_streams : 0);
+		abort();	/* the callers read streams[0] */
+	}
+	KEXPECT_EQ(t, v->nr_failed, 1);		/* only the stream under test */
+	KEXPECT_EQ(t, v->nr_lost, lost);
+	KEXPECT_EQ(t, v->streams[0]->outcome, outcome);
+	KEXPECT_EQ(t, v->streams[0]->sid, streams[idx].sid);
+	KEXPECT(t, strstr(v->streams[0]->why, text), "why: %s", v->streams[0]->why);
+	return v;
+}
+
+static void recomputed_ste_differs_while_the_kernel_agrees(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+	struct skhod_raw rw[NR];
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	raw_ok(l, rw, NR);
+	rw[0].ste_digest ^= 4;	/* the live STE bytes digest differently */
+	v = expect_raw(t, l, rw, 0, SKHOPB__STREAM_OUTCOME__OUTCOME_STE_CHANGED,
+		       "now 0000000000001010 as the kernel reports it, 0000000000001014 as smmu-khod recomputed it from the live STE (disagrees: smmu-khod)", 0);
+	KEXPECT(t, !strcmp(v->streams[0]->disagree, "smmu-khod") && v->streams[0]->raw_ste == 0x1014,
+		"disagree %s", v->streams[0]->disagree);
+	skhod_pb_free(v);
+}
+
+static void recomputed_translation_differs_while_the_kernel_agrees(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+	struct skhod_raw rw[NR];
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	raw_ok(l, rw, NR);
+	rw[1].xlat_digest = 7;
+	v = expect_raw(t, l, rw, 1, SKHOPB__STREAM_OUTCOME__OUTCOME_XLAT_CHANGED,
+		       "as smmu-khod recomputed it from the page tables (disagrees: smmu-khod)", 0);
+	KEXPECT(t, v->streams[0]->raw_xlat == 7, "raw_xlat");
+	skhod_pb_free(v);
+}
+
+static void both_sides_changed_says_both(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+	struct skhod_raw rw[NR];
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	raw_ok(l, rw, NR);
+	rw[2].xlat_digest = 7;
+	l[2].xlat_digest = 8;
+	v = expect_raw(t, l, rw, 2, SKHOPB__STREAM_OUTCOME__OUTCOME_XLAT_CHANGED,
+		       "(disagrees: both)", 0);
+	skhod_pb_free(v);
+}
+
+static void unreadable_ste_is_lost(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+	struct skhod_raw rw[NR];
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	raw_ok(l, rw, NR);
+	rw[2].ste_ok = rw[2].xlat_ok = false;	/* STREAMS.ste_live == 0 */
+	snprintf(rw[2].why, sizeof(rw[2].why), "STE unreadable: test");
+	v = expect_raw(t, l, rw, 2, SKHOPB__STREAM_OUTCOME__OUTCOME_LOST,
+		       "lost: STE unreadable: test", 1);
+	skhod_pb_free(v);
+}
+
+static void translation_that_cannot_be_recomputed_fails(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+	struct skhod_raw rw[NR];
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	raw_ok(l, rw, NR);
+	rw[0].xlat_ok = false;
+	snprintf(rw[0].why, sizeof(rw[0].why), "SKHO_E_OUTSIDE: table at 0x1000 not readable");
+	v = expect_raw(t, l, rw, 0, SKHOPB__STREAM_OUTCOME__OUTCOME_XLAT_CHANGED,
+		       "cannot recompute it from the handed-over pages: SKHO_E_OUTSIDE", 0);
+	skhod_pb_free(v);
+}
+
+static void quarantined_stream_fails_as_quarantined(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+	struct skhod_raw rw[NR];
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	raw_ok(l, rw, NR);
+	l[1].state = SMMU_KHO_STREAM_QUARANTINED;
+	snprintf(l[1].why, sizeof(l[1].why), "quarantined on request");
+	/* a quarantined stream no longer translates: it counts as lost */
+	v = expect_raw(t, l, rw, 1, SKHOPB__STREAM_OUTCOME__OUTCOME_QUARANTINED,
+		       "quarantined (abort STE): quarantined on request", 1);
+	skhod_pb_free(v);
+}
+
+static void released_stream_is_judged_on_the_kernels_word_only(struct ktest *t)
+{
+	struct smmu_kho_stream_info l[NR];
+	struct skhod_raw rw[NR];
+	Skhopb__Verification *v;
+
+	live_ok(l);
+	memset(rw, 0, sizeof(rw));	/* nothing recomputed: not ADOPTED */
+	l[0].state = l[1].state = l[2].state = SMMU_KHO_STREAM_RELEASED;
+	v = run_raw(t, l, rw, NR, NULL);
+	KEXPECT(t, v && v->nr_ok == 3, "released streams run the driver's domain");
+	skhod_pb_free(v);
+}
+
+static void adopted_streams_need_a_recomputation(struct ktest *t)
+{
+	static const struct skhod_verify_opts none = { 0 };
+	struct smmu_kho_stream_info l[NR];
+	Skhopb__Journal *j = journal();
+	Skhopb__Verification *v = NULL;
+
+	live_ok(l);
+	KEXPECT_EQ(t, skhod_verify(j, l, NULL, NR, 1, &none, &v), -EINVAL);
+	skhod_pb_free(j);
+}
+
+static void no_device_journal_verifies_with_zero_streams(struct ktest *t)
+{
+	static const struct skhod_verify_opts none = { 0 };
+	Skhopb__Journal *j = skhod_journal_new("u", 1, "a");
+	Skhopb__Verification *v = NULL;
+
+	j->plan = malloc(sizeof(*j->plan));
+	skhopb__plan__init(j->plan);
+	j->plan->no_device = true;
+	KEXPECT_EQ(t, skhod_verify(j, NULL, NULL, 0, 1, &none, &v), 0);
+	KEXPECT(t, v && v->nr_streams == 0 && v->nr_failed == 0, "0 streams, 0 failed");
+	skhod_pb_free(v);
+	skhod_pb_free(j);
+}
+
+static void reasons_past_the_first_64_failures_are_shortened(struct ktest *t)
+{
+	static const struct skhod_verify_opts none = { 0 };
+	Skhopb__Journal *j = skhod_journal_new("u", 1, "a");
+	Skhopb__SmmuDigests *sd = malloc(sizeof(*sd));
+	Skhopb__Verification *v = NULL;
+	uint32_t i;
+
+	/* 70 journaled streams, none in the new kernel: 70 lost */
+	skhopb__smmu_digests__init(sd);
+	sd->mmio_base = SMMU;
+	for (i = 0; i < 70; i++) {
+		Skhopb__StreamDigest *s = malloc(sizeof(*s));
+
+		skhopb__stream_digest__init(s);
+		s->smmu_base = SMMU;
+		s->sid = i;
+		SKHOD_PB_PUSH(&sd->streams, &sd->n_streams, s);
+	}
+	SKHOD_PB_PUSH(&j->pre_jump, &j->n_pre_jump, sd);
+	KEXPECT_EQ(t, skhod_verify(j, NULL, NULL, 0, 1, &none, &v), 0);
+	KASSERT(t, v && v->n_streams == 70, "every failing stream has a result");
+	/* results 0-63 keep the full reason, 64-69 the outcome only: bounded journal */
+	KEXPECT(t, !strcmp(v->streams[63]->why, "lost: the new kernel does not report this stream"),
+		"%s", v->streams[63]->why);
+	KEXPECT(t, !strcmp(v->streams[64]->why,
+			   "lost (reason kept for the first 64 failing streams only)"),
+		"%s", v->streams[64]->why);
+	skhod_pb_free(v);
 	skhod_pb_free(j);
 }
 
@@ -305,4 +518,14 @@ KTEST_MAIN("daemon_verify",
 	   KTEST_CASE(released_stream_still_counts_as_intact),
 	   KTEST_CASE(unexpected_adopted_stream_is_only_a_warning),
 	   KTEST_CASE(every_failing_stream_is_named),
-	   KTEST_CASE(journal_without_streams_is_refused))
+	   KTEST_CASE(journal_without_streams_is_refused),
+	   KTEST_CASE(recomputed_ste_differs_while_the_kernel_agrees),
+	   KTEST_CASE(recomputed_translation_differs_while_the_kernel_agrees),
+	   KTEST_CASE(both_sides_changed_says_both),
+	   KTEST_CASE(unreadable_ste_is_lost),
+	   KTEST_CASE(translation_that_cannot_be_recomputed_fails),
+	   KTEST_CASE(quarantined_stream_fails_as_quarantined),
+	   KTEST_CASE(released_stream_is_judged_on_the_kernels_word_only),
+	   KTEST_CASE(adopted_streams_need_a_recomputation),
+	   KTEST_CASE(no_device_journal_verifies_with_zero_streams),
+	   KTEST_CASE(reasons_past_the_first_64_failures_are_shortened))

@@ -1,9 +1,10 @@
 # tests/vm/vm.mk: QEMU arm64 VM harness targets (make vm-check, make vm-bench).
 #
 # vm-check runs tests/vm/vmtest.sh over VM_SCENARIOS (see its header for the
-# scenario syntax) and prints one KTAP line per check.  Preserve scenarios
-# report their preservation checks as "# SKIP" until kernel/module/Kbuild
-# exists.  Override, e.g.: make vm-check VM_SCENARIOS=preserve-s2-noncoh-x3
+# scenario syntax) and prints one KTAP line per check; nothing is skipped (a
+# missing tool, kernel or smmu_kho.ko fails).  It starts with analyze.py
+# --self-test (the witness and trace checks fail on doctored evidence).
+# Override, e.g.: make vm-check VM_SCENARIOS=preserve-s2-noncoh-x3
 VM_SCENARIOS ?= stock-s1-x3 stock-s2 stock-s1-noncoh \
 		preserve-s1-x3 preserve-s2 preserve-s1-noncoh \
 		preserve-s1-x3-keep preserve-s1-b1024

@@ -7,17 +7,20 @@
 # /Image and the modules (the guest kexecs the same Image and, through
 # retain_initrd, the same initrd).  Then boots one QEMU virt machine per
 # scenario with the SMMUv3, two edu devices (00:02.0 = SID 0x10, the device
-# under test; 00:03.0 = SID 0x18, never preserved) and the smmuv3_* and
-# pci_cfg_write trace events, and turns the guest's SKHOVM lines plus the
-# trace into one KTAP line per check (tests/vm/analyze.py).
+# under test; 00:03.0 = SID 0x18, never preserved), the smmuv3_* and
+# pci_cfg_write trace events and a QMP socket, on which tests/vm/witness.py
+# reads the SMMU registers, stream table, CD tables and page tables from
+# outside the guest (after FREEZE and after the jump), and
+# turns the guest's SKHOVM lines, the trace and those dumps into one KTAP
+# line per check (tests/vm/analyze.py).  First, analyze.py --self-test
+# shows that its witness and trace checks fail on doctored evidence.
 #
 # Usage: tests/vm/vmtest.sh [-s SCENARIO]... [--bench]
 #   SCENARIO = MODE-sSTAGE[-noncoh][-xN][-keep][-bB]
 #     MODE   stock: nothing is preserved (the negative control: what stock
-#            7.3 does to DMA across kexec; smmu_kho.ko, when built, freezes
-#            00:02.0 to capture its digests, then aborts); preserve:
-#            smmu_kho.ko preserves 00:02.0 (skipped, check by check, until
-#            kernel/module/Kbuild exists)
+#            7.3 does to DMA across kexec; smmu_kho.ko freezes 00:02.0 to
+#            capture its digests, then aborts); preserve: smmu_kho.ko
+#            preserves 00:02.0
 #     sSTAGE s1: DMA-API buffers in the default stage-1 domain;
 #            s2: edu_dma attaches a stage-2 (nest-parent) domain
 #     noncoh boot a DTB whose smmuv3 node is dma-noncoherent
@@ -37,8 +40,12 @@
 # Environment: SKHO_KEEP_LOGS=1 keeps serial and trace logs of passing runs;
 #   SKHO_KDIR=<dir> uses an already built kernel tree instead of building;
 #   SKHO_VM_OUT=<dir> build/log directory (default build/vm);
-#   SKHO_VM_TIMEOUT=<s> per-boot-chain timeout (default 60 + 30 per update).
-# Exit status: 0 if every check passed or was skipped, 1 otherwise.
+#   SKHO_VM_TIMEOUT=<s> per-boot-chain timeout (default 60 + 30 per update,
+#   + 2 x SKHO_WITNESS_S per update);
+#   SKHO_WITNESS_S=<s> length of each witness window (default 3; the guest
+#   sleeps that long while the host dumps; not used by --bench).
+# Exit status: 0 if every check passed, 1 otherwise (nothing is skipped: a
+# missing tool, kernel or module fails its check).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -73,17 +80,17 @@ if [ ${#scenarios[@]} -eq 0 ]; then
 fi
 
 # ---- output helpers ---------------------------------------------------------
+wwin=${SKHO_WITNESS_S:-3}
 elapsed() { echo $(( $(date +%s) - t0 )); }
 note() { printf '# [%4ds] %s\n' "$(elapsed)" "$*"; }
-# result ok|fail|skip NAME DETAIL
+# result ok|fail NAME DETAIL (anything but ok fails: there is no skip)
 result() {
 	nres=$((nres + 1))
 	case $1 in
 	ok)   echo "ok $nres $2" ;;
-	skip) echo "ok $nres $2 # SKIP $3" ;;
 	*)    echo "not ok $nres $2"; nfail=$((nfail + 1)) ;;
 	esac
-	[ "$1" = skip ] || [ -z "${3:-}" ] || echo "#   $3"
+	[ -z "${3:-}" ] || echo "#   $3"
 }
 # step NAME LOG CMD...: run a long step with a progress line before and after.
 step() {
@@ -150,6 +157,18 @@ for s in "${scenarios[@]}"; do
 	[ $S_NONCOH = 1 ] && need_noncoh=1
 done
 
+# ---- the analyzer's own negative controls ----------------------------------
+# Doctored dumps and traces (one STE byte flipped, CR0 writes dropped, a
+# dump outside its window, ...) must fail the checks that judge them.
+if [ $bench = 0 ]; then
+	if python3 "$here/analyze.py" --self-test >"$logs/self-test.log" 2>&1; then
+		result ok vm.analyze_self_test "$(tail -n 1 "$logs/self-test.log")"
+	else
+		result fail vm.analyze_self_test "see $logs/self-test.log"
+		sed 's/^/#   | /' "$logs/self-test.log" | tail -n 20
+	fi
+fi
+
 # ---- tools ------------------------------------------------------------------
 for tool in qemu-system-aarch64 ${CROSS}gcc gzip python3 timeout; do
 	command -v "$tool" >/dev/null ||
@@ -186,27 +205,22 @@ else
 	result fail vm.build.edu_dma_module "build failed or warned, see $logs/edu_dma.log"; finish
 fi
 
-# smmu_kho.ko: built when the lead's module exists; preserve scenarios need
-# it, stock ones use it for the negative control of the STE checks.
-smmu_kho_ko='' no_preserve_why=
-if [ ! -f "$root/kernel/module/Kbuild" ]; then
-	no_preserve_why="smmu_kho.ko not available yet (kernel/module/Kbuild missing)"
+# smmu_kho.ko: preserve scenarios need it, stock ones use it for the
+# negative control of the STE checks.  Without it the run fails.
+# A private copy (symlinks followed, build products left out): the
+# module's own tree may hold an in-tree build, which MO= refuses.
+build_smmu_kho() {
+	rsync -a -L --delete --exclude='*.o' --exclude='*.ko' --exclude='*.cmd' \
+		--exclude='*.mod' --exclude='*.mod.c' --exclude=Module.symvers \
+		--exclude=modules.order "$root/kernel/module/" "$out/smmu_kho/" &&
+	"${KMAKE[@]}" M="$out/smmu_kho" modules
+}
+if step smmu_kho.ko "$logs/smmu_kho.log" build_smmu_kho && [ -f "$out/smmu_kho/smmu_kho.ko" ]; then
+	smmu_kho_ko=$out/smmu_kho/smmu_kho.ko
+	[ $bench = 1 ] || result ok vm.build.smmu_kho_module "$smmu_kho_ko"
 else
-	# A private copy (symlinks followed, build products left out): the
-	# module's own tree may hold an in-tree build, which MO= refuses.
-	build_smmu_kho() {
-		rsync -a -L --delete --exclude='*.o' --exclude='*.ko' --exclude='*.cmd' \
-			--exclude='*.mod' --exclude='*.mod.c' --exclude=Module.symvers \
-			--exclude=modules.order "$root/kernel/module/" "$out/smmu_kho/" &&
-		"${KMAKE[@]}" M="$out/smmu_kho" modules
-	}
-	if step smmu_kho.ko "$logs/smmu_kho.log" build_smmu_kho && [ -f "$out/smmu_kho/smmu_kho.ko" ]; then
-		smmu_kho_ko=$out/smmu_kho/smmu_kho.ko
-		[ $bench = 1 ] || result ok vm.build.smmu_kho_module "$smmu_kho_ko"
-	else
-		no_preserve_why="smmu_kho.ko failed to build (see $logs/smmu_kho.log)"
-		result fail vm.build.smmu_kho_module "$no_preserve_why"
-	fi
+	result fail vm.build.smmu_kho_module "smmu_kho.ko failed to build (see $logs/smmu_kho.log)"
+	finish
 fi
 
 init=$out/init
@@ -267,43 +281,58 @@ fi
 # run_scenario SPEC [RUN]: one QEMU boot chain; RUN numbers repeated bench runs.
 run_scenario() {
 	local spec=$1 run=${2:-} serial trace qout rc tmo append line verdict name detail failed=0 t
+	local qmp wdir wpid wit=0
 	parse "$spec"
 	local tag=vm.$S_NAME base=$logs/$S_NAME${run:+.r$run}
-	if [ $S_MODE = preserve ] && [ -z "$smmu_kho_ko" ]; then
-		note "$S_NAME: not run: $no_preserve_why"
-		[ $bench = 1 ] && return 0
-		while IFS=$'\t' read -r line verdict name detail; do
-			[ "$line" = RESULT ] && result skip "$tag.$name" "$no_preserve_why"
-		done < <(python3 "$here/analyze.py" --list-preserve-only --updates "$S_N" \
-			--keep "$S_KEEP" --bench-streams "$S_BENCH")
-		return 0
-	fi
 	if [ $S_NONCOH = 1 ] && [ $need_noncoh != 1 ]; then
 		result fail "$tag.boot_reaches_init" "no non-coherent DTB"; return 0
 	fi
-	serial=$base.serial.log trace=$base.trace.log qout=$base.qemu.log
-	tmo=${SKHO_VM_TIMEOUT:-$((60 + 30 * S_N + S_BENCH / 32))}
+	serial=$base.serial.log trace=$base.trace.log qout=$base.qemu.log wdir=$base.witness
+	# The outside witness, outside --bench (it adds 2 windows of $wwin s per
+	# update and would distort the timings); in stock runs it must find
+	# 00:02.0's frozen STE gone after the jump (its negative control).
+	[ $bench = 0 ] && wit=$wwin
+	tmo=${SKHO_VM_TIMEOUT:-$((60 + 30 * S_N + S_BENCH / 32 + 2 * wit * S_N))}
 	append="console=ttyAMA0 kho=on liveupdate=on retain_initrd printk.devkmsg=on printk.time=1"
 	append+=" panic=-1"
 	append+=" skho.k=1 skho.n=$S_N skho.stage=$S_STAGE skho.noncoh=$S_NONCOH"
 	[ $S_MODE = preserve ] && append+=" skho.preserve=1"
 	[ $S_KEEP = 1 ] && append+=" skho.keep=1"
 	[ $S_BENCH = 0 ] || append+=" skho.bench=$S_BENCH"
+	[ $wit = 0 ] || append+=" skho.witness=$wit"
 	local dtb=()
 	[ $S_NONCOH = 1 ] && dtb=(-dtb "$out/virt-noncoh.dtb")
+	# A short path: a unix socket's name has at most 107 bytes.
+	qmp=$(mktemp -u "${TMPDIR:-/tmp}/skho-qmp.XXXXXX")
+	rm -rf "$wdir"
+	: >"$serial"
 	t=$(date +%s)
 	note "$S_NAME${run:+ run $run}: booting ($S_N live update(s), timeout ${tmo}s; serial: $serial, trace: $trace)"
+	wpid=
+	if [ $wit != 0 ]; then
+		python3 "$here/witness.py" watch --qmp "$qmp" --serial "$serial" --trace "$trace" \
+			--out "$wdir" >"$base.witness.log" 2>&1 &
+		wpid=$!
+	fi
 	timeout -k 5 "$tmo" "${QEMU[@]}" -kernel "$image" -initrd "$out/initrd.gz" "${dtb[@]}" \
-		-append "$append" -serial "file:$serial" \
+		-append "$append" -serial "file:$serial" -qmp "unix:$qmp,server=on,wait=off" \
 		-trace 'smmuv3_*' -trace pci_cfg_write -D "$trace" -d guest_errors \
 		</dev/null >"$qout" 2>&1
 	rc=$?
+	if [ -n "$wpid" ]; then
+		# QEMU is gone, so its socket is closed: the watcher ends on its own.
+		timeout 10 tail --pid="$wpid" -f /dev/null || kill "$wpid" 2>/dev/null
+		wait "$wpid" 2>/dev/null
+		cat "$base.witness.log" >>"$qout"
+	fi
+	rm -f "$qmp"
 	note "$S_NAME: qemu exited $rc after $(( $(date +%s) - t ))s$([ $rc = 124 ] && echo ' (TIMEOUT)')"
 	local res=$base.results arc benchrows=()
 	python3 "$here/analyze.py" --serial "$serial" --trace "$trace" --updates "$S_N" \
 		--stage "$S_STAGE" --preserve "$([ $S_MODE = preserve ] && echo 1 || echo 0)" \
 		--keep "$S_KEEP" --bench-streams "$S_BENCH" \
 		--smmu-kho "$([ -n "$smmu_kho_ko" ] && echo 1 || echo 0)" \
+		--witness "$(if [ $wit != 0 ]; then echo "$wdir"; elif [ $bench = 1 ]; then echo -; fi)" \
 		--scenario "$S_NAME" --qemu-rc "$rc" >"$res" 2>>"$qout"
 	arc=$?
 	while IFS=$'\t' read -r line verdict name detail; do
@@ -334,9 +363,9 @@ run_scenario() {
 	fi
 	rm -f "$res"
 	if [ $failed = 1 ] || [ "${SKHO_KEEP_LOGS:-0}" = 1 ]; then
-		note "$S_NAME: logs kept: serial $serial, trace $trace, qemu $qout"
+		note "$S_NAME: logs kept: serial $serial, trace $trace, qemu $qout${wpid:+, witness $wdir}"
 	else
-		rm -f "$serial" "$trace" "$qout"
+		rm -rf "$serial" "$trace" "$qout" "$wdir" "$base.witness.log"
 	fi
 }
 
