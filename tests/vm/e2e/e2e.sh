@@ -24,10 +24,18 @@
 #             and QEMU's trace must show it never translating elsewhere
 #   dry-S     the same run with nothing injected: S's checks must reject it
 #             (their automated negative)
-# A run with a fault-/dry- mode builds skho_fault.ko and puts the SKHOD_DEBUG
-# build of smmu-khod/smmu-khoctl (make daemon-arm64 ARM64_DEBUG=1) in the VM.
+#   crash-P   the preserve flow with smmu-khod started with SKHOD_FAULT=crash:P
+#             (P a crash point of docs/daemon.md: update.* in kernel 1,
+#             recover.adopted or finish.released in kernel 2): the daemon
+#             SIGKILLs itself there, the guest restarts it and repeats the
+#             command; the update must still end VERIFIED, DMA continuous
+#   nodevice  `smmu-khoctl update --no-device`: nothing preserved on purpose,
+#             VERIFIED with 0 streams, no handover, the in-jump DMA lost
+# A run with a fault-/dry-/crash-/nodevice mode builds skho_fault.ko and puts
+# the SKHOD_DEBUG build of smmu-khod/smmu-khoctl (make daemon-arm64
+# ARM64_DEBUG=1) in the VM.
 #
-# Usage: tests/vm/e2e/e2e.sh [--demo] [--mode preserve|lose|fault-S|dry-S]...
+# Usage: tests/vm/e2e/e2e.sh [--demo] [--mode preserve|lose|fault-S|dry-S|crash-P|nodevice]...
 #   --demo   no KTAP: progress of each step, then the post-jump
 #            `smmu-khoctl status` of the preserve run (exit 0 iff VERIFIED)
 # Environment: SKHO_O=<dir> make's O= (default build), SKHO_E2E_OUT=<dir>
@@ -66,7 +74,7 @@ faults=0
 for m in "${modes[@]}"; do
 	case $m in
 	preserve|lose) ;;
-	fault-?*|dry-?*) faults=1 ;;
+	fault-?*|dry-?*|crash-?*|nodevice) faults=1 ;;
 	*) echo "e2e: bad mode '$m'" >&2; exit 2 ;;
 	esac
 done
@@ -264,6 +272,7 @@ boot() {
 	case $mode in
 	fault-*) append+=" skhoe2e.mode=fault skhoe2e.fault=${mode#fault-}" ;;
 	dry-*) append+=" skhoe2e.mode=fault skhoe2e.fault=${mode#dry-} skhoe2e.dry=1" ;;
+	crash-*) append+=" skhoe2e.mode=crash skhoe2e.crash=${mode#crash-}" ;;
 	*) append+=" skhoe2e.mode=$mode" ;;
 	esac
 	append+=" skhoe2e.k=1"

@@ -20,6 +20,7 @@ and --print-story the update's progress across both kernels (`make demo`).
 """
 import argparse
 import json
+import os
 import re
 import sys
 
@@ -403,6 +404,19 @@ FAULTS = {
         k2=('refused', I7_NEXT), in_state='ADOPTED', outcome='refused', other=0x10),
 }
 PCI_OF = {0x10: '0000:00:02.0', 0x18: '0000:00:03.0'}
+
+
+def skho_codes():
+    """SKHO_E_* name -> number, read from the core's own enum (kernel/core/skho.h)."""
+    hdr = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..',
+                       'kernel', 'core', 'skho.h')
+    with open(hdr) as f:
+        body = f.read().split('enum skho_error {', 1)[1].split('};', 1)[0]
+    names = re.findall(r'^\s*(SKHO_\w+)', body, re.M)
+    return {n: i for i, n in enumerate(names)}
+
+
+SKHO_CODES = skho_codes()
 SFX_OF = {0x10: '', 0x18: '_18'}
 RE_K1_DROP = re.compile(r'^smmu_kho: (\S+) dropped: (.*)$')
 RE_K1_I7 = re.compile(r'^arm-smmu-v3-kho: SID 0x([0-9a-f]+) changed after the freeze, its STE '
@@ -515,13 +529,28 @@ class FaultChecks(Checks):
         two = self.f.get('other') is not None
         # in_state tells the truth: IDLE when nothing came, ALL_REFUSED /
         # IN_REFUSED when what came was refused, ADOPTED with one refused
-        # when the other stream survived.
+        # when the other stream survived; in_error is -SKHO_E_* of the
+        # handover's (or the first stream's) refusal as kernel 2 logged it,
+        # 0 when something was adopted or nothing came.
+        want_err = 0
+        if self.f['k2'][0] != 'absent' and not two:
+            got = self.k2_code()
+            want_err = -SKHO_CODES[got] if got in SKHO_CODES else None
         ok = (k.get('in_state') == self.f['in_state'] and
               k.get('nr_refused', 0) == (1 if self.f['k2'][0] == 'refused' else 0) and
-              k.get('nr_adopted', 0) == (1 if two else 0))
-        return ok, 'kernel in_state=%s (want %s) in=%s adopted=%s refused=%s error=%s' % (
-            k.get('in_state'), self.f['in_state'], k.get('nr_in_streams'), k.get('nr_adopted'),
-            k.get('nr_refused'), k.get('in_error', k.get('error')))
+              k.get('nr_adopted', 0) == (1 if two else 0) and k.get('in_error') == want_err)
+        return ok, ('kernel in_state=%s (want %s) in=%s adopted=%s refused=%s in_error=%s '
+                    '(want %s)' % (k.get('in_state'), self.f['in_state'], k.get('nr_in_streams'),
+                                   k.get('nr_adopted'), k.get('nr_refused'), k.get('in_error'),
+                                   want_err))
+
+    def k2_code(self):
+        """The code kernel 2 logged for the SID's (or the handover's) refusal, or None."""
+        if self.f['k2'][0] == 'in_refused':
+            m = self._lines(2, RE_K2_IN_REFUSED)
+            return m[0].group(1) if m else None
+        m = [x for x in self._lines(2, RE_K2_REFUSED) if int(x.group(1), 16) == self.sid]
+        return m[0].group(2) if m else None
 
     def daemon_failed(self):
         j = self.s.json(2, 'json_after_jump')
@@ -536,9 +565,14 @@ class FaultChecks(Checks):
         two = self.f.get('other') is not None
         # FAILED (status exits 4), the failing result names SID, device and
         # an outcome with its reason; the other stream is not among them.
+        # The reason carries kernel 2's code: in the stream's result when it
+        # was refused, in the update's reason when the handover was.
+        code = self.k2_code() or 'none'
         ok = (rc == 4 and j.get('state') == 'FAILED' and j.get('verdict') == 'FAIL' and
               len(named) == 1 and n.get('device') == PCI_OF[self.sid] and
               n.get('outcome') == self.f['outcome'] and len(n.get('why', '')) > 0 and
+              (self.f['k2'][0] == 'absent' or
+               code in (n.get('why', '') + ' ' + j.get('reason', ''))) and
               len(res) == 1 and v.get('nr_ok') == (1 if two else 0) and
               ('SID %#x (%s)' % (self.sid, PCI_OF[self.sid])) in human)
         return ok, ('status rc=%s state=%s verdict=%s reason="%s"; results=%s; ok=%s of %s; '
@@ -695,6 +729,131 @@ def run_fault(s, t, qemu_rc, mode, emit):
              f.get('target'), f.get('dry'), passed or 'none'))
 
 
+# ---- the daemon's crash points and --no-device on the real kernel ------------
+
+class CrashChecks(Checks):
+    """--mode crash-P: smmu-khod SIGKILLs itself at crash point P once."""
+
+    def __init__(self, s, t, qemu_rc, point):
+        super().__init__(s, t, qemu_rc)
+        self.point = point
+        self.k = 1 if point.startswith('update.') else 2
+
+    def killed(self):
+        text = '\n'.join(self.s.lines)
+        fired = text.count('fault injection (SKHOD_FAULT=crash:%s): SIGKILL' % self.point)
+        deaths = []
+        for line in self.s.lines:
+            m = RE_GUEST.search(line)
+            if m and m.group(2) == 'data' and m.group(3).startswith(('khod_crash', 'khod_died')):
+                deaths.append((int(m.group(1)), kv(m.group(3))))
+        # The daemon announced the SIGKILL at exactly this point once, the
+        # guest saw it die of SIGKILL (128 + 9) in the kernel the point
+        # belongs to, and nowhere else.
+        ok = (fired == 1 and len(deaths) == 1 and deaths[0][0] == self.k and
+              deaths[0][1].get('rc') == '137')
+        return ok, 'SIGKILL announcements at %s: %d; deaths seen by the guest: %s' % (
+            self.point, fired, deaths or 'none')
+
+    def resumed(self):
+        sec = '\n'.join(self.s.section(self.k))
+        starts = re.findall(r'smmu-khod: info: journal \S+ seq \d+ from (\w+): (\w+)', sec)
+        j = self.s.json(1, 'json_after_restart') if self.k == 1 else None
+        # The restarted daemon read the journal the killed one left (from
+        # the state directory in kernel 1, from the state directory or LUO in
+        # kernel 2) and the repeated command went on; kernel 2 reached.
+        ok = len(starts) >= 2 and (2, 'hello') in self.s.verbs
+        if self.k == 1:
+            ok = ok and j is not None and j.get('state') in ('ARMED', 'PRESERVED') and \
+                self.s.rc.get((1, 'update_resumed')) in (None, 0)
+        return ok, 'daemon starts in kernel %d: %s; state after restart=%s; resumed update rc=%s' % (
+            self.k, starts, (j or {}).get('state', '-'),
+            self.s.rc.get((1, 'update_resumed'), 'none (jumped)'))
+
+    def verified(self):
+        a, da = self.status_verified()
+        b, db = self.zero_lost()
+        return a and b, da + '; ' + db
+
+    def finished(self):
+        ok, d = self.finish_released()
+        if self.point == 'finish.released':
+            # The first finish died after a RELEASE; the repeated one ends it.
+            frc = self.s.rc.get((2, 'finish_resumed'))
+            j = self.s.json(2, 'json_after_finish') or {}
+            k = j.get('kernel') or {}
+            ok = (frc == 0 and j.get('state') == 'FINISHED' and j.get('verdict') == 'PASS' and
+                  k.get('in_state') == 'RELEASED' and k.get('nr_released', 0) >= 1)
+            d = 'repeated finish rc=%s; then state=%s verdict=%s in_state=%s released=%s' % (
+                frc, j.get('state'), j.get('verdict'), k.get('in_state'), k.get('nr_released'))
+        return ok, d
+
+    def clean(self):
+        bad = [l for l in self.s.lines if RE_BAD.search(l)]
+        inv = [l for l in self.s.lines if RE_INVARIANT.search(l)]
+        ex = self.s.data.get((2, 'khod_exit'), {})
+        bye = self.s.verbs.get((2, 'bye'))
+        ok = not bad and not inv and bye is not None and self.qemu_rc == 0 and \
+            ex.get('rc') == '0'
+        return ok, 'oops/warn lines=%d; invariant violations=%d%s; last exit=%s; bye=%s qemu rc=%s' % (
+            len(bad), len(inv), (': ' + inv[0][:120]) if inv else '', ex.get('rc', '-'),
+            bye is not None, self.qemu_rc)
+
+    def plan(self):
+        return [('daemon_sigkilled_at_point', self.killed),
+                ('restarted_daemon_resumes', self.resumed),
+                ('update_verified_zero_lost', self.verified),
+                ('dma_continuous_across_jump', self.dma_continuous),
+                ('finish_releases_streams', self.finished),
+                ('no_oops_warn_or_daemon_invariant', self.clean)]
+
+
+class NoDeviceChecks(Checks):
+    """--mode nodevice: `smmu-khoctl update --no-device`."""
+
+    def jumped(self):
+        k1 = '\n'.join(self.s.section(1))
+        froze = 'smmu_kho: frozen:' in self.s.text
+        # Nothing was frozen (no FREEZE at all), yet the kexec happened
+        # through the daemon and kernel 2 found KHO's handover (LUO's).
+        ok = (not froze and 'update: jumping into /Image' in k1 and
+              (2, 'hello') in self.s.verbs and self.s.rc.get((1, 'update')) in (None, 0))
+        return ok, 'smmu_kho froze=%s; jumping line=%s; kernel 2 reached=%s; update rc=%s' % (
+            froze, 'update: jumping into /Image' in k1, (2, 'hello') in self.s.verbs,
+            self.s.rc.get((1, 'update'), 'none (jumped)'))
+
+    def verified_none(self):
+        j = self.s.json(2, 'json_after_jump')
+        rc = self.s.rc.get((2, 'json_after_jump'))
+        if j is None:
+            return False, 'no parsable status json (rc=%s)' % rc
+        v, k = j.get('verification') or {}, j.get('kernel') or {}
+        # VERIFIED with 0 streams on purpose, the kernel got no handover.
+        ok = (rc == 0 and j.get('state') == 'VERIFIED' and j.get('verdict') == 'PASS' and
+              j.get('nr_streams', 0) == 0 and v.get('nr_streams', 0) == 0 and
+              k.get('in_state') == 'IDLE' and k.get('nr_in_streams', 0) == 0)
+        return ok, 'rc=%s state=%s verdict=%s streams=%s kernel in_state=%s in=%s' % (
+            rc, j.get('state'), j.get('verdict'), j.get('nr_streams'), k.get('in_state'),
+            k.get('nr_in_streams'))
+
+    def finished(self):
+        j = self.s.json(2, 'json_after_finish') or {}
+        frc = self.s.rc.get((2, 'finish'))
+        ok = frc == 0 and j.get('state') == 'FINISHED' and j.get('verdict') == 'PASS'
+        return ok, 'finish rc=%s; then state=%s verdict=%s' % (frc, j.get('state'),
+                                                              j.get('verdict'))
+
+    def clean(self):
+        return CrashChecks.clean(self)
+
+    def plan(self):
+        return [('update_preserves_nothing_and_jumps', self.jumped),
+                ('status_verified_zero_streams_no_handover', self.verified_none),
+                ('dma_during_jump_is_lost', self.dma_lost),
+                ('finish_ends_finished', self.finished),
+                ('no_oops_warn_or_daemon_invariant', self.clean)]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--serial', required=True)
@@ -733,6 +892,15 @@ def main():
         n, (2, 'hello') in s.verbs))
     if a.mode and a.mode.startswith(('fault-', 'dry-')):
         run_fault(s, c.t, a.qemu_rc, a.mode, emit)
+    elif a.mode and a.mode.startswith('crash-'):
+        point = a.mode[len('crash-'):]
+        for name, fn in CrashChecks(s, c.t, a.qemu_rc, point).plan():
+            ok, detail = fn()
+            emit(ok, 'e2e.crash_%s.%s' % (point.replace('.', '_').replace('-', '_'), name), detail)
+    elif a.mode == 'nodevice':
+        for name, fn in NoDeviceChecks(s, c.t, a.qemu_rc).plan():
+            ok, detail = fn()
+            emit(ok, 'e2e.no_device_update.' + name, detail)
     elif a.mode == 'preserve':
         for name, fn in (('update_drives_kexec_through_smmu_khoctl', c.update_flow),
                          ('daemon_recovers_journal_through_luo', c.recovered_via_luo),

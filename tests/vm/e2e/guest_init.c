@@ -80,6 +80,9 @@ static unsigned int K = 1;
 static int lose;		/* skhoe2e.mode=lose */
 static const struct fault_scn *fscn;	/* skhoe2e.mode=fault skhoe2e.fault=NAME */
 static int fdry;		/* skhoe2e.dry=1: locate the target, inject nothing */
+static char crash_at[64];	/* skhoe2e.mode=crash skhoe2e.crash=POINT: SKHOD_FAULT=crash:POINT */
+static unsigned int crash_k;	/* the kernel whose daemon reaches POINT: 1 (update.*) or 2 */
+static int nodev;		/* skhoe2e.mode=nodevice: `update --no-device` */
 static int kmsg = -1;
 static int edu = -1;		/* the device being driven: edu_fd[cur] */
 static int edu_fd[2] = { -1, -1 };
@@ -332,8 +335,14 @@ static int start_khod(void)
 	uint64_t t0 = mono_ms();
 	int s, ready = 0;
 
+	static char fault_env[96];
+
 	if (lose && K == 1)
 		env[3] = "SKHOD_FAULT=abort-before-jump";
+	if (crash_at[0] && K == crash_k) {
+		snprintf(fault_env, sizeof(fault_env), "SKHOD_FAULT=crash:%s", crash_at);
+		env[3] = fault_env;
+	}
 	strcpy(sa.sun_path, NOTIFY_PATH);
 	unlink(NOTIFY_PATH);
 	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -359,7 +368,7 @@ static int start_khod(void)
 		pr = poll(&pfd, 1, left < 500 ? (int)left : 500);
 		/* A daemon that died before READY (a debug build's abort): no wait. */
 		if (pr <= 0 && waitpid(khod_pid, &st, WNOHANG) == khod_pid) {
-			say("data", "khod_exit rc=%d before_ready=1",
+			say("data", "khod_died rc=%d before_ready=1",
 			    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 			khod_pid = -1;
 			break;
@@ -388,6 +397,38 @@ static int start_khod(void)
 	return ready ? 0 : -1;
 }
 
+/* Exit status of @pid within @ms milliseconds, -ETIMEDOUT, or -errno. */
+static int wait_exit(pid_t pid, unsigned int ms)
+{
+	int st;
+
+	for (unsigned int i = 0; i < ms / 10; i++) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (r < 0)
+			return -errno;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * A command that failed because smmu-khod killed itself at its crash
+ * point: log how it died, start it again (the marker keeps it alive now).
+ */
+static int restart_after_crash(const char *tag_)
+{
+	int rc = khod_pid > 0 ? wait_exit(khod_pid, 5000) : -ESRCH;
+
+	say("data", "khod_crash tag=%s rc=%d", tag_, rc);
+	if (rc == -ETIMEDOUT)
+		kill(khod_pid, SIGKILL);
+	khod_pid = -1;
+	return start_khod();
+}
+
 static void stop_khod(void)
 {
 	int rc;
@@ -400,10 +441,16 @@ static void stop_khod(void)
 	khod_pid = -1;
 }
 
+static const char *mode_name(void)
+{
+	return fscn ? "fault" : lose ? "lose" : crash_at[0] ? "crash" : nodev ? "nodevice" :
+	       "preserve";
+}
+
 static void power_off(void)
 {
 	stop_khod();
-	say("bye", "mode=%s", fscn ? "fault" : lose ? "lose" : "preserve");
+	say("bye", "mode=%s", mode_name());
 	sync();
 	reboot(LINUX_REBOOT_CMD_POWER_OFF);
 	for (;;)
@@ -536,9 +583,14 @@ static void kernel1(const char *cmdline)
 	char next[2200];
 	char *argv[] = { KHOCTL, "update", "--kernel", "/Image", "--initrd", INITRD_COPY,
 			 "--append", next, "--device", DUT_PCI, NULL };
+	char *resume[] = { KHOCTL, "update", NULL };
 	pid_t pid;
 	int r, rc;
 
+	if (nodev) {	/* an update that preserves no device, on purpose */
+		argv[8] = "--no-device";
+		argv[9] = NULL;
+	}
 	if (dma_before_update())
 		return;
 	r = copy_initrd();
@@ -548,11 +600,19 @@ static void kernel1(const char *cmdline)
 	ctl_capture("status_before", (const char *const[]){ "status", NULL });
 	next_cmdline(cmdline, next, sizeof(next));
 	say("data", "update_start cmd=\"smmu-khoctl update --kernel /Image --initrd %s "
-	    "--append '%s' --device %s\"", INITRD_COPY, next, DUT_PCI);
+	    "--append '%s' %s\"", INITRD_COPY, next, nodev ? "--no-device" : "--device " DUT_PCI);
 	/* Progress on the console as it happens: no pipe between it and kmsg. */
 	pid = spawn(argv, base_env, kmsg, kmsg);
 	rc = wait_rc(pid);
 	say("rc", "tag=update rc=%d", rc);
+	if (rc && crash_at[0] && crash_k == 1) {
+		/* The daemon died at its crash point: restart it, `update` again. */
+		if (restart_after_crash("update"))
+			return;
+		ctl_capture("json_after_restart", (const char *const[]){ "status", "--json", NULL });
+		rc = wait_rc(spawn(resume, base_env, kmsg, kmsg));
+		say("rc", "tag=update_resumed rc=%d", rc);
+	}
 	if (rc) {
 		ctl_capture("status_update_failed", (const char *const[]){ "status", NULL });
 		return;
@@ -595,11 +655,12 @@ static void kernel2(void)
 	say("data", "record flags=%#x in_err=%d kernel=%u iova=%#llx pa=%#llx restored=%d",
 	    info.flags, info.in_err, r->kernel, (unsigned long long)r->iova,
 	    (unsigned long long)r->pa, !!(info.flags & EDU_DMA_F_IN_RESTORED));
-	start_khod();
+	if (start_khod() && crash_at[0] && crash_k == 2 && khod_pid < 0)
+		start_khod();	/* died at its crash point during recovery */
 	ctl_capture("json_after_jump", (const char *const[]){ "status", "--json", NULL });
 	ctl_capture("status_after_jump", (const char *const[]){ "status", NULL });
-	if (!(info.flags & EDU_DMA_F_IN_RESTORED))
-		return;
+	if (!(info.flags & EDU_DMA_F_IN_RESTORED) || nodev)
+		goto finish;
 	/* The in-jump DMA: [0,2K) of the previous kernel's page. */
 	classify(0, r->tag[PAT_JUMP], r->tag[PAT_OLD], "jump");
 	/* A new DMA at the old IOVA, no mapping made in this kernel: lands only
@@ -611,7 +672,10 @@ static void kernel2(void)
 	    ret, x.done);
 	classify(HALF, r->tag[PAT_RAW], r->tag[PAT_OLD], "raw");
 	ctl_capture("verify_after_dma", (const char *const[]){ "verify", NULL });
-	ctl_capture("finish", (const char *const[]){ "finish", NULL });
+finish:
+	if (ctl_capture("finish", (const char *const[]){ "finish", NULL }) && crash_at[0] &&
+	    crash_k == 2 && !restart_after_crash("finish"))
+		ctl_capture("finish_resumed", (const char *const[]){ "finish", NULL });
 	ctl_capture("json_after_finish", (const char *const[]){ "status", "--json", NULL });
 	ctl_capture("status_after_finish", (const char *const[]){ "status", NULL });
 }
@@ -728,6 +792,11 @@ int main(void)
 	K = (unsigned int)strtoul(cmdline_str(cmdline, "skhoe2e.k", v, sizeof(v), "1"), NULL, 0);
 	cmdline_str(cmdline, "skhoe2e.mode", v, sizeof(v), "preserve");
 	lose = !strcmp(v, "lose");
+	nodev = !strcmp(v, "nodevice");
+	if (!strcmp(v, "crash")) {
+		cmdline_str(cmdline, "skhoe2e.crash", crash_at, sizeof(crash_at), "none");
+		crash_k = strncmp(crash_at, "update.", 7) ? 2 : 1;
+	}
 	if (!strcmp(v, "fault")) {
 		char fname[64];
 
@@ -741,7 +810,7 @@ int main(void)
 	if (read_file("/proc/uptime", up, sizeof(up)) < 0)
 		up[0] = 0;
 	up[strcspn(up, " ")] = 0;
-	say("hello", "mode=%s kho_in=%d uptime=%s", fscn ? "fault" : lose ? "lose" : "preserve",
+	say("hello", "mode=%s kho_in=%d uptime=%s", mode_name(),
 	    !access("/sys/kernel/debug/kho/in", F_OK), up);
 	if (!load_modules()) {
 		if (fscn)
