@@ -659,10 +659,12 @@ static void kernel2(void)
 		start_khod();	/* died at its crash point during recovery */
 	ctl_capture("json_after_jump", (const char *const[]){ "status", "--json", NULL });
 	ctl_capture("status_after_jump", (const char *const[]){ "status", NULL });
-	if (!(info.flags & EDU_DMA_F_IN_RESTORED) || nodev)
+	if (!(info.flags & EDU_DMA_F_IN_RESTORED))
 		goto finish;
 	/* The in-jump DMA: [0,2K) of the previous kernel's page. */
 	classify(0, r->tag[PAT_JUMP], r->tag[PAT_OLD], "jump");
+	if (nodev)	/* nothing preserved: no translation to try */
+		goto finish;
 	/* A new DMA at the old IOVA, no mapping made in this kernel: lands only
 	 * if the adopted translation is still live. */
 	edu_mark(EDU_MARK_RAW_BEGIN);
