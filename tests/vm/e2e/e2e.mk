@@ -28,6 +28,7 @@ demo:
 VM_FAULTS := ste_changed_before_recheck ste_changed_after_recheck \
 	ste_changed_after_shutdown_check pte_redirected_before_recheck \
 	pte_redirected_after_recheck pte_redirected_after_shutdown_check \
+	pte_redirected_after_adoption \
 	table_desc_outside_ranges fdt_ref_copy_corrupted_after_recheck \
 	fdt_ref_copy_corrupted_after_shutdown_check fdt_header_corrupted \
 	one_of_two_ste_changed

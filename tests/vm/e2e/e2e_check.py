@@ -386,6 +386,9 @@ FAULTS = {
     'pte_redirected_after_shutdown_check': dict(
         sid=0x10, when='after-shutdown', k1=('none',),
         k2=('refused', ('SKHO_E_OUTPUT',)), in_state='ALL_REFUSED', outcome='refused'),
+    'pte_redirected_after_adoption': dict(
+        sid=0x10, when='now', k=2, k1=('none',), k2=('adopted',), in_state='RELEASED',
+        outcome='xlat-changed', quarantined=True),
     'table_desc_outside_ranges': dict(
         sid=0x10, when='after-shutdown', k1=('none',),
         k2=('refused', ('SKHO_E_OUTSIDE',)), in_state='ALL_REFUSED', outcome='refused'),
@@ -451,15 +454,17 @@ class FaultChecks(Checks):
         return [m for m in (rx.search(l) for l in self.kernel(k)) if m]
 
     def injected(self):
-        f = self.s.data.get((1, 'fault'), {})
-        armed = self.s.data.get((1, 'fault_armed'), {})
-        wrote = self._lines(1, RE_FAULT_WROTE)
+        k = self.f.get('k', 1)
+        f = self.s.data.get((k, 'fault'), {})
+        armed = self.s.data.get((k, 'fault_armed'), {})
+        wrote = self._lines(k, RE_FAULT_WROTE)
         hit = [m for m in wrote if m.group(1) == self.f['when'] and
                _i(f, 'pa') == int(m.group(3), 16) and _i(f, 'new') == int(m.group(2), 16) and
                _i(f, 'old') == int(m.group(4), 16)]
         # The guest located the target (its line names PA, old and new
         # value) and skho_fault.ko logged that exact write at the
-        # scenario's moment, in kernel 1; the jump happened after it.
+        # scenario's moment, in the scenario's kernel (1, or 2 before
+        # smmu-khod started); kernel 2 was reached.
         ok = (f.get('target') == self.name and f.get('dry') == '0' and
               _i(f, 'sid') == self.sid and armed.get('ret') == '0' and len(hit) == 1 and
               (2, 'hello') in self.s.verbs)
@@ -507,6 +512,9 @@ class FaultChecks(Checks):
             [hex(x) for x in keeps] or 'none')
         if kind == 'absent':
             ok = not ref and not inref and self.sid not in keeps
+        elif kind == 'adopted':
+            # Written after adoption: kernel 2 adopted the stream intact.
+            ok = not ref and not inref and self.sid in keeps
         elif kind == 'refused':
             # Exactly this SID refused, with one of the codes; every other
             # handed-over stream adopted.
@@ -533,16 +541,21 @@ class FaultChecks(Checks):
         # handover's (or the first stream's) refusal as kernel 2 logged it,
         # 0 when something was adopted or nothing came.
         want_err = 0
-        if self.f['k2'][0] != 'absent' and not two:
+        if self.f['k2'][0] in ('refused', 'in_refused') and not two:
             got = self.k2_code()
             want_err = -SKHO_CODES[got] if got in SKHO_CODES else None
+        # (a quarantined stream no longer counts as adopted)
+        adopted = 1 if two or (self.f['k2'][0] == 'adopted' and
+                               not self.f.get('quarantined')) else 0
         ok = (k.get('in_state') == self.f['in_state'] and
               k.get('nr_refused', 0) == (1 if self.f['k2'][0] == 'refused' else 0) and
-              k.get('nr_adopted', 0) == (1 if two else 0) and k.get('in_error') == want_err)
-        return ok, ('kernel in_state=%s (want %s) in=%s adopted=%s refused=%s in_error=%s '
-                    '(want %s)' % (k.get('in_state'), self.f['in_state'], k.get('nr_in_streams'),
-                                   k.get('nr_adopted'), k.get('nr_refused'), k.get('in_error'),
-                                   want_err))
+              k.get('nr_adopted', 0) == adopted and k.get('in_error') == want_err and
+              k.get('nr_quarantined', 0) == (1 if self.f.get('quarantined') else 0))
+        return ok, ('kernel in_state=%s (want %s) in=%s adopted=%s refused=%s quarantined=%s '
+                    'in_error=%s (want %s)' % (
+                        k.get('in_state'), self.f['in_state'], k.get('nr_in_streams'),
+                        k.get('nr_adopted'), k.get('nr_refused'), k.get('nr_quarantined'),
+                        k.get('in_error'), want_err))
 
     def k2_code(self):
         """The code kernel 2 logged for the SID's (or the handover's) refusal, or None."""
@@ -571,7 +584,7 @@ class FaultChecks(Checks):
         ok = (rc == 4 and j.get('state') == 'FAILED' and j.get('verdict') == 'FAIL' and
               len(named) == 1 and n.get('device') == PCI_OF[self.sid] and
               n.get('outcome') == self.f['outcome'] and len(n.get('why', '')) > 0 and
-              (self.f['k2'][0] == 'absent' or
+              (self.f['k2'][0] in ('absent', 'adopted') or
                code in (n.get('why', '') + ' ' + j.get('reason', ''))) and
               len(res) == 1 and v.get('nr_ok') == (1 if two else 0) and
               ('SID %#x (%s)' % (self.sid, PCI_OF[self.sid])) in human)
@@ -646,6 +659,18 @@ class FaultChecks(Checks):
                         o, pa, jump.get('new', '-'), raw.get('new', '-'), len(jts), len(rts),
                         len(faults), all(e[3] & PAGE_MASK == pa for e in ts)))
 
+    def quarantined(self):
+        q = [l for l in self.kernel(2) if l.startswith('smmu-khod: warning: quarantined %s: SID %#x'
+                                                       % (PCI_OF[self.sid], self.sid))]
+        j = self.s.json(2, 'json_after_jump') or {}
+        k = j.get('kernel') or {}
+        # smmu-khod's own recomputation failed the adopted stream and it
+        # asked the kernel for an abort STE (the trace check shows the DMA
+        # after it faulting).
+        ok = len(q) == 1 and k.get('nr_quarantined') == 1
+        return ok, 'daemon: %s; kernel nr_quarantined=%s' % (
+            q[0][:150] if q else 'no quarantine line', k.get('nr_quarantined'))
+
     def jumping_race(self):
         d = self.s.data.get((1, 'jumping_race'), {})
         held = any('skho_fault: holding the reboot' in l for l in self.kernel(1))
@@ -683,6 +708,7 @@ class FaultChecks(Checks):
                   'i7_all': 'shutdown_check_aborts_every_ste_%s' % k1[-1][7:].lower(),
                   'none': 'outgoing_kernel_cannot_see_it'}[k1[0]]
         k2name = {'absent': 'next_kernel_gets_no_stream' + sid,
+                  'adopted': 'next_kernel_adopts%s_intact' % sid,
                   'refused': 'next_kernel_refuses%s_%s' % (
                       sid, '_or_'.join(c[7:].lower() for c in k2[-1])),
                   'in_refused': 'next_kernel_refuses_handover_%s' % str(k2[-1])[7:].lower()}[k2[0]]
@@ -696,6 +722,8 @@ class FaultChecks(Checks):
         if self.f.get('other') is not None:
             p.append(('other_stream_sid_%#x_adopted_and_dma_continues' % self.f['other'],
                       self.other_unaffected))
+        if self.f.get('quarantined'):
+            p.append(('daemon_quarantines' + sid, self.quarantined))
         if self.f.get('race'):
             p.append(('jumping_refuses_abort_unpreserve_release_preserve_freeze_quarantine'
                       '_with_ebusy', self.jumping_race))

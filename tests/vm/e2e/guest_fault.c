@@ -34,18 +34,21 @@
 #define KHO_ROOT_FDT	"/sys/kernel/debug/kho/out/fdt"
 
 static const struct fault_scn scns[] = {
-	{ "ste_changed_before_recheck", FT_STE, SKHO_FAULT_NOW, 0x10, 0, 0 },
-	{ "ste_changed_after_recheck", FT_STE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0, 1 },
-	{ "pte_redirected_before_recheck", FT_PTE, SKHO_FAULT_NOW, 0x10, 0, 0 },
-	{ "pte_redirected_after_recheck", FT_PTE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0, 0 },
-	{ "pte_redirected_after_shutdown_check", FT_PTE, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0, 0 },
-	{ "table_desc_outside_ranges", FT_TDESC, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0, 0 },
-	{ "ste_changed_after_shutdown_check", FT_STE, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0, 0 },
-	{ "fdt_ref_copy_corrupted_after_recheck", FT_FDT_STE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0, 0 },
+	/* name, target, when, sid, two devices, racer, writing kernel */
+	{ "ste_changed_before_recheck", FT_STE, SKHO_FAULT_NOW, 0x10, 0, 0, 1 },
+	{ "ste_changed_after_recheck", FT_STE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0, 1, 1 },
+	{ "ste_changed_after_shutdown_check", FT_STE, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0, 0, 1 },
+	{ "pte_redirected_before_recheck", FT_PTE, SKHO_FAULT_NOW, 0x10, 0, 0, 1 },
+	{ "pte_redirected_after_recheck", FT_PTE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0, 0, 1 },
+	{ "pte_redirected_after_shutdown_check", FT_PTE, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0, 0, 1 },
+	{ "pte_redirected_after_adoption", FT_PTE, SKHO_FAULT_NOW, 0x10, 0, 0, 2 },
+	{ "table_desc_outside_ranges", FT_TDESC, SKHO_FAULT_AFTER_SHUTDOWN, 0x10, 0, 0, 1 },
+	{ "fdt_ref_copy_corrupted_after_recheck", FT_FDT_STE, SKHO_FAULT_AFTER_RECHECK, 0x10, 0, 0,
+	  1 },
 	{ "fdt_ref_copy_corrupted_after_shutdown_check", FT_FDT_STE, SKHO_FAULT_AFTER_SHUTDOWN,
-	  0x10, 0, 0 },
-	{ "fdt_header_corrupted", FT_FDT_MAGIC, SKHO_FAULT_AFTER_RECHECK, 0x10, 0, 0 },
-	{ "one_of_two_ste_changed", FT_STE, SKHO_FAULT_AFTER_RECHECK, 0x18, 1, 0 },
+	  0x10, 0, 0, 1 },
+	{ "fdt_header_corrupted", FT_FDT_MAGIC, SKHO_FAULT_AFTER_RECHECK, 0x10, 0, 0, 1 },
+	{ "one_of_two_ste_changed", FT_STE, SKHO_FAULT_AFTER_RECHECK, 0x18, 1, 0, 1 },
 };
 static const char *const when_name[] = { "now", "after-recheck", "after-shutdown" };
 
@@ -101,10 +104,10 @@ static uint64_t le64(const void *p)
 	return v;
 }
 
-/* The outgoing blob's bytes (malloc'ed) and length; 0 or -errno. */
-static int get_out_fdt(uint8_t **blob, uint64_t *len)
+/* The outgoing (@which OUT) or incoming blob's bytes (malloc'ed) and length; 0 or -errno. */
+static int get_fdt(uint32_t which, uint8_t **blob, uint64_t *len)
 {
-	struct smmu_kho_fdt_arg a = { .size = sizeof(a), .which = SMMU_KHO_FDT_OUT };
+	struct smmu_kho_fdt_arg a = { .size = sizeof(a), .which = which };
 	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), r = 0;
 
 	if (fd < 0)
@@ -241,8 +244,11 @@ int fault_arm(const struct fault_scn *f, uint64_t iova, uint64_t pa, int dry)
 	ffd = open(SKHO_FAULT_DEV, O_RDWR | O_CLOEXEC);
 	if (ffd < 0)
 		return -errno;
-	r = get_out_fdt(&blob, &blen) ?: blob_phys(blob, blen, &bpa) ?: check_byte(bpa, blob[0]) ?:
-	    check_byte(bpa + blen - 1, blob[blen - 1]);
+	r = get_fdt(f->k == 2 ? SMMU_KHO_FDT_IN : SMMU_KHO_FDT_OUT, &blob, &blen);
+	/* Only the blob targets need its address (KHO preserves it: kernel 1). */
+	if (!r && (f->target == FT_FDT_STE || f->target == FT_FDT_MAGIC))
+		r = blob_phys(blob, blen, &bpa) ?: check_byte(bpa, blob[0]) ?:
+		    check_byte(bpa + blen - 1, blob[blen - 1]);
 	if (r)
 		goto out;
 	node = fdt_first_subnode(blob, 0);
@@ -268,7 +274,7 @@ int fault_arm(const struct fault_scn *f, uint64_t iova, uint64_t pa, int dry)
 	if ((cfg >> 16 & 3) == 0) {
 		ste_pa = base + (uint64_t)f->sid * 64;
 	} else {
-		uint64_t l1d;
+		uint64_t l1d = 0;
 
 		r = peek(base + (uint64_t)(f->sid >> split) * 8, &l1d);
 		if (r)

@@ -20,15 +20,17 @@ struct fault_scn {
 	unsigned int sid;		/* stream whose state is corrupted */
 	int two;			/* preserve 00:02.0 and 00:03.0 */
 	int race;			/* fault_race_jumping() during the jump */
+	unsigned int k;			/* kernel that writes: 1, or 2 (the adopted
+					 * tables, before smmu-khod verifies) */
 };
 
 /* The scenario called @name, or NULL. */
 const struct fault_scn *fault_scn_find(const char *name);
 
 /*
- * Locate @f's target in memory (STREAMS/GET_FDT of /dev/smmu_kho, KHO's
- * debugfs, table walk through PEEK) for the buffer at @iova/@pa, and arm
- * the write; with @dry, only locate and log.  Logs "data fault ..." lines.
+ * Locate @f's target in memory (GET_FDT of /dev/smmu_kho: OUT in kernel 1,
+ * IN in kernel 2; KHO's debugfs; table walk through PEEK) for the buffer at
+ * @iova/@pa, and arm the write; with @dry, only locate and log.  Logs "data fault ..." lines.
  * Returns 0 or -errno (-ENOENT: not found, -EPROTO: a cross-check failed).
  */
 int fault_arm(const struct fault_scn *f, uint64_t iova, uint64_t pa, int dry);

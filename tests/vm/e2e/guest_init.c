@@ -465,7 +465,7 @@ static int load_modules(void)
 	r1 = insmod("/lib/smmu_kho.ko", "");
 	snprintf(params, sizeof(params), "kernel=%u stage=1", K);
 	/* After smmu_kho.ko: its reboot notifier runs after smmu_kho's. */
-	if (fscn && K == 1)
+	if (fscn && K == fscn->k)
 		r3 = insmod("/lib/skho_fault.ko", fscn->race ? "hold_ms=500" : "");
 	r2 = insmod("/lib/edu_dma.ko", params);
 	snprintf(path, sizeof(path), EDU_DMA_DEV_FMT, DUT_BDF);
@@ -718,10 +718,12 @@ static void fault_kernel1(const char *cmdline)
 		ctl_capture("status_update_failed", (const char *const[]){ "status", NULL });
 		return;
 	}
-	r = fault_arm(fscn, buf_iova[si], buf_pa[si], fdry);
-	say("data", "fault_armed ret=%d", r);
-	if (r)
-		return;
+	if (fscn->k == 1) {
+		r = fault_arm(fscn, buf_iova[si], buf_pa[si], fdry);
+		say("data", "fault_armed ret=%d", r);
+		if (r)
+			return;
+	}
 	/* The racer: smmu_kho's mutating calls while the jump is under way. */
 	if (fscn->race && fork() == 0)
 		fault_race_jumping(DUT_PCI);
@@ -761,6 +763,14 @@ static void fault_kernel2(void)
 		    (unsigned long long)r->pa, !!(info[i].flags & EDU_DMA_F_IN_RESTORED));
 	}
 	use_dev(0);
+	/* Written into the adopted tables before smmu-khod verifies them. */
+	if (fscn->k == 2) {
+		int si = fscn->sid != DUT_BDF, r = -ENOENT;
+
+		if (got[si])
+			r = fault_arm(fscn, info[si].in.iova, info[si].in.pa, fdry);
+		say("data", "fault_armed ret=%d", r);
+	}
 	start_khod();
 	ctl_capture("json_after_jump", (const char *const[]){ "status", "--json", NULL });
 	ctl_capture("status_after_jump", (const char *const[]){ "status", NULL });
