@@ -32,7 +32,8 @@ VM_FAULTS := ste_changed_before_recheck ste_changed_after_recheck \
 	table_desc_outside_ranges fdt_ref_copy_corrupted_after_recheck \
 	fdt_ref_copy_corrupted_after_shutdown_check fdt_header_corrupted \
 	one_of_two_ste_changed
-VM_FAULTS_DRY := pte_redirected_after_recheck one_of_two_ste_changed
+VM_FAULTS_DRY := pte_redirected_after_recheck one_of_two_ste_changed \
+	pte_redirected_after_adoption
 # smmu-khod's crash points on the real backend (SKHOD_FAULT=crash:P), and an
 # update that preserves no device on purpose.
 VM_CRASH_POINTS := update.frozen update.committed recover.adopted finish.released

@@ -747,10 +747,10 @@ def run_fault(s, t, qemu_rc, mode, emit):
     # The same run with nothing written: the injection and every check of
     # the refusal must fail on it (the positive run passes them).
     must_fail = ('fault_written_', 'outgoing_kernel_drops', 'shutdown_check_aborts',
-                 'next_kernel_', 'status_in_state_', 'daemon_failed_naming',
-                 'no_translation_')
+                 'next_kernel_refuses', 'next_kernel_gets_no_stream', 'status_in_state_',
+                 'daemon_failed_naming', 'daemon_quarantines', 'no_translation_')
     passed = [n for n, (ok, _) in results if ok and n.startswith(must_fail)]
-    f = s.data.get((1, 'fault'), {})
+    f = s.data.get((spec.get('k', 1), 'fault'), {})
     emit(not passed and f.get('dry') == '1' and (2, 'hello') in s.verbs,
          'e2e.dry.%s.checks_reject_the_run_without_fault' % name,
          'guest located %s dry=%s; checks passing without the fault: %s' % (
