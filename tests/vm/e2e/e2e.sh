@@ -200,10 +200,10 @@ sysroot=
 # shellcheck disable=SC2317  # run through step()
 build_daemon() {
 	local dir=$obuild/arm64
-	[ $faults = 0 ] || dir=$obuild/arm64-debug
+	[ "$faults" = 0 ] || dir=$obuild/arm64-debug
 	sysroot=$("$here/fetch-arm64-libs.sh") &&
 	make -C "$root" --no-print-directory -j2 O="$obuild" ARM64_SYSROOT="$sysroot" \
-		ARM64_DEBUG=$faults daemon-arm64 &&
+		ARM64_DEBUG="$faults" daemon-arm64 &&
 	mkdir -p "$out/bin" &&
 	"${CROSS}strip" -o "$out/bin/smmu-khod" "$dir/daemon/smmu-khod" &&
 	"${CROSS}strip" -o "$out/bin/smmu-khoctl" "$dir/daemon/smmu-khoctl" &&
@@ -239,7 +239,7 @@ mk_initrd() {
 		printf 'file /Image %s 0644 0 0\n' "$image"
 		printf 'file /lib/smmu_kho.ko %s 0644 0 0\n' "$out/smmu_kho/smmu_kho.ko"
 		printf 'file /lib/edu_dma.ko %s 0644 0 0\n' "$out/edu_dma/edu_dma.ko"
-		[ $faults = 0 ] ||
+		[ "$faults" = 0 ] ||
 			printf 'file /lib/skho_fault.ko %s 0644 0 0\n' "$out/skho_fault/skho_fault.ko"
 		printf 'file /sbin/smmu-khod %s 0755 0 0\n' "$out/bin/smmu-khod"
 		printf 'file /sbin/smmu-khoctl %s 0755 0 0\n' "$out/bin/smmu-khoctl"

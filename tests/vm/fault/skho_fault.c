@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* skho_fault.ko: test-only; writes a u64 at a physical address now, after smmu_kho's re-check, or after shutdown. */
+/* skho_fault.ko: test only: writes a u64 at a PA now, after smmu_kho's re-check, or late. */
 /*
  * Never part of the product: tests/vm/e2e/e2e.sh builds it for the VM
  * negative controls only.  The guest program finds the addresses itself

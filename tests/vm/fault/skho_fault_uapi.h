@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note */
-/* skho_fault.ko user API: test-only memory corruption at a chosen moment of a kexec (VM tests only). */
+/* skho_fault.ko user API: test-only memory corruption at a chosen moment of a kexec. */
 #ifndef _SKHO_FAULT_UAPI_H
 #define _SKHO_FAULT_UAPI_H
 
@@ -38,8 +38,10 @@ struct skho_fault_word {
 #define SKHO_FAULT_IOC_PEEK	_IOWR('F', 1, struct skho_fault_word)
 /* ARM: write @val at @pa at @when.  Errors: EINVAL, ENOSPC (8 armed). */
 #define SKHO_FAULT_IOC_ARM	_IOW('F', 2, struct skho_fault_word)
-/* PAGE: a fresh page nobody preserves, @pa out: a copy of the page at @val
- * (page-aligned RAM), else filled with 0x5a.  ENOMEM. */
+/*
+ * PAGE: a fresh page nobody preserves, @pa out: a copy of the page at @val
+ * (page-aligned RAM), else filled with 0x5a.  ENOMEM.
+ */
 #define SKHO_FAULT_IOC_PAGE	_IOWR('F', 3, struct skho_fault_word)
 
 /*
