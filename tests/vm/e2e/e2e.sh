@@ -17,8 +17,27 @@
 #   lose      negative control: the same flow with smmu-khod-test started with
 #             SKHOD_FAULT=abort-before-jump (the module ABORTs right before
 #             the jump); the daemon must end FAILED naming SID 0x10
+#   fault-S   real-kernel negative control S (tests/vm/e2e/guest_fault.c:
+#             ste_changed_before_recheck, pte_redirected_after_recheck, ...):
+#             after `update --no-jump` the guest arms the test-only
+#             tests/vm/fault/skho_fault.ko on an STE, PTE, table descriptor
+#             or handover byte, then jumps; exactly that stream must end
+#             dropped or refused with its error, the daemon FAILED naming it,
+#             and QEMU's trace must show it never translating elsewhere
+#   dry-S     the same run with nothing injected: S's checks must reject it
+#             (their automated negative)
+#   crash-P   the preserve flow with smmu-khod started with SKHOD_FAULT=crash:P
+#             (P a crash point of docs/daemon.md: update.* in kernel 1,
+#             recover.adopted or finish.released in kernel 2): the daemon
+#             SIGKILLs itself there, the guest restarts it and repeats the
+#             command; the update must still end VERIFIED, DMA continuous
+#   nodevice  `smmu-khoctl update --no-device`: nothing preserved on purpose,
+#             VERIFIED with 0 streams, no handover, the in-jump DMA lost
+# A run with a fault-/dry-/crash-/nodevice mode builds skho_fault.ko and puts
+# the SKHOD_DEBUG build of smmu-khod/smmu-khoctl (make daemon-arm64
+# ARM64_DEBUG=1) in the VM.
 #
-# Usage: tests/vm/e2e/e2e.sh [--demo] [--mode preserve|lose]...
+# Usage: tests/vm/e2e/e2e.sh [--demo] [--mode preserve|lose|fault-S|dry-S|crash-P|nodevice]...
 #   --demo   no KTAP: progress of each step, then the post-jump
 #            `smmu-khoctl status` of the preserve run (exit 0 iff VERIFIED)
 # Environment: SKHO_O=<dir> make's O= (default build), SKHO_E2E_OUT=<dir>
@@ -53,11 +72,18 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ ${#modes[@]} -gt 0 ] || { if [ $demo = 1 ]; then modes=(preserve); else modes=(preserve lose); fi; }
-# Modes that set $SKHOD_FAULT run the test variant smmu-khod-test (make
-# daemon-arm64-test); the others, and the demo, only the product.
-need_test=0
+# Modes that set $SKHOD_FAULT=abort-before-jump run the test variant
+# smmu-khod-test (make daemon-arm64-test); the fault, crash and --no-device
+# modes run the SKHOD_DEBUG test variant (make daemon-arm64 ARM64_DEBUG=1)
+# as /sbin/smmu-khod; the others, and the demo, only the product.
+need_test=0 faults=0
 for m in "${modes[@]}"; do
-	case $m in preserve) ;; lose) need_test=1 ;; *) echo "e2e: bad mode '$m'" >&2; exit 2 ;; esac
+	case $m in
+	preserve) ;;
+	lose) need_test=1 ;;
+	fault-?*|dry-?*|crash-?*|nodevice) faults=1 ;;
+	*) echo "e2e: bad mode '$m'" >&2; exit 2 ;;
+	esac
 done
 
 # ---- output helpers ---------------------------------------------------------
@@ -166,20 +192,35 @@ else
 	result fail e2e.build.edu_dma_module "see $logs/edu_dma.log"; finish
 fi
 
+# Fault runs: the test-only skho_fault.ko, never part of the product.
+if [ $faults = 1 ]; then
+	mkdir -p "$out/skho_fault"
+	if step skho_fault.ko "$logs/skho_fault.log" "${KMAKE[@]}" M="$root/tests/vm/fault" \
+		MO="$out/skho_fault" modules && [ -f "$out/skho_fault/skho_fault.ko" ]; then
+		result ok e2e.build.skho_fault_module "$out/skho_fault/skho_fault.ko"
+	else
+		result fail e2e.build.skho_fault_module "see $logs/skho_fault.log"; finish
+	fi
+fi
+
+sysroot=
 # shellcheck disable=SC2317  # run through step()
 build_daemon() {
-	local sysroot
+	local dir=$obuild/arm64
+	[ "$faults" = 0 ] || dir=$obuild/arm64-debug
 	sysroot=$("$here/fetch-arm64-libs.sh") &&
 	make -C "$root" --no-print-directory -j2 O="$obuild" ARM64_SYSROOT="$sysroot" \
-		daemon-arm64 $([ $need_test = 0 ] || echo daemon-arm64-test) &&
+		ARM64_DEBUG="$faults" daemon-arm64 $([ $need_test = 0 ] || echo daemon-arm64-test) &&
 	mkdir -p "$out/bin" &&
-	"${CROSS}strip" -o "$out/bin/smmu-khod" "$obuild/arm64/daemon/smmu-khod" &&
-	"${CROSS}strip" -o "$out/bin/smmu-khoctl" "$obuild/arm64/daemon/smmu-khoctl" &&
+	"${CROSS}strip" -o "$out/bin/smmu-khod" "$dir/daemon/smmu-khod" &&
+	"${CROSS}strip" -o "$out/bin/smmu-khoctl" "$dir/daemon/smmu-khoctl" &&
 	{ [ $need_test = 0 ] ||
-	  "${CROSS}strip" -o "$out/bin/smmu-khod-test" "$obuild/arm64-test/daemon/smmu-khod"; }
+	  "${CROSS}strip" -o "$out/bin/smmu-khod-test" "$obuild/arm64-test/daemon/smmu-khod"; } &&
+	echo "sysroot=$sysroot"
 }
 if step daemon-arm64 "$logs/daemon.log" build_daemon; then
-	result ok e2e.build.daemon_arm64_static \
+	sysroot=$(sed -n 's/^sysroot=//p' "$logs/daemon.log" | tail -n 1)
+	result ok "e2e.build.daemon_arm64_static$([ $faults = 1 ] && echo _skhod_debug)" \
 		"$out/bin/smmu-khod ($(stat -c %s "$out/bin/smmu-khod") bytes), smmu-khoctl ($(stat -c %s "$out/bin/smmu-khoctl") bytes)"
 else
 	result fail e2e.build.daemon_arm64_static "see $logs/daemon.log"; finish
@@ -193,7 +234,9 @@ fi
 
 if step guest-init "$logs/init.log" ${CROSS}gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror \
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -I"$root/tests/vm/edu_dma" \
-	-o "$out/init" "$here/guest_init.c"; then
+	-I"$root/tests/vm/fault" -I"$root/kernel/module/uapi" -I"$sysroot/usr/include" \
+	-o "$out/init" "$here/guest_init.c" "$here/guest_fault.c" \
+	-L"$sysroot/usr/lib/aarch64-linux-gnu" -lfdt; then
 	result ok e2e.build.guest_init "$out/init"
 else
 	result fail e2e.build.guest_init "see $logs/init.log"; finish
@@ -211,6 +254,8 @@ mk_initrd() {
 		printf 'file /Image %s 0644 0 0\n' "$image"
 		printf 'file /lib/smmu_kho.ko %s 0644 0 0\n' "$out/smmu_kho/smmu_kho.ko"
 		printf 'file /lib/edu_dma.ko %s 0644 0 0\n' "$out/edu_dma/edu_dma.ko"
+		[ "$faults" = 0 ] ||
+			printf 'file /lib/skho_fault.ko %s 0644 0 0\n' "$out/skho_fault/skho_fault.ko"
 		printf 'file /sbin/smmu-khod %s 0755 0 0\n' "$out/bin/smmu-khod"
 		[ $need_test = 0 ] ||
 			printf 'file /sbin/smmu-khod-test %s 0755 0 0\n' "$out/bin/smmu-khod-test"
@@ -241,7 +286,13 @@ boot() {
 	serial=$logs/$mode.serial.log trace=$logs/$mode.trace.log qout=$logs/$mode.qemu.log
 	local tmo=${SKHO_E2E_TIMEOUT:-150}
 	local append="console=ttyAMA0 kho=on liveupdate=on retain_initrd printk.devkmsg=on panic=-1"
-	append+=" skhoe2e.k=1 skhoe2e.mode=$mode"
+	case $mode in
+	fault-*) append+=" skhoe2e.mode=fault skhoe2e.fault=${mode#fault-}" ;;
+	dry-*) append+=" skhoe2e.mode=fault skhoe2e.fault=${mode#dry-} skhoe2e.dry=1" ;;
+	crash-*) append+=" skhoe2e.mode=crash skhoe2e.crash=${mode#crash-}" ;;
+	*) append+=" skhoe2e.mode=$mode" ;;
+	esac
+	append+=" skhoe2e.k=1"
 	t=$(date +%s)
 	note "$mode: booting QEMU (timeout ${tmo}s; serial: $serial, trace: $trace)"
 	timeout -k 5 "$tmo" "${QEMU[@]}" -kernel "$image" -initrd "$out/initrd.gz" \

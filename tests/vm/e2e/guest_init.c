@@ -54,6 +54,7 @@
 #include <linux/reboot.h>
 
 #include "edu_dma_uapi.h"
+#include "guest_fault.h"
 #include "../guest/dma_pattern.h"
 
 #define PAGE		4096u
@@ -65,6 +66,8 @@
 
 #define DUT_BDF		0x10	/* 00:02.0: requester ID == StreamID */
 #define DUT_PCI		"0000:00:02.0"
+#define DUT2_BDF	0x18	/* 00:03.0, preserved too by the two-device fault scenario */
+#define DUT2_PCI	"0000:00:03.0"
 #define STATE_DIR	"/var/lib/smmu-kho"
 #define NOTIFY_PATH	"/run/e2e-notify.sock"
 #define KHOD		"/sbin/smmu-khod"
@@ -76,12 +79,20 @@ enum pat_kind { PAT_OLD = 1, PAT_JUMP = 2, PAT_RAW = 3, PAT_RT = 4 };
 
 static unsigned int K = 1;
 static int lose;		/* skhoe2e.mode=lose */
+static const struct fault_scn *fscn;	/* skhoe2e.mode=fault skhoe2e.fault=NAME */
+static int fdry;		/* skhoe2e.dry=1: locate the target, inject nothing */
+static char crash_at[64];	/* skhoe2e.mode=crash skhoe2e.crash=POINT: SKHOD_FAULT=crash:POINT */
+static unsigned int crash_k;	/* the kernel whose daemon reaches POINT: 1 (update.*) or 2 */
+static int nodev;		/* skhoe2e.mode=nodevice: `update --no-device` */
 static int kmsg = -1;
-static int edu = -1;
+static int edu = -1;		/* the device being driven: edu_fd[cur] */
+static int edu_fd[2] = { -1, -1 };
+static unsigned int cur_bdf = DUT_BDF;
+static const char *sfx = "";	/* "" for 00:02.0, "_18" for 00:03.0 in data kinds */
+static uint64_t buf_iova[2], buf_pa[2];
 static pid_t khod_pid = -1;
 
-static void say(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const char *verb, const char *fmt, ...)
+void say(const char *verb, const char *fmt, ...)
 {
 	char line[900];
 	int n;
@@ -199,7 +210,7 @@ static int dir_entries(const char *dir, char *names, size_t len)
 
 static uint32_t tag(enum pat_kind kind)
 {
-	return 0x5e000000u | (K & 0xff) << 16 | (unsigned int)kind << 8 | DUT_BDF;
+	return 0x5e000000u | (K & 0xff) << 16 | (unsigned int)kind << 8 | cur_bdf;
 }
 
 static int edu_rw(unsigned int which, int wr, unsigned int off, void *buf, unsigned int len)
@@ -232,6 +243,14 @@ static void edu_mark(unsigned int ev)
 
 	if (ioctl(edu, EDU_DMA_IOC_MARK, &v))
 		say("data", "mark_failed ev=%#x errno=%d", ev, errno);
+}
+
+/* Drive device @i (0: 00:02.0, 1: 00:03.0) from now on. */
+static void use_dev(int i)
+{
+	edu = edu_fd[i];
+	cur_bdf = i ? DUT2_BDF : DUT_BDF;
+	sfx = i ? "_18" : "";
 }
 
 /* ---- child processes ---- */
@@ -317,9 +336,16 @@ static int start_khod(void)
 	uint64_t t0 = mono_ms();
 	int s, ready = 0;
 
+	static char fault_env[96];
+
 	if (lose && K == 1) {
-		argv[0] = KHOD_TEST;
+		argv[0] = KHOD_TEST;	/* the product has no fault injection */
 		env[3] = "SKHOD_FAULT=abort-before-jump";
+	}
+	if (crash_at[0] && K == crash_k) {
+		/* /sbin/smmu-khod is the SKHOD_DEBUG test variant in these modes */
+		snprintf(fault_env, sizeof(fault_env), "SKHOD_FAULT=crash:%s", crash_at);
+		env[3] = fault_env;
 	}
 	strcpy(sa.sun_path, NOTIFY_PATH);
 	unlink(NOTIFY_PATH);
@@ -339,8 +365,20 @@ static int start_khod(void)
 		struct cmsghdr *c;
 		ssize_t n;
 
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+		int st, pr;
+
+		if (left <= 0)
 			break;
+		pr = poll(&pfd, 1, left < 500 ? (int)left : 500);
+		/* A daemon that died before READY (a debug build's abort): no wait. */
+		if (pr <= 0 && waitpid(khod_pid, &st, WNOHANG) == khod_pid) {
+			say("data", "khod_died rc=%d before_ready=1",
+			    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			khod_pid = -1;
+			break;
+		}
+		if (pr <= 0)
+			continue;
 		n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
 		if (n < 0)
 			continue;
@@ -363,6 +401,38 @@ static int start_khod(void)
 	return ready ? 0 : -1;
 }
 
+/* Exit status of @pid within @ms milliseconds, -ETIMEDOUT, or -errno. */
+static int wait_exit(pid_t pid, unsigned int ms)
+{
+	int st;
+
+	for (unsigned int i = 0; i < ms / 10; i++) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (r < 0)
+			return -errno;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * A command that failed because smmu-khod killed itself at its crash
+ * point: log how it died, start it again (the marker keeps it alive now).
+ */
+static int restart_after_crash(const char *tag_)
+{
+	int rc = khod_pid > 0 ? wait_exit(khod_pid, 5000) : -ESRCH;
+
+	say("data", "khod_crash tag=%s rc=%d", tag_, rc);
+	if (rc == -ETIMEDOUT)
+		kill(khod_pid, SIGKILL);
+	khod_pid = -1;
+	return start_khod();
+}
+
 static void stop_khod(void)
 {
 	int rc;
@@ -375,10 +445,16 @@ static void stop_khod(void)
 	khod_pid = -1;
 }
 
+static const char *mode_name(void)
+{
+	return fscn ? "fault" : lose ? "lose" : crash_at[0] ? "crash" : nodev ? "nodevice" :
+	       "preserve";
+}
+
 static void power_off(void)
 {
 	stop_khod();
-	say("bye", "mode=%s", lose ? "lose" : "preserve");
+	say("bye", "mode=%s", mode_name());
 	sync();
 	reboot(LINUX_REBOOT_CMD_POWER_OFF);
 	for (;;)
@@ -388,16 +464,26 @@ static void power_off(void)
 static int load_modules(void)
 {
 	char params[64], path[64];
-	int r1, r2;
+	int r1, r2, r3 = 0, e0, e1 = 0;
 
 	r1 = insmod("/lib/smmu_kho.ko", "");
 	snprintf(params, sizeof(params), "kernel=%u stage=1", K);
+	/* After smmu_kho.ko: its reboot notifier runs after smmu_kho's. */
+	if (fscn && K == fscn->k)
+		r3 = insmod("/lib/skho_fault.ko", fscn->race ? "hold_ms=500" : "");
 	r2 = insmod("/lib/edu_dma.ko", params);
 	snprintf(path, sizeof(path), EDU_DMA_DEV_FMT, DUT_BDF);
-	edu = open(path, O_RDWR | O_CLOEXEC);
-	say("data", "modules smmu_kho=%d edu_dma=%d edu_open=%d smmu_kho_dev=%d", r1, r2,
-	    edu < 0 ? -errno : 0, access("/dev/smmu_kho", F_OK) ? -errno : 0);
-	return r1 || r2 || edu < 0 ? -1 : 0;
+	edu_fd[0] = open(path, O_RDWR | O_CLOEXEC);
+	e0 = edu_fd[0] < 0 ? -errno : 0;
+	if (fscn && fscn->two) {
+		snprintf(path, sizeof(path), EDU_DMA_DEV_FMT, DUT2_BDF);
+		edu_fd[1] = open(path, O_RDWR | O_CLOEXEC);
+		e1 = edu_fd[1] < 0 ? -errno : 0;
+	}
+	use_dev(0);
+	say("data", "modules smmu_kho=%d edu_dma=%d edu_open=%d smmu_kho_dev=%d skho_fault=%d edu2_open=%d",
+	    r1, r2, e0, access("/dev/smmu_kho", F_OK) ? -errno : 0, r3, e1);
+	return r1 || r2 || r3 || e0 || e1 ? -1 : 0;
 }
 
 /* ---- kernel 1 ---- */
@@ -416,8 +502,10 @@ static int dma_before_update(void)
 		say("data", "buf err=%d", -errno);
 		return -1;
 	}
-	say("data", "buf dev=%04x iova=%#llx pa=%#llx", DUT_BDF, (unsigned long long)a.iova,
+	say("data", "buf%s dev=%04x iova=%#llx pa=%#llx", sfx, cur_bdf, (unsigned long long)a.iova,
 	    (unsigned long long)a.pa);
+	buf_iova[cur_bdf != DUT_BDF] = a.iova;
+	buf_pa[cur_bdf != DUT_BDF] = a.pa;
 	/* Round trip: page -> edu, page := ~pattern, edu -> page. */
 	pat_fill(w, 0, NWORDS, tag(PAT_RT));
 	edu_mark(EDU_MARK_RT_BEGIN);
@@ -428,7 +516,7 @@ static int dma_before_update(void)
 	edu_mark(EDU_MARK_RT_END);
 	memset(w, 0, sizeof(w));
 	n = edu_rw(EDU_BUF_CUR, 0, 0, w, PAGE) ? 0 : pat_match(w, 0, NWORDS, tag(PAT_RT));
-	say("data", "roundtrip words=%u of=%u ret=%d,%d", n, NWORDS, r1, r2);
+	say("data", "roundtrip%s words=%u of=%u ret=%d,%d", sfx, n, NWORDS, r1, r2);
 
 	/* edu buffer := [jump | raw] patterns (through the page), page := old. */
 	pat_fill(w, 0, HALF / 4, tag(PAT_JUMP));
@@ -447,7 +535,7 @@ static int dma_before_update(void)
 	arm.tag[PAT_RAW] = tag(PAT_RAW);
 	if (!r3)
 		ra = ioctl(edu, EDU_DMA_IOC_ARM, &arm) ? -errno : 0;
-	say("data", "armed ret=%d stage=%d", ra, r3);
+	say("data", "armed%s ret=%d stage=%d", sfx, ra, r3);
 	return n == NWORDS && !ra ? 0 : -1;
 }
 
@@ -499,9 +587,14 @@ static void kernel1(const char *cmdline)
 	char next[2200];
 	char *argv[] = { KHOCTL, "update", "--kernel", "/Image", "--initrd", INITRD_COPY,
 			 "--append", next, "--device", DUT_PCI, NULL };
+	char *resume[] = { KHOCTL, "update", NULL };
 	pid_t pid;
 	int r, rc;
 
+	if (nodev) {	/* an update that preserves no device, on purpose */
+		argv[8] = "--no-device";
+		argv[9] = NULL;
+	}
 	if (dma_before_update())
 		return;
 	r = copy_initrd();
@@ -511,11 +604,19 @@ static void kernel1(const char *cmdline)
 	ctl_capture("status_before", (const char *const[]){ "status", NULL });
 	next_cmdline(cmdline, next, sizeof(next));
 	say("data", "update_start cmd=\"smmu-khoctl update --kernel /Image --initrd %s "
-	    "--append '%s' --device %s\"", INITRD_COPY, next, DUT_PCI);
+	    "--append '%s' %s\"", INITRD_COPY, next, nodev ? "--no-device" : "--device " DUT_PCI);
 	/* Progress on the console as it happens: no pipe between it and kmsg. */
 	pid = spawn(argv, base_env, kmsg, kmsg);
 	rc = wait_rc(pid);
 	say("rc", "tag=update rc=%d", rc);
+	if (rc && crash_at[0] && crash_k == 1) {
+		/* The daemon died at its crash point: restart it, `update` again. */
+		if (restart_after_crash("update"))
+			return;
+		ctl_capture("json_after_restart", (const char *const[]){ "status", "--json", NULL });
+		rc = wait_rc(spawn(resume, base_env, kmsg, kmsg));
+		say("rc", "tag=update_resumed rc=%d", rc);
+	}
 	if (rc) {
 		ctl_capture("status_update_failed", (const char *const[]){ "status", NULL });
 		return;
@@ -534,7 +635,7 @@ static void classify(unsigned int off, uint32_t t_new, uint32_t t_old, const cha
 	uint32_t w[HALF / 4];
 	int err = edu_rw(EDU_BUF_IN, 0, off, w, HALF);
 
-	say("data", "%s words=%u new=%u old=%u err=%d", what, HALF / 4,
+	say("data", "%s%s words=%u new=%u old=%u err=%d", what, sfx, HALF / 4,
 	    err ? 0 : pat_match(w, off / 4, HALF / 4, t_new),
 	    err ? 0 : pat_match(w, off / 4, HALF / 4, t_old), err);
 }
@@ -558,13 +659,16 @@ static void kernel2(void)
 	say("data", "record flags=%#x in_err=%d kernel=%u iova=%#llx pa=%#llx restored=%d",
 	    info.flags, info.in_err, r->kernel, (unsigned long long)r->iova,
 	    (unsigned long long)r->pa, !!(info.flags & EDU_DMA_F_IN_RESTORED));
-	start_khod();
+	if (start_khod() && crash_at[0] && crash_k == 2 && khod_pid < 0)
+		start_khod();	/* died at its crash point during recovery */
 	ctl_capture("json_after_jump", (const char *const[]){ "status", "--json", NULL });
 	ctl_capture("status_after_jump", (const char *const[]){ "status", NULL });
 	if (!(info.flags & EDU_DMA_F_IN_RESTORED))
-		return;
+		goto finish;
 	/* The in-jump DMA: [0,2K) of the previous kernel's page. */
 	classify(0, r->tag[PAT_JUMP], r->tag[PAT_OLD], "jump");
+	if (nodev)	/* nothing preserved: no translation to try */
+		goto finish;
 	/* A new DMA at the old IOVA, no mapping made in this kernel: lands only
 	 * if the adopted translation is still live. */
 	edu_mark(EDU_MARK_RAW_BEGIN);
@@ -574,9 +678,123 @@ static void kernel2(void)
 	    ret, x.done);
 	classify(HALF, r->tag[PAT_RAW], r->tag[PAT_OLD], "raw");
 	ctl_capture("verify_after_dma", (const char *const[]){ "verify", NULL });
-	ctl_capture("finish", (const char *const[]){ "finish", NULL });
+finish:
+	if (ctl_capture("finish", (const char *const[]){ "finish", NULL }) && crash_at[0] &&
+	    crash_k == 2 && !restart_after_crash("finish"))
+		ctl_capture("finish_resumed", (const char *const[]){ "finish", NULL });
 	ctl_capture("json_after_finish", (const char *const[]){ "status", "--json", NULL });
 	ctl_capture("status_after_finish", (const char *const[]){ "status", NULL });
+}
+
+/* ---- fault scenarios (skhoe2e.mode=fault, tests/vm/e2e/guest_fault.c) ---- */
+
+/*
+ * Kernel 1: the buffers and in-jump DMAs as in kernel1(), `update --no-jump`
+ * (freeze, journal, load), then skho_fault.ko armed on the scenario's
+ * target, then `update` (the jump).
+ */
+static void fault_kernel1(const char *cmdline)
+{
+	char next[2200], devs[64];
+	char *nojump[] = { KHOCTL, "update", "--kernel", "/Image", "--initrd", INITRD_COPY,
+			   "--append", next, "--device", devs, "--no-jump", NULL };
+	char *jump[] = { KHOCTL, "update", NULL };
+	int i, r, rc, nd = fscn->two ? 2 : 1, si = fscn->sid != DUT_BDF;
+
+	for (i = 0; i < nd; i++) {
+		use_dev(i);
+		if (dma_before_update())
+			return;
+	}
+	use_dev(0);
+	r = copy_initrd();
+	say("data", "initrd path=%s ret=%d", INITRD_COPY, r);
+	if (r || start_khod())
+		return;
+	next_cmdline(cmdline, next, sizeof(next));
+	snprintf(devs, sizeof(devs), "%s%s", DUT_PCI, fscn->two ? "," DUT2_PCI : "");
+	say("data", "update_start cmd=\"smmu-khoctl update --kernel /Image --initrd %s "
+	    "--append '%s' --device %s --no-jump\" fault=%s dry=%d", INITRD_COPY, next, devs,
+	    fscn->name, fdry);
+	rc = wait_rc(spawn(nojump, base_env, kmsg, kmsg));
+	say("rc", "tag=update_nojump rc=%d", rc);
+	if (rc) {
+		ctl_capture("status_update_failed", (const char *const[]){ "status", NULL });
+		return;
+	}
+	if (fscn->k == 1) {
+		r = fault_arm(fscn, buf_iova[si], buf_pa[si], fdry);
+		say("data", "fault_armed ret=%d", r);
+		if (r)
+			return;
+	}
+	/* The racer: smmu_kho's mutating calls while the jump is under way. */
+	if (fscn->race && fork() == 0)
+		fault_race_jumping(DUT_PCI);
+	rc = wait_rc(spawn(jump, base_env, kmsg, kmsg));
+	say("rc", "tag=update rc=%d", rc);
+	say("data", "waiting_for_kexec timeout_s=%d", JUMP_TIMEOUT_S);
+	sleep(JUMP_TIMEOUT_S);
+	say("data", "kexec_never_happened");
+}
+
+/*
+ * Kernel 2: the daemon's verdict, then per device what the in-jump DMA left
+ * in the restored page and a DMA at the old IOVA with no new mapping (the
+ * trace must show the corrupted stream's fault, the other's translation),
+ * then `verify` again.
+ */
+static void fault_kernel2(void)
+{
+	struct edu_dma_info info[2];
+	struct edu_dma_xfer x;
+	char names[256];
+	int i, n, ret, nd = fscn->two ? 2 : 1, got[2] = { 0, 0 };
+
+	n = dir_entries(STATE_DIR, names, sizeof(names));
+	say("data", "statedir_before_khod entries=%d names=%s", n, names[0] ? names : "-");
+	for (i = 0; i < nd; i++) {
+		const struct edu_dma_record *r = &info[i].in;
+
+		use_dev(i);
+		if (ioctl(edu, EDU_DMA_IOC_INFO, &info[i])) {
+			say("data", "record%s err=%d", sfx, -errno);
+			continue;
+		}
+		got[i] = 1;
+		say("data", "record%s flags=%#x in_err=%d kernel=%u iova=%#llx pa=%#llx restored=%d",
+		    sfx, info[i].flags, info[i].in_err, r->kernel, (unsigned long long)r->iova,
+		    (unsigned long long)r->pa, !!(info[i].flags & EDU_DMA_F_IN_RESTORED));
+	}
+	use_dev(0);
+	/* Written into the adopted tables before smmu-khod verifies them. */
+	if (fscn->k == 2) {
+		int si = fscn->sid != DUT_BDF, r = -ENOENT;
+
+		if (got[si])
+			r = fault_arm(fscn, info[si].in.iova, info[si].in.pa, fdry);
+		say("data", "fault_armed ret=%d", r);
+	}
+	start_khod();
+	ctl_capture("json_after_jump", (const char *const[]){ "status", "--json", NULL });
+	ctl_capture("status_after_jump", (const char *const[]){ "status", NULL });
+	for (i = 0; i < nd; i++) {
+		const struct edu_dma_record *r = &info[i].in;
+
+		use_dev(i);
+		if (!got[i] || !(info[i].flags & EDU_DMA_F_IN_RESTORED))
+			continue;
+		classify(0, r->tag[PAT_JUMP], r->tag[PAT_OLD], "jump");
+		edu_mark(EDU_MARK_RAW_BEGIN);
+		ret = edu_xfer(EDU_FROM_DEV, HALF, r->iova + HALF, HALF, &x);
+		edu_mark(EDU_MARK_RAW_END);
+		say("data", "raw_dma%s iova=%#llx ret=%d done=%u", sfx,
+		    (unsigned long long)(r->iova + HALF), ret, x.done);
+		classify(HALF, r->tag[PAT_RAW], r->tag[PAT_OLD], "raw");
+	}
+	use_dev(0);
+	ctl_capture("verify_after_dma", (const char *const[]){ "verify", NULL });
+	ctl_capture("json_after_verify", (const char *const[]){ "status", "--json", NULL });
 }
 
 int main(void)
@@ -588,14 +806,32 @@ int main(void)
 	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
 		cmdline[0] = 0;
 	K = (unsigned int)strtoul(cmdline_str(cmdline, "skhoe2e.k", v, sizeof(v), "1"), NULL, 0);
-	lose = !strcmp(cmdline_str(cmdline, "skhoe2e.mode", v, sizeof(v), "preserve"), "lose");
+	cmdline_str(cmdline, "skhoe2e.mode", v, sizeof(v), "preserve");
+	lose = !strcmp(v, "lose");
+	nodev = !strcmp(v, "nodevice");
+	if (!strcmp(v, "crash")) {
+		cmdline_str(cmdline, "skhoe2e.crash", crash_at, sizeof(crash_at), "none");
+		crash_k = strncmp(crash_at, "update.", 7) ? 2 : 1;
+	}
+	if (!strcmp(v, "fault")) {
+		char fname[64];
+
+		fscn = fault_scn_find(cmdline_str(cmdline, "skhoe2e.fault", fname, sizeof(fname), ""));
+		fdry = !strcmp(cmdline_str(cmdline, "skhoe2e.dry", v, sizeof(v), "0"), "1");
+		if (!fscn) {
+			say("data", "fault_unknown name=%s", fname);
+			power_off();
+		}
+	}
 	if (read_file("/proc/uptime", up, sizeof(up)) < 0)
 		up[0] = 0;
 	up[strcspn(up, " ")] = 0;
-	say("hello", "mode=%s kho_in=%d uptime=%s", lose ? "lose" : "preserve",
+	say("hello", "mode=%s kho_in=%d uptime=%s", mode_name(),
 	    !access("/sys/kernel/debug/kho/in", F_OK), up);
 	if (!load_modules()) {
-		if (K == 1)
+		if (fscn)
+			K == 1 ? fault_kernel1(cmdline) : fault_kernel2();
+		else if (K == 1)
 			kernel1(cmdline);
 		else
 			kernel2();
