@@ -208,7 +208,7 @@ else
 ifeq ($(ARM64_DEBUG),1)
 daemon-arm64: $(O)/arm64-debug/daemon/smmu-khod $(O)/arm64-debug/daemon/smmu-khoctl
 else
-daemon-arm64: $(ARM64_DIR)/daemon/smmu-khod $(ARM64_DIR)/daemon/smmu-khoctl
+daemon-arm64: $(O)/arm64/daemon/smmu-khod $(O)/arm64/daemon/smmu-khoctl
 endif
 daemon-arm64-test: $(O)/arm64-test/daemon/smmu-khod
 endif

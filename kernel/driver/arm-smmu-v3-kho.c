@@ -51,6 +51,7 @@ struct arm_smmu_kho_stream {
 	bool out;			/* preserve at the next kexec */
 	bool pending;			/* @target holds a deferred STE */
 	bool write_through;		/* I6: the quarantine's own abort STE */
+	bool shut_refused;		/* I7 refused it: abort, but still listed */
 	s32 error;
 	u32 events;
 	struct arm_smmu_ste target;
@@ -540,8 +541,10 @@ static void kho_out_verdict(void *arg, u32 sid, const struct skho_err *why)
 	if (!why)
 		return;
 	s = xa_load(&c->smmu->kho.streams, sid);
-	if (s)
+	if (s) {
 		s->out = false;	/* aborted below with every other stream */
+		s->shut_refused = true;
+	}
 	c->refused++;
 	pr_err("SID %#x changed after the freeze, its STE becomes abort: %s: %s\n",
 	       sid, skho_strerror(why->code), why->msg);
@@ -628,7 +631,12 @@ bool arm_smmu_kho_freeze(struct arm_smmu_device *smmu)
 			continue;
 		for (j = 0; j < STRTAB_NUM_L2_STES; j++) {
 			s = xa_load(&smmu->kho.streams, i * STRTAB_NUM_L2_STES + j);
-			if (s && s->out)
+			/*
+			 * Keep the L2 table of a stream I7 refused: the handover
+			 * still lists it, so the next kernel must find its abort
+			 * STE and refuse it as STE_LOST, not as an unknown SID.
+			 */
+			if (s && (s->out || s->shut_refused))
 				keep = true;
 			else
 				kho_abort_ste(&cfg->l2.l2ptrs[i]->stes[j]);
