@@ -638,7 +638,7 @@ bool arm_smmu_kho_freeze(struct arm_smmu_device *smmu)
 			 */
 			if (s && (s->out || s->shut_refused))
 				keep = true;
-			else
+			if (!s || !s->out)
 				kho_abort_ste(&cfg->l2.l2ptrs[i]->stes[j]);
 		}
 		if (!keep)	/* its memory is not handed over */
