@@ -10,7 +10,9 @@
 #
 # Environment: FUZZ_DICT (required: the dictionary both targets use),
 # FUZZ_TIMEOUT (seconds per input, default 2), FUZZ_RUNS (the executions
-# asked for, only to say when a time bound stopped a run short of it).
+# asked for, only to say when a time bound stopped a run short of it),
+# FUZZ_MIN_COV (coverage edges the seeds alone must reach when loaded,
+# libFuzzer's INITED line: catches a seed corpus that was not read).
 #
 # Per target it prints executions, exec/s, cov/ft, crashes and timeouts.
 # A target fails (not ok) when libFuzzer exits non-zero (crash, sanitizer
@@ -50,6 +52,7 @@ for t in "$@"; do
 	# under a second the final average reads 0: take the last status line's
 	[ "${eps:-0}" != 0 ] || eps=$(grep -oE 'exec/s: [0-9]+' "$log" | tail -n1 | cut -d' ' -f2)
 	cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n1)
+	init=$(grep -E '^#[0-9]+[[:space:]]+INITED' "$log" | grep -oE 'cov: [0-9]+' | head -n1 | cut -d' ' -f2)
 	dict=$(sed -n 's/^Dictionary: \([0-9]*\) entries.*/\1/p' "$log" | head -n1)
 	lib=$(sed -n 's/^fuzz_handover: libfdt: //p' "$log" | head -n1)
 	crashes=$(find "$dir/artifacts" -maxdepth 1 -newer "$stamp" \
@@ -57,8 +60,9 @@ for t in "$@"; do
 	timeouts=$(find "$dir/artifacts" -maxdepth 1 -newer "$stamp" -name "$t-timeout-*" | wc -l)
 	grep -q 'ERROR: libFuzzer: timeout' "$log" && [ "$timeouts" -eq 0 ] && timeouts=1
 	echo "# $t: ${lib:-libfdt not reported}"
-	echo "# $t: executions ${execs:-?}, exec/s ${eps:-?}, ${cov:-cov ? ft ?}," \
-	     "dictionary ${dict:-not loaded}, crashes $crashes, timeouts $timeouts (log: $log)"
+	echo "# $t: executions ${execs:-?}, exec/s ${eps:-?}, ${cov:-cov ? ft ?}" \
+	     "(seeds alone: cov ${init:-?}), dictionary ${dict:-not loaded} entries," \
+	     "crashes $crashes, timeouts $timeouts (log: $log)"
 	if [ -n "${FUZZ_RUNS:-}" ] && [ -n "$execs" ] && [ "$execs" -lt "$FUZZ_RUNS" ]; then
 		echo "# $t: stopped by the time bound at $execs of $FUZZ_RUNS executions"
 	fi
@@ -68,6 +72,9 @@ for t in "$@"; do
 	[ -n "$dict" ] && [ "$dict" -gt 0 ] || why+=("dictionary $FUZZ_DICT not loaded")
 	[ -n "$execs" ] && [ "$execs" -gt 0 ] || why+=("no execution statistics in the log")
 	[ -n "$cov" ] || why+=("no coverage line in the log")
+	if [ -n "${FUZZ_MIN_COV:-}" ] && [ "${init:-0}" -lt "$FUZZ_MIN_COV" ]; then
+		why+=("the seeds reach cov ${init:-?} < $FUZZ_MIN_COV: seed corpus not loaded?")
+	fi
 	if [ ${#why[@]} -eq 0 ]; then
 		echo "ok $n fuzz.$t"
 	else
