@@ -130,11 +130,14 @@ static int check_blob(const void *blob, size_t size, struct skho_err *err)
 	if (r)
 		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0, "FDT header: %s",
 				 fdt_strerror(r));
-	/* offsets are ints in libfdt: refuse what they cannot address */
-	if (fdt_totalsize(blob) > size || fdt_totalsize(blob) > INT_MAX)
+	if (fdt_totalsize(blob) > size)
 		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0,
 				 "FDT: totalsize %u > %zu bytes handed over",
 				 fdt_totalsize(blob), size);
+	/* offsets are ints in libfdt: refuse what they cannot address */
+	if (fdt_totalsize(blob) > INT_MAX)
+		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0,
+				 "FDT: totalsize %u > INT_MAX", fdt_totalsize(blob));
 	if (fdt_version(blob) < 17)
 		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0,
 				 "FDT: version %u < 17", fdt_version(blob));
