@@ -6,7 +6,8 @@
 # only) plus its work directory, where it writes new inputs: DIR/work/T,
 # or, with FUZZ_FRESH=1 (the smoke run of make check), a new empty
 # DIR/smoke/T, so the smoke run depends on the committed seeds only.
-# Crashes and timeouts go to DIR/artifacts/T-*, the log to DIR/logs/T.log.
+# Crashes and timeouts go to DIR/artifacts/T-*, the log to DIR/logs/T.log
+# (DIR/smoke/logs/T.log for the smoke run, so it can run beside a long one).
 #
 # Environment: FUZZ_DICT (required: the dictionary both targets use),
 # FUZZ_TIMEOUT (seconds per input, default 2), FUZZ_RUNS (the executions
@@ -24,20 +25,22 @@ set -uo pipefail
 dir=$1; opts=$2; seeds=$3; shift 3
 : "${FUZZ_DICT:?FUZZ_DICT must name the dictionary}"
 timeout=${FUZZ_TIMEOUT:-2}
-mkdir -p "$dir/work" "$dir/artifacts" "$dir/logs"
+logs=$dir/logs
+[ "${FUZZ_FRESH:-0}" = 1 ] && logs=$dir/smoke/logs
+mkdir -p "$dir/work" "$dir/artifacts" "$logs"
 echo "KTAP version 1"
 echo "1..$#"
 n=0; failed=0
 for t in "$@"; do
 	n=$((n + 1))
-	log=$dir/logs/$t.log
+	log=$logs/$t.log
 	if [ "${FUZZ_FRESH:-0}" = 1 ]; then
-		work=$dir/smoke/$t; rm -rf "$work"
+		work=$dir/smoke/work/$t; rm -rf "$work"
 	else
 		work=$dir/work/$t
 	fi
 	mkdir -p "$work"
-	stamp=$dir/logs/$t.start; : > "$stamp"
+	stamp=$logs/$t.start; : > "$stamp"
 	why=()
 	for s in $seeds; do
 		[ -d "$s" ] || why+=("seed directory $s missing")
@@ -64,7 +67,11 @@ for t in "$@"; do
 	     "(seeds alone: cov ${init:-?}), dictionary ${dict:-not loaded} entries," \
 	     "crashes $crashes, timeouts $timeouts (log: $log)"
 	if [ -n "${FUZZ_RUNS:-}" ] && [ -n "$execs" ] && [ "$execs" -lt "$FUZZ_RUNS" ]; then
-		echo "# $t: stopped by the time bound at $execs of $FUZZ_RUNS executions"
+		if [ $rc -eq 0 ]; then
+			echo "# $t: stopped by the time bound at $execs of $FUZZ_RUNS executions"
+		else
+			echo "# $t: stopped by a failure at $execs of $FUZZ_RUNS executions"
+		fi
 	fi
 	[ $rc -eq 0 ] || why+=("libFuzzer exit status $rc")
 	[ "$crashes" -eq 0 ] || why+=("$crashes crash artifact(s)")
