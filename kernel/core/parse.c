@@ -77,7 +77,9 @@ static int check_structure(const void *fdt, struct skho_err *err)
 			if (depth == 0)
 				goto bad;
 			p = fdt_offset_ptr(fdt, offset, sizeof(*p));
-			if (!p || !fdt_get_string(fdt, fdt32_to_cpu(p->nameoff), &nlen) ||
+			/* byte loads: the block's alignment is checked, not trusted */
+			if (!p || !fdt_get_string(fdt, skho_fdt_ld32((const u8 *)p +
+					offsetof(struct fdt_property, nameoff)), &nlen) ||
 			    nlen == 0)
 				return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, offset,
 						 "FDT: property at %#x has a bad name offset",
@@ -138,6 +140,11 @@ static int check_blob(const void *blob, size_t size, struct skho_err *err)
 	if (fdt_totalsize(blob) > INT_MAX)
 		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0,
 				 "FDT: totalsize %u > INT_MAX", fdt_totalsize(blob));
+	/* the kernel's libfdt refuses this in fdt_check_header(), 1.6.1 does not */
+	if (fdt_off_dt_struct(blob) % 4)
+		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0,
+				 "FDT: structure block at %#x is not 4-byte aligned",
+				 fdt_off_dt_struct(blob));
 	if (fdt_version(blob) < 17)
 		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0,
 				 "FDT: version %u < 17", fdt_version(blob));
