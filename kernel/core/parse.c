@@ -21,16 +21,34 @@ static void shown(char *dst, size_t dsz, const void *src, int len)
  * Bounded walk over the whole structure block (the kernel's libfdt has no
  * fdt_check_full): tags in order, nesting depth, one root, property name
  * offsets and value lengths inside their blocks.  Iterative: no recursion.
+ *
+ * Trusts no libfdt version's fdt_next_tag() to advance: libfdt 1.6.1
+ * returns next == offset for a property length of 0xfffffff4 (its
+ * offset + 12 + len wraps), and newer copies may differ again.  Every step
+ * must move strictly forward and stay inside the block, and the walk takes
+ * at most one step per 4-byte tag slot, so it ends whatever the bytes are.
+ * Having accepted, it has visited every tag boundary reachable from offset
+ * 0 and seen each advance; libfdt's own walks (fdt_getprop, fdt_next_node,
+ * fdt_check_full) step along that same chain with the same fdt_next_tag(),
+ * so after this they terminate too.
+ *
+ * Returns 0, or -SKHO_E_FDT naming the offset of the first bad tag.
  */
 static int check_structure(const void *fdt, struct skho_err *err)
 {
+	u32 size = fdt_size_dt_struct(fdt);
+	u32 steps = size / 4 + 1;	/* each tag takes >= FDT_TAGSIZE bytes */
 	int offset = 0, next, depth = 0, roots = 0;
 
-	for (;;) {
+	while (steps--) {
 		u32 tag = fdt_next_tag(fdt, offset, &next);
 
 		if (next < 0 && tag != FDT_END)
 			goto bad;
+		if (next >= 0 && (next <= offset || (u32)next > size))
+			return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, offset,
+					 "FDT: tag %#x at struct offset %#x does not advance (next %#x)",
+					 tag, offset, next);
 		switch (tag) {
 		case FDT_BEGIN_NODE: {
 			const char *name = fdt_offset_ptr(fdt, offset + 4, 1);
@@ -59,7 +77,9 @@ static int check_structure(const void *fdt, struct skho_err *err)
 			if (depth == 0)
 				goto bad;
 			p = fdt_offset_ptr(fdt, offset, sizeof(*p));
-			if (!p || !fdt_get_string(fdt, fdt32_to_cpu(p->nameoff), &nlen) ||
+			/* byte loads: the block's alignment is checked, not trusted */
+			if (!p || !fdt_get_string(fdt, skho_fdt_ld32((const u8 *)p +
+					offsetof(struct fdt_property, nameoff)), &nlen) ||
 			    nlen == 0)
 				return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, offset,
 						 "FDT: property at %#x has a bad name offset",
@@ -71,20 +91,36 @@ static int check_structure(const void *fdt, struct skho_err *err)
 		case FDT_END:
 			if (next < 0 || depth != 0 || roots != 1)
 				goto bad;
-			if ((u32)next != fdt_size_dt_struct(fdt))
+			if ((u32)next != size)
 				return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, next,
 						 "FDT: data after FDT_END at %#x", next);
 			return 0;
 		default:
 			goto bad;
 		}
-		offset = next;	/* fdt_next_tag: next > offset, inside the block */
+		offset = next;	/* checked above: offset < next <= size */
 	}
+	/* unreachable while every step advances by >= 4 bytes; kept as the bound */
+	return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, offset,
+			 "FDT: more than %u tags in a %u-byte structure block",
+			 size / 4 + 1, size);
 bad:
 	return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, offset,
 			 "FDT: bad structure at struct offset %#x (depth %d)", offset, depth);
 }
 
+/*
+ * The header, then check_structure(): nothing that can loop on hostile
+ * bytes runs before our own bounded walk has accepted them.
+ * fdt_check_header() has no loop.  fdt_check_full() (user space only) walks
+ * the tags without any progress check in libfdt 1.6.1 and loops for ever on
+ * a property length of 0xfffffff4, so it runs only after check_structure()
+ * has accepted: every tag it visits is then known to advance.  Its
+ * memory-reservation scan (fdt_num_mem_rsv) is bounded by totalsize in
+ * every libfdt.  It stays as a second opinion from libfdt's own rules.
+ *
+ * Returns 0, or -SKHO_E_FDT naming what was wrong.
+ */
 static int check_blob(const void *blob, size_t size, struct skho_err *err)
 {
 	int r;
@@ -100,16 +136,28 @@ static int check_blob(const void *blob, size_t size, struct skho_err *err)
 		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0,
 				 "FDT: totalsize %u > %zu bytes handed over",
 				 fdt_totalsize(blob), size);
+	/* offsets are ints in libfdt: refuse what they cannot address */
+	if (fdt_totalsize(blob) > INT_MAX)
+		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0,
+				 "FDT: totalsize %u > INT_MAX", fdt_totalsize(blob));
+	/* the kernel's libfdt refuses this in fdt_check_header(), 1.6.1 does not */
+	if (fdt_off_dt_struct(blob) % 4)
+		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0,
+				 "FDT: structure block at %#x is not 4-byte aligned",
+				 fdt_off_dt_struct(blob));
 	if (fdt_version(blob) < 17)
 		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0,
 				 "FDT: version %u < 17", fdt_version(blob));
+	r = check_structure(blob, err);
+	if (r)
+		return r;
 #ifdef SKHO_HAVE_FDT_CHECK_FULL
 	r = fdt_check_full(blob, size);
 	if (r)
 		return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, 0, "FDT: %s",
 				 fdt_strerror(r));
 #endif
-	return check_structure(blob, err);
+	return 0;
 }
 
 /* A property made of whole @rec-byte records, at most @max of them. */
@@ -151,7 +199,6 @@ static int get_cell(const void *blob, int node, const char *nname,
 		*out = rec == 8 ? skho_fdt_ld64(v) : skho_fdt_ld32(v);
 	return ret;
 }
-
 
 /* Prefix @err's message with the node name (the decoder does not know it). */
 static int in_node(struct skho_err *err, int ret, const char *nname)
@@ -350,6 +397,7 @@ static int parse_smmu(const void *blob, int node, struct skho_handover *ho,
 	ret = ret ?: skho_ranges_decode(v, nr, &s->outputs, err);
 	return ret ? in_node(err, ret, nname) : 0;
 }
+
 void skho_handover_release(struct skho_handover *ho)
 {
 	u32 i;
@@ -368,7 +416,7 @@ int skho_handover_parse(const void *blob, size_t size, struct skho_handover *ho,
 {
 	const char *compat;
 	char found[40];
-	int len, node, ret;
+	int len, node, prev, ret;
 	u64 minor;
 
 	if (!ho)
@@ -392,7 +440,19 @@ int skho_handover_parse(const void *blob, size_t size, struct skho_handover *ho,
 	if (ret)
 		return ret;
 	ho->abi_minor = (u32)minor;
+	/*
+	 * check_structure() has accepted the chain of tags, so libfdt's
+	 * subnode walk terminates; still, each node must lie strictly after
+	 * the previous one, which bounds the loop by itself.
+	 */
+	prev = 0;
 	fdt_for_each_subnode(node, blob, 0) {
+		if (node <= prev) {
+			skho_handover_release(ho);
+			return skho_fail(err, SKHO_E_FDT, SKHO_NO_SID, node,
+					 "FDT: subnode at %#x does not follow %#x", node, prev);
+		}
+		prev = node;
 		ret = parse_smmu(blob, node, ho, err);
 		if (ret) {
 			/* the failed node's ranges were not counted yet */

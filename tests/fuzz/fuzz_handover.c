@@ -18,6 +18,11 @@
  *    ranges and equals its reference copy byte for byte.
  */
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+#ifndef FZ_LIBFDT
+#define FZ_LIBFDT	"unknown"	/* fuzz.mk says which libfdt this links */
+#endif
 
 static const void *ho_blob;	/* the blob being checked */
 
@@ -163,6 +168,15 @@ static void validate_one(const struct skho_handover *ho, u32 idx, const struct s
 	}
 	if (v.calls != s->nr_streams)
 		broken("%u verdicts for %u streams", v.calls, s->nr_streams);
+}
+
+/* Name the libfdt in the log: run-fuzz.sh shows it per target. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "fuzz_handover: libfdt: %s\n", FZ_LIBFDT);
+	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)

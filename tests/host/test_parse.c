@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* Host tests: the handover parser on hand-built and corrupted FDT blobs. */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "ktest.h"
 #include "skho_handover.h"
 
@@ -641,6 +645,118 @@ static void unsorted_asids_are_prop_error(struct ktest *t)
 	EXPECT_SPEC(t, &s, -SKHO_E_PROP, NULL);
 }
 
+/*
+ * Run parse (@kpath: the kernel path) on @blob in a child process under
+ * alarm(@secs): a parser that loops is killed by SIGALRM and reported as a
+ * failure instead of hanging the suite.  Returns the parse result, or
+ * HANG when the child did not exit normally (*@sig says why).
+ */
+#define HANG	(-1000000)
+static int parse_in_child(const void *blob, size_t size, bool kpath, unsigned int secs,
+			  int *sig, char *msg, size_t msz)
+{
+	int fds[2], status, r = HANG;
+	pid_t pid;
+
+	*sig = 0;
+	msg[0] = '\0';
+	if (pipe(fds))
+		return HANG;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return HANG;
+	if (pid == 0) {
+		struct skho_handover ho;
+		struct skho_err err = { 0 };
+		int ret;
+
+		close(fds[0]);
+		alarm(secs);
+		ret = kpath ? kpath_parse(blob, size, &ho, &err) :
+			      skho_handover_parse(blob, size, &ho, &err);
+		if (kpath)
+			kpath_release(&ho);
+		else
+			skho_handover_release(&ho);
+		if (write(fds[1], &ret, sizeof(ret)) != sizeof(ret) ||
+		    write(fds[1], err.msg, sizeof(err.msg)) != sizeof(err.msg))
+			_exit(2);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status) &&
+	    read(fds[0], &r, sizeof(r)) == sizeof(r)) {
+		char m[sizeof(((struct skho_err *)0)->msg)];
+
+		if (read(fds[0], m, sizeof(m)) == sizeof(m))
+			snprintf(msg, msz, "%.*s", (int)sizeof(m), m);
+	} else {
+		r = HANG;
+		if (WIFSIGNALED(status))
+			*sig = WTERMSIG(status);
+	}
+	close(fds[0]);
+	return r;
+}
+
+/*
+ * The fuzzers' hang (issue 11): a property whose length is 0xFFFFFFF4.
+ * libfdt 1.6.1's fdt_next_tag() computes next = offset + 12 + len, which
+ * wraps to exactly offset, and returns it as a valid tag; a walk that
+ * trusts "next > offset" loops for ever, and so does 1.6.1's
+ * fdt_check_full().  Each path runs in a child under a 5 s alarm (a correct
+ * parse takes microseconds): a hang is a failure, not a stuck suite.
+ * Lengths 0xFFFFFFF0 (next would go backwards) and 0xFFFFFFF8 (next lands
+ * inside the property header) must be refused as well.
+ */
+static void property_length_wrapping_to_its_own_offset_is_fdt_error_not_a_hang(struct ktest *t)
+{
+	static const u32 lens[] = { 0xfffffff4, 0xfffffff0, 0xfffffff8, 0xffffffff,
+				    0x7ffffff4 };
+	struct spec s;
+	u8 *blob;
+	size_t size, i;
+	int k, off, len;
+
+	spec_default(&s);
+	size = build(&s, &blob);
+	KASSERT(t, size, "build");
+	/* the root's first property: compatible */
+	off = fdt_first_property_offset(blob, 0);
+	KASSERT(t, off > 0, "first property: %d", off);
+	KASSERT(t, fdt_getprop_by_offset(blob, off, NULL, &len) && len > 0, "compatible");
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		fdt32_t *lenp = (fdt32_t *)(blob + fdt_off_dt_struct(blob) + off + 4);
+
+		*lenp = cpu_to_fdt32(lens[i]);
+		for (k = 0; k < 2; k++) {
+			char msg[sizeof(((struct skho_err *)0)->msg) + 1];
+			int sig, r = parse_in_child(blob, size, k, 5, &sig, msg, sizeof(msg));
+
+			if (r == HANG) {
+				KEXPECT(t, 0, "len %#x, %s path: %s (signal %d)", lens[i],
+					k ? "kernel" : "libfdt",
+					sig == SIGALRM ? "HANG, killed by the 5 s alarm" :
+					"child died", sig);
+				continue;
+			}
+			KEXPECT(t, r == -SKHO_E_FDT, "len %#x, %s path: %s (%s)", lens[i],
+				k ? "kernel" : "libfdt", skho_strerror(r), msg);
+			KEXPECT(t, strstr(msg, "FDT") != NULL, "len %#x: message %s", lens[i],
+				msg);
+			/* 1.6.1's non-advancing tag is named as such by our walk */
+			if (lens[i] == 0xfffffff4)
+				KEXPECT(t, strstr(msg, "does not advance") != NULL,
+					"%s path: %s", k ? "kernel" : "libfdt", msg);
+			if (getenv("SKHO_TEST_VERBOSE"))
+				ktest_diag("len %#x, %s path: %s", lens[i],
+					   k ? "kernel" : "libfdt", msg);
+		}
+	}
+	free(blob);
+}
+
 static u64 rnd(u64 *s)
 {
 	u64 z = (*s += 0x9E3779B97F4A7C15ULL);
@@ -697,6 +813,7 @@ KTEST_MAIN("parse",
 	   KTEST_CASE(bad_magic_is_fdt_error),
 	   KTEST_CASE(nesting_beyond_sixteen_levels_is_fdt_error),
 	   KTEST_CASE(tag_after_fdt_end_is_fdt_error),
+	   KTEST_CASE(property_length_wrapping_to_its_own_offset_is_fdt_error_not_a_hang),
 	   KTEST_CASE(unknown_compatible_is_compat_error_naming_it),
 	   KTEST_CASE(property_of_partial_record_length_is_prop_error),
 	   KTEST_CASE(missing_property_is_prop_error),
