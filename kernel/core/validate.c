@@ -15,10 +15,24 @@ struct pt_memo {
 	u64 addr;	/* where it failed */
 };
 
+/*
+ * Table pages already walked in this instance.  A page table as Linux
+ * builds it reaches each of its table pages from exactly one descriptor,
+ * and no two tables share one; a handover whose descriptors alias a table
+ * (the same lower table under many entries, or under two roots) could make
+ * a walk visit it exponentially often.  Refusing a second visit bounds all
+ * walks of an instance by its preserved pages.
+ */
+struct page_set {
+	u64 *slot;		/* page number + 1, 0 = empty; open addressing */
+	u32 mask, nr;
+};
+
 struct val_ctx {
 	const struct skho_ho_smmu *s;
 	const struct skho_mem *fenced;
 	struct pt_memo *memo;
+	struct page_set seen;
 	struct skho_strtab_geo g;	/* its L1 (or linear) table is inside */
 	u64 l2_pa, l2_size;		/* the last L2 table found inside */
 	u32 sid;
@@ -60,12 +74,66 @@ static bool find_id(const fdt32_t *ids, u32 nr, u32 id)
 	return false;
 }
 
+/* 1 if @pg was new (now recorded), 0 if already there, -SKHO_E_NOMEM. */
+static int page_set_add(struct page_set *ps, u64 pg)
+{
+	u64 h, key = pg + 1;
+	u32 i;
+
+	if ((ps->nr + 1) * 2 > ps->mask + 1) {
+		u32 n = ps->mask ? (ps->mask + 1) * 2 : 256, j;
+		u64 *t = skho_calloc(n, sizeof(*t));
+
+		if (!t)
+			return -SKHO_E_NOMEM;
+		for (j = 0; ps->mask && j <= ps->mask; j++) {
+			if (!ps->slot[j])
+				continue;
+			h = ps->slot[j] * 0x9e3779b97f4a7c15ULL;
+			for (i = (u32)(h >> 32) & (n - 1); t[i]; i = (i + 1) & (n - 1))
+				;
+			t[i] = ps->slot[j];
+		}
+		skho_free(ps->slot);
+		ps->slot = t;
+		ps->mask = n - 1;
+	}
+	h = key * 0x9e3779b97f4a7c15ULL;
+	for (i = (u32)(h >> 32) & ps->mask; ps->slot[i]; i = (i + 1) & ps->mask)
+		if (ps->slot[i] == key)
+			return 0;
+	ps->slot[i] = key;
+	ps->nr++;
+	return 1;
+}
+
 /* The leaf check of a table walk: where could the device write? */
 struct val_run {
-	const struct val_ctx *c;
+	struct val_ctx *c;
 	const struct skho_pt_cfg *pt;
 	struct skho_err *err;
 };
+
+/* Every table page of the instance is walked at most once (struct page_set). */
+static int val_table(void *arg, u64 pa, u64 size, unsigned int level)
+{
+	const struct val_run *r = arg;
+	struct page_set *ps = &r->c->seen;
+	u64 pg;
+	int ret;
+
+	for (pg = pa >> 12; pg <= (pa + size - 1) >> 12; pg++) {
+		ret = page_set_add(ps, pg);
+		if (ret < 0)
+			return skho_fail(r->err, SKHO_E_NOMEM, r->c->sid, pa, "table page set");
+		if (!ret)
+			return skho_fail(r->err, SKHO_E_PGTABLE, r->c->sid, pa,
+					 "SID %#x: level-%u table at %#llx reached twice (aliased tables, root %#llx)",
+					 r->c->sid, level, (unsigned long long)pa,
+					 (unsigned long long)r->pt->root);
+	}
+	return 0;
+}
 
 static int val_run(void *arg, u64 iova, u64 pa, u64 size, u32 prot)
 {
@@ -140,7 +208,9 @@ static int val_pt_digest(void *arg, const struct skho_pt_cfg *pt, u64 *digest,
 	m->ha = pt->ha;
 	{
 		struct val_run vr = { .c = c, .pt = pt, .err = err };
-		struct skho_pt_visitor obs = { .run = val_run, .arg = &vr };
+		struct skho_pt_visitor obs = {
+			.table = val_table, .run = val_run, .arg = &vr,
+		};
 
 		ret = skho_pt_digest_obs(pt, c->fenced, &obs, &got, err);
 	}
@@ -296,6 +366,9 @@ int skho_handover_validate(const struct skho_handover *ho, u32 idx,
 	smmu.oas = s->oas;
 	smmu.mem = &fence.mem;
 	c.memo = NULL;
+	c.seen.slot = NULL;
+	c.seen.mask = 0;
+	c.seen.nr = 0;
 	c.l2_pa = 0;
 	c.l2_size = 0;	/* matches no table */
 	ret = skho_strtab_geo(s->strtab_base, s->strtab_cfg, &c.g, &why);
@@ -340,5 +413,6 @@ int skho_handover_validate(const struct skho_handover *ho, u32 idx,
 			verdict(arg, c.sid, ret ? &why : NULL);
 	}
 	skho_free(c.memo);
+	skho_free(c.seen.slot);
 	return (int)refused;
 }

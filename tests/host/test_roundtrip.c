@@ -1071,6 +1071,34 @@ static void leaf_mapping_a_table_page_is_refused_output(struct ktest *t)
 	free(f.buf);
 }
 
+/*
+ * A hostile handover can point many descriptors at one lower table: a walk
+ * would visit it once per pointer (512^levels).  The validator walks each
+ * table page of an instance once and refuses the second visit.
+ */
+static void aliased_lower_table_is_refused_pgtable(struct ktest *t)
+{
+	struct skho_smmu_state st;
+	struct verdicts v;
+	struct flat f;
+	u32 sids[3], i;
+	size_t size;
+	void *blob;
+
+	KASSERT(t, flat_init(&f), "oom");
+	build_state(&f, &st, sids);
+	blob = to_blob(t, &f, &st, 1, &size, NULL);
+	KASSERT(t, blob, "no blob");
+	/* every L2 entry of the S1 table now leads to the same L3 table */
+	for (i = 0; i < 512; i++)
+		wr64(&f, S1_L2 + i * 8, PTE_TABLE(S1_L3));
+	KEXPECT_EQ(t, parse_validate(t, &f, blob, size, &v), 1);
+	KEXPECT_EQ(t, v.code[SID_S1], -SKHO_E_PGTABLE);	/* reached twice: refused */
+	KEXPECT_EQ(t, v.code[SID_S2], 0);		/* its own tables: untouched */
+	free(blob);
+	free(f.buf);
+}
+
 static void bypass_ste_is_refused_output(struct ktest *t)
 {
 	u64 byp[4] = { ste0(SMMU_STE_CFG_BYPASS), 0, 0, 0 };
@@ -1149,4 +1177,5 @@ KTEST_MAIN("roundtrip",
 	   KTEST_CASE(leaf_on_unpreserved_page_is_refused_by_snapshot_naming_sid_and_iova),
 	   KTEST_CASE(leaf_on_page_the_next_kernel_cannot_prove_is_refused_output),
 	   KTEST_CASE(leaf_mapping_a_table_page_is_refused_output),
-	   KTEST_CASE(bypass_ste_is_refused_output))
+	   KTEST_CASE(bypass_ste_is_refused_output),
+	   KTEST_CASE(aliased_lower_table_is_refused_pgtable))
