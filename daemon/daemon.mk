@@ -25,7 +25,7 @@ endif
 
 # Objects shared by daemon and tests; khod_main.c and ctl.c hold the mains.
 DAEMON_LIB_SRCS := log.c pbutil.c state.c journal.c verify.c recompute.c frame.c ctl_server.c \
-		   backend_real.c backend_fake.c khod.c
+		   backend_real.c backend_fake.c khod.c sdbus.c
 CTL_LIB_SRCS := log.c pbutil.c state.c frame.c verify.c sdbus.c
 
 $(DAEMON_PB_C) $(DAEMON_PB_H): proto/smmu_kho.proto
