@@ -96,8 +96,12 @@ void skhod_status_line(const struct skhod *d, char *buf, size_t len)
 		break;
 	case SKHOD_VERIFIED:
 	case SKHOD_FAILED:
-		snprintf(buf, len, "STATUS=%s: %s", skhod_state_name(j->state),
-			 j->verification ? j->verification->summary : j->reason);
+	case SKHOD_FINISHED:
+		/* state and verdict first: what `systemctl status` shows */
+		snprintf(buf, len, "STATUS=%s: %s; verdict %s", skhod_state_name(j->state),
+			 j->verification ? j->verification->summary : j->reason ? j->reason : "",
+			 j->verdict == SKHOPB__VERDICT__VERDICT_PASS ? "PASS" :
+			 j->verdict == SKHOPB__VERDICT__VERDICT_FAIL ? "FAIL" : "none");
 		break;
 	case SKHOD_ABORTED:
 	case SKHOD_NEEDS_ATTENTION:
