@@ -19,7 +19,7 @@
 set -euo pipefail
 : "${SMMU_KHO_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/smmu-kho}"
 SUITE=sid
-RECIPE=4	# bump when the steps below change
+RECIPE=5	# bump when the steps below change
 # systemd and what it needs to reach multi-user.target (udev: device units
 # for the disks; kmod: modules-load.d), a shell and the tools the test
 # driver script uses.  The closure of their Depends is resolved by apt.
@@ -91,13 +91,15 @@ ln -sf ../usr/share/zoneinfo/UTC "$e/localtime" 2>/dev/null || true
 cat > "$e/fstab" <<'EOF'
 # <fs>     <mount point>      <type> <options>         <dump> <pass>
 /dev/vda   /                  ext4   rw,errors=remount-ro 0 0
-/dev/vdb   /var/lib/smmu-kho  ext4   rw,nosuid,nodev,noexec,x-systemd.device-timeout=30s 0 0
+/dev/vdb   /var/lib/smmu-kho  ext4   rw,nosuid,nodev,noexec,x-systemd.device-timeout=90s 0 0
 EOF
 ln -sf /usr/lib/systemd/system/multi-user.target "$e/systemd/system/default.target"
 # No login prompt: the serial console only shows the boot and the test driver.
-# No logind (it needs a D-Bus broker, which this image does not carry) and
-# no ldconfig.service (libc-bin is not unpacked; the cache is not needed).
-for u in systemd-logind.service ldconfig.service getty@.service serial-getty@.service getty.target console-getty.service \
+# No logind (it needs a D-Bus broker, which this image does not carry), no
+# ldconfig.service (libc-bin is not unpacked; the cache is not needed), no
+# systemd-hwdb-update.service (compiling the hwdb takes minutes under TCG,
+# and udevd, ordered after it, would leave the disks' device units waiting).
+for u in systemd-logind.service ldconfig.service systemd-hwdb-update.service getty@.service serial-getty@.service getty.target console-getty.service \
 	 systemd-firstboot.service systemd-timesyncd.service apt-daily.timer \
 	 apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
 	ln -sf /dev/null "$e/systemd/system/$u"
