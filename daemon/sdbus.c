@@ -279,8 +279,8 @@ int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int64_t deadline = now_ms() + timeout_ms;
 	char line[512], hex[32], uid[16];
-	struct buf msg = { .n = 0 }, bd = { .n = 0 };
-	int fd, r, i;
+	struct buf msg = { .n = 0 }, bd = { .n = 0 }, ping = { .n = 0 };
+	int fd, r, i, pings = 0;
 
 	if (job && joblen)
 		job[0] = 0;
@@ -347,6 +347,31 @@ int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
 		r = -ENAMETOOLONG;
 		goto out;
 	}
+	/*
+	 * A Peer.Ping (serial 2) to send if the answer is slow: sd-bus (PID 1)
+	 * may read our BEGIN and the call in one go and then wait for the next
+	 * EPOLLIN before it looks at the call (seen with systemd 262: the
+	 * StartUnit ran only when this client gave up and closed).  Each
+	 * ping's reply is skipped below.
+	 */
+	put_u8(&ping, 'l');
+	put_u8(&ping, 1);
+	put_u8(&ping, 0);
+	put_u8(&ping, 1);
+	put_u32(&ping, 0);	/* no body */
+	put_u32(&ping, 2);
+	put_u32(&ping, 0);
+	field(&ping, 1, "o", "/org/freedesktop/systemd1");
+	field(&ping, 2, "s", "org.freedesktop.DBus.Peer");
+	field(&ping, 3, "s", "Ping");
+	field(&ping, 6, "s", "org.freedesktop.systemd1");
+	{
+		uint32_t fl = (uint32_t)(ping.n - 16);
+		uint8_t le[4] = { fl, fl >> 8, fl >> 16, fl >> 24 };
+
+		memcpy(ping.b + 12, le, 4);
+	}
+	align(&ping, 8);
 	r = write_all(fd, "BEGIN\r\n", 7);
 	if (!r)
 		r = write_all(fd, msg.b, msg.n);
@@ -355,11 +380,20 @@ int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
 		goto out;
 	}
 	/* Messages until the reply to serial 1 (signals and others skipped). */
-	for (i = 0; i < 64; i++) {
+	for (i = 0; i < 128; i++) {
 		struct reply rep;
 		size_t total;
 
-		r = read_full(fd, in, 16, deadline);
+		/* Poke the server with a ping every 500 ms of silence. */
+		while ((r = wait_in(fd, now_ms() + 500 < deadline ? now_ms() + 500 : deadline)) ==
+			       -ETIMEDOUT && now_ms() < deadline && pings < 60) {
+			r = write_all(fd, ping.b, ping.n);
+			if (r)
+				break;
+			pings++;
+		}
+		if (!r)
+			r = read_full(fd, in, 16, deadline);
 		if (r) {
 			snprintf(err, errlen, "waiting for systemd's answer to StartUnit: %s",
 				 strerror(-r));
@@ -397,7 +431,7 @@ int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
 		r = 0;
 		goto out;
 	}
-	snprintf(err, errlen, "no answer to StartUnit among 64 messages from systemd");
+	snprintf(err, errlen, "no answer to StartUnit among 128 messages from systemd");
 	r = -EPROTO;
 out:
 	close(fd);

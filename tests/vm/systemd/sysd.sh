@@ -248,7 +248,7 @@ boot() {
 	serial=$logs/$mode.serial.log trace=$logs/$mode.trace.log qout=$logs/$mode.qemu.log
 	local tmo=${SKHO_SYSD_TIMEOUT:-300}
 	local append="console=ttyAMA0 root=/dev/vda rootfstype=ext4 rw kho=on liveupdate=on"
-	append+=" printk.devkmsg=on panic=-1 skhosd.k=1 skhosd.mode=$mode edu_dma.kernel=1 edu_dma.stage=1"
+	append+=" printk.devkmsg=on printk.time=1 panic=-1 skhosd.k=1 skhosd.mode=$mode edu_dma.kernel=1 edu_dma.stage=1"
 	mk_state >"$logs/$mode.mkstate.log" 2>&1 || note "$mode: mkfs of the state disk failed"
 	t=$(date +%s)
 	note "$mode: booting QEMU (timeout ${tmo}s; serial: $serial)"
