@@ -72,7 +72,13 @@ if [ "$K" = 1 ] && [ "$MODE" != boot ]; then
 	kexec|nopreserve)
 		run update smmu-khoctl update --no-jump --kernel /boot/Image --append "$next" --device "$DUT"
 		run status_preserved smmu-khoctl status
-		run systemctl_kexec systemctl kexec
+		run khod_show_preserved systemctl show smmu-khod -p StatusText -p NFileDescriptorStore
+		# As an operator types it: systemctl waits for the shutdown and
+		# is stopped with this unit (no "rc" line expected).
+		trap - TERM
+		say "data systemctl_kexec started=1"
+		systemctl kexec
+		say "rc tag=systemctl_kexec rc=$?"
 		;;
 	esac
 	trap - TERM
