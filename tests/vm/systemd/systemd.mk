@@ -7,6 +7,7 @@
 # and prints one KTAP line per check.  SKHO_SYSD_MODES="boot" (or any
 # subset) runs fewer.
 .PHONY: systemd-vm-check
+CHECK_TARGETS += systemd-vm-check
 systemd-vm-check:
 	@tests/setup/apt-deps.sh vm >/dev/null
 	@command -v $(PROTOC_C) >/dev/null || tests/setup/apt-deps.sh host >/dev/null
