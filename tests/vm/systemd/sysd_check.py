@@ -206,6 +206,18 @@ def orderly_shutdown(k1raw):
     return not missing, 'missing from kernel 1\'s console before the jump: %s' % (missing or 'none')
 
 
+def luo_preserved_journal(k1raw):
+    """systemd-shutdown put the fd stores into its LUO session, smmu-khod's memfd among them."""
+    sec = '\n'.join(k1raw)
+    done = re.search(r"systemd-shutdown\[1\]: Preserved fd stores in LUO session 'systemd' for kexec",
+                     sec)
+    lost = re.search(r"systemd-shutdown\[1\]: Failed to preserve LUO fd \d+ \(name 'journal'\)[^\n]*",
+                     sec)
+    return done is not None and lost is None, ('systemd-shutdown: %s; journal memfd refused: %s' % (
+        done.group(0) if done else 'no "Preserved fd stores in LUO session" line',
+        lost.group(0) if lost else 'no'))
+
+
 def marker_and_fs(s, k2raw):
     m1 = s.data.get((1, 'marker'), {})
     m2 = s.data.get((2, 'marker_after'), {})
@@ -250,6 +262,9 @@ def main():
                      ('services_stop_and_disk_unmounts_before_jump', lambda: orderly_shutdown(k1raw))):
         ok, detail = fn()
         result(ok, pre + name, detail)
+    if a.mode != 'nopreserve':
+        ok, detail = luo_preserved_journal(k1raw)
+        result(ok, pre + 'systemd_shutdown_preserves_fd_store_in_luo', detail)
     check_boot(s, 2, pre + 'k2.', want_status='VERIFIED')
     if a.mode == 'kexec':
         ok, detail = from_fd_store(s)

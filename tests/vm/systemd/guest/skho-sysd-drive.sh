@@ -67,7 +67,11 @@ if [ "$K" = 1 ] && [ "$MODE" != boot ]; then
 	trap '' TERM
 	case $MODE in
 	update)
-		run update smmu-khoctl update --kernel /boot/Image --append "$next" --device "$DUT"
+		# The operator guide's one-step route: the plan in update.conf.
+		mkdir -p /etc/smmu-kho
+		printf 'KERNEL=/boot/Image\nAPPEND="%s"\nDEVICES="%s"\n' "$next" "$DUT" \
+			> /etc/smmu-kho/update.conf
+		run update smmu-khoctl update --config /etc/smmu-kho/update.conf
 		;;
 	kexec|nopreserve)
 		run update smmu-khoctl update --no-jump --kernel /boot/Image --append "$next" --device "$DUT"
