@@ -292,6 +292,24 @@ static void human_handover(FILE *f, const Skhopb__KernelStatus *k)
 		fprintf(f, "outgoing:     last freeze problem: %s\n", k->out_why);
 }
 
+/* Under systemd: how many live-update kexecs it has counted (systemd >= 262). */
+static void human_systemd(FILE *f)
+{
+	const char *bus = getenv("SMMU_KHO_SYSTEMD_BUS");
+	char err[200];
+	uint64_t n;
+
+	if (!bus || !*bus) {
+		if (!skho_sd_booted())
+			return;
+		bus = SKHO_SD_PRIVATE_BUS;
+	}
+	if (skho_sd_manager_u64(bus, "KExecCount", 2000, &n, err, sizeof(err)))
+		fprintf(f, "systemd:      KExecCount unavailable: %s\n", err);
+	else
+		fprintf(f, "systemd:      KExecCount %" PRIu64 " (kexecs since the last cold boot)\n", n);
+}
+
 static void human_status(FILE *f, const Skhopb__Status *s, const char *hint)
 {
 	const Skhopb__KernelStatus *k = s->kernel;
@@ -328,6 +346,7 @@ static void human_status(FILE *f, const Skhopb__Status *s, const char *hint)
 		human_handover(f, k);
 	} else if (k)
 		fprintf(f, "kernel:       unavailable: %s\n", k->error);
+	human_systemd(f);
 	fprintf(f, "daemon:       smmu-khod %s, backend %s\n", s->daemon_version, s->backend);
 	fprintf(f, "next:         %s\n", hint);
 }

@@ -196,6 +196,9 @@ struct reply {
 	uint32_t reply_serial;
 	const char *error_name;
 	const char *body_str;	/* first string of the body ('s' or 'o'), if any */
+	const uint8_t *body;	/* the body, 8-aligned in the message */
+	uint32_t body_len;
+	char sig[256];		/* its signature */
 };
 
 /* Parse the message @m (@n bytes, already known complete). Returns 0 or -EPROTO. */
@@ -203,7 +206,7 @@ static int parse_reply(const uint8_t *m, size_t n, struct reply *r)
 {
 	size_t pos = 16, end, body;
 	uint32_t flen, blen;
-	char sig[256] = "";
+	char *sig = r->sig;
 
 	memset(r, 0, sizeof(*r));
 	if (n < 16 || m[0] != 'l')
@@ -264,6 +267,8 @@ static int parse_reply(const uint8_t *m, size_t n, struct reply *r)
 			return -EPROTO;
 		}
 	}
+	r->body = m + body;
+	r->body_len = blen;
 	if (sig[0] == 's' || sig[0] == 'o') {
 		size_t p = 0;
 
@@ -272,8 +277,14 @@ static int parse_reply(const uint8_t *m, size_t n, struct reply *r)
 	return 0;
 }
 
-int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
-		       int timeout_ms, char *job, size_t joblen, char *err, size_t errlen)
+/*
+ * One method call @iface.@member(s @a1, s @a2) on PID 1's manager object;
+ * on success *@rep describes the METHOD_RETURN (its body stays valid until
+ * the next call).  Errors as skho_sd_start_unit().
+ */
+static int sd_call(const char *bus_path, const char *iface, const char *member,
+		   const char *a1, const char *a2, int timeout_ms, struct reply *rep_out,
+		   char *err, size_t errlen)
 {
 	static uint8_t in[MSG_MAX + 64];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -282,8 +293,6 @@ int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
 	struct buf msg = { .n = 0 }, bd = { .n = 0 }, ping = { .n = 0 };
 	int fd, r, i, pings = 0;
 
-	if (job && joblen)
-		job[0] = 0;
 	snprintf(err, errlen, "unknown error");
 	if (strlen(bus_path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "bus path %s too long", bus_path);
@@ -320,8 +329,8 @@ int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
 		goto out;
 	}
 	/* The METHOD_CALL: header, fields, body "ss". */
-	put_str(&bd, unit);
-	put_str(&bd, mode);
+	put_str(&bd, a1);
+	put_str(&bd, a2);
 	put_u8(&msg, 'l');
 	put_u8(&msg, 1);	/* METHOD_CALL */
 	put_u8(&msg, 0);	/* flags */
@@ -330,8 +339,8 @@ int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
 	put_u32(&msg, 1);	/* serial */
 	put_u32(&msg, 0);	/* fields length, patched below */
 	field(&msg, 1, "o", "/org/freedesktop/systemd1");
-	field(&msg, 2, "s", "org.freedesktop.systemd1.Manager");
-	field(&msg, 3, "s", "StartUnit");
+	field(&msg, 2, "s", iface);
+	field(&msg, 3, "s", member);
 	field(&msg, 6, "s", "org.freedesktop.systemd1");
 	field(&msg, 8, "g", "ss");
 	{
@@ -343,7 +352,7 @@ int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
 	align(&msg, 8);
 	put(&msg, bd.b, bd.n);
 	if (msg.overflow || bd.overflow) {
-		snprintf(err, errlen, "unit name too long");
+		snprintf(err, errlen, "arguments too long");
 		r = -ENAMETOOLONG;
 		goto out;
 	}
@@ -376,7 +385,7 @@ int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
 	if (!r)
 		r = write_all(fd, msg.b, msg.n);
 	if (r) {
-		snprintf(err, errlen, "sending StartUnit to systemd: %s", strerror(-r));
+		snprintf(err, errlen, "sending %s to systemd: %s", member, strerror(-r));
 		goto out;
 	}
 	/* Messages until the reply to serial 1 (signals and others skipped). */
@@ -395,7 +404,7 @@ int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
 		if (!r)
 			r = read_full(fd, in, 16, deadline);
 		if (r) {
-			snprintf(err, errlen, "waiting for systemd's answer to StartUnit: %s",
+			snprintf(err, errlen, "waiting for systemd's answer to %s: %s", member,
 				 strerror(-r));
 			goto out;
 		}
@@ -425,15 +434,66 @@ int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
 			r = -EREMOTEIO;
 			goto out;
 		}
-		if (job && joblen)
-			snprintf(job, joblen, "%s", rep.body_str ? rep.body_str : "");
+		*rep_out = rep;
 		err[0] = 0;
 		r = 0;
 		goto out;
 	}
-	snprintf(err, errlen, "no answer to StartUnit among 128 messages from systemd");
+	snprintf(err, errlen, "no answer to %s among 128 messages from systemd", member);
 	r = -EPROTO;
 out:
 	close(fd);
 	return r;
+}
+
+int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
+		       int timeout_ms, char *job, size_t joblen, char *err, size_t errlen)
+{
+	struct reply rep;
+	int r;
+
+	if (job && joblen)
+		job[0] = 0;
+	r = sd_call(bus_path, "org.freedesktop.systemd1.Manager", "StartUnit", unit, mode,
+		    timeout_ms, &rep, err, errlen);
+	if (!r && job && joblen)
+		snprintf(job, joblen, "%s", rep.body_str ? rep.body_str : "");
+	return r;
+}
+
+int skho_sd_manager_u64(const char *bus_path, const char *prop, int timeout_ms, uint64_t *val,
+			char *err, size_t errlen)
+{
+	struct reply rep;
+	const uint8_t *b;
+	size_t p;
+	uint8_t sl;
+	int r;
+
+	r = sd_call(bus_path, "org.freedesktop.DBus.Properties", "Get",
+		    "org.freedesktop.systemd1.Manager", prop, timeout_ms, &rep, err, errlen);
+	if (r)
+		return r;
+	/* body "v": signature (byte length, letters, NUL), then the value */
+	b = rep.body;
+	if (strcmp(rep.sig, "v") || rep.body_len < 3 || (sl = b[0]) != 1 || b[2]) {
+		snprintf(err, errlen, "%s: not a one-letter variant", prop);
+		return -EPROTO;
+	}
+	p = 3;
+	if (b[1] == 't') {
+		p = (p + 7) & ~(size_t)7;
+		if (p + 8 > rep.body_len)
+			return -EPROTO;
+		*val = (uint64_t)get_u32(b + p) | (uint64_t)get_u32(b + p + 4) << 32;
+	} else if (b[1] == 'u') {
+		p = (p + 3) & ~(size_t)3;
+		if (p + 4 > rep.body_len)
+			return -EPROTO;
+		*val = get_u32(b + p);
+	} else {
+		snprintf(err, errlen, "%s has type '%c', not an integer", prop, b[1]);
+		return -EPROTO;
+	}
+	return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* systemd's private bus of PID 1 (root only), what systemctl uses as root. */
 #define SKHO_SD_PRIVATE_BUS	"/run/systemd/private"
@@ -23,5 +24,14 @@ bool skho_sd_booted(void);
  */
 int skho_sd_start_unit(const char *bus_path, const char *unit, const char *mode,
 		       int timeout_ms, char *job, size_t joblen, char *err, size_t errlen);
+
+/*
+ * An integer property of org.freedesktop.systemd1.Manager (Get on
+ * org.freedesktop.DBus.Properties; type 't' or 'u'), e.g. "KExecCount",
+ * into *@val.  Errors as skho_sd_start_unit(); -EPROTO also when the
+ * property is not an integer (named in @err).
+ */
+int skho_sd_manager_u64(const char *bus_path, const char *prop, int timeout_ms, uint64_t *val,
+			char *err, size_t errlen);
 
 #endif /* SKHOD_SDBUS_H */

@@ -17,7 +17,8 @@
 #include "sdbus.h"
 
 /* What the fake bus answers after reading the METHOD_CALL. */
-enum fake_mode { F_RETURN, F_ERROR, F_SIGNAL_FIRST, F_REJECT_AUTH, F_SILENT, F_GARBAGE };
+enum fake_mode { F_RETURN, F_ERROR, F_SIGNAL_FIRST, F_REJECT_AUTH, F_SILENT, F_GARBAGE,
+		 F_VARIANT_T, F_VARIANT_S };
 
 struct fake_bus {
 	char dir[64], path[128], got[160];	/* got: the METHOD_CALL as received */
@@ -111,6 +112,40 @@ static void build(struct mb *m, uint8_t type, const char *err_name, char body_ty
 	mb_put(m, bd.b, bd.n);
 }
 
+/* A METHOD_RETURN whose body is one variant: 't' 3, or 's' "x". */
+static void build_variant(struct mb *m, char type)
+{
+	struct mb bd = { .n = 0 };
+	uint32_t fl;
+
+	bd.b[bd.n++] = 1;
+	bd.b[bd.n++] = (uint8_t)type;
+	bd.b[bd.n++] = 0;
+	if (type == 't') {
+		uint64_t v = 3;
+
+		mb_align(&bd, 8);
+		mb_put(&bd, &v, 8);
+	} else {
+		mb_u32(&bd, 1);
+		mb_put(&bd, "x", 2);
+	}
+	m->n = 0;
+	m->b[m->n++] = 'l';
+	m->b[m->n++] = 2;
+	m->b[m->n++] = 1;
+	m->b[m->n++] = 1;
+	mb_u32(m, (uint32_t)bd.n);
+	mb_u32(m, 8);
+	mb_u32(m, 0);
+	mb_field_u32(m, 5, 1);
+	mb_field_sig(m, "v");
+	fl = (uint32_t)(m->n - 16);
+	memcpy(m->b + 12, &fl, 4);
+	mb_align(m, 8);
+	mb_put(m, bd.b, bd.n);
+}
+
 static void serve(struct fake_bus *f, int lfd, enum fake_mode mode)
 {
 	uint8_t buf[4096];
@@ -161,6 +196,10 @@ static void serve(struct fake_bus *f, int lfd, enum fake_mode mode)
 		build(&m, 2, NULL, 'o', "/org/freedesktop/systemd1/job/43");
 		break;
 	}
+	case F_VARIANT_T:
+	case F_VARIANT_S:
+		build_variant(&m, mode == F_VARIANT_T ? 't' : 's');
+		break;
 	case F_GARBAGE:
 		memset(m.b, 'B', 64);
 		m.n = 64;
@@ -299,6 +338,29 @@ static void start_unit_fails_on_refusal_silence_garbage_and_no_bus(struct ktest 
 	KEXPECT(t, r == -ENOENT && strstr(err, "/nonexistent/private"), "r=%d err=%s", r, err);
 }
 
+static void manager_property_kexec_count_is_read_as_an_integer(struct ktest *t)
+{
+	struct fake_bus f;
+	char err[256], b[4096];
+	uint64_t v = 0;
+	size_t n;
+	int r;
+
+	KASSERT(t, !fake_start(&f, F_VARIANT_T), "fake bus");
+	r = skho_sd_manager_u64(f.path, "KExecCount", 3000, &v, err, sizeof(err));
+	KEXPECT(t, r == 0 && v == 3, "r=%d v=%llu err=%s", r, (unsigned long long)v, err);
+	n = got(&f, b, sizeof(b));
+	KEXPECT(t, has(b, n, "org.freedesktop.DBus.Properties") && has(b, n, "Get") &&
+		   has(b, n, "org.freedesktop.systemd1.Manager") && has(b, n, "KExecCount"),
+		"Properties.Get(Manager, KExecCount)");
+	fake_stop(&f);
+	/* a string where an integer was expected is refused, named */
+	KASSERT(t, !fake_start(&f, F_VARIANT_S), "fake bus");
+	r = skho_sd_manager_u64(f.path, "KExecCount", 3000, &v, err, sizeof(err));
+	KEXPECT(t, r == -EPROTO && strstr(err, "KExecCount has type 's'"), "r=%d err=%s", r, err);
+	fake_stop(&f);
+}
+
 /* update --jump systemd: the daemon stops in PRESERVED, the CLI asks for kexec.target. */
 static void update_jump_systemd_asks_for_kexec_target_and_daemon_stays(struct ktest *t, enum fake_mode m)
 {
@@ -354,5 +416,6 @@ KTEST_MAIN("daemon_sdbus",
 	   KTEST_CASE(start_unit_reports_systemds_error),
 	   KTEST_CASE(start_unit_skips_a_signal_before_the_reply),
 	   KTEST_CASE(start_unit_fails_on_refusal_silence_garbage_and_no_bus),
+	   KTEST_CASE(manager_property_kexec_count_is_read_as_an_integer),
 	   KTEST_CASE(update_jump_systemd_ok),
 	   KTEST_CASE(update_jump_systemd_refused_stays_preserved))

@@ -285,16 +285,21 @@ def main():
                      ('finish_releases_streams', c.finish_released)):
         ok, detail = fn()
         result(ok, pre + name, detail)
+    kc = s.out.get((2, 'kexec_count'), [])
+    st = [l for l in s.out.get((2, 'status_after_jump'), []) if l.startswith('systemd:')]
+    result(bool(kc) and kc[0] == '1' and bool(st) and
+           st[0].startswith('systemd:      KExecCount 1 '), pre + 'status_shows_systemd_kexec_count',
+           'systemctl show -P KExecCount: %s; smmu-khoctl status: %s' % (
+               kc[0] if kc else 'no output', st[0] if st else 'no systemd: line'))
     check_poweroff(s, 2, a.qemu_rc, statefs, pre + 'k2.')
+    for l in s.out.get((2, 'shutdown_props'), []) + s.out.get((2, 'analyze_time'), []):
+        info('kernel 2: %s' % l)
     t0 = stamp(k1raw, 'SKHOE2E k=1 data update_start')
     t1 = stamp(k1raw, 'kexec_core: Starting new kernel')
     up2 = s.data.get((2, 'boot'), {}).get('uptime_s')
     if t0 is not None and t1 is not None:
         info('update: %.1f s from `smmu-khoctl update` to the kexec (orderly shutdown), then %s s '
              'to multi-user in kernel 2 (guest clocks, TCG)' % (t1 - t0, up2))
-    kc = s.out.get((2, 'kexec_count'), [])
-    if kc:
-        info('kernel 2: systemd KExecCount=%s' % kc[0])
     return 0
 
 

@@ -98,6 +98,8 @@ elif [ "$K" = 2 ]; then
 	run verify_after_dma smmu-khoctl verify
 	say "data marker_after content=\"$(cat /var/lib/smmu-kho/marker 2>&1)\""
 	run kexec_count systemctl show -P KExecCount
+	run shutdown_props sh -c 'systemctl show | grep -i -e kexec -e previous'
+	run analyze_time systemd-analyze time
 	run finish smmu-khoctl finish
 	run json_after_finish smmu-khoctl status --json
 	run status_after_finish smmu-khoctl status
