@@ -292,7 +292,10 @@ static void human_handover(FILE *f, const Skhopb__KernelStatus *k)
 		fprintf(f, "outgoing:     last freeze problem: %s\n", k->out_why);
 }
 
-/* Under systemd: how many live-update kexecs it has counted (systemd >= 262). */
+/*
+ * Under systemd: how many live-update kexecs it has counted and how long
+ * the previous shutdown took (systemd >= 262; older ones lack them).
+ */
 static void human_systemd(FILE *f)
 {
 	const char *bus = getenv("SMMU_KHO_SYSTEMD_BUS");
@@ -304,10 +307,21 @@ static void human_systemd(FILE *f)
 			return;
 		bus = SKHO_SD_PRIVATE_BUS;
 	}
-	if (skho_sd_manager_u64(bus, "KExecCount", 2000, &n, err, sizeof(err)))
+	uint64_t t0 = 0, t1 = 0;
+
+	if (skho_sd_manager_u64(bus, "KExecCount", 2000, &n, err, sizeof(err))) {
 		fprintf(f, "systemd:      KExecCount unavailable: %s\n", err);
-	else
-		fprintf(f, "systemd:      KExecCount %" PRIu64 " (kexecs since the last cold boot)\n", n);
+		return;
+	}
+	fprintf(f, "systemd:      KExecCount %" PRIu64 " (kexecs since the last cold boot)", n);
+	/* the previous boot's shutdown, start to systemd-shutdown's end (its monotonic clock) */
+	if (!skho_sd_manager_u64(bus, "PreviousShutdownStartTimestampMonotonic", 2000, &t0, err,
+				 sizeof(err)) &&
+	    !skho_sd_manager_u64(bus, "PreviousShutdownLateFinishTimestampMonotonic", 2000, &t1,
+				 err, sizeof(err)) && t0 && t1 >= t0)
+		fprintf(f, ", previous shutdown %" PRIu64 ".%03" PRIu64 " s",
+			(t1 - t0) / 1000000, (t1 - t0) / 1000 % 1000);
+	fputc('\n', f);
 }
 
 static void human_status(FILE *f, const Skhopb__Status *s, const char *hint)

@@ -288,7 +288,9 @@ def main():
     kc = s.out.get((2, 'kexec_count'), [])
     st = [l for l in s.out.get((2, 'status_after_jump'), []) if l.startswith('systemd:')]
     result(bool(kc) and kc[0] == '1' and bool(st) and
-           st[0].startswith('systemd:      KExecCount 1 '), pre + 'status_shows_systemd_kexec_count',
+           st[0].startswith('systemd:      KExecCount 1 ') and
+           re.search(r', previous shutdown \d+\.\d{3} s$', st[0]) is not None,
+           pre + 'status_shows_systemd_kexec_count_and_shutdown_time',
            'systemctl show -P KExecCount: %s; smmu-khoctl status: %s' % (
                kc[0] if kc else 'no output', st[0] if st else 'no systemd: line'))
     check_poweroff(s, 2, a.qemu_rc, statefs, pre + 'k2.')
