@@ -285,6 +285,13 @@ def main():
                      ('finish_releases_streams', c.finish_released)):
         ok, detail = fn()
         result(ok, pre + name, detail)
+    js = s.out.get((2, 'journal_sid'), [])
+    jv = s.out.get((2, 'journal_verified'), [])
+    want = 'stream SID 0x10 (0000:00:02.0) on SMMU 0x9050000: update VERIFIED'
+    result(want in js and any(l.startswith('state VERIFIED: ') for l in jv),
+           pre + 'journal_has_structured_fields',
+           'journalctl -u smmu-khod SKHO_SID=0x10: %s; MESSAGE_ID=...04 (VERIFIED): %s' % (
+               js or 'nothing', jv or 'nothing'))
     kc = s.out.get((2, 'kexec_count'), [])
     st = [l for l in s.out.get((2, 'status_after_jump'), []) if l.startswith('systemd:')]
     result(bool(kc) and kc[0] == '1' and bool(st) and

@@ -97,6 +97,10 @@ elif [ "$K" = 2 ]; then
 	run edu_after /usr/lib/smmu-kho-test/skho-edu 2 after
 	run verify_after_dma smmu-khoctl verify
 	say "data marker_after content=\"$(cat /var/lib/smmu-kho/marker 2>&1)\""
+	# smmu-khod's structured entries: one stream, and the VERIFIED state change
+	run journal_sid journalctl -u smmu-khod SKHO_SID=0x10 --no-pager -o cat
+	run journal_verified journalctl -u smmu-khod \
+		MESSAGE_ID=8b5e1a0c4f2d4e6a9c3b7d1e5f0a2c04 --no-pager -o cat
 	run kexec_count systemctl show -P KExecCount
 	run shutdown_props sh -c 'systemctl show | grep -i -e kexec -e previous'
 	run analyze_time systemd-analyze time
