@@ -36,8 +36,8 @@ bool skhod_sd_watchdog(uint64_t *usec);
 /*
  * One structured journal entry through journald's native protocol
  * (a datagram of "KEY=value" lines to /run/systemd/journal/socket), sent
- * only when stderr is connected to journald ($JOURNAL_STREAM set, i.e.
- * running as a systemd service).  @fields: NULL-terminated "KEY=value"
+ * only when stderr is connected to journald ($JOURNAL_STREAM names our
+ * stderr's device and inode, as systemd sets it for a service).  @fields: NULL-terminated "KEY=value"
  * strings, values without newlines.  Returns >0 sent, 0 not under
  * journald, -errno.
  */
