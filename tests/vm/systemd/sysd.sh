@@ -14,7 +14,10 @@
 #   boot     systemd reaches multi-user.target, smmu-khod.service is active
 #            with its STATUS= line, then the guest powers off cleanly
 #
-# Usage: tests/vm/systemd/sysd.sh [--mode boot]...
+# Usage: tests/vm/systemd/sysd.sh [--story] [--mode boot|update|kexec|nopreserve]...
+#   (default: update kexec nopreserve; --story: update only, then the story
+#   of the update as the console showed it and `smmu-khoctl status` after
+#   the jump, after the KTAP lines)
 # Environment: SKHO_O=<dir> make's O= (default build), SKHO_SYSD_OUT=<dir>
 #   (default $SKHO_O/sysd), SKHO_KEEP_LOGS=1 keeps the logs of passing runs,
 #   SKHO_SYSD_TIMEOUT=<s> per QEMU run (default 300), SMMU_KHO_CACHE
@@ -42,11 +45,12 @@ modes=() demo_results=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--mode) modes+=("$2"); shift 2 ;;
+	--story) story=1; shift ;;
 	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "sysd: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-[ ${#modes[@]} -gt 0 ] || modes=(update kexec nopreserve)
+[ ${#modes[@]} -gt 0 ] || { if [ "${story:-0}" = 1 ]; then modes=(update); else modes=(update kexec nopreserve); fi; }
 for m in "${modes[@]}"; do
 	case $m in boot|update|kexec|nopreserve) ;; *) echo "sysd: bad mode '$m'" >&2; exit 2 ;; esac
 done
@@ -288,4 +292,12 @@ for m in "${modes[@]}"; do
 	boot "$m"
 	judge "$m"
 done
+if [ "${story:-0}" = 1 ]; then
+	s=$logs/${modes[0]}.serial.log
+	echo "# == the live update under systemd, as the console showed it =="
+	python3 "$here/sysd_check.py" --print-story "$s" | sed 's/^/# /' || echo "# (incomplete: see $s)"
+	echo "# == smmu-khoctl status after the jump (kernel 2) =="
+	python3 "$root/tests/vm/e2e/e2e_check.py" --print-output status_after_jump --serial "$s" |
+		sed 's/^/# /' || echo "# (no status output: see $s)"
+fi
 finish

@@ -234,7 +234,30 @@ def marker_and_fs(s, k2raw):
                                          recovery.group(0) if recovery else 'none'))
 
 
+def print_story(path):
+    """What an operator watching the console follows (make demo-systemd)."""
+    keep = re.compile(r'smmu-khod\[\d+\]: |SKHOE2E k=\d out tag=(update|status_after_jump|'
+                      r'khod_status|journal_sid) \||Reached target .*multi-user|'
+                      r'Stopped smmu-khod\.service|EXT4-fs \(vdb\): (unmounting|mounted)|'
+                      r'systemd-shutdown\[1\]: (Preserved fd stores|Rebooting with kexec)|'
+                      r'kexec_core: Starting new kernel|KHO: found kexec handover|'
+                      r'luo: Retrieved')
+    k = 1
+    with open(path, errors='replace') as f:
+        for raw in f:
+            line = RE_ANSI.sub('', raw.rstrip('\r\n').replace('\r', ''))
+            line = RE_TSTAMP.sub('', line)
+            if keep.search(line):
+                line = re.sub(r'^SKHOE2E k=\d out tag=(\S+) \| ', r'[\1] ', line)
+                print('[kernel %d] %s' % (k, line))
+            if 'kexec_core: Starting new kernel' in line:
+                k += 1
+    return 0 if k == 2 else 1
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == '--print-story':
+        return print_story(sys.argv[2])
     ap = argparse.ArgumentParser()
     ap.add_argument('--mode', required=True, choices=('boot', 'update', 'kexec', 'nopreserve'))
     ap.add_argument('--serial', required=True)
