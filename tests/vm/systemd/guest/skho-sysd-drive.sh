@@ -17,7 +17,8 @@
 # (tests/vm/systemd/sysd_check.py).
 set -u
 K=1 MODE=boot
-for a in $(cat /proc/cmdline); do
+read -r cmdline < /proc/cmdline
+for a in $cmdline; do
 	case $a in
 	skhosd.k=*) K=${a#skhosd.k=} ;;
 	skhosd.mode=*) MODE=${a#skhosd.mode=} ;;
@@ -46,7 +47,7 @@ boot_checks() {
 }
 # This command line for kernel 2.
 next_cmdline() {
-	for a in $(cat /proc/cmdline); do
+	for a in $cmdline; do
 		case $a in skhosd.k=*|edu_dma.kernel=*) ;; *) printf '%s ' "$a" ;; esac
 	done
 	printf 'skhosd.k=2 edu_dma.kernel=2'
