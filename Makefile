@@ -31,6 +31,7 @@ include kernel/kernel.mk
 -include tests/vm/vm.mk
 -include daemon/daemon.mk
 -include tests/vm/e2e/e2e.mk
+-include tests/vm/systemd/systemd.mk
 
 # `make check`: every suite; tests/run-all.sh prints the closing
 # "N passed, N failed" line over all of them.

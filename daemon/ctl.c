@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "log.h"
 #include "pbutil.h"
+#include "sdbus.h"
 #include "smmu_kho.pb-c.h"
 #include "state.h"
 #include "verify.h"
@@ -47,8 +48,13 @@ static void usage(FILE *f)
 "commands:\n"
 "  status [--json]              state of the update and of the kernel\n"
 "  plan|arm PLAN [--dry-run]    validate and journal a plan (IDLE -> ARMED)\n"
-"  update [PLAN] [--no-jump]    arm (if PLAN given), preserve, freeze, load,\n"
-"                               and kexec into the new kernel\n"
+"  update [PLAN] [--no-jump] [--jump systemd|reboot]\n"
+"                               arm (if PLAN given), preserve, freeze, load,\n"
+"                               and kexec into the new kernel: under systemd\n"
+"                               by asking it for kexec.target (StartUnit, as\n"
+"                               `systemctl kexec`: services stop, file systems\n"
+"                               unmount); without systemd, or with --jump reboot,\n"
+"                               smmu-khod calls reboot(LINUX_REBOOT_CMD_KEXEC)\n"
 "  verify [--probe] [--json]    compare pre-jump digests with the live state\n"
 "  abort [--reason TEXT]        roll back before the jump (nothing stays preserved)\n"
 "  finish                       hand verified streams back to the driver\n"
@@ -159,6 +165,38 @@ static void human_handover(FILE *f, const Skhopb__KernelStatus *k)
 		fprintf(f, "outgoing:     last freeze problem: %s\n", k->out_why);
 }
 
+/*
+ * Under systemd: how many live-update kexecs it has counted and how long
+ * the previous shutdown took (systemd >= 262; older ones lack them).
+ */
+static void human_systemd(FILE *f)
+{
+	const char *bus = getenv("SMMU_KHO_SYSTEMD_BUS");
+	char err[200];
+	uint64_t n;
+
+	if (!bus || !*bus) {
+		if (!skho_sd_booted())
+			return;
+		bus = SKHO_SD_PRIVATE_BUS;
+	}
+	uint64_t t0 = 0, t1 = 0;
+
+	if (skho_sd_manager_u64(bus, "KExecCount", 2000, &n, err, sizeof(err))) {
+		fprintf(f, "systemd:      KExecCount unavailable: %s\n", err);
+		return;
+	}
+	fprintf(f, "systemd:      KExecCount %" PRIu64 " (kexecs since the last cold boot)", n);
+	/* the previous boot's shutdown, start to systemd-shutdown's end (its monotonic clock) */
+	if (!skho_sd_manager_u64(bus, "PreviousShutdownStartTimestampMonotonic", 2000, &t0, err,
+				 sizeof(err)) &&
+	    !skho_sd_manager_u64(bus, "PreviousShutdownLateFinishTimestampMonotonic", 2000, &t1,
+				 err, sizeof(err)) && t0 && t1 >= t0)
+		fprintf(f, ", previous shutdown %" PRIu64 ".%03" PRIu64 " s",
+			(t1 - t0) / 1000000, (t1 - t0) / 1000 % 1000);
+	fputc('\n', f);
+}
+
 static void human_status(FILE *f, const Skhopb__Status *s, const char *hint)
 {
 	const Skhopb__KernelStatus *k = s->kernel;
@@ -195,6 +233,7 @@ static void human_status(FILE *f, const Skhopb__Status *s, const char *hint)
 		human_handover(f, k);
 	} else if (k)
 		fprintf(f, "kernel:       unavailable: %s\n", k->error);
+	human_systemd(f);
 	fprintf(f, "daemon:       smmu-khod %s, backend %s\n", s->daemon_version, s->backend);
 	fprintf(f, "next:         %s\n", hint);
 }
@@ -381,6 +420,7 @@ struct plan_args {
 	bool have;		/* any plan option given */
 	bool dry_run, no_jump, json, probe;
 	const char *reason;
+	const char *jump;	/* --jump systemd|reboot; NULL: systemd if booted with it */
 	uint32_t max;
 };
 
@@ -522,9 +562,12 @@ static int parse_args(int argc, char **argv, struct plan_args *a, bool plan_ok,
 				config = val;
 			else if (!strcmp(o, "--reason"))
 				a->reason = val;
+			else if (!strcmp(o, "--jump"))
+				a->jump = val;
 			else if (!strcmp(o, "--max"))
 				a->max = (uint32_t)strtoul(val, NULL, 0);
-			if (strcmp(o, "--reason") && strcmp(o, "--max") && strcmp(o, "--config"))
+			if (strcmp(o, "--reason") && strcmp(o, "--max") && strcmp(o, "--config") &&
+			    strcmp(o, "--jump"))
 				a->have = true;
 		}
 	}
@@ -616,16 +659,68 @@ static int cmd_arm(struct plan_args *a)
 	return ex;
 }
 
+/*
+ * The jump under systemd: StartUnit("kexec.target", "replace-irreversibly")
+ * on PID 1, as `systemctl kexec` does.  systemd stops every service (smmu-khod
+ * too: its journal memfd stays in the fd store), unmounts the file systems
+ * and systemd-shutdown kexecs into the kernel smmu-khod loaded.  Returns an
+ * exit code: EX_OK (the shutdown started), EX_KERNEL (systemd refused or did
+ * not answer; the update stays PRESERVED).
+ */
+static int systemd_kexec(void)
+{
+	const char *bus = getenv("SMMU_KHO_SYSTEMD_BUS");
+	char job[256], err[300];
+	int r;
+
+	if (!bus || !*bus)
+		bus = SKHO_SD_PRIVATE_BUS;
+	printf("update: asking systemd for the orderly kexec: StartUnit kexec.target replace-irreversibly\n");
+	fflush(stdout);
+	r = skho_sd_start_unit(bus, "kexec.target", "replace-irreversibly", 30000, job,
+			       sizeof(job), err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "smmu-khoctl: systemd did not start kexec.target: %s\n"
+			"smmu-khoctl: the update is still PRESERVED with the kernel loaded: run "
+			"`systemctl kexec`, or `smmu-khoctl abort`\n", err);
+		return EX_KERNEL;
+	}
+	printf("update: systemd queued %s: services stop, file systems unmount, then the jump;\n"
+	       "update: after boot run `smmu-khoctl status` (expect VERIFIED)\n", job);
+	return EX_OK;
+}
+
 static int cmd_update(struct plan_args *a)
 {
 	Skhopb__Request req = SKHOPB__REQUEST__INIT;
 	Skhopb__UpdateRequest up = SKHOPB__UPDATE_REQUEST__INIT;
 	Skhopb__Response *r;
-	bool jumped;
+	bool jumped, via_systemd;
 	int ex;
 
+	if (a->jump && strcmp(a->jump, "systemd") && strcmp(a->jump, "reboot"))
+		return usage_error("update: --jump takes systemd or reboot, not \"%s\"", a->jump);
+	via_systemd = a->jump ? !strcmp(a->jump, "systemd") : skho_sd_booted();
+	if (via_systemd && !a->jump) {
+		/*
+		 * Only a daemon on the real kernel interface hands the jump to
+		 * systemd by default: a test daemon on the fake backend must
+		 * never make the host's systemd kexec.
+		 */
+		Skhopb__Request sreq = SKHOPB__REQUEST__INIT;
+		Skhopb__StatusRequest st = SKHOPB__STATUS_REQUEST__INIT;
+
+		sreq.op_case = SKHOPB__REQUEST__OP_STATUS;
+		sreq.status = &st;
+		ex = transact(&sreq, NULL, &r, NULL);
+		if (ex)
+			return ex;
+		via_systemd = r->status && !strcmp(r->status->backend, "real");
+		skhopb__response__free_unpacked(r, NULL);
+	}
 	up.plan = a->have ? a->plan : NULL;
-	up.no_jump = a->no_jump;
+	/* Under systemd the daemon stops in PRESERVED and systemd jumps. */
+	up.no_jump = a->no_jump || via_systemd;
 	req.op_case = SKHOPB__REQUEST__OP_UPDATE;
 	req.update = &up;
 	ex = transact(&req, "update: ", &r, &jumped);
@@ -638,8 +733,14 @@ static int cmd_update(struct plan_args *a)
 		return EX_OK;
 	}
 	ex = report(r);
+	if (!ex && via_systemd && !a->no_jump && r->status &&
+	    (int)r->status->state == SKHOD_PRESERVED) {
+		skhopb__response__free_unpacked(r, NULL);
+		return systemd_kexec();
+	}
 	if (!ex && r->status)
 		printf("update: state %s\nnext: %s\n", skhod_state_name(r->status->state),
+		       a->no_jump && skho_sd_booted() ? "run `systemctl kexec` to jump, or `smmu-khoctl abort`" :
 		       r->hint[0] ? r->hint : skhod_state_hint(r->status->state));
 	skhopb__response__free_unpacked(r, NULL);
 	return ex;
@@ -730,7 +831,7 @@ int main(int argc, char **argv)
 {
 	static const char *const f_status[] = { "--json", NULL };
 	static const char *const f_arm[] = { "--dry-run", NULL };
-	static const char *const f_update[] = { "--no-jump", NULL };
+	static const char *const f_update[] = { "--no-jump", "--jump", NULL };
 	static const char *const f_verify[] = { "--probe", "--json", NULL };
 	static const char *const f_abort[] = { "--reason", NULL };
 	static const char *const f_history[] = { "--max", "--json", NULL };

@@ -21,6 +21,15 @@ struct skhod_opts {
 	const char *probe_cmd;	/* active probe, run per stream; NULL: none */
 	uint32_t max_events;	/* SMMU events tolerated per stream */
 	bool auto_verify;	/* verify right after recovering the handover */
+	/*
+	 * How the journal memfd crosses the jump: false (default), in our own
+	 * LUO session "smmu-khod"; true (--handover fd-store, the unit's
+	 * choice under systemd >= 261), only in systemd's fd store
+	 * (FDNAME=journal, FileDescriptorStorePreserve=yes), which systemd
+	 * carries through its LUO session: the daemon then never opens
+	 * /dev/liveupdate, which systemd-shutdown needs at the jump.
+	 */
+	bool handover_fdstore;
 };
 
 struct skhod {
@@ -49,6 +58,14 @@ struct skhod {
 int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 		int store_luo);
 void skhod_stop(struct skhod *d);
+
+/*
+ * The service is being stopped (SIGTERM: `systemctl stop`, or the shutdown
+ * of `systemctl kexec`).  In PRESERVED the journal is committed once more
+ * (disk and memfd agree, the memfd in the fd store is current) and the log
+ * says where the next boot will find it.  Errors: -errno of the commit.
+ */
+int skhod_prepare_stop(struct skhod *d);
 
 /* The control-socket handler (skhod_ctl_handler). */
 Skhopb__Response *skhod_handle(void *arg, struct skhod_ctl_conn *c,

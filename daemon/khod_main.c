@@ -31,6 +31,9 @@ static void usage(FILE *f)
 		"                            (env SKHO_SID, SKHO_SMMU, SKHO_DEVICE; exit 0 = DMA works)\n"
 		"  --max-events N            SMMU events tolerated per stream (default 0)\n"
 		"  --no-auto-verify          do not verify right after recovering a handover\n"
+		"  --handover luo|fd-store   how the journal memfd crosses the jump: our own\n"
+		"                            LUO session (default), or only systemd's fd store\n"
+		"                            (FileDescriptorStorePreserve=yes, systemd >= 261)\n"
 		"  -v, --verbose             debug logging\n"
 		"  --version\n"
 		"Environment: SKHOD_CTL_IDLE_TIMEOUT_MS  close control connections idle this long\n"
@@ -60,6 +63,7 @@ int main(int argc, char **argv)
 		{ "probe-cmd", required_argument, NULL, 'p' },
 		{ "max-events", required_argument, NULL, 'e' },
 		{ "no-auto-verify", no_argument, NULL, 'n' },
+		{ "handover", required_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -99,6 +103,15 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			o.auto_verify = false;
+			break;
+		case 'H':
+			if (!strcmp(optarg, "fd-store")) {
+				o.handover_fdstore = true;
+			} else if (strcmp(optarg, "luo")) {
+				fprintf(stderr, "smmu-khod: --handover takes luo or fd-store, not \"%s\"\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'v':
 			level = SKHOD_LOG_DEBUG;
@@ -234,6 +247,7 @@ int main(int argc, char **argv)
 		}
 	}
 	skhod_sd_notify("STOPPING=1");
+	skhod_prepare_stop(&d);
 	skhod_ctl_shutdown(&srv);
 	skhod_stop(&d);
 	if (tfd >= 0)

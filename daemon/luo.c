@@ -21,7 +21,7 @@ int skhod_luo_hold(struct skhod *d)
 {
 	int sfd, r;
 
-	if (d->luo_sfd >= 0)
+	if (d->luo_sfd >= 0 || d->o.handover_fdstore)
 		return 0;
 	if (d->js.memfd < 0)
 		return -ENOENT;

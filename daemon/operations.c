@@ -192,6 +192,10 @@ load:
 		skhod_ctl_progress(d->conn,
 				   "warning: journal not preserved through LUO (%s); the next boot reads it from %s",
 				   skhod_be_err(d, r), "the state directory");
+	else if (d->o.handover_fdstore)
+		skhod_ctl_progress(d->conn, "journal memfd %s systemd's fd store (FDNAME=journal): "
+				   "systemd carries it through LUO at the kexec",
+				   d->js.memfd >= 0 ? "in" : "MISSING from");
 	else
 		skhod_ctl_progress(d->conn, "journal memfd preserved in LUO session %s",
 				   SKHOD_LUO_SESSION);

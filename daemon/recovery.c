@@ -237,11 +237,22 @@ static int needs_attention(struct skhod *d, const char *bad, const char *aside)
 	return r;
 }
 
+/* "seq N", "none", or "unusable" (-2: an fd was there, its contents not). */
+static const char *copy_seq(int64_t seq, char *buf, size_t len)
+{
+	if (seq >= 0)
+		snprintf(buf, len, "seq %" PRId64, seq);
+	else
+		snprintf(buf, len, "%s", seq == -2 ? "unusable" : "none");
+	return buf;
+}
+
 int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 		int store_luo)
 {
 	Skhopb__Journal *disk = NULL, *mem = NULL, *luo = NULL, *best;
-	char why[200], id[32], bad[200] = "", aside[64] = "";
+	char why[200], id[32], bad[200] = "", aside[64] = "", cs[3][32];
+	int64_t disk_seq, mem_seq, luo_seq;
 	int r, luo_fd;
 
 	memset(d, 0, sizeof(*d));
@@ -288,7 +299,8 @@ int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 	}
 	if (store_memfd >= 0)
 		mem = skhod_memfd_journal(store_memfd, "fd-store");
-	luo_fd = skhod_luo_incoming(d, &luo);
+	/* With --handover fd-store /dev/liveupdate is systemd's alone. */
+	luo_fd = d->o.handover_fdstore ? -1 : skhod_luo_incoming(d, &luo);
 	best = disk;
 	snprintf(d->journal_source, sizeof(d->journal_source), "disk");
 	if (mem && (!best || mem->seq > best->seq)) {
@@ -299,6 +311,9 @@ int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 		best = luo;
 		snprintf(d->journal_source, sizeof(d->journal_source), "luo");
 	}
+	disk_seq = disk ? (int64_t)disk->seq : -1;
+	mem_seq = mem ? (int64_t)mem->seq : (store_memfd >= 0 ? -2 : -1);
+	luo_seq = luo ? (int64_t)luo->seq : -1;
 	if (disk != best)
 		skhod_pb_free(disk);
 	if (mem != best)
@@ -333,8 +348,10 @@ int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 		if (r)
 			return r;
 	}
-	log_info("journal %s seq %" PRIu64 " from %s: %s", d->j->update_id, d->j->seq,
-		 d->journal_source, skhod_state_name(d->j->state));
+	log_info("journal %s seq %" PRIu64 " from %s: %s (copies: disk %s, fd-store %s, luo %s)",
+		 d->j->update_id, d->j->seq, d->journal_source, skhod_state_name(d->j->state),
+		 copy_seq(disk_seq, cs[0], sizeof(cs[0])), copy_seq(mem_seq, cs[1], sizeof(cs[1])),
+		 copy_seq(luo_seq, cs[2], sizeof(cs[2])));
 	if (d->js.memfd >= 0) {
 		int fd = d->js.memfd;
 
@@ -373,6 +390,24 @@ int skhod_start(struct skhod *d, const struct skhod_opts *o, int store_memfd,
 		skhod_sd_notify("FDSTOREREMOVE=1\nFDNAME=luo-session");
 	}
 	return 0;
+}
+
+int skhod_prepare_stop(struct skhod *d)
+{
+	int r;
+
+	if (!d->j || d->j->state != SKHOD_PRESERVED)
+		return 0;
+	r = skhod_commit(d);
+	if (r)
+		log_err("stopping in PRESERVED: journal commit failed: %s", strerror(-r));
+	else
+		log_notice("stopping in PRESERVED: journal seq %" PRIu64 " committed to %s%s; "
+			   "a kexec now (systemctl kexec) hands it to the next boot",
+			   d->j->seq, d->o.state_dir,
+			   d->js.memfd < 0 ? "" : d->o.handover_fdstore ?
+			   " and the memfd in systemd's fd store" : " and the LUO-preserved memfd");
+	return r;
 }
 
 void skhod_stop(struct skhod *d)

@@ -34,4 +34,14 @@ void skhod_sd_free_names(char **names);
 /* True when the service manager expects WATCHDOG=1; *@usec its period. */
 bool skhod_sd_watchdog(uint64_t *usec);
 
+/*
+ * One structured journal entry through journald's native protocol
+ * (a datagram of "KEY=value" lines to /run/systemd/journal/socket), sent
+ * only when stderr is connected to journald ($JOURNAL_STREAM names our
+ * stderr's device and inode, as systemd sets it for a service).  @fields: NULL-terminated "KEY=value"
+ * strings, values without newlines.  Returns >0 sent, 0 not under
+ * journald, -errno.
+ */
+int skhod_sd_journal_send(const char *const *fields);
+
 #endif /* SKHOD_SD_SHIM_H */

@@ -28,7 +28,7 @@ mkroot() {
 	mkdir -p "$r/usr/lib/systemd" "$r/etc/systemd/system" "$r/usr/sbin" "$r/usr/bin" \
 		"$r/etc/smmu-kho"
 	cp -r /lib/systemd/system "$r/usr/lib/systemd/"
-	cp "$units"/*.service "$units"/*.socket "$units"/*.target "$r/etc/systemd/system/"
+	cp "$units"/*.service "$units"/*.socket "$r/etc/systemd/system/"
 	cp "$khod" "$r/usr/sbin/smmu-khod"
 	cp "$ctl" "$r/usr/bin/smmu-khoctl"
 	cp "$units/update.conf.example" "$r/etc/smmu-kho/update.conf"
@@ -51,11 +51,11 @@ unexpected() {
 
 echo "KTAP version 1"
 echo "# suite: daemon_units (systemd $sd_version)"
-echo "1..11"
+echo "1..9"
 
 root=$tmp/root
 mkroot "$root"
-for u in smmu-khod.service smmu-khod.socket live-update.service live-update.target; do
+for u in smmu-khod.service smmu-khod.socket; do
 	out=$tmp/$u.log
 	if verify_unit "$root" "$u" "$out" && [ -z "$(unexpected "$out")" ]; then
 		ok "systemd_analyze_verify_passes_${u//[.-]/_}"
@@ -85,8 +85,12 @@ check service_allows_only_its_two_devices \
 	bash -c "grep -qx 'DevicePolicy=closed' '$svc' && grep -qx 'DeviceAllow=/dev/smmu_kho rw' '$svc' && grep -qx 'DeviceAllow=/dev/liveupdate rw' '$svc' && [ \$(grep -c '^DeviceAllow=' '$svc') = 2 ]"
 check service_is_hardened \
 	bash -c "for k in ProtectSystem=strict ProtectHome=yes NoNewPrivileges=yes PrivateNetwork=yes RestrictAddressFamilies=AF_UNIX 'CapabilityBoundingSet=CAP_SYS_BOOT CAP_SYS_ADMIN' 'SystemCallFilter=@system-service @reboot'; do grep -qx \"\$k\" '$svc' || exit 1; done"
-check target_runs_the_update_service \
-	bash -c "grep -qx 'Requires=live-update.service' '$units/live-update.target' && grep -qx 'ExecStart=/usr/bin/smmu-khoctl update --config /etc/smmu-kho/update.conf' '$units/live-update.service' && grep -qx 'Type=oneshot' '$units/live-update.service'"
+# systemd has no live-update.target: the update ends in systemd's own
+# kexec.target (smmu-khoctl asks for it), so no unit of ours may claim it,
+# and the daemon leaves the journal to the fd store and /dev/liveupdate to
+# systemd-shutdown.
+check no_live_update_target_and_fd_store_handover \
+	bash -c "! ls '$units' | grep -q '^live-update' && grep -q '^ExecStart=/usr/sbin/smmu-khod .*--handover fd-store' '$svc'"
 
 # The command lines in ExecStart= are ones the binaries accept: the daemon's
 # options parse (--version after them exits 0 only if all were valid), and
