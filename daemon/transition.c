@@ -2,6 +2,7 @@
 /* smmu-khod state commits: enter a state, commit the journal, status line, the kernel's view. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
