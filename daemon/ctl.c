@@ -596,11 +596,42 @@ static int parse_args(int argc, char **argv, struct plan_args *a, bool plan_ok,
 
 /* ---- commands ---- */
 
-static int finish_status(Skhopb__Response *r, bool json)
+/* "state: ARMED" and the operator's next step: the daemon's hint, else the state's. */
+static void print_next(const Skhopb__Response *r, const char *prefix)
 {
-	const char *hint = r->hint[0] ? r->hint : skhod_state_hint(r->status->state);
+	printf("%sstate: %s\nnext: %s\n", prefix, skhod_state_name(r->status->state),
+	       r->hint[0] ? r->hint : skhod_state_hint(r->status->state));
+}
 
-	if (json) {
+/*
+ * One round trip: send @req, then hand a successful reply to @show (which
+ * prints it and returns the exit code); a refused one is reported.  The
+ * reply is freed here.  @show may be NULL.
+ */
+static int run(Skhopb__Request *req, struct plan_args *a,
+	       int (*show)(const Skhopb__Response *r, struct plan_args *a))
+{
+	Skhopb__Response *r;
+	int ex;
+
+	ex = transact(req, NULL, &r, NULL);
+	if (ex)
+		return ex;
+	ex = report(r);
+	if (!ex && show)
+		ex = show(r, a);
+	skhopb__response__free_unpacked(r, NULL);
+	return ex;
+}
+
+static int show_status(const Skhopb__Response *r, struct plan_args *a)
+{
+	const char *hint;
+
+	if (!r->status)
+		return EX_OK;
+	hint = r->hint[0] ? r->hint : skhod_state_hint(r->status->state);
+	if (a->json) {
 		if (skhoctl_json_status(r->status, hint))
 			return EX_FAIL;
 	} else {
@@ -615,28 +646,27 @@ static int cmd_status(struct plan_args *a)
 {
 	Skhopb__Request req = SKHOPB__REQUEST__INIT;
 	Skhopb__StatusRequest st = SKHOPB__STATUS_REQUEST__INIT;
-	Skhopb__Response *r;
-	int ex;
 
 	req.op_case = SKHOPB__REQUEST__OP_STATUS;
 	req.status = &st;
-	ex = transact(&req, NULL, &r, NULL);
-	if (ex)
-		return ex;
-	if (r->code || !r->status)
-		ex = report(r);
-	else
-		ex = finish_status(r, a->json);
-	skhopb__response__free_unpacked(r, NULL);
-	return ex;
+	return run(&req, a, show_status);
+}
+
+static int show_arm(const Skhopb__Response *r, struct plan_args *a)
+{
+	if (r->plan)
+		printf("plan:    kernel %s, initrd %s, %zu device(s)\ncmdline: %s\n",
+		       r->plan->kernel, r->plan->initrd[0] ? r->plan->initrd : "(none)",
+		       r->plan->n_devices, r->plan->cmdline);
+	if (r->status && !a->dry_run)
+		print_next(r, "");
+	return EX_OK;
 }
 
 static int cmd_arm(struct plan_args *a)
 {
 	Skhopb__Request req = SKHOPB__REQUEST__INIT;
 	Skhopb__ArmRequest arm = SKHOPB__ARM_REQUEST__INIT;
-	Skhopb__Response *r;
-	int ex;
 
 	if (!a->have)
 		return usage_error("arm: the plan needs --kernel, --device and --append or --reuse-cmdline");
@@ -644,19 +674,7 @@ static int cmd_arm(struct plan_args *a)
 	arm.dry_run = a->dry_run;
 	req.op_case = SKHOPB__REQUEST__OP_ARM;
 	req.arm = &arm;
-	ex = transact(&req, NULL, &r, NULL);
-	if (ex)
-		return ex;
-	ex = report(r);
-	if (!ex && r->plan)
-		printf("plan:    kernel %s, initrd %s, %zu device(s)\ncmdline: %s\n",
-		       r->plan->kernel, r->plan->initrd[0] ? r->plan->initrd : "(none)",
-		       r->plan->n_devices, r->plan->cmdline);
-	if (!ex && r->status && !a->dry_run)
-		printf("state: %s\nnext: %s\n", skhod_state_name(r->status->state),
-		       r->hint[0] ? r->hint : skhod_state_hint(r->status->state));
-	skhopb__response__free_unpacked(r, NULL);
-	return ex;
+	return run(&req, a, show_arm);
 }
 
 /*
@@ -771,60 +789,57 @@ static int cmd_verify(struct plan_args *a)
 	}
 	ex = report(r);
 	if (!ex && !a->json && r->status)
-		printf("state: %s\nnext: %s\n", skhod_state_name(r->status->state),
-		       r->hint[0] ? r->hint : skhod_state_hint(r->status->state));
+		print_next(r, "");
 	skhopb__response__free_unpacked(r, NULL);
 	return ex;
 }
 
-static int cmd_simple(int op, struct plan_args *a)
+static int show_state(const Skhopb__Response *r, struct plan_args *a)
+{
+	(void)a;
+	if (r->status)
+		print_next(r, "");
+	return EX_OK;
+}
+
+static int cmd_abort(struct plan_args *a)
 {
 	Skhopb__Request req = SKHOPB__REQUEST__INIT;
 	Skhopb__AbortRequest ab = SKHOPB__ABORT_REQUEST__INIT;
-	Skhopb__FinishRequest fin = SKHOPB__FINISH_REQUEST__INIT;
-	Skhopb__Response *r;
-	int ex;
 
-	req.op_case = op;
-	if (op == SKHOPB__REQUEST__OP_ABORT) {
-		ab.reason = (char *)(a->reason ? a->reason : protobuf_c_empty_string);
-		req.abort = &ab;
-	} else {
-		req.finish = &fin;
-	}
-	ex = transact(&req, NULL, &r, NULL);
-	if (ex)
-		return ex;
-	ex = report(r);
-	if (!ex && r->status)
-		printf("state: %s\nnext: %s\n", skhod_state_name(r->status->state),
-		       skhod_state_hint(r->status->state));
-	skhopb__response__free_unpacked(r, NULL);
-	return ex;
+	ab.reason = (char *)(a->reason ? a->reason : protobuf_c_empty_string);
+	req.op_case = SKHOPB__REQUEST__OP_ABORT;
+	req.abort = &ab;
+	return run(&req, a, show_state);
+}
+
+static int cmd_finish(struct plan_args *a)
+{
+	Skhopb__Request req = SKHOPB__REQUEST__INIT;
+	Skhopb__FinishRequest fin = SKHOPB__FINISH_REQUEST__INIT;
+
+	req.op_case = SKHOPB__REQUEST__OP_FINISH;
+	req.finish = &fin;
+	return run(&req, a, show_state);
+}
+
+static int show_history(const Skhopb__Response *r, struct plan_args *a)
+{
+	if (a->json)
+		return skhoctl_json_history(r) ? EX_FAIL : EX_OK;
+	human_history(stdout, r);
+	return EX_OK;
 }
 
 static int cmd_history(struct plan_args *a)
 {
 	Skhopb__Request req = SKHOPB__REQUEST__INIT;
 	Skhopb__HistoryRequest h = SKHOPB__HISTORY_REQUEST__INIT;
-	Skhopb__Response *r;
-	int ex;
 
 	h.max = a->max;
 	req.op_case = SKHOPB__REQUEST__OP_HISTORY;
 	req.history = &h;
-	ex = transact(&req, NULL, &r, NULL);
-	if (ex)
-		return ex;
-	ex = report(r);
-	if (!ex) {
-		if (a->json)
-			ex = skhoctl_json_history(r) ? EX_FAIL : EX_OK;
-		else
-			human_history(stdout, r);
-	}
-	skhopb__response__free_unpacked(r, NULL);
-	return ex;
+	return run(&req, a, show_history);
 }
 
 int main(int argc, char **argv)
@@ -877,10 +892,10 @@ int main(int argc, char **argv)
 		ex = parse_args(argc, argv, &a, false, f_verify) ?: cmd_verify(&a);
 	else if (!strcmp(cmd, "abort"))
 		ex = parse_args(argc, argv, &a, false, f_abort) ?:
-		     cmd_simple(SKHOPB__REQUEST__OP_ABORT, &a);
+		     cmd_abort(&a);
 	else if (!strcmp(cmd, "finish"))
 		ex = parse_args(argc, argv, &a, false, NULL) ?:
-		     cmd_simple(SKHOPB__REQUEST__OP_FINISH, &a);
+		     cmd_finish(&a);
 	else if (!strcmp(cmd, "history"))
 		ex = parse_args(argc, argv, &a, false, f_history) ?: cmd_history(&a);
 	else

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "frame.h"
+#include "io.h"
 
 void skhod_frame_hdr(uint8_t hdr[4], uint32_t len)
 {
@@ -15,22 +16,6 @@ void skhod_frame_hdr(uint8_t hdr[4], uint32_t len)
 	hdr[1] = (uint8_t)(len >> 16);
 	hdr[2] = (uint8_t)(len >> 8);
 	hdr[3] = (uint8_t)len;
-}
-
-static int send_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 int skhod_frame_send(int fd, const ProtobufCMessage *m)
@@ -46,7 +31,7 @@ int skhod_frame_send(int fd, const ProtobufCMessage *m)
 		return -ENOMEM;
 	skhod_frame_hdr(buf, (uint32_t)len);
 	protobuf_c_message_pack(m, buf + 4);
-	r = send_all(fd, buf, 4 + len);
+	r = skhod_out_all(fd, SKHOD_OUT_SEND, buf, 4 + len, 0);
 	free(buf);
 	return r;
 }

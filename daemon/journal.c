@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "crashpoint.h"
+#include "io.h"
 #include "journal.h"
 #include "log.h"
 #include "pbutil.h"
@@ -199,43 +200,6 @@ void skhod_jstore_close(struct skhod_jstore *s)
 	s->dirfd = s->memfd = -1;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int skhod_pwrite_all(int fd, const void *buf, size_t len, off_t off)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 /*
  * A new @tmp in @dirfd, never following a link planted there: O_EXCL (with
  * O_NOFOLLOW) creates a fresh inode or fails; a leftover of a crash (or a
@@ -265,7 +229,7 @@ static int write_atomic(int dirfd, const char *tmp, const char *name, const uint
 	fd = create_tmp(dirfd, tmp);
 	if (fd < 0)
 		return fd;
-	r = write_all(fd, buf, len);
+	r = skhod_out_all(fd, SKHOD_OUT_WRITE, buf, len, 0);
 	if (!r && fsync(fd))
 		r = -errno;
 	if (close(fd) && !r)
@@ -450,7 +414,7 @@ int skhod_journal_memfd_write(int memfd, const uint8_t *buf, size_t len, uint64_
 {
 	if (len > SKHOD_MEMFD_SLOT)
 		return -EFBIG;
-	return skhod_pwrite_all(memfd, buf, len, (off_t)(seq & 1) * SKHOD_MEMFD_SLOT);
+	return skhod_out_all(memfd, SKHOD_OUT_PWRITE, buf, len, (off_t)(seq & 1) * SKHOD_MEMFD_SLOT);
 }
 
 int skhod_journal_memfd_read(int memfd, Skhopb__Journal **out, char *why,

@@ -125,8 +125,6 @@ int skhod_history_archive(struct skhod_jstore *s, const Skhopb__Journal *j);
 int skhod_history_list(struct skhod_jstore *s, uint32_t max,
 		       Skhopb__Journal ***out, size_t *n);
 
-/* Write all of @buf to @fd at @off (pwrite loop).  -errno. */
-int skhod_pwrite_all(int fd, const void *buf, size_t len, off_t off);
 
 /* CRC-32 (IEEE 802.3, reflected, as zlib). */
 uint32_t skhod_crc32(const void *p, size_t len);

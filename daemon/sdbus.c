@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "sdbus.h"
 
 #define MSG_MAX		(64 * 1024)
@@ -159,19 +160,39 @@ static int read_line(int fd, char *line, size_t len, int64_t deadline)
 	return n >= 2 && line[n - 2] == '\r' && line[n - 1] == '\n' ? 0 : -EPROTO;
 }
 
-static int write_all(int fd, const void *b, size_t l)
+/*
+ * The fixed header and header fields of a METHOD_CALL to systemd's manager
+ * object, with serial @serial and a body of @body_len bytes of signature
+ * @sig (NULL: no body), padded to the 8-byte body boundary.  D-Bus
+ * specification, "Message Format": byte order 'l', type 1, flags 0,
+ * version 1, then PATH (1), INTERFACE (2), MEMBER (3), DESTINATION (6),
+ * SIGNATURE (8).
+ */
+static void call_header(struct buf *m, uint32_t serial, uint32_t body_len, const char *iface,
+			const char *member, const char *sig)
 {
-	while (l) {
-		ssize_t r = send(fd, b, l, MSG_NOSIGNAL);
+	uint32_t fl;
 
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		b = (const char *)b + r;
-		l -= (size_t)r;
+	put_u8(m, 'l');
+	put_u8(m, 1);	/* METHOD_CALL */
+	put_u8(m, 0);	/* flags */
+	put_u8(m, 1);	/* protocol version */
+	put_u32(m, body_len);
+	put_u32(m, serial);
+	put_u32(m, 0);	/* fields length, patched below */
+	field(m, 1, "o", "/org/freedesktop/systemd1");
+	field(m, 2, "s", iface);
+	field(m, 3, "s", member);
+	field(m, 6, "s", "org.freedesktop.systemd1");
+	if (sig)
+		field(m, 8, "g", sig);
+	fl = (uint32_t)(m->n - 16);
+	if (!m->overflow) {
+		uint8_t le[4] = { fl, fl >> 8, fl >> 16, fl >> 24 };
+
+		memcpy(m->b + 12, le, 4);
 	}
-	return 0;
+	align(m, 8);
 }
 
 /* ---- reply parsing ---- */
@@ -315,7 +336,7 @@ static int sd_call(const char *bus_path, const char *iface, const char *member,
 	for (i = 0; uid[i]; i++)
 		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)uid[i]);
 	snprintf(line, sizeof(line), "%cAUTH EXTERNAL %s\r\n", 0, hex);
-	r = write_all(fd, line, 1 + strlen(line + 1));
+	r = skhod_out_all(fd, SKHOD_OUT_SEND, line, 1 + strlen(line + 1), 0);
 	if (!r)
 		r = read_line(fd, line, sizeof(line), deadline);
 	if (r) {
@@ -331,25 +352,7 @@ static int sd_call(const char *bus_path, const char *iface, const char *member,
 	/* The METHOD_CALL: header, fields, body "ss". */
 	put_str(&bd, a1);
 	put_str(&bd, a2);
-	put_u8(&msg, 'l');
-	put_u8(&msg, 1);	/* METHOD_CALL */
-	put_u8(&msg, 0);	/* flags */
-	put_u8(&msg, 1);	/* protocol version */
-	put_u32(&msg, (uint32_t)bd.n);
-	put_u32(&msg, 1);	/* serial */
-	put_u32(&msg, 0);	/* fields length, patched below */
-	field(&msg, 1, "o", "/org/freedesktop/systemd1");
-	field(&msg, 2, "s", iface);
-	field(&msg, 3, "s", member);
-	field(&msg, 6, "s", "org.freedesktop.systemd1");
-	field(&msg, 8, "g", "ss");
-	{
-		uint32_t fl = (uint32_t)(msg.n - 16);
-		uint8_t le[4] = { fl, fl >> 8, fl >> 16, fl >> 24 };
-
-		memcpy(msg.b + 12, le, 4);
-	}
-	align(&msg, 8);
+	call_header(&msg, 1, (uint32_t)bd.n, iface, member, "ss");
 	put(&msg, bd.b, bd.n);
 	if (msg.overflow || bd.overflow) {
 		snprintf(err, errlen, "arguments too long");
@@ -363,27 +366,10 @@ static int sd_call(const char *bus_path, const char *iface, const char *member,
 	 * StartUnit ran only when this client gave up and closed).  Each
 	 * ping's reply is skipped below.
 	 */
-	put_u8(&ping, 'l');
-	put_u8(&ping, 1);
-	put_u8(&ping, 0);
-	put_u8(&ping, 1);
-	put_u32(&ping, 0);	/* no body */
-	put_u32(&ping, 2);
-	put_u32(&ping, 0);
-	field(&ping, 1, "o", "/org/freedesktop/systemd1");
-	field(&ping, 2, "s", "org.freedesktop.DBus.Peer");
-	field(&ping, 3, "s", "Ping");
-	field(&ping, 6, "s", "org.freedesktop.systemd1");
-	{
-		uint32_t fl = (uint32_t)(ping.n - 16);
-		uint8_t le[4] = { fl, fl >> 8, fl >> 16, fl >> 24 };
-
-		memcpy(ping.b + 12, le, 4);
-	}
-	align(&ping, 8);
-	r = write_all(fd, "BEGIN\r\n", 7);
+	call_header(&ping, 2, 0, "org.freedesktop.DBus.Peer", "Ping", NULL);
+	r = skhod_out_all(fd, SKHOD_OUT_SEND, "BEGIN\r\n", 7, 0);
 	if (!r)
-		r = write_all(fd, msg.b, msg.n);
+		r = skhod_out_all(fd, SKHOD_OUT_SEND, msg.b, msg.n, 0);
 	if (r) {
 		snprintf(err, errlen, "sending %s to systemd: %s", member, strerror(-r));
 		goto out;
@@ -396,7 +382,7 @@ static int sd_call(const char *bus_path, const char *iface, const char *member,
 		/* Poke the server with a ping every 500 ms of silence. */
 		while ((r = wait_in(fd, now_ms() + 500 < deadline ? now_ms() + 500 : deadline)) ==
 			       -ETIMEDOUT && now_ms() < deadline && pings < 60) {
-			r = write_all(fd, ping.b, ping.n);
+			r = skhod_out_all(fd, SKHOD_OUT_SEND, ping.b, ping.n, 0);
 			if (r)
 				break;
 			pings++;
