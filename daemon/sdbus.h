@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* smmu-khoctl's one D-Bus call: ask systemd (PID 1) to start a unit, as `systemctl kexec` does. */
 #ifndef SKHOD_SDBUS_H
 #define SKHOD_SDBUS_H

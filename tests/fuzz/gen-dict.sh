@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Print the fuzz dictionary: tests/fuzz/fdt.dict plus the ABI's strings.
 #
 # Usage: gen-dict.sh FDT_DICT ABI_HEADER > out.dict

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Minimize fuzz inputs into the committed seed corpus (libFuzzer -merge=1).
 #
 # Usage: merge-corpus.sh DIR OUT INPUT_DIR...
