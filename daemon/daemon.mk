@@ -224,9 +224,10 @@ endif
 #       is never written), the man pages and the operator docs.  Writes only
 #       below $(DESTDIR); needs root only when that is /.  Enabling the units
 #       (systemctl enable) is left to the operator or the package.
-# make install-arm64 ARM64_SYSROOT=<dir> DESTDIR=<dir> PREFIX=/usr
-#       the same with the static arm64 product (build/arm64/daemon): how the
-#       systemd VM test builds its guest image (tests/vm/systemd/sysd.sh).
+# make install INSTALL_ARCH=arm64 ARM64_SYSROOT=<dir> DESTDIR=<dir> PREFIX=/usr
+#       the same with the static arm64 product (build/arm64/daemon, see
+#       daemon-arm64): how the systemd VM test builds its guest image from
+#       the install command of docs/operator-guide.md (tests/vm/systemd/sysd.sh).
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 BINDIR ?= $(PREFIX)/bin
@@ -262,13 +263,15 @@ define daemon_install
 	$(INSTALL) -m 0644 docs/operator-guide.md docs/daemon.md $(DESTDIR)$(DOCDIR)/
 endef
 
-.PHONY: install install-arm64
+.PHONY: install
+INSTALL_ARCH ?= host
+ifeq ($(INSTALL_ARCH),host)
 install: $(DAEMON_OPT_BINS)
 	$(call daemon_install,$(O)/opt/daemon)
-ifeq ($(ARM64_SYSROOT),)
-install-arm64:
-	@echo "$@: set ARM64_SYSROOT (see daemon-arm64)"; exit 1
-else
-install-arm64: $(O)/arm64/daemon/smmu-khod $(O)/arm64/daemon/smmu-khoctl
+else ifeq ($(INSTALL_ARCH)-$(if $(ARM64_SYSROOT),set,),arm64-set)
+install: $(O)/arm64/daemon/smmu-khod $(O)/arm64/daemon/smmu-khoctl
 	$(call daemon_install,$(O)/arm64/daemon)
+else
+install:
+	@echo "install: INSTALL_ARCH is host (default) or arm64 (with ARM64_SYSROOT, see daemon-arm64)"; exit 1
 endif

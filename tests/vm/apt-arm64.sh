@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
 # Sourced by the VM scripts: fetch Debian arm64 .debs with apt-get download under a private apt state and unpack them with dpkg -x.
 #
 # Nothing is installed on the host and no multiarch setup is needed: the
