@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# smmu-khod / smmu-khoctl build, protobuf generation, host tests (make daemon-check).
+# smmu-khod / smmu-khoctl build, protobuf generation, host tests (make daemon-check), make install.
 #
 #   build/gen/proto/smmu_kho.pb-c.{c,h}   generated from proto/ (never committed)
 #   build/opt/daemon/{smmu-khod,smmu-khoctl}       the product, -O2

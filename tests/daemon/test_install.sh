@@ -126,7 +126,7 @@ else
 	not_ok installed_smmu_khod_holds_no_test_code "${lines[@]}"
 fi
 
-# ---- 9-11: man pages lint clean (groff -ww: every warning) ------------------------
+# ---- 9-11: man pages lint clean (groff -ww: every warning); lint steps, tallied apart
 lint() {
 	local w
 	w=$(groff -man -ww -z "$1" 2>&1); local rc=$?
@@ -135,10 +135,10 @@ lint() {
 }
 for p in man8/smmu-khod.8 man8/smmu-khoctl.8 man5/smmu-kho-update.conf.5; do
 	if w=$(lint "$sys/usr/share/man/$p"); then
-		ok "man_lints_clean_${p##*/}"
+		ok "lint.man_clean_${p##*/}"
 	else
 		mapfile -t lines <<<"$w"
-		not_ok "man_lints_clean_${p##*/}" "${lines[@]}"
+		not_ok "lint.man_clean_${p##*/}" "${lines[@]}"
 	fi
 done
 
