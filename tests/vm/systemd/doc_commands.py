@@ -27,7 +27,7 @@ Usage:
 Exit status: 0 (list/guest: the doc is well formed; check: the analysis
 ran), 2 on a malformed doc (a shell block of the walkthrough without a
 marker, a marker without a block, an unknown phase, a tag on a block of
-several commands) or unreadable input.
+several commands, a command in a block not marked sh) or unreadable input.
 """
 import os
 import re
@@ -40,6 +40,8 @@ PHASES = ('host', 'k1-install', 'k1-arm', 'k1-update', 'k2', 'k2-finish', 'k2-af
 RE_MARK = re.compile(r'^<!-- doc-test phase=(\S+)(?: tag=(\S+))? -->$')
 RE_EXPECT = re.compile(r'\s+#\s*expect:\s*(.*)$')
 SECTION = '## Running an update with systemd'
+# what a command line of the walkthrough starts with (to catch one hidden in a non-sh block)
+RE_COMMAND = re.compile(r'^(sudo\s+)?(smmu-khoctl|smmu-khod|systemctl|journalctl|systemd-\w+|make|cp)\s')
 
 
 class DocError(Exception):
@@ -85,6 +87,9 @@ def extract(path):
                                  e.group(1).strip() if e else '', l.strip()))
             elif mark is not None and mark[0] == i:
                 raise DocError('%s:%d: doc-test marker above a non-sh block' % (path, i + 1))
+            elif any(RE_COMMAND.match(l) for l in body):
+                raise DocError('%s:%d: commands in a block not marked ```sh (so not run)'
+                               % (path, i + 1))
             mark = None
             i = end + 1
             continue
