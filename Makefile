@@ -5,7 +5,7 @@
 #   tests/fuzz/fuzz.mk    libFuzzer targets
 #   tests/bench/bench.mk  benchmarks (make bench), never timed asserts
 #   tests/vm/vm.mk        QEMU arm64 VM harness (make vm-check, vm-bench)
-#   daemon/daemon.mk      smmu-khod, smmu-khoctl, systemd units
+#   daemon/daemon.mk      smmu-khod, smmu-khoctl, systemd units, man pages, make install
 .DEFAULT_GOAL := all
 O ?= build
 CC ?= cc

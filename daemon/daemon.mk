@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# smmu-khod / smmu-khoctl build, protobuf generation, host tests (make daemon-check).
+# smmu-khod / smmu-khoctl build, protobuf generation, host tests (make daemon-check), make install.
 #
 #   build/gen/proto/smmu_kho.pb-c.{c,h}   generated from proto/ (never committed)
 #   build/opt/daemon/{smmu-khod,smmu-khoctl}       the product, -O2
@@ -144,9 +144,11 @@ daemon-product-check: $(O)/opt/daemon/smmu-khod
 .PHONY: daemon daemon-check
 daemon: $(DAEMON_BINS) $(DAEMON_OPT_BINS)
 
-# Each program prints KTAP; the units check is a shell script printing KTAP.
-daemon-check: $(DAEMON_BINS) $(DTESTS) $(O)/opt/daemon/smmu-khod
+# Each program prints KTAP; the units and `make install` checks are shell
+# scripts printing KTAP.
+daemon-check: $(DAEMON_BINS) $(DTESTS) $(DAEMON_OPT_BINS)
 	@fail=0; for t in $(DTESTS); do $$t || fail=1; done; \
+	O=$(O) MAKE="$(MAKE)" tests/daemon/test_install.sh || fail=1; \
 	SKHOD_BIN=$(SKHOD_TEST_BIN) SKHOCTL_BIN=$(SKHOCTL_SAN_BIN) \
 		tests/daemon/test_units.sh || fail=1; \
 	tests/daemon/test_product.sh $(SKHOD_PRODUCT_BINS) || fail=1; exit $$fail
@@ -211,4 +213,65 @@ else
 daemon-arm64: $(O)/arm64/daemon/smmu-khod $(O)/arm64/daemon/smmu-khoctl
 endif
 daemon-arm64-test: $(O)/arm64-test/daemon/smmu-khod
+endif
+
+# ---- make install ----
+# make install [DESTDIR=<staging root>] [PREFIX=/usr/local] [SBINDIR= BINDIR=
+#   UNITDIR= TMPFILESDIR= MANDIR= SYSCONFDIR= DOCDIR=]
+#       the product (build/opt/daemon: no test code), its units with
+#       ExecStart= pointing at $(SBINDIR), the tmpfiles.d entry, a sample
+#       plan ($(SYSCONFDIR)/smmu-kho/update.conf.example; update.conf itself
+#       is never written), the man pages and the operator docs.  Writes only
+#       below $(DESTDIR); needs root only when that is /.  Enabling the units
+#       (systemctl enable) is left to the operator or the package.
+# make install INSTALL_ARCH=arm64 ARM64_SYSROOT=<dir> DESTDIR=<dir> PREFIX=/usr
+#       the same with the static arm64 product (build/arm64/daemon, see
+#       daemon-arm64): how the systemd VM test builds its guest image from
+#       the install command of docs/operator-guide.md (tests/vm/systemd/sysd.sh).
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/smmu-kho
+# /etc for the system prefix, $(PREFIX)/etc otherwise (GNU convention).
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+INSTALL ?= install
+DAEMON_MAN8 := daemon/man/smmu-khod.8 daemon/man/smmu-khoctl.8
+DAEMON_MAN5 := daemon/man/smmu-kho-update.conf.5
+DAEMON_UNITS := daemon/systemd/smmu-khod.service daemon/systemd/smmu-khod.socket
+
+# $(1) = directory holding the smmu-khod and smmu-khoctl to install.
+define daemon_install
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSCONFDIR)/smmu-kho $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 0755 $(1)/smmu-khod $(DESTDIR)$(SBINDIR)/smmu-khod
+	$(INSTALL) -m 0755 $(1)/smmu-khoctl $(DESTDIR)$(BINDIR)/smmu-khoctl
+	for u in $(DAEMON_UNITS); do \
+		sed -e 's|/usr/sbin/smmu-khod|$(SBINDIR)/smmu-khod|g' \
+		    -e 's|/usr/share/doc/smmu-kho/|$(DOCDIR)/|g' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp && \
+		mv $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
+	$(INSTALL) -m 0644 daemon/systemd/smmu-kho.tmpfiles $(DESTDIR)$(TMPFILESDIR)/smmu-kho.conf
+	$(INSTALL) -m 0644 daemon/systemd/update.conf.example \
+		$(DESTDIR)$(SYSCONFDIR)/smmu-kho/update.conf.example
+	$(INSTALL) -m 0644 $(DAEMON_MAN8) $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 $(DAEMON_MAN5) $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 docs/operator-guide.md docs/daemon.md $(DESTDIR)$(DOCDIR)/
+endef
+
+.PHONY: install
+INSTALL_ARCH ?= host
+ifeq ($(INSTALL_ARCH),host)
+install: $(DAEMON_OPT_BINS)
+	$(call daemon_install,$(O)/opt/daemon)
+else ifeq ($(INSTALL_ARCH)-$(if $(ARM64_SYSROOT),set,),arm64-set)
+install: $(O)/arm64/daemon/smmu-khod $(O)/arm64/daemon/smmu-khoctl
+	$(call daemon_install,$(O)/arm64/daemon)
+else
+install:
+	@echo "install: INSTALL_ARCH is host (default) or arm64 (with ARM64_SYSROOT, see daemon-arm64)"; exit 1
 endif

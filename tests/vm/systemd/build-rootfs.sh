@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Build (once, then reuse) the base guest root file system with Debian sid's arm64 systemd 262, unpacked without installing.
 #
 # The .debs are fetched with `apt-get download` under a private apt state
-# (-o Dir::State::Lists=..., -o APT::Architecture=arm64), whose source line
-# is built at run time from the URI of the machine's own Debian source
-# (/etc/apt/sources.list.d/*.sources); they are unpacked with `dpkg -x`:
+# whose source line is built at run time from the URI of the machine's own
+# Debian source, and unpacked with `dpkg -x` (tests/vm/apt-arm64.sh):
 # nothing is installed on the host and the host's systemd is never touched.
 # Then the few files systemd needs to boot are written: passwd/group (from
 # base-passwd), os-release (base-files), a fixed machine-id (no first-boot
@@ -42,36 +42,21 @@ exec 9>"$top/.lock"
 flock 9
 if complete; then echo "$base"; exit 0; fi
 
-uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
-[ -n "$uri" ] || uri=$(awk '$1=="deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
-[ -n "$uri" ] || { echo "build-rootfs: no Debian apt URI in /etc/apt" >&2; exit 1; }
-
-apt_dir=$SMMU_KHO_CACHE/apt-$SUITE-arm64
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$apt_dir/dl"
-printf 'deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
-	"$uri" "$SUITE" > "$apt_dir/sources.list"
-APT=(-o Dir::Etc::SourceList="$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
-     -o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache::Archives="$apt_dir/archives"
-     -o Dir::State::Status=/dev/null -o APT::Architecture=arm64
-     -o APT::Architectures::=arm64 -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-echo "build-rootfs: apt-get update ($SUITE, arm64) in $apt_dir" >&2
-apt-get "${APT[@]}" update -qq >&2
+# shellcheck source=tests/vm/apt-arm64.sh
+. "$(dirname "$0")/../apt-arm64.sh"
+apt_arm64_init build-rootfs "$SUITE"
 mapfile -t pkgs < <(apt-cache "${APT[@]}" depends --recurse --no-recommends --no-suggests \
 	--no-conflicts --no-breaks --no-replaces --no-enhances "${ROOTS[@]}" |
 	grep -v '^ ' | grep -v '^<' | grep -Ev "$SKIP" | sort -u)
 echo "build-rootfs: ${#pkgs[@]} packages: ${pkgs[*]}" >&2
-rm -f "$apt_dir/dl/"*.deb
-(cd "$apt_dir/dl" && apt-get "${APT[@]}" download -qq "${pkgs[@]}" >&2)
+apt_arm64_download "${pkgs[@]}"
 
 tmp=$top/base.tmp.$$
 rm -rf "$tmp"
 mkdir -p "$tmp/usr/bin" "$tmp/usr/sbin" "$tmp/usr/lib"
 # merged /usr, as base-files and the sid packages expect
 ln -s usr/bin "$tmp/bin"; ln -s usr/sbin "$tmp/sbin"; ln -s usr/lib "$tmp/lib"
-for deb in "$apt_dir/dl/"*.deb; do
-	case $deb in *_arm64.deb|*_all.deb) ;; *) echo "build-rootfs: $deb is not arm64/all" >&2; exit 1 ;; esac
-	dpkg -x "$deb" "$tmp"
-done
+apt_arm64_unpack "$tmp" "arm64 all"
 dpkg-deb -f "$apt_dir/dl/"systemd_*_arm64.deb Version > "$tmp/.systemd-version"
 rm -rf "$tmp/usr/share/doc" "$tmp/usr/share/man" "$tmp/usr/share/locale" "$tmp/usr/share/info"
 

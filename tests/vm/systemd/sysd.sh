@@ -6,8 +6,9 @@
 # edu_dma.ko, the static arm64 smmu-khod/smmu-khoctl, and the guest's root
 # file system: the cached base of tests/vm/systemd/build-rootfs.sh (sid's
 # arm64 systemd, unpacked without installing) plus this run's kernel,
-# modules (modules-load.d + depmod), daemon and units (daemon/systemd/,
-# enabled as `systemctl enable` would), packed with mkfs.ext4 -d into a virtio-blk
+# modules (modules-load.d + depmod), and smmu-kho as the operator guide's
+# `make install` put it into a staging DESTDIR (units enabled with
+# `systemctl --root`), packed with mkfs.ext4 -d into a virtio-blk
 # root disk; smmu-khod's state directory /var/lib/smmu-kho is a second
 # ext4 disk.  Then boots QEMU (virt, SMMUv3, edu at 00:02.0 = SID 0x10)
 # once per mode and judges the serial log with tests/vm/systemd/sysd_check.py.
@@ -115,7 +116,7 @@ finish() {
 [ $demo = 1 ] || echo "KTAP version 1"
 
 # ---- tools ------------------------------------------------------------------
-for tool in qemu-system-aarch64 ${CROSS}gcc ${CROSS}strip python3 timeout make flock mkfs.ext4 e2fsck dumpe2fs depmod dpkg apt-get; do
+for tool in qemu-system-aarch64 ${CROSS}gcc systemctl python3 timeout make flock mkfs.ext4 e2fsck dumpe2fs depmod dpkg apt-get; do
 	command -v "$tool" >/dev/null ||
 		{ result fail sysd.build.tools "missing $tool (run tests/setup/apt-deps.sh vm)"; finish; }
 done
@@ -165,16 +166,52 @@ fi
 build_daemon() {
 	local sysroot
 	sysroot=$("$e2e/fetch-arm64-libs.sh") &&
-	make -C "$root" --no-print-directory -j2 O="$obuild" ARM64_SYSROOT="$sysroot" daemon-arm64 &&
-	mkdir -p "$out/bin" &&
-	"${CROSS}strip" -o "$out/bin/smmu-khod" "$obuild/arm64/daemon/smmu-khod" &&
-	"${CROSS}strip" -o "$out/bin/smmu-khoctl" "$obuild/arm64/daemon/smmu-khoctl"
+	make -C "$root" --no-print-directory -j2 O="$obuild" ARM64_SYSROOT="$sysroot" daemon-arm64
 }
 if step daemon-arm64 "$logs/daemon.log" build_daemon; then
 	result ok sysd.build.daemon_arm64_static \
-		"$out/bin/smmu-khod ($(stat -c %s "$out/bin/smmu-khod") bytes), smmu-khoctl ($(stat -c %s "$out/bin/smmu-khoctl") bytes)"
+		"$obuild/arm64/daemon/smmu-khod ($(stat -c %s "$obuild/arm64/daemon/smmu-khod") bytes), smmu-khoctl ($(stat -c %s "$obuild/arm64/daemon/smmu-khoctl") bytes)"
 else
 	result fail sysd.build.daemon_arm64_static "see $logs/daemon.log"; finish
+fi
+
+# The smmu-kho part of the guest image is what the operator guide's install
+# command puts into a staging DESTDIR: docs/operator-guide.md's host block
+# (tests/vm/systemd/doc_commands.py), run in the source tree with this
+# run's O=, DESTDIR=<staging>, INSTALL_ARCH=arm64 and the sysroot appended
+# (make's later assignments win).  Each command's exit status and output
+# go to $out/doc-host.results for doc_commands.py check.
+# shellcheck disable=SC2317  # run through step()
+doc_install() {
+	local sysroot id phase tag expect cmd rc
+	sysroot=$("$e2e/fetch-arm64-libs.sh") || return 1
+	rm -rf "$out/stage" "$out/doc-host.results"
+	python3 "$here/doc_commands.py" list "$root/docs/operator-guide.md" >"$out/doc-commands.tsv" &&
+	python3 "$here/doc_commands.py" guest "$root/docs/operator-guide.md" >"$out/doc-commands.guest" ||
+		return 1
+	# shellcheck disable=SC2034  # tag, expect: judged by doc_commands.py check
+	while IFS=$'\t' read -r id phase tag expect cmd; do
+		[ "$phase" = host ] || continue
+		cmd=${cmd%%#*}
+		case $cmd in
+		"make install "*) ;;
+		*) echo "sysd: the guide's host command is not a make install: $cmd"; return 1 ;;
+		esac
+		echo "sysd: $cmd  [+ O= DESTDIR=$out/stage INSTALL_ARCH=arm64 ARM64_SYSROOT=]"
+		(cd "$root" && bash -c "$cmd O='$obuild' DESTDIR='$out/stage' INSTALL_ARCH=arm64 ARM64_SYSROOT='$sysroot'") \
+			>"$out/doc-host.$id.log" 2>&1
+		rc=$?
+		cat "$out/doc-host.$id.log"
+		printf 'HOST\t%s\t%s\n' "$id" "$rc" >>"$out/doc-host.results"
+		sed "s/^/OUT\t$id\t/" "$out/doc-host.$id.log" >>"$out/doc-host.results"
+		[ "$rc" = 0 ] || return 1
+	done <"$out/doc-commands.tsv"
+	[ -x "$out/stage/usr/sbin/smmu-khod" ]
+}
+if step install "$logs/install.log" doc_install; then
+	result ok sysd.build.make_install_staging "$out/stage: $(cd "$out/stage" && find . -type f | wc -l) files (the operator guide's make install)"
+else
+	result fail sysd.build.make_install_staging "see $logs/install.log"; finish
 fi
 
 
@@ -207,14 +244,12 @@ mk_disks() {
 	depmod -b "$r" "$kver" &&
 	mkdir -p "$r/etc/modules-load.d" &&
 	printf 'smmu_kho\nedu_dma\n' > "$r/etc/modules-load.d/smmu-kho.conf" || return 1
-	# smmu-khod, smmu-khoctl and their units, enabled
-	install -D -m 0755 "$out/bin/smmu-khod" "$r/usr/sbin/smmu-khod" &&
-	install -D -m 0755 "$out/bin/smmu-khoctl" "$r/usr/bin/smmu-khoctl" &&
-	install -m 0644 "$root/daemon/systemd/smmu-khod.service" "$root/daemon/systemd/smmu-khod.socket" \
-		"$r/usr/lib/systemd/system/" &&
-	mkdir -p "$r/etc/systemd/system/multi-user.target.wants" "$r/etc/systemd/system/sockets.target.wants" &&
-	ln -sf /usr/lib/systemd/system/smmu-khod.service "$r/etc/systemd/system/multi-user.target.wants/" &&
-	ln -sf /usr/lib/systemd/system/smmu-khod.socket "$r/etc/systemd/system/sockets.target.wants/" || return 1
+	# smmu-khod, smmu-khoctl, units, tmpfiles, sample plan, man pages: the
+	# staged make install, overlaid; the units enabled offline in the image
+	# (systemctl --root only writes the .wants links below it)
+	cp -a "$out/stage/." "$r/" &&
+	systemctl --root="$r" enable smmu-khod.socket smmu-khod.service &&
+	install -D -m 0644 "$out/doc-commands.guest" "$r/usr/lib/smmu-kho-test/doc-commands" || return 1
 	# the test driver, its edu DMA tool, its drop-in generator
 	install -D -m 0755 "$here/guest/skho-sysd-drive.sh" "$r/usr/lib/smmu-kho-test/skho-sysd-drive.sh" &&
 	install -m 0755 "$here/guest/skho-statedir.sh" "$out/skho-edu" "$r/usr/lib/smmu-kho-test/" &&
@@ -273,6 +308,12 @@ judge() {
 		--trace "$logs/$mode.trace.log" --qemu-rc "$(cat "$logs/$mode.rc")" \
 		--statefs "$logs/$mode.statefs" >"$res" 2>>"$logs/$mode.qemu.log"
 	arc=$?
+	# update: every command of the operator guide's walkthrough ran, with its outcome
+	if [ "$mode" = update ]; then
+		python3 "$here/doc_commands.py" check "$root/docs/operator-guide.md" --mode update \
+			--serial "$logs/$mode.serial.log" --host-results "$out/doc-host.results" \
+			>>"$res" 2>>"$logs/$mode.qemu.log" || arc=$?
+	fi
 	while IFS=$'\t' read -r line verdict name detail; do
 		case $line in
 		RESULT) [ "$verdict" = ok ] || failed=1; result "$verdict" "$name" "$detail" ;;

@@ -5,8 +5,10 @@
 # holding up the boot).  The kernel command line says what to do:
 #   skhosd.k=K        1 = first boot, 2 = the kernel after the kexec
 #   skhosd.mode=M     boot: check the boot, power off
-#                     update: `smmu-khoctl update` (it asks systemd for
-#                       kexec.target), then in kernel 2 the checks
+#                     update: the operator guide's systemd walkthrough
+#                       (install, arm, status, abort, then `smmu-khoctl
+#                       update` asks systemd for kexec.target; in kernel 2
+#                       status, journalctl, finish), then the checks
 #                     kexec: `smmu-khoctl update --no-jump`, then a plain
 #                       `systemctl kexec`
 #                     nopreserve: as kexec, with a unit that does not set
@@ -45,6 +47,16 @@ boot_checks() {
 	run failed_units systemctl list-units --failed --no-legend --plain
 	run state_mount findmnt -no SOURCE,FSTYPE,OPTIONS /var/lib/smmu-kho
 }
+# doc_phase PHASE: the operator guide's commands for PHASE
+# (tests/vm/systemd/doc_commands.py guest), each as its tag; update mode only.
+DOC=/usr/lib/smmu-kho-test/doc-commands
+doc_phase() {
+	[ "$MODE" = update ] && [ -f "$DOC" ] || return 0
+	while IFS='	' read -r ph tag cmd; do
+		[ "$ph" = "$1" ] || continue
+		run "$tag" sh -c "$cmd" < /dev/null
+	done < "$DOC"
+}
 # This command line for kernel 2.
 next_cmdline() {
 	for a in $cmdline; do
@@ -57,22 +69,28 @@ say "hello mode=$MODE kho_in=$([ -e /sys/kernel/debug/kho/in ] && echo 1 || echo
 boot_checks
 
 if [ "$K" = 1 ] && [ "$MODE" != boot ]; then
+	next=$(next_cmdline)
+	# update: the operator guide's walkthrough -- install, then the plan
+	# (the edit of update.conf is this driver's), arm, status, abort.
+	doc_phase k1-install
+	if [ "$MODE" = update ]; then
+		mkdir -p /etc/smmu-kho
+		printf 'KERNEL=/boot/Image\nAPPEND="%s"\nDEVICES="%s"\n' "$next" "$DUT" \
+			> /etc/smmu-kho/update.conf
+	fi
+	doc_phase k1-arm
 	run edu_prepare /usr/lib/smmu-kho-test/skho-edu 1 prepare
 	# The marker: written to the state disk right before the update.
 	echo "marker $(cat /proc/sys/kernel/random/boot_id)" > /var/lib/smmu-kho/marker && sync
 	say "data marker written=$? boot_id=$(cat /proc/sys/kernel/random/boot_id)"
 	run status_before smmu-khoctl status
-	next=$(next_cmdline)
 	say "data update_start mode=$MODE"
 	# Stopping this unit during the shutdown must not cut the output short.
 	trap '' TERM
 	case $MODE in
 	update)
-		# The operator guide's one-step route: the plan in update.conf.
-		mkdir -p /etc/smmu-kho
-		printf 'KERNEL=/boot/Image\nAPPEND="%s"\nDEVICES="%s"\n' "$next" "$DUT" \
-			> /etc/smmu-kho/update.conf
-		run update smmu-khoctl update --config /etc/smmu-kho/update.conf
+		# The operator guide's one-step route: its update command (tag update).
+		doc_phase k1-update
 		;;
 	kexec|nopreserve)
 		run update smmu-khoctl update --no-jump --kernel /boot/Image --append "$next" --device "$DUT"
@@ -105,7 +123,13 @@ elif [ "$K" = 2 ]; then
 	run kexec_count systemctl show -P KExecCount
 	run shutdown_props sh -c 'systemctl show | grep -i -e kexec -e previous'
 	run analyze_time systemd-analyze time
-	run finish smmu-khoctl finish
+	if [ "$MODE" = update ]; then
+		doc_phase k2
+		doc_phase k2-finish	# its `smmu-khoctl finish` (tag finish)
+		doc_phase k2-after
+	else
+		run finish smmu-khoctl finish
+	fi
 	run json_after_finish smmu-khoctl status --json
 	run status_after_finish smmu-khoctl status
 fi
