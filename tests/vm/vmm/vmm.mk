@@ -1,0 +1,11 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# tests/vm/vmm/vmm.mk: make vfio-vm-check, a toy VMM's vfio/iommufd device DMA across a KHO kexec.
+#
+# Runs tests/vm/vmm/vmm_vmtest.sh over VFIO_VM_MODES (keep: the DMA goes on;
+# reset: the negative control, smmu_kho.ko keep_bus_master=0, must lose it)
+# and prints one KTAP line per check.
+VFIO_VM_MODES ?= keep reset
+.PHONY: vfio-vm-check
+
+vfio-vm-check: vm-deps
+	@SKHO_VMM_OUT=$(O)/vmm tests/vm/vmm/vmm_vmtest.sh $(addprefix --mode ,$(VFIO_VM_MODES))
