@@ -51,6 +51,7 @@ struct vmm {
 	volatile uint8_t *bar0;
 	uint32_t dev_id, ioas_id, hwpt_id;
 	int nest_parent;		/* the HWPT is a stage-2 nest parent */
+	const char *step;		/* the iommufd step under way */
 };
 
 static uint64_t page_pa(const void *va)
@@ -143,7 +144,7 @@ static int open_device(struct vmm *v)
 }
 
 /* vfio cdev + iommufd: IOAS with the memfd at VMM_IOVA, a HWPT, attach. */
-static int attach_guest_memory(struct vmm *v)
+static int attach_steps(struct vmm *v)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
@@ -151,13 +152,16 @@ static int attach_guest_memory(struct vmm *v)
 	struct iommu_hwpt_alloc hwpt = { .size = sizeof(hwpt) };
 	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
 
+	v->step = "open /dev/iommu";
 	v->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
 	if (v->iommufd < 0)
 		return -errno;
+	v->step = "VFIO_DEVICE_BIND_IOMMUFD";
 	bind.iommufd = v->iommufd;
 	if (ioctl(v->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
 		return -errno;
 	v->dev_id = bind.out_devid;
+	v->step = "IOMMU_IOAS_ALLOC";
 	if (ioctl(v->iommufd, IOMMU_IOAS_ALLOC, &ioas))
 		return -errno;
 	v->ioas_id = ioas.out_ioas_id;
@@ -167,6 +171,7 @@ static int attach_guest_memory(struct vmm *v)
 	map.fd = v->memfd;
 	map.length = (uint64_t)VMM_PAGES * VMM_PAGE;
 	map.iova = VMM_IOVA;
+	v->step = "IOMMU_IOAS_MAP_FILE";
 	if (ioctl(v->iommufd, IOMMU_IOAS_MAP_FILE, &map))
 		return -errno;
 	/* A VMM's stage 2: the nest parent; a plain paging HWPT only if the
@@ -175,6 +180,7 @@ static int attach_guest_memory(struct vmm *v)
 	hwpt.pt_id = v->ioas_id;
 	hwpt.flags = IOMMU_HWPT_ALLOC_NEST_PARENT;
 	v->nest_parent = 1;
+	v->step = "IOMMU_HWPT_ALLOC";
 	if (ioctl(v->iommufd, IOMMU_HWPT_ALLOC, &hwpt)) {
 		vmm_info("nest-parent HWPT refused (errno %d): plain paging HWPT", errno);
 		hwpt.flags = 0;
@@ -183,8 +189,18 @@ static int attach_guest_memory(struct vmm *v)
 			return -errno;
 	}
 	v->hwpt_id = hwpt.out_hwpt_id;
+	v->step = "VFIO_DEVICE_ATTACH_IOMMUFD_PT";
 	at.pt_id = v->hwpt_id;
 	return ioctl(v->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at) ? -errno : 0;
+}
+
+static int attach_guest_memory(struct vmm *v)
+{
+	int ret = attach_steps(v);
+
+	if (ret)
+		vmm_info("iommufd: %s failed: errno %d", v->step, -ret);
+	return ret;
 }
 
 /* Set memory decode and Bus Master through vfio's config region, as a
@@ -325,7 +341,6 @@ static int vmm_resume(struct vmm *v)
 	vmm_check(!ret, "luo_retrieve_memfd", "ret=%d", ret);
 	if (ret)
 		return ret;
-	print_pas(v, "k2");
 	/* Guest memory: every page but the DMA targets as the guest left it. */
 	for (p = 0; p < VMM_PAGES; p++)
 		for (i = 0; i < NWORDS; i++)
@@ -334,6 +349,7 @@ static int vmm_resume(struct vmm *v)
 			else if (p != PG_JUMP)
 				bad += page(v, p)[i] != vmm_guest_word(p, i);
 	vmm_check(!bad, "memfd_data_intact", "bad_words=%u", bad);
+	print_pas(v, "k2");	/* now that every page is mapped */
 	bad_jump = edu_pattern_diff(v, PG_JUMP);
 	vmm_check(!bad_jump, "jump_dma_landed", "bad_words=%u first=%#x", bad_jump,
 		  page(v, PG_JUMP)[0]);

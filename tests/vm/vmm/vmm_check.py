@@ -7,6 +7,9 @@ Prints one "RESULT<TAB>ok|fail<TAB>name<TAB>detail" line per check.
 --mode reset: the negative control (smmu_kho.ko keep_bus_master=0, so the
 device is stopped as stock 7.3 does): its checks pass only if the DMA after
 the jump was lost and the trace shows Bus Master cleared.
+--mode reopen: the negative control of the vfio-pci patch alone
+(keep_bus_master=0 in kernel 2 only): the jump DMA lands, then vfio-pci's
+open must clear Bus Master and the DMA after it must be lost.
 --self-test: the trace checks fail on doctored evidence.
 """
 import argparse
@@ -158,6 +161,8 @@ def judge(serial, trace, mode):
                                                            if not i.startswith('pa ')]
     if mode == 'keep':
         return out, info
+    if mode == 'reopen':
+        return negative_reopen(ev, out), info
     # Negative control: with the device stopped, the DMA after the jump
     # must be lost and the trace must show the Bus Master clear; the rest
     # (handover, translation) must still have worked, or the control
@@ -176,6 +181,24 @@ def judge(serial, trace, mode):
         ('jump_dma', True, 'landed=%s (%s)' % (got['k2.jump_dma_landed'][0],
                                                got['k2.jump_dma_landed'][1])),
     ], info
+
+
+def negative_reopen(ev, out):
+    got = {n: (ok, d) for n, ok, d in out}
+    base = [n for n in ('k1.dma_roundtrip', 'k1.smmu_kho_frozen', 'k2.smmu_kho_adopted',
+                        'k2.bus_master_kept_at_boot', 'k2.jump_dma_landed',
+                        'trace_jump_dma_stage2', 'k2.vfio_reopen_attach')
+            if not got[n][0]]
+    cmds = [e[1] for e in window(ev, MARK_K2, MARK_DONE) if e[0] == 'cmd']
+    clears = [v for v in cmds if not v & 0x4]
+    return [
+        ('update_until_open_works', not base, 'failed: %s' % (', '.join(base) or 'none')),
+        ('open_clears_bus_master', bool(clears) and not got['k2.bus_master_kept_after_open'][0],
+         '%d command writes in kernel 2 before done, %d clear Bus Master; %s' % (
+             len(cmds), len(clears), got['k2.bus_master_kept_after_open'][1])),
+        ('dma_after_open_lost', not got['k2.dma_handed_over_translation'][0],
+         got['k2.dma_handed_over_translation'][1]),
+    ]
 
 
 def self_test():
@@ -221,7 +244,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--serial')
     ap.add_argument('--trace')
-    ap.add_argument('--mode', choices=('keep', 'reset'), default='keep')
+    ap.add_argument('--mode', choices=('keep', 'reset', 'reopen'), default='keep')
     ap.add_argument('--self-test', action='store_true')
     a = ap.parse_args()
     if a.self_test:

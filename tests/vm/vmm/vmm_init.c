@@ -3,7 +3,8 @@
 /*
  * Kernel command line: vmm.k=1|2 (which kernel of the update), vmm.keep=0
  * (negative control: smmu_kho.ko keep_bus_master=0, so PCI shutdown and
- * vfio-pci stop the device as stock 7.3 does).
+ * vfio-pci stop the device as stock 7.3 does), vmm.keep2=0 (the same in
+ * kernel 2 only: vfio-pci's open stops it).
  *   kernel 1: insmod smmu_kho.ko; run "vmm start" (control pipe on fds
  *             3/4); on "ready": PRESERVE 00:02.0, FREEZE, kexec_file_load
  *             (same Image, retained initrd, vmm.k=2); "fire"; on "fired":
@@ -230,6 +231,8 @@ int main(void)
 	}
 	vmm_kernel = cmdline_ul("vmm.k", 1);
 	keep_dma = cmdline_ul("vmm.keep", 1);
+	if (vmm_kernel == 2)
+		keep_dma = cmdline_ul("vmm.keep2", keep_dma);
 	vmm_info("hello keep=%d", keep_dma);
 	if (vmm_kernel == 1)
 		kernel1();

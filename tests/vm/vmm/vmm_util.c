@@ -23,12 +23,10 @@ static void vmm_line(const char *head, const char *fmt, va_list ap)
 		return;
 	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, line, strlen(line)) < 0)
-			perror("kmsg");
+	if (fd < 0 || write(fd, line, strlen(line)) < 0)
+		fprintf(stderr, "%s\n", line + 3);
+	if (fd >= 0)
 		close(fd);
-	}
-	fprintf(stderr, "%s\n", line + 3);
 }
 
 void vmm_check(int ok, const char *name, const char *fmt, ...)
