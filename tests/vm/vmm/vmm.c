@@ -31,15 +31,9 @@
 #include <linux/liveupdate.h>
 #include <linux/vfio.h>
 
+#include "edu_dma_uapi.h"
 #include "vmm_util.h"
 
-#define EDU_REG_DMA_SRC		0x80
-#define EDU_REG_DMA_DST		0x88
-#define EDU_REG_DMA_CNT		0x90
-#define EDU_REG_DMA_CMD		0x98
-#define EDU_CMD_RUN		0x1
-#define EDU_CMD_FROM_DEV	0x2	/* edu buffer -> PCI address */
-#define EDU_BUF			0x40000	/* edu's buffer, device address */
 #define NWORDS			(VMM_PAGE / 4)
 #define CTL_IN			3
 #define CTL_OUT			4
@@ -89,8 +83,8 @@ static int edu_start(struct vmm *v, unsigned int p, int from_dev)
 
 	if (reg_read(v, EDU_REG_DMA_CMD) & EDU_CMD_RUN)
 		return -EBUSY;
-	reg_write(v, EDU_REG_DMA_SRC, from_dev ? EDU_BUF : iova);
-	reg_write(v, EDU_REG_DMA_DST, from_dev ? iova : EDU_BUF);
+	reg_write(v, EDU_REG_DMA_SRC, from_dev ? EDU_DMA_DEV_BASE : iova);
+	reg_write(v, EDU_REG_DMA_DST, from_dev ? iova : EDU_DMA_DEV_BASE);
 	reg_write(v, EDU_REG_DMA_CNT, VMM_PAGE);
 	reg_write(v, EDU_REG_DMA_CMD, EDU_CMD_RUN | (from_dev ? EDU_CMD_FROM_DEV : 0));
 	return 0;
@@ -261,13 +255,32 @@ static void print_pas(struct vmm *v, const char *when)
 		 (unsigned long long)page_pa(page(v, PG_RELEASED)));
 }
 
+/*
+ * Session VMM_SESSION from /dev/liveupdate (single opener: open, one ioctl,
+ * close): @req is CREATE_SESSION or RETRIEVE_SESSION, whose arguments share
+ * one layout.  Returns the session fd or -errno.
+ */
+static int luo_session(unsigned long req)
+{
+	struct liveupdate_ioctl_create_session a = { .size = sizeof(a) };
+	int luo = open("/dev/liveupdate", O_RDWR | O_CLOEXEC), ret;
+
+	_Static_assert(sizeof(a) == sizeof(struct liveupdate_ioctl_retrieve_session),
+		       "create and retrieve session arguments differ");
+	if (luo < 0)
+		return -errno;
+	strcpy((char *)a.name, VMM_SESSION);
+	ret = ioctl(luo, req, &a) ? -errno : a.fd;
+	close(luo);
+	return ret;
+}
+
 static int vmm_start(struct vmm *v)
 {
-	struct liveupdate_ioctl_create_session cs = { .size = sizeof(cs) };
 	struct liveupdate_session_preserve_fd pf = { .size = sizeof(pf) };
 	char line[64];
 	unsigned int p, i;
-	int ret, luo;
+	int ret;
 
 	ret = vmm_write_file(VMM_SYSFS "/driver_override", "vfio-pci");
 	ret = ret ?: vmm_write_file("/sys/bus/pci/drivers_probe", VMM_PCI);
@@ -295,12 +308,8 @@ static int vmm_start(struct vmm *v)
 		return ret;
 	print_pas(v, "k1");
 	/* The session stays open in this process until the kexec. */
-	luo = open("/dev/liveupdate", O_RDWR | O_CLOEXEC);
-	strcpy((char *)cs.name, VMM_SESSION);
-	ret = luo < 0 ? -errno : ioctl(luo, LIVEUPDATE_IOCTL_CREATE_SESSION, &cs) ? -errno : 0;
-	if (luo >= 0)
-		close(luo);
-	v->session = cs.fd;
+	v->session = luo_session(LIVEUPDATE_IOCTL_CREATE_SESSION);
+	ret = v->session < 0 ? v->session : 0;
 	pf.fd = v->memfd;
 	pf.token = VMM_TOKEN;
 	ret = ret ?: ioctl(v->session, LIVEUPDATE_SESSION_PRESERVE_FD, &pf) ? -errno : 0;
@@ -313,7 +322,7 @@ static int vmm_start(struct vmm *v)
 		return ret ?: -EPROTO;
 	/* Fire and answer at once: the DMA runs 100 ms later, in the jump. */
 	ret = edu_start(v, PG_JUMP, 1);
-	vmm_cfg_write32(VMM_MARK_REG, VMM_MARK_FIRED);
+	vmm_cfg_write32(EDU_DMA_MARK_REG, VMM_MARK_FIRED);
 	vmm_send(CTL_OUT, ret ? "error" : "fired");
 	for (;;)
 		pause();
@@ -321,19 +330,14 @@ static int vmm_start(struct vmm *v)
 
 static int vmm_resume(struct vmm *v)
 {
-	struct liveupdate_ioctl_retrieve_session rs = { .size = sizeof(rs) };
 	struct liveupdate_session_retrieve_fd rf = { .size = sizeof(rf) };
 	struct liveupdate_session_finish fin = { .size = sizeof(fin) };
 	unsigned int p, i, bad = 0, bad_jump;
 	char line[64];
-	int ret, luo;
+	int ret;
 
-	luo = open("/dev/liveupdate", O_RDWR | O_CLOEXEC);
-	strcpy((char *)rs.name, VMM_SESSION);
-	ret = luo < 0 ? -errno : ioctl(luo, LIVEUPDATE_IOCTL_RETRIEVE_SESSION, &rs) ? -errno : 0;
-	if (luo >= 0)
-		close(luo);
-	v->session = rs.fd;
+	v->session = luo_session(LIVEUPDATE_IOCTL_RETRIEVE_SESSION);
+	ret = v->session < 0 ? v->session : 0;
 	rf.token = VMM_TOKEN;
 	ret = ret ?: ioctl(v->session, LIVEUPDATE_SESSION_RETRIEVE_FD, &rf) ? -errno : 0;
 	v->memfd = rf.fd;

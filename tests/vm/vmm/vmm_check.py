@@ -13,8 +13,12 @@ open must clear Bus Master and the DMA after it must be lost.
 --self-test: the trace checks fail on doctored evidence.
 """
 import argparse
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from analyze import RE_ABORT, RE_EVENT, RE_TS  # noqa: E402  (tests/vm/analyze.py)
 
 SID = 0x10
 IOVA, PAGE = 0x4000000, 4096
@@ -24,10 +28,6 @@ MARK_FIRED, MARK_K2, MARK_DONE = 0x7e000001, 0x7e000002, 0x7e000003
 RE_GUEST = re.compile(r'VMMCHECK k=(\d+) (ok|fail|info) ?(.*)$')
 RE_PA = re.compile(r'^pa (k\d) jump=(0x[0-9a-f]+) adopted=(0x[0-9a-f]+) released=(0x[0-9a-f]+)')
 RE_CFG = re.compile(r'^pci_cfg_write edu 00:02\.0 @0x([0-9a-f]+) <- 0x([0-9a-f]+)')
-RE_TS = re.compile(r'^smmuv3_translate_success \S+ sid=0x([0-9a-f]+) iova=0x([0-9a-f]+) '
-                   r'translated=0x([0-9a-f]+) perm=0x([0-9a-f]+) stage=(\d+)')
-RE_FAULT = re.compile(r'^smmuv3_(?:translate_(?:abort|disable|bypass)|record_event)'
-                      r' .*sid=0x([0-9a-f]+)')
 
 # Guest checks every keep run must report ok, per kernel.
 GUEST = {1: ['insmod_smmu_kho', 'vfio_cdev_open', 'iommufd_attach_hwpt', 'dma_roundtrip',
@@ -74,8 +74,8 @@ def parse_trace(lines):
         if m and int(m.group(1), 16) == SID:
             ev.append(('ts', int(m.group(2), 16), int(m.group(3), 16), int(m.group(5))))
             continue
-        m = RE_FAULT.match(line)
-        if m and int(m.group(1), 16) == SID:
+        m = RE_ABORT.match(line) or RE_EVENT.match(line)
+        if m and int(m.group(2), 16) == SID:
             ev.append(('fault',))
     return ev
 
@@ -225,6 +225,7 @@ def self_test():
         'jump after k2 mark': [good[0], good[1], good[3], good[2]] + good[4:],
         'bus master cleared': good[:2] + ['pci_cfg_write edu 00:02.0 @0x4 <- 0x2'] + good[2:],
         'fault': good + ['smmuv3_record_event F_TRANSLATION sid=0x10'],
+        'abort': good + ['smmuv3_translate_abort smmuv3 sid=0x10 iova=0x4002000'],
         'no adopted dma': good[:4] + good[5:],
         'close leaves bus master': good + ['pci_cfg_write edu 00:02.0 @0x4 <- 0x406'],
     }

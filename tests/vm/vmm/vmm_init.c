@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <linux/reboot.h>
 
+#include "edu_dma_uapi.h"
 #include "smmu_kho.h"
 #include "vmm_util.h"
 
@@ -186,7 +187,7 @@ static void kernel2(void)
 	uint16_t cmd = 0;
 	pid_t pid;
 
-	vmm_cfg_write32(VMM_MARK_REG, VMM_MARK_K2);
+	vmm_cfg_write32(EDU_DMA_MARK_REG, VMM_MARK_K2);
 	ret = vmm_cfg_read16(0x4, &cmd);
 	vmm_check(!ret && (cmd & 0x4), "bus_master_kept_at_boot", "ret=%d command=%#x", ret, cmd);
 	ret = insmod_skho();
@@ -205,7 +206,7 @@ static void kernel2(void)
 		ret = expect(from, "done");
 		vmm_check(!ret, "vmm_done", "ret=%d", ret);
 		/* The VMM closes its device next: an ordinary close again. */
-		vmm_cfg_write32(VMM_MARK_REG, VMM_MARK_DONE);
+		vmm_cfg_write32(EDU_DMA_MARK_REG, VMM_MARK_DONE);
 		vmm_send(to, "close");
 	}
 	if (pid > 0)

@@ -26,8 +26,7 @@ enum vmm_page {
 #define VMM_SESSION	"vmm-guest"
 #define VMM_TOKEN	0x6775657374ull	/* "guest" */
 
-/* Config-space marks (edu 0xfc, seen in QEMU's pci_cfg_write trace). */
-#define VMM_MARK_REG	0xfc
+/* Config-space marks at EDU_DMA_MARK_REG (QEMU's pci_cfg_write trace). */
 #define VMM_MARK_FIRED	0x7e000001u	/* kernel 1: jump DMA fired */
 #define VMM_MARK_K2	0x7e000002u	/* kernel 2: /init started */
 #define VMM_MARK_DONE	0x7e000003u	/* kernel 2: VMM done, about to close */
