@@ -6,6 +6,7 @@
 # reopen: the same in kernel 2 only, vfio-pci's open must lose it) and
 # prints one KTAP line per check.
 VFIO_VM_MODES ?= keep reset reopen
+CHECK_TARGETS += vfio-vm-check
 .PHONY: vfio-vm-check
 
 vfio-vm-check: vm-deps
