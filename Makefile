@@ -29,6 +29,7 @@ include kernel/kernel.mk
 -include tests/fuzz/fuzz.mk
 -include tests/bench/bench.mk
 -include tests/vm/vm.mk
+-include tests/vm/vmm/vmm.mk
 -include daemon/daemon.mk
 -include tests/vm/e2e/e2e.mk
 -include tests/vm/systemd/systemd.mk

@@ -50,6 +50,16 @@ module_param(bench_streams, uint, 0644);
 MODULE_PARM_DESC(bench_streams, "benchmark: total preserved streams (copies of the first device's STE)");
 #define BENCH_FIRST_SID	0x1000
 
+/*
+ * Test switch (make vfio-vm-check's negative control): false leaves
+ * liveupdate_dma clear on every device, so PCI shutdown and vfio-pci stop
+ * and reset preserved devices as stock 7.3 does; their translation is
+ * still handed over.
+ */
+static bool keep_bus_master = true;
+module_param(keep_bus_master, bool, 0444);
+MODULE_PARM_DESC(keep_bus_master, "test: false lets PCI and vfio-pci stop the DMA of preserved devices");
+
 struct skho_dev {
 	struct list_head node;
 	struct pci_dev *pdev;
@@ -473,7 +483,7 @@ static int skho_freeze_locked(bool last)
 	st.nr_out_streams = nr_streams;
 	arm_smmu_kho_set_outgoing(blob, len);
 	list_for_each_entry(d, &st.devs, node)
-		d->pdev->liveupdate_dma = 1;
+		d->pdev->liveupdate_dma = keep_bus_master;
 	st.out_state = SMMU_KHO_FROZEN;
 	st.out_error = 0;
 	st.freeze_ns = ktime_get_ns() - t0;
@@ -500,6 +510,46 @@ static struct pci_dev *skho_pci_by_name(const struct smmu_kho_dev_arg *a)
 	name[sizeof(name) - 1] = '\0';
 	dev = bus_find_device_by_name(&pci_bus_type, NULL, name);
 	return dev ? to_pci_dev(dev) : NULL;
+}
+
+/*
+ * Devices whose streams were adopted are still doing the DMA the previous
+ * kernel handed over: liveupdate_dma keeps vfio-pci (and pci_disable_device)
+ * from resetting them or clearing Bus Master until they are released.
+ * Called at load, before user space binds a driver to them.
+ */
+static void skho_keep_adopted(void)
+{
+	struct arm_smmu_kho_stream_info si;
+	struct arm_smmu_kho_dev_info info;
+	struct pci_dev *pdev = NULL;
+	unsigned int i;
+
+	if (!st.in_parsed || !keep_bus_master)
+		return;
+	for_each_pci_dev(pdev) {
+		/* Not preserving: only reads the device's SIDs and SMMU. */
+		if (arm_smmu_kho_mark(&pdev->dev, false, &info))
+			continue;
+		for (i = 0; i < info.nr_sids; i++) {
+			if (arm_smmu_kho_stream_info(info.mmio_base, info.sids[i], &si) ||
+			    si.in_state != ARM_SMMU_KHO_IN_ADOPTED)
+				continue;
+			pdev->liveupdate_dma = 1;
+			pci_info(pdev, "adopted: DMA kept running until released\n");
+			break;
+		}
+	}
+}
+
+/*
+ * After RELEASE or QUARANTINE (@ret 0): the device is an ordinary one again,
+ * unless it is selected for the next update.
+ */
+static void skho_unkeep_adopted(struct pci_dev *pdev, int ret)
+{
+	if (!ret && !skho_find(pdev))
+		pdev->liveupdate_dma = 0;
 }
 
 /* What an earlier update attempt left in STATUS and STREAMS. */
@@ -561,9 +611,11 @@ static int skho_ioc_dev(unsigned int cmd, struct smmu_kho_dev_arg *a)
 		break;
 	case _IOC_NR(SMMU_KHO_IOC_RELEASE):
 		ret = arm_smmu_kho_release(&pdev->dev);
+		skho_unkeep_adopted(pdev, ret);
 		break;
 	case _IOC_NR(SMMU_KHO_IOC_QUARANTINE):
 		ret = arm_smmu_kho_quarantine(&pdev->dev);
+		skho_unkeep_adopted(pdev, ret);
 		break;
 	}
 	pci_dev_put(pdev);
@@ -1034,6 +1086,7 @@ static int __init skho_init(void)
 			       skho_strerror(ret), err.msg);
 		st.in_parsed = !ret;
 	}
+	skho_keep_adopted();
 	ret = register_reboot_notifier(&skho_reboot_nb);
 	if (ret)
 		return ret;

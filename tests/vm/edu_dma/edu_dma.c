@@ -39,12 +39,6 @@
 
 #include "edu_dma_uapi.h"
 
-#define EDU_REG_DMA_SRC		0x80
-#define EDU_REG_DMA_DST		0x88
-#define EDU_REG_DMA_CNT		0x90
-#define EDU_REG_DMA_CMD		0x98
-#define EDU_CMD_RUN		0x1
-#define EDU_CMD_FROM_DEV	0x2	/* edu buffer -> PCI address */
 #define EDU_DMA_BITS		28	/* edu's default dma_mask property */
 
 #define EDU_KHO_NAME		"edu-dma"

@@ -17,6 +17,13 @@
 /* Geometry of QEMU's edu device (hw/misc/edu.c). */
 #define EDU_DMA_DEV_BASE	0x40000	/* device address of its DMA buffer */
 #define EDU_DMA_DEV_SIZE	4096	/* size of that buffer */
+/* Its BAR0 DMA registers (64-bit) and command bits. */
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_CNT		0x90
+#define EDU_REG_DMA_CMD		0x98
+#define EDU_CMD_RUN		0x1
+#define EDU_CMD_FROM_DEV	0x2	/* edu buffer -> PCI address */
 
 /* Trace markers: written to config offset EDU_DMA_MARK_REG so that QEMU's
  * pci_cfg_write trace shows them in order with the smmuv3_* events.

@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# tests/vm/vmm/vmm.mk: make vfio-vm-check, a toy VMM's vfio/iommufd device DMA across a KHO kexec.
+#
+# Runs tests/vm/vmm/vmm_vmtest.sh over VFIO_VM_MODES (keep: the DMA goes on;
+# reset: the negative control, smmu_kho.ko keep_bus_master=0, must lose it;
+# reopen: the same in kernel 2 only, vfio-pci's open must lose it) and
+# prints one KTAP line per check.
+VFIO_VM_MODES ?= keep reset reopen
+CHECK_TARGETS += vfio-vm-check
+.PHONY: vfio-vm-check
+
+vfio-vm-check: vm-deps
+	@SKHO_VMM_OUT=$(O)/vmm tests/vm/vmm/vmm_vmtest.sh $(addprefix --mode ,$(VFIO_VM_MODES))

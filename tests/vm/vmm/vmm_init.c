@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* /init of make vfio-vm-check: the host side around the toy VMM: smmu_kho.ko, LUO kexec, release. */
+/*
+ * Kernel command line: vmm.k=1|2 (which kernel of the update), vmm.keep=0
+ * (negative control: smmu_kho.ko keep_bus_master=0, so PCI shutdown and
+ * vfio-pci stop the device as stock 7.3 does), vmm.keep2=0 (the same in
+ * kernel 2 only: vfio-pci's open stops it).
+ *   kernel 1: insmod smmu_kho.ko; run "vmm start" (control pipe on fds
+ *             3/4); on "ready": PRESERVE 00:02.0, FREEZE, kexec_file_load
+ *             (same Image, retained initrd, vmm.k=2); "fire"; on "fired":
+ *             reboot(KEXEC) while the VMM still holds its fds.
+ *   kernel 2: mark the trace, check Bus Master and the adopted stream
+ *             before any driver binds, insmod smmu_kho.ko, run "vmm
+ *             resume"; on "adopted": RELEASE 00:02.0; "released"; power off.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/reboot.h>
+
+#include "edu_dma_uapi.h"
+#include "smmu_kho.h"
+#include "vmm_util.h"
+
+#define CTL_TIMEOUT_MS	60000
+
+static char cmdline[2048];
+static int keep_dma = 1;
+
+static unsigned long cmdline_ul(const char *key, unsigned long def)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), " %s=", key);
+	p = strstr(cmdline, pat);
+	return p ? strtoul(p + strlen(pat), NULL, 0) : def;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	static char buf[1 << 16];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out, ret = 0;
+	ssize_t r;
+
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (in < 0 || out < 0)
+		ret = -errno;
+	while (!ret && (r = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, r) != r)
+			ret = -EIO;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return ret;
+}
+
+static int insmod_skho(void)
+{
+	char params[64];
+	int fd = open("/lib/smmu_kho.ko", O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(params, sizeof(params), "keep_bus_master=%d", keep_dma);
+	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* fork+exec /vmm MODE with its control pipe; *to / *from are init's ends. */
+static pid_t spawn_vmm(const char *mode, int *to, int *from)
+{
+	int down[2], up[2];
+	pid_t pid;
+
+	if (pipe(down) || pipe(up))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(down[0], 3);
+		dup2(up[1], 4);
+		execl("/vmm", "vmm", mode, (char *)NULL);
+		_exit(127);
+	}
+	close(down[0]);
+	close(up[1]);
+	*to = down[1];
+	*from = up[0];
+	return pid;
+}
+
+static int expect(int fd, const char *want)
+{
+	char line[64];
+	int ret = vmm_recv(fd, line, sizeof(line), CTL_TIMEOUT_MS);
+
+	if (ret)
+		return ret;
+	return strcmp(line, want) ? -EPROTO : 0;
+}
+
+static int skho_dev(int fd, unsigned long req)
+{
+	struct smmu_kho_dev_arg a = { .size = sizeof(a) };
+
+	strcpy(a.name, VMM_PCI);
+	return ioctl(fd, req, &a) ? -errno : 0;
+}
+
+static int load_next_kernel(void)
+{
+	char next[2100];
+	int kfd, ifd, ret;
+	char *p = strstr(cmdline, " vmm.k=1");
+
+	if (!p)
+		return -EINVAL;
+	p[7] = '2';
+	snprintf(next, sizeof(next), "%s", cmdline + 1);
+	next[strcspn(next, "\n")] = '\0';
+	/* The initrd of this boot, kept by retain_initrd, is the next one's. */
+	ret = copy_file("/sys/firmware/initrd", "/initrd.img");
+	if (ret)
+		return ret;
+	kfd = open("/Image", O_RDONLY | O_CLOEXEC);
+	ifd = open("/initrd.img", O_RDONLY | O_CLOEXEC);
+	if (kfd < 0 || ifd < 0)
+		return -ENOENT;
+	ret = syscall(SYS_kexec_file_load, kfd, ifd, strlen(next) + 1, next, 0UL) ? -errno : 0;
+	close(kfd);
+	close(ifd);
+	return ret;
+}
+
+static void kernel1(void)
+{
+	struct smmu_kho_status st = { .size = sizeof(st) };
+	int to, from, fd, ret;
+	pid_t pid;
+
+	ret = insmod_skho();
+	vmm_check(!ret, "insmod_smmu_kho", "ret=%d keep_bus_master=%d", ret, keep_dma);
+	pid = spawn_vmm("start", &to, &from);
+	ret = pid < 0 ? -errno : expect(from, "ready");
+	vmm_check(!ret, "vmm_ready", "ret=%d", ret);
+	if (ret)
+		return;
+	fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC);
+	ret = fd < 0 ? -errno : skho_dev(fd, SMMU_KHO_IOC_PRESERVE);
+	ret = ret ?: ioctl(fd, SMMU_KHO_IOC_FREEZE) ? -errno : 0;
+	ret = ret ?: ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
+	vmm_check(!ret && st.out_state == SMMU_KHO_FROZEN && st.nr_out_streams == 1,
+		  "smmu_kho_frozen", "ret=%d state=%u streams=%u bytes=%llu", ret, st.out_state,
+		  st.nr_out_streams, (unsigned long long)st.out_preserved_bytes);
+	if (ret)
+		return;
+	ret = load_next_kernel();
+	vmm_check(!ret, "kexec_file_load", "ret=%d", ret);
+	if (ret)
+		return;
+	vmm_send(to, "fire");
+	ret = expect(from, "fired");
+	vmm_check(!ret, "jump_dma_fired", "ret=%d", ret);
+	if (ret)
+		return;
+	vmm_info("kexec");
+	sync();
+	reboot(LINUX_REBOOT_CMD_KEXEC);
+	vmm_check(0, "kexec", "reboot(KEXEC) returned errno %d", errno);
+}
+
+static void kernel2(void)
+{
+	struct smmu_kho_status st = { .size = sizeof(st) };
+	int to, from, fd, ret, status = -1;
+	uint16_t cmd = 0;
+	pid_t pid;
+
+	vmm_cfg_write32(EDU_DMA_MARK_REG, VMM_MARK_K2);
+	ret = vmm_cfg_read16(0x4, &cmd);
+	vmm_check(!ret && (cmd & 0x4), "bus_master_kept_at_boot", "ret=%d command=%#x", ret, cmd);
+	ret = insmod_skho();
+	fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC);
+	ret = ret ?: fd < 0 ? -errno : ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
+	vmm_check(!ret && st.nr_adopted == 1 && st.nr_refused == 0, "smmu_kho_adopted",
+		  "ret=%d in_streams=%u adopted=%u refused=%u in_error=%d", ret,
+		  st.nr_in_streams, st.nr_adopted, st.nr_refused, st.in_error);
+	pid = spawn_vmm("resume", &to, &from);
+	ret = pid < 0 ? -errno : expect(from, "adopted");
+	vmm_check(!ret, "vmm_resumed", "ret=%d", ret);
+	if (!ret) {
+		ret = fd < 0 ? -EBADF : skho_dev(fd, SMMU_KHO_IOC_RELEASE);
+		vmm_check(!ret, "smmu_kho_release", "ret=%d", ret);
+		vmm_send(to, "released");
+		ret = expect(from, "done");
+		vmm_check(!ret, "vmm_done", "ret=%d", ret);
+		/* The VMM closes its device next: an ordinary close again. */
+		vmm_cfg_write32(EDU_DMA_MARK_REG, VMM_MARK_DONE);
+		vmm_send(to, "close");
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	vmm_check(status == 0, "vmm_exit", "status=%#x", status);
+}
+
+int main(void)
+{
+	int fd;
+
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	cmdline[0] = ' ';
+	fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, cmdline + 1, sizeof(cmdline) - 2);
+
+		cmdline[n > 0 ? n + 1 : 1] = '\0';
+		close(fd);
+	}
+	vmm_kernel = cmdline_ul("vmm.k", 1);
+	keep_dma = cmdline_ul("vmm.keep", 1);
+	if (vmm_kernel == 2)
+		keep_dma = cmdline_ul("vmm.keep2", keep_dma);
+	vmm_info("hello keep=%d", keep_dma);
+	if (vmm_kernel == 1)
+		kernel1();
+	else
+		kernel2();
+	vmm_info("bye");
+	sync();
+	reboot(LINUX_REBOOT_CMD_POWER_OFF);
+	return 0;
+}
