@@ -510,6 +510,32 @@ static void skho_forget_update(void)
 	st.out_why[0] = '\0';
 }
 
+/*
+ * vm-bench: the first selected device brings bench_streams - 1 copies of its
+ * STE.  Needs the driver's test hooks (ARM_SMMU_V3_KHO_TEST); frees @d on
+ * failure.
+ */
+static int skho_bench_clone(struct pci_dev *pdev, struct skho_dev *d)
+{
+	int ret = 0;
+
+	if (!list_empty(&st.devs) || bench_streams <= 1 || st.bench_clones)
+		return 0;
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
+	ret = arm_smmu_kho_clone_for_bench(&pdev->dev, BENCH_FIRST_SID,
+					   bench_streams - 1);
+#else
+	ret = -EOPNOTSUPP;
+#endif
+	if (ret) {
+		arm_smmu_kho_mark(&pdev->dev, false, &d->info);
+		kfree(d);
+		return ret;
+	}
+	st.bench_clones = bench_streams - 1;
+	return 0;
+}
+
 static int skho_ioc_dev(unsigned int cmd, struct smmu_kho_dev_arg *a)
 {
 	struct pci_dev *pdev = skho_pci_by_name(a);
@@ -535,16 +561,9 @@ static int skho_ioc_dev(unsigned int cmd, struct smmu_kho_dev_arg *a)
 			kfree(d);
 			break;
 		}
-		if (list_empty(&st.devs) && bench_streams > 1 && !st.bench_clones) {
-			ret = arm_smmu_kho_clone_for_bench(&pdev->dev, BENCH_FIRST_SID,
-							   bench_streams - 1);
-			if (ret) {
-				arm_smmu_kho_mark(&pdev->dev, false, &d->info);
-				kfree(d);
-				break;
-			}
-			st.bench_clones = bench_streams - 1;
-		}
+		ret = skho_bench_clone(pdev, d);
+		if (ret)
+			break;
 		skho_thaw_locked();
 		d->pdev = pci_dev_get(pdev);
 		list_add_tail(&d->node, &st.devs);
@@ -604,8 +623,10 @@ static void skho_status(struct smmu_kho_status *s)
 		return;
 	}
 	s->in_fdt_len = st.in_len;
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
 	s->adopt_ns = arm_smmu_kho_adopt_ns();
 	arm_smmu_kho_abort_stats(&s->nr_abort_stes, &s->nr_abort_rewritten);
+#endif
 	for (i = 0; i < st.in.nr_smmus; i++) {
 		const struct skho_ho_smmu *hs = &st.in.smmu[i];
 
@@ -1058,3 +1079,4 @@ module_init(skho_init);
 module_exit(skho_exit);
 MODULE_DESCRIPTION("SMMUv3 live update over Kexec HandOver: control plane");
 MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS("SMMU_KHO");
