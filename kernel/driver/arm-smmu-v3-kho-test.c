@@ -219,7 +219,7 @@ static bool kho_test_reject(void *arg, u64 pa, u64 size)
 	return false;
 }
 
-static void kho_test_validate_intact_handover_adopts_every_stream(struct kunit *test)
+static void arm_smmu_kho_test_validate_intact_handover_adopts_every_stream(struct kunit *test)
 {
 	struct kho_test_env *e = test->priv;
 	struct kho_verdicts v = kho_test_validate(test, e);
@@ -233,7 +233,7 @@ static void kho_test_validate_intact_handover_adopts_every_stream(struct kunit *
 			ARM_SMMU_KHO_IN_ADOPTED);
 }
 
-static void kho_test_validate_ste_changed_after_freeze_refuses_ste_lost(struct kunit *test)
+static void arm_smmu_kho_test_validate_ste_changed_after_freeze_refuses_ste_lost(struct kunit *test)
 {
 	struct kho_test_env *e = test->priv;
 	u64 w2 = virt_to_phys(&e->strtab[KHO_TEST_SID_S2].data[2]);
@@ -252,7 +252,7 @@ static void kho_test_validate_ste_changed_after_freeze_refuses_ste_lost(struct k
 			ARM_SMMU_KHO_IN_ADOPTED);
 }
 
-static void kho_test_validate_leaf_changed_after_freeze_refuses_digest(struct kunit *test)
+static void arm_smmu_kho_test_validate_leaf_changed_after_freeze_refuses_digest(struct kunit *test)
 {
 	struct kho_test_env *e = test->priv;
 	struct kho_verdicts v;
@@ -269,7 +269,7 @@ static void kho_test_validate_leaf_changed_after_freeze_refuses_digest(struct ku
 	KUNIT_EXPECT_EQ(test, error, -SKHO_E_DIGEST);
 }
 
-static void kho_test_validate_unproven_output_refuses_output(struct kunit *test)
+static void arm_smmu_kho_test_validate_unproven_output_refuses_output(struct kunit *test)
 {
 	struct kho_test_env *e = test->priv;
 	struct kho_verdicts v;
@@ -289,7 +289,7 @@ static void kho_test_validate_unproven_output_refuses_output(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, error, -SKHO_E_OUTPUT);
 }
 
-static void kho_test_snapshot_of_unpreserved_output_fails_output(struct kunit *test)
+static void arm_smmu_kho_test_snapshot_of_unpreserved_output_fails_output(struct kunit *test)
 {
 	struct kho_test_env *e = test->priv;
 	struct skho_err err = {};
@@ -303,7 +303,7 @@ static void kho_test_snapshot_of_unpreserved_output_fails_output(struct kunit *t
 	KUNIT_EXPECT_EQ(test, err.addr, e->data_pa[0]);
 }
 
-static void kho_test_refused_instance_refuses_every_stream(struct kunit *test)
+static void arm_smmu_kho_test_refused_instance_refuses_every_stream(struct kunit *test)
 {
 	struct kho_test_env *e = test->priv;
 	s32 error;
@@ -328,7 +328,7 @@ static unsigned int kho_test_nr_abort(struct kho_test_env *e)
 	return n;
 }
 
-static void kho_test_install_strtab_aborts_every_ste_not_adopted(struct kunit *test)
+static void arm_smmu_kho_test_install_strtab_aborts_every_ste_not_adopted(struct kunit *test)
 {
 	struct kho_test_env *e = test->priv;
 	struct arm_smmu_ste s2 = e->strtab[KHO_TEST_SID_S2];
@@ -351,7 +351,7 @@ static void kho_test_install_strtab_aborts_every_ste_not_adopted(struct kunit *t
 #endif
 }
 
-static void kho_test_install_strtab_of_refused_stream_aborts_it(struct kunit *test)
+static void arm_smmu_kho_test_install_strtab_of_refused_stream_aborts_it(struct kunit *test)
 {
 	struct kho_test_env *e = test->priv;
 
@@ -364,7 +364,7 @@ static void kho_test_install_strtab_of_refused_stream_aborts_it(struct kunit *te
 	KUNIT_EXPECT_FALSE(test, kho_ste_is_abort(&e->strtab[KHO_TEST_SID_S2]));
 }
 
-static void kho_test_install_strtab_reserves_adopted_asid_and_vmid(struct kunit *test)
+static void arm_smmu_kho_test_install_strtab_reserves_adopted_asid_and_vmid(struct kunit *test)
 {
 	struct kho_test_env *e = test->priv;
 	int ret;
@@ -389,7 +389,7 @@ static void kho_test_install_strtab_reserves_adopted_asid_and_vmid(struct kunit 
 	xa_erase(&arm_smmu_asid_xa, KHO_TEST_ASID);
 }
 
-static void kho_test_defer_ste_of_adopted_stream_until_release(struct kunit *test)
+static void arm_smmu_kho_test_defer_ste_of_adopted_stream_until_release(struct kunit *test)
 {
 	struct kho_test_env *e = test->priv;
 	struct arm_smmu_ste target = {};
@@ -408,7 +408,7 @@ static void kho_test_defer_ste_of_adopted_stream_until_release(struct kunit *tes
 	KUNIT_EXPECT_FALSE(test, arm_smmu_kho_defer_ste(e->smmu, 2, &target));
 }
 
-static void kho_test_freeze_tables_aborts_streams_not_preserved(struct kunit *test)
+static void arm_smmu_kho_test_freeze_tables_aborts_streams_not_preserved(struct kunit *test)
 {
 	struct kho_test_env *e = test->priv;
 	struct arm_smmu_ste s2 = e->strtab[KHO_TEST_SID_S2];
@@ -422,7 +422,7 @@ static void kho_test_freeze_tables_aborts_streams_not_preserved(struct kunit *te
 	KUNIT_EXPECT_MEMEQ(test, &e->strtab[KHO_TEST_SID_S2], &s2, sizeof(s2));
 }
 
-static void kho_test_freeze_tables_detaches_l2_without_preserved_stream(struct kunit *test)
+static void arm_smmu_kho_test_freeze_tables_detaches_l2_without_preserved_stream(struct kunit *test)
 {
 	struct kho_test_env *e = test->priv;
 	struct arm_smmu_strtab_cfg *cfg = &e->smmu->strtab_cfg;
@@ -497,31 +497,31 @@ static void kho_test_shutdown_check(struct kunit *test, bool change)
 	KUNIT_EXPECT_EQ(test, s->out, !change);
 }
 
-static void kho_test_shutdown_check_keeps_unchanged_streams(struct kunit *test)
+static void arm_smmu_kho_test_shutdown_check_keeps_unchanged_streams(struct kunit *test)
 {
 	kho_test_shutdown_check(test, false);
 }
 
-static void kho_test_shutdown_check_drops_stream_changed_after_freeze(struct kunit *test)
+static void arm_smmu_kho_test_shutdown_check_drops_stream_changed_after_freeze(struct kunit *test)
 {
 	kho_test_shutdown_check(test, true);
 }
 
 static struct kunit_case arm_smmu_kho_test_cases[] = {
-	KUNIT_CASE(kho_test_validate_intact_handover_adopts_every_stream),
-	KUNIT_CASE(kho_test_validate_ste_changed_after_freeze_refuses_ste_lost),
-	KUNIT_CASE(kho_test_validate_leaf_changed_after_freeze_refuses_digest),
-	KUNIT_CASE(kho_test_validate_unproven_output_refuses_output),
-	KUNIT_CASE(kho_test_snapshot_of_unpreserved_output_fails_output),
-	KUNIT_CASE(kho_test_refused_instance_refuses_every_stream),
-	KUNIT_CASE(kho_test_install_strtab_aborts_every_ste_not_adopted),
-	KUNIT_CASE(kho_test_install_strtab_of_refused_stream_aborts_it),
-	KUNIT_CASE(kho_test_install_strtab_reserves_adopted_asid_and_vmid),
-	KUNIT_CASE(kho_test_defer_ste_of_adopted_stream_until_release),
-	KUNIT_CASE(kho_test_freeze_tables_aborts_streams_not_preserved),
-	KUNIT_CASE(kho_test_freeze_tables_detaches_l2_without_preserved_stream),
-	KUNIT_CASE(kho_test_shutdown_check_keeps_unchanged_streams),
-	KUNIT_CASE(kho_test_shutdown_check_drops_stream_changed_after_freeze),
+	KUNIT_CASE(arm_smmu_kho_test_validate_intact_handover_adopts_every_stream),
+	KUNIT_CASE(arm_smmu_kho_test_validate_ste_changed_after_freeze_refuses_ste_lost),
+	KUNIT_CASE(arm_smmu_kho_test_validate_leaf_changed_after_freeze_refuses_digest),
+	KUNIT_CASE(arm_smmu_kho_test_validate_unproven_output_refuses_output),
+	KUNIT_CASE(arm_smmu_kho_test_snapshot_of_unpreserved_output_fails_output),
+	KUNIT_CASE(arm_smmu_kho_test_refused_instance_refuses_every_stream),
+	KUNIT_CASE(arm_smmu_kho_test_install_strtab_aborts_every_ste_not_adopted),
+	KUNIT_CASE(arm_smmu_kho_test_install_strtab_of_refused_stream_aborts_it),
+	KUNIT_CASE(arm_smmu_kho_test_install_strtab_reserves_adopted_asid_and_vmid),
+	KUNIT_CASE(arm_smmu_kho_test_defer_ste_of_adopted_stream_until_release),
+	KUNIT_CASE(arm_smmu_kho_test_freeze_tables_aborts_streams_not_preserved),
+	KUNIT_CASE(arm_smmu_kho_test_freeze_tables_detaches_l2_without_preserved_stream),
+	KUNIT_CASE(arm_smmu_kho_test_shutdown_check_keeps_unchanged_streams),
+	KUNIT_CASE(arm_smmu_kho_test_shutdown_check_drops_stream_changed_after_freeze),
 	{},
 };
 

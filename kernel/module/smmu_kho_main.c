@@ -270,7 +270,10 @@ static void skho_drop(struct skho_dev *d)
 	kfree(d);
 }
 
-/* The selected device that owns @sid of the SMMU at @mmio, or NULL. */
+/* The core's errors name a SID, not its SMMU: then any SMMU's will do. */
+#define SKHO_ANY_SMMU	U64_MAX
+
+/* The first selected device owning @sid of the SMMU at @mmio, or NULL. */
 static struct skho_dev *skho_owner(u64 mmio, u32 sid)
 {
 	struct skho_dev *d;
@@ -278,20 +281,8 @@ static struct skho_dev *skho_owner(u64 mmio, u32 sid)
 
 	list_for_each_entry(d, &st.devs, node)
 		for (i = 0; i < d->info.nr_sids; i++)
-			if (d->info.mmio_base == mmio && d->info.sids[i] == sid)
-				return d;
-	return NULL;
-}
-
-/* The core's errors name a SID, not its SMMU: the first device owning it. */
-static struct skho_dev *skho_owner_of_sid(u32 sid)
-{
-	struct skho_dev *d;
-	u32 i;
-
-	list_for_each_entry(d, &st.devs, node)
-		for (i = 0; i < d->info.nr_sids; i++)
-			if (d->info.sids[i] == sid)
+			if ((mmio == SKHO_ANY_SMMU || d->info.mmio_base == mmio) &&
+			    d->info.sids[i] == sid)
 				return d;
 	return NULL;
 }
@@ -420,7 +411,7 @@ static int skho_freeze_locked(bool last)
 		ret = skho_snapshot_locked(&blob, &len, &pages, &nr_streams, &err);
 		if (ret) {
 			skho_ranges_free(&pages);	/* a failure may leave some */
-			d = skho_owner_of_sid(err.sid);
+			d = skho_owner(SKHO_ANY_SMMU, err.sid);
 			st.out_error = ret;
 			snprintf(st.out_why, sizeof(st.out_why), "%s", err.msg);
 			if (!d || !(last || ref))
@@ -669,14 +660,9 @@ static void skho_status(struct smmu_kho_status *s)
 /* Name of the selected device owning @sid, "" for a benchmark copy. */
 static void skho_dev_name(u32 sid, char *buf, size_t len)
 {
-	struct skho_dev *d;
-	u32 i;
+	struct skho_dev *d = skho_owner(SKHO_ANY_SMMU, sid);
 
-	buf[0] = '\0';
-	list_for_each_entry(d, &st.devs, node)
-		for (i = 0; i < d->info.nr_sids; i++)
-			if (d->info.sids[i] == sid)
-				strscpy(buf, pci_name(d->pdev), len);
+	strscpy(buf, d ? pci_name(d->pdev) : "", len);
 }
 
 struct skho_live {

@@ -73,6 +73,19 @@ while IFS= read -r l; do
 done < /tmp/skho-kunit.$$
 rm -f /tmp/skho-kunit.$$
 echo "# kunit in QEMU: $(( $(date +%s) - t0 ))s, exit $rc"
+# Negative control of the KUnit step: the same console log with one case
+# turned "not ok", and a log without KTAP, must each fail it.
+klog=$kdir/kunit-vm.log bad=$(mktemp)
+sed '0,/^\(\[ *[0-9.]*\] \)\?    ok 1 /s//    not ok 1 /' "$klog" > "$bad"
+neg1=1 neg2=1
+! "$here/scripts/kunit-vm.sh" --parse "$bad" >/dev/null 2>&1 || neg1=0
+grep -q '^    not ok 1 ' "$bad" || neg1=0
+grep -v -E '^(\[ *[0-9.]*\] )?    ' "$klog" > "$bad"
+! "$here/scripts/kunit-vm.sh" --parse "$bad" >/dev/null 2>&1 || neg2=0
+rm -f "$bad"
+[ $neg1 = 1 ] && [ $neg2 = 1 ]
+result $? kunit_step_fails_on_a_failed_case_and_on_missing_ktap \
+	"failed case detected: $neg1, missing KTAP detected: $neg2"
 
 # checkpatch_step NAME CHECKPATCH-ARGS... < input: one lint step, no waiver.
 src=$("$here/scripts/fetch-source.sh" 2>/dev/null)

@@ -3,6 +3,8 @@
 # Boot the built kernel in QEMU arm64 to run the live-update KUnit suite; print one KTAP line per case.
 #
 # Usage: kernel/scripts/kunit-vm.sh KBUILD-DIR [FIRST-NUMBER]
+#        kernel/scripts/kunit-vm.sh --parse CONSOLE-LOG [FIRST-NUMBER]
+#        (no QEMU: judge a saved console log; kernel-check's negative control)
 # The suite (CONFIG_ARM_SMMU_V3_KHO_KUNIT_TEST=y, patch 12) is built in, and
 # KUnit is off unless the command line turns it on (KUNIT_DEFAULT_ENABLED=n),
 # so the VM tests' boots never run it.  Here the kernel boots with
@@ -12,18 +14,23 @@
 # from FIRST-NUMBER, default 1); the result is 1 if a case failed, if the
 # suite's plan and its cases disagree, or if no KTAP came out at all.
 set -uo pipefail
-kdir=${1:?usage: kunit-vm.sh KBUILD-DIR [FIRST-NUMBER]}
-n=$(( ${2:-1} - 1 ))
 suite=arm-smmu-v3-kho
-log=$kdir/kunit-vm.log
-# kho=on: the freeze cases check the frozen handover the way the shutdown path
-# does, which asks KHO whether memory is preserved.
-timeout -k 5 120 qemu-system-aarch64 -M virt,iommu=smmuv3 -cpu max -m 1G -smp 2 \
-	-nographic -nodefaults -no-reboot -serial stdio \
-	-kernel "$kdir/arch/arm64/boot/Image" \
-	-append "console=ttyAMA0 kho=on kunit.enable=1 kunit.filter_glob=$suite kunit_shutdown=poweroff" \
-	</dev/null >"$log" 2>&1
-rc=$?
+if [ "${1:-}" = --parse ]; then
+	log=${2:?usage: kunit-vm.sh --parse CONSOLE-LOG [FIRST-NUMBER]}
+	n=$(( ${3:-1} - 1 )) rc=parse-only
+else
+	kdir=${1:?usage: kunit-vm.sh KBUILD-DIR [FIRST-NUMBER]}
+	n=$(( ${2:-1} - 1 ))
+	log=$kdir/kunit-vm.log
+	# kho=on: the freeze cases check the frozen handover the way the
+	# shutdown path does, which asks KHO whether memory is preserved.
+	timeout -k 5 120 qemu-system-aarch64 -M virt,iommu=smmuv3 -cpu max -m 1G -smp 2 \
+		-nographic -nodefaults -no-reboot -serial stdio \
+		-kernel "$kdir/arch/arm64/boot/Image" \
+		-append "console=ttyAMA0 kho=on kunit.enable=1 kunit.filter_glob=$suite kunit_shutdown=poweroff" \
+		</dev/null >"$log" 2>&1
+	rc=$?
+fi
 # KUnit's KTAP, without the console's timestamps: the suite's subtest lines
 # are indented by 4 ("    ok 3 name"), its plan is "    1..14".
 ktap=$(sed -e 's/\r$//' -e 's/^\[ *[0-9.]*\] //' "$log")
