@@ -38,6 +38,7 @@ struct kho_test_env {
 	void *blob;
 	size_t blob_len;
 	struct skho_handover ho;
+	bool asid_free;			/* KHO_TEST_ASID was free at init */
 };
 
 static u64 kho_test_page(struct kunit *test, struct kho_test_env *e)
@@ -163,6 +164,14 @@ static int kho_test_init(struct kunit *test)
 	e->strtab = phys_to_virt(kho_test_page(test, e));	/* 16 STEs: 1 KiB */
 	e->smmu->strtab_cfg.linear.table = e->strtab;
 	e->smmu->strtab_cfg.linear.num_ents = KHO_TEST_SIDS;
+	/*
+	 * Adoption reserves the handed-over ASID in the driver's global
+	 * allocator: it must be free before, and exit gives it back.
+	 */
+	ret = xa_insert(&arm_smmu_asid_xa, KHO_TEST_ASID, NULL, GFP_KERNEL);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "ASID %#x in use", KHO_TEST_ASID);
+	xa_erase(&arm_smmu_asid_xa, KHO_TEST_ASID);
+	e->asid_free = true;
 	kho_test_put_streams(test, e);
 	ret = kho_test_snapshot(test, e, NULL, &err);
 	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "%s: %s", skho_strerror(ret), err.msg);
@@ -178,6 +187,8 @@ static void kho_test_exit(struct kunit *test)
 
 	if (!e)
 		return;
+	if (e->asid_free)
+		xa_erase(&arm_smmu_asid_xa, KHO_TEST_ASID);
 	skho_handover_release(&e->ho);
 	if (e->smmu) {
 		xa_for_each(&e->smmu->kho.streams, sid, s)
@@ -369,11 +380,7 @@ static void arm_smmu_kho_test_install_strtab_reserves_adopted_asid_and_vmid(stru
 	struct kho_test_env *e = test->priv;
 	int ret;
 
-	/* Precondition: the ASID is free in the driver's global allocator. */
-	ret = xa_insert(&arm_smmu_asid_xa, KHO_TEST_ASID, NULL, GFP_KERNEL);
-	KUNIT_ASSERT_EQ(test, ret, 0);
-	xa_erase(&arm_smmu_asid_xa, KHO_TEST_ASID);
-
+	/* The ASID was free (kho_test_init); adoption takes it and the VMID. */
 	kho_test_validate(test, e);
 	KUNIT_ASSERT_EQ(test, kho_install_strtab(e->smmu, &e->ho.smmu[0]), 0);
 	/* I4: the handover lists 1 ASID (SID 3) and 1 VMID (SID 1), both taken. */
@@ -381,12 +388,9 @@ static void arm_smmu_kho_test_install_strtab_reserves_adopted_asid_and_vmid(stru
 	KUNIT_EXPECT_EQ(test, e->ho.smmu[0].nr_vmids, 1);
 	ret = xa_insert(&arm_smmu_asid_xa, KHO_TEST_ASID, NULL, GFP_KERNEL);
 	KUNIT_EXPECT_EQ(test, ret, -EBUSY);
-	if (!ret)
-		xa_erase(&arm_smmu_asid_xa, KHO_TEST_ASID);
 	ret = ida_alloc_range(&e->smmu->vmid_map, KHO_TEST_VMID, KHO_TEST_VMID,
 			      GFP_KERNEL);
 	KUNIT_EXPECT_EQ(test, ret, -ENOSPC);
-	xa_erase(&arm_smmu_asid_xa, KHO_TEST_ASID);
 }
 
 static void arm_smmu_kho_test_defer_ste_of_adopted_stream_until_release(struct kunit *test)

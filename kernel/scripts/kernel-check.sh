@@ -113,5 +113,5 @@ for f in "$here"/driver/*.[ch] "$here"/module/*.c "$here"/module/uapi/*.h \
 	checkpatch_step "${f#"$here"/}" -f "$f" </dev/null
 done
 echo "1..$n"
-echo "# kernel: $n build/lint steps, $failed failed"
+echo "# kernel: $n results (build/lint steps, KUnit cases, the KUnit negative control), $failed failed"
 [ $failed -eq 0 ]

@@ -43,9 +43,9 @@ while read -r verdict _ name rest; do
 	else	# a skipped case is a failure too: make check has no skips
 		echo "not ok $n kernel.kunit.$suite.$name"
 		failed=$((failed + 1))
-		# the case's own diagnostics: the "# ..." lines KUnit printed before it
-		grep -B12 -E "^    not ok [0-9]+ $name\$" <<<"$ktap" | grep -E '^        #' |
-			sed 's/^ *#/    #/' | tail -n 10
+		# the case's own diagnostics: what KUnit printed since the case before
+		awk -v name="$name" '/^    (not )?ok [0-9]+ / { if ($NF == name) { printf "%s", buf; exit } buf = ""; next }
+			/^    / { l = substr($0, 5); sub(/^# /, "", l); buf = buf "    # " l "\n" }' <<<"$ktap" | tail -n 10
 	fi
 done < <(sed -n -E 's/^    (ok|not ok) ([0-9]+) ([a-z0-9_]+)( # .*)?$/\1 \2 \3\4/p' <<<"$ktap" |
 	 sed -E 's/^not ok/not_ok/')
