@@ -40,6 +40,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ -n "$("${G[@]}" status --po
 	rm -f "$stamp"
 	"${G[@]}" am --abort >/dev/null 2>&1 || true
 	"${G[@]}" reset -q --hard base
+	# Files an older build copied in (not in base) would make git am refuse
+	# to create them; the source tree holds nothing else (O= builds).
+	"${G[@]}" clean -q -f -d -x -e /.smmu-kho-unpacked
 	log "git am kernel/patches (${#series[@]} patches)"
 	if ! "${G[@]}" am -q "${series[@]}" >&2; then
 		"${G[@]}" am --abort >/dev/null 2>&1 || true
