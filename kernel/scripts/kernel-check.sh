@@ -42,6 +42,17 @@ echo "# kernel build: $(( $(date +%s) - t0 ))s, log: ${kdir:-$K/build-arm64}/bui
 rm -f /tmp/skho-kbuild.$$
 if [ $rc -ne 0 ]; then echo "1..$n"; echo "# kernel: $n steps, $failed failed"; exit 1; fi
 
+# What was built is the pristine tree plus the series, nothing else: one
+# commit per patch on top of tag base, no file changed or added beside them
+# (--ignored: Debian's .gitignore ignores every top-level path).
+src=$("$here/scripts/fetch-source.sh" 2>/dev/null)
+npatches=$(ls "$here"/patches/*.patch | grep -vc /0000-cover-letter.patch)
+ncommits=$(git -C "$src" rev-list --count base..HEAD 2>&1)
+stray=$(git -C "$src" status --porcelain --ignored --untracked-files=all 2>&1 | grep -v ' \.smmu-kho-unpacked$' | head -n 5)
+[ "$ncommits" = "$npatches" ] && [ -z "$stray" ]
+result $? build.tree_is_pristine_base_plus_the_series_only \
+	"$ncommits commits on base for $npatches patches; files beside them: ${stray:-none}"
+
 objs=$(ls "$kdir"/drivers/iommu/arm/arm-smmu-v3/skho/*.o 2>/dev/null | wc -l)
 srcs=$(ls "$here"/core/*.c | wc -l)
 warn=$(grep -c "skho/.*warning:" "$kdir/build.log" || true)
@@ -88,7 +99,6 @@ result $? kunit_step_fails_on_a_failed_case_and_on_missing_ktap \
 	"failed case detected: $neg1, missing KTAP detected: $neg2"
 
 # checkpatch_step NAME CHECKPATCH-ARGS... < input: one lint step, no waiver.
-src=$("$here/scripts/fetch-source.sh" 2>/dev/null)
 cp=$src/scripts/checkpatch.pl
 checkpatch_step() {
 	local name=$1 out rc
