@@ -176,3 +176,4 @@ u64 skho_digest_buf(const void *data, size_t len, u64 seed)
 	p = stripes(v, p, len / STRIPE);
 	return finish(v, len, p, len % STRIPE);
 }
+EXPORT_SYMBOL_NS_GPL(skho_digest_buf, "SMMU_KHO");

@@ -34,6 +34,7 @@ const char *skho_strerror(int err)
 		return "SKHO_E_?";
 	return skho_err_names[e];
 }
+EXPORT_SYMBOL_NS_GPL(skho_strerror, "SMMU_KHO");
 
 /*
  * Fill @e (may be NULL) and return -@code.  @code is the positive enum value

@@ -410,6 +410,7 @@ void skho_handover_release(struct skho_handover *ho)
 	}
 	memset(ho, 0, sizeof(*ho));
 }
+EXPORT_SYMBOL_NS_GPL(skho_handover_release, "SMMU_KHO");
 
 int skho_handover_parse(const void *blob, size_t size, struct skho_handover *ho,
 			struct skho_err *err)
@@ -469,3 +470,4 @@ int skho_handover_parse(const void *blob, size_t size, struct skho_handover *ho,
 	}
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(skho_handover_parse, "SMMU_KHO");

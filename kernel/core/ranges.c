@@ -30,6 +30,7 @@ int skho_ranges_add(struct skho_ranges *rs, u64 pa, u64 size)
 	rs->nr++;
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(skho_ranges_add, "SMMU_KHO");
 
 static int range_cmp(const void *a, const void *b)
 {
@@ -66,6 +67,7 @@ int skho_ranges_normalize(struct skho_ranges *rs)
 	rs->nr = out + 1;
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(skho_ranges_normalize, "SMMU_KHO");
 
 /* False for len 0 or a wrapping [pa, pa + len). */
 bool skho_ranges_contain(const struct skho_ranges *rs, u64 pa, u64 len)
@@ -87,6 +89,7 @@ bool skho_ranges_contain(const struct skho_ranges *rs, u64 pa, u64 len)
 	}
 	return pa - r->pa <= r->size && len <= r->size - (pa - r->pa);
 }
+EXPORT_SYMBOL_NS_GPL(skho_ranges_contain, "SMMU_KHO");
 
 bool skho_ranges_overlap(const struct skho_ranges *rs, u64 pa, u64 len)
 {
@@ -145,10 +148,11 @@ void skho_ranges_free(struct skho_ranges *rs)
 	rs->nr = 0;
 	rs->cap = 0;
 }
+EXPORT_SYMBOL_NS_GPL(skho_ranges_free, "SMMU_KHO");
 
 /* ---- preserved-ranges: runs of 4 KiB pages (smmu_kho_abi.h) -------------- */
 
-#define PAGE_SZ		(1ULL << SKHO_ABI_PAGE_SHIFT)
+#define PAGE_SZ		((u64)1 << SKHO_ABI_PAGE_SHIFT)
 #define PFN_LIMIT	(1ULL << (SKHO_ABI_PA_BITS - SKHO_ABI_PAGE_SHIFT))
 
 /*
@@ -339,3 +343,4 @@ void skho_mem_fence_init(struct skho_mem_fence *f, const struct skho_mem *base,
 	f->base = base;
 	f->allowed = allowed;
 }
+EXPORT_SYMBOL_NS_GPL(skho_mem_fence_init, "SMMU_KHO");

@@ -3,8 +3,8 @@
 #include "skho_handover.h"
 
 /* The record layouts docs/abi.md gives offsets for. */
-_Static_assert(sizeof(struct skho_abi_stream) == 84, "skho_abi_stream is 84 bytes");
-_Static_assert(sizeof(struct skho_abi_pgtable) == 24, "skho_abi_pgtable is 24 bytes");
+static_assert(sizeof(struct skho_abi_stream) == 84, "skho_abi_stream is 84 bytes");
+static_assert(sizeof(struct skho_abi_pgtable) == 24, "skho_abi_pgtable is 24 bytes");
 
 /* A distinct table, while collecting: geometry as walked, digest. */
 struct snap_pt {
@@ -398,6 +398,7 @@ void skho_snapshot_free(struct skho_snapshot *s)
 		snap_smmu_free(&s->smmu[i]);
 	skho_free(s);
 }
+EXPORT_SYMBOL_NS_GPL(skho_snapshot_free, "SMMU_KHO");
 
 int skho_snapshot_take(struct skho_snapshot **out,
 		       const struct skho_smmu_state *smmus, u32 nr_smmus,
@@ -433,12 +434,14 @@ int skho_snapshot_take(struct skho_snapshot **out,
 	*out = s;
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(skho_snapshot_take, "SMMU_KHO");
 
 const struct skho_ranges *skho_snapshot_ranges(const struct skho_snapshot *s,
 					       u32 idx)
 {
 	return s && idx < s->nr_smmus ? &s->smmu[idx].ranges : NULL;
 }
+EXPORT_SYMBOL_NS_GPL(skho_snapshot_ranges, "SMMU_KHO");
 
 const struct skho_ranges *skho_snapshot_outputs(const struct skho_snapshot *s,
 						u32 idx)
@@ -460,6 +463,7 @@ static const char *const prop_names[] = {
 	SKHO_PROP_STREAMS,
 	SKHO_PROP_PGTABLES, SKHO_PROP_ASIDS, SKHO_PROP_VMIDS, NULL,
 };
+
 #define NR_ROOT_PROPS	2
 
 static int node_name(char *buf, size_t len, u64 mmio)
@@ -524,7 +528,8 @@ size_t skho_snapshot_fdt_size(const struct skho_snapshot *s)
 		const struct snap_smmu *m = &s->smmu[i];
 
 		sz += sizeof(fdt32_t) + TAGALIGN(node_name(name, sizeof(name), m->mmio_base) + 1);
-		sz += prop_size(8) * 2 + prop_size(4) * 3;	/* reg, strtab-base; cfg, features, oas */
+		/* reg, strtab-base; cfg, features, oas */
+		sz += prop_size(8) * 2 + prop_size(4) * 3;
 		sz += prop_size(m->ranges_bytes);
 		sz += prop_size(m->outputs_bytes);
 		sz += prop_size((size_t)m->nr_streams * sizeof(struct skho_abi_stream));
@@ -536,6 +541,7 @@ size_t skho_snapshot_fdt_size(const struct skho_snapshot *s)
 	sz += 2 * sizeof(fdt32_t);				/* root end, FDT_END */
 	return sz + strings_size(s->nr_smmus);
 }
+EXPORT_SYMBOL_NS_GPL(skho_snapshot_fdt_size, "SMMU_KHO");
 
 static int put_u32_array(void *fdt, const char *name, const u32 *v, u32 n)
 {
@@ -627,3 +633,4 @@ int skho_snapshot_to_fdt(const struct skho_snapshot *s, void *buf, size_t bufsz,
 				 fdt_strerror(r));
 	return 0;
 }
+EXPORT_SYMBOL_NS_GPL(skho_snapshot_to_fdt, "SMMU_KHO");

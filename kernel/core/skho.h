@@ -117,6 +117,7 @@ struct skho_mem_fence {
 	const struct skho_mem *base;
 	const struct skho_ranges *allowed;
 };
+
 void skho_mem_fence_init(struct skho_mem_fence *f, const struct skho_mem *base,
 			 const struct skho_ranges *allowed);
 
@@ -134,6 +135,7 @@ struct skho_digest {
 	u8 buf[64];		/* partial stripe */
 	u32 fill;		/* bytes in buf */
 };
+
 void skho_digest_init(struct skho_digest *d, u64 seed);
 void skho_digest_update(struct skho_digest *d, const void *p, size_t len);
 void skho_digest_u64(struct skho_digest *d, u64 v);	/* as 8 LE bytes */

@@ -127,6 +127,7 @@ struct skho_strtab_geo {
 	u64 l1_size;
 	u8 two_level, log2size, split;
 };
+
 int skho_strtab_geo(u64 strtab_base, u32 strtab_cfg, struct skho_strtab_geo *g,
 		    struct skho_err *err);
 
@@ -178,8 +179,9 @@ void skho_handover_release(struct skho_handover *ho);
 /*
  * Validate SMMU @idx's streams against preserved memory read through @mem,
  * fenced to the handed-over ranges; every leaf of every table must lie in
- * the SMMU's outputs and outside its ranges (else -SKHO_E_OUTPUT).  @verdict is called once per stream, in
- * SID order, with NULL (adopt) or the reason to abort it.  Returns the number
+ * the SMMU's outputs and outside its ranges (else -SKHO_E_OUTPUT).
+ * @verdict is called once per stream, in SID order, with NULL (adopt) or
+ * the reason to abort it.  Returns the number
  * of streams refused, or a negative -SKHO_E_* when the instance as a whole
  * cannot be trusted (then every stream was reported refused): -SKHO_E_OUTSIDE
  * (stream table not inside the ranges), -SKHO_E_SMMU (strtab cfg),

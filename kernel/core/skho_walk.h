@@ -23,6 +23,7 @@ enum skho_fault {
 	SKHO_F_PERMISSION = 0x13,
 	SKHO_XLATE_ABORT = 0x100,	/* STE.Config == abort: no event */
 };
+
 const char *skho_fault_name(enum skho_fault f);
 
 #define SKHO_PROT_R	1u
@@ -103,6 +104,7 @@ struct skho_pt_visitor {
 	int (*run)(void *arg, u64 iova, u64 pa, u64 size, u32 prot);
 	void *arg;
 };
+
 int skho_pt_walk(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
 		 const struct skho_pt_visitor *v, struct skho_err *err);
 
@@ -119,6 +121,7 @@ struct skho_xlate {
 	u64 pa;
 	u32 prot;
 };
+
 void skho_translate(const struct skho_smmu *smmu, struct skho_xlate *x);
 
 #endif /* SKHO_WALK_H */

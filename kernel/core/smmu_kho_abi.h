@@ -91,7 +91,7 @@
 #define SKHO_NODE_PREFIX	"smmu@"
 
 /* features: what the adopting kernel must know about the instance. */
-#define SKHO_SMMU_F_COHERENT	(1U << 0)	/* table walks are IO-coherent */
+#define SKHO_SMMU_F_COHERENT	0x1U		/* table walks are IO-coherent */
 #define SKHO_SMMU_F_ALL		(SKHO_SMMU_F_COHERENT)
 
 /* preserved-ranges: pages of 4 KiB, all below 2^52 (SMMUv3's largest OAS). */

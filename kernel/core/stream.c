@@ -298,6 +298,7 @@ int skho_stream_visit(const struct skho_smmu *smmu, u32 sid, const u8 ste[64],
 	ret = ret ?: skho_stream_locate(smmu, &g, sid, v, &pa, &found, err);
 	return ret ?: skho_stream_visit_ste(smmu, sid, ste, v, xlat_digest, err);
 }
+EXPORT_SYMBOL_NS_GPL(skho_stream_visit, "SMMU_KHO");
 
 /* Runs are digested in batches: one skho_digest_update() per PT_DIG_BATCH. */
 #define PT_DIG_BATCH	16
@@ -351,6 +352,7 @@ int skho_pt_digest(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
 
 	return skho_pt_digest_obs(pt, mem, &obs, digest, err);
 }
+EXPORT_SYMBOL_NS_GPL(skho_pt_digest, "SMMU_KHO");
 
 int skho_pt_digest_obs(const struct skho_pt_cfg *pt, const struct skho_mem *mem,
 		       const struct skho_pt_visitor *obs, u64 *digest,

@@ -840,15 +840,16 @@ enum skho_fault skho_ste_locate(const struct skho_smmu *smmu, u32 sid,
 
 	return ste_find(smmu, sid, ste_pa, &ste);
 }
+EXPORT_SYMBOL_NS_GPL(skho_ste_locate, "SMMU_KHO");
 
 /*
  * The CD for @ssid, read through @mem (&s2->mem when nested): a pointer to
  * its 64 bytes and its address (an IPA when nested), or the fault.
  */
 static enum skho_fault cd_fetch(const struct skho_mem *mem,
-				 const struct s2_mem *s2,
-				 const struct skho_ste_info *ste, u32 ssid,
-				 const void **cd, u64 *cd_addr, u8 *stage)
+				const struct s2_mem *s2,
+				const struct skho_ste_info *ste, u32 ssid,
+				const void **cd, u64 *cd_addr, u8 *stage)
 {
 	u64 addr = ste->s1ctxptr;
 	const void *p;
@@ -1024,8 +1025,9 @@ static enum skho_fault xlate(const struct skho_smmu *smmu, struct skho_xlate *x,
  * an STE without stage 1 (bypass, stage 2 only) or with S1CDMax 0 is
  * C_BAD_SUBSTREAMID; one with SSID 0 when S1DSS == SSID0 is
  * F_STREAM_DISABLED.  An ILLEGAL (or unmodelled) STE or CD is C_BAD_STE /
- * C_BAD_CD; reserved encodings behave as the specification says.  fault_stage is 1 or 2 for walk faults (a stage-2
- * fault while fetching a nested stage-1 structure is stage 2), else 0.
+ * C_BAD_CD; reserved encodings behave as the specification says.
+ * fault_stage is 1 or 2 for walk faults (a stage-2 fault while fetching a
+ * nested stage-1 structure is stage 2), else 0.
  */
 void skho_translate(const struct skho_smmu *smmu, struct skho_xlate *x)
 {

@@ -38,10 +38,12 @@
 #include <linux/dma-map-ops.h>
 #include <linux/kexec.h>
 #include <linux/kexec_handover.h>
-#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
+#include <linux/ktime.h>
+#endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
 
 #include "arm-smmu-v3.h"
 #include "skho_handover.h"
@@ -266,24 +268,32 @@ static void *kho_map_table(struct arm_smmu_device *smmu, phys_addr_t pa,
 	return va ? va + offset_in_page(pa) : NULL;
 }
 
+#define KHO_STE_0_ABORT	(STRTAB_STE_0_V | \
+			 FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_ABORT))
+
+static bool kho_ste_is_abort(const struct arm_smmu_ste *ste)
+{
+	return le64_to_cpu(READ_ONCE(ste->data[0])) == KHO_STE_0_ABORT;
+}
+
 /* Returns true if the STE was not abort and had to be rewritten. */
 static bool kho_abort_ste(struct arm_smmu_ste *ste)
 {
-	u64 abort = STRTAB_STE_0_V |
-		    FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_ABORT);
-
 	/* Config=abort ignores every other field: one 64-bit store suffices. */
-	if (le64_to_cpu(READ_ONCE(ste->data[0])) == abort)
+	if (kho_ste_is_abort(ste))
 		return false;
-	WRITE_ONCE(ste->data[0], cpu_to_le64(abort));
+	WRITE_ONCE(ste->data[0], cpu_to_le64(KHO_STE_0_ABORT));
 	return true;
 }
 
-/* I2 at adoption: count what was aborted and what had to be rewritten. */
+/* I2 at adoption: every STE that is not an adopted stream becomes abort. */
 static void kho_adopt_abort(struct arm_smmu_device *smmu, struct arm_smmu_ste *ste)
 {
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
 	smmu->kho.nr_abort++;
-	smmu->kho.nr_abort_rewritten += kho_abort_ste(ste);
+	smmu->kho.nr_abort_rewritten += !kho_ste_is_abort(ste);
+#endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
+	kho_abort_ste(ste);
 }
 
 /* CR1 as arm_smmu_device_reset() programs it: how the SMMU walks tables. */
@@ -380,7 +390,8 @@ static int kho_adopt(struct arm_smmu_device *smmu, u32 idx)
 		    !kho_restore_pages(pa, pages.r[i].size >> PAGE_SHIFT)) {
 			pr_err("%pa: range %pa+%#llx was not preserved by KHO, not adopted\n",
 			       &smmu->kho.mmio_base, &pa, pages.r[i].size);
-			ret = -SKHO_E_OUTSIDE;	/* restored pages stay reserved: the SMMU may read them */
+			/* restored pages stay reserved: the SMMU may read them */
+			ret = -SKHO_E_OUTSIDE;
 			goto out;
 		}
 		if (!coherent)
@@ -405,7 +416,9 @@ out:
 
 void arm_smmu_kho_probe(struct arm_smmu_device *smmu, phys_addr_t ioaddr)
 {
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
 	u64 t0 = ktime_get_ns();
+#endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
 	u32 i;
 	int ret;
 
@@ -427,7 +440,9 @@ void arm_smmu_kho_probe(struct arm_smmu_device *smmu, phys_addr_t ioaddr)
 		smmu->kho.adopted = false;
 		kho_refuse_all(smmu, &kho_in.ho.smmu[i], ret);
 	}
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
 	smmu->kho.adopt_ns = ktime_get_ns() - t0;
+#endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
 }
 
 bool arm_smmu_kho_adopting(struct arm_smmu_device *smmu)
@@ -435,29 +450,22 @@ bool arm_smmu_kho_adopting(struct arm_smmu_device *smmu)
 	return smmu->kho.adopted;
 }
 
-/* Install the validated previous stream table as this kernel's (I2, I4). */
-int arm_smmu_kho_init_strtab(struct arm_smmu_device *smmu)
+/* Install @hs's validated stream table as this kernel's (I2, I4). */
+static int kho_install_strtab(struct arm_smmu_device *smmu,
+			      const struct skho_ho_smmu *hs)
 {
-	const struct skho_ho_smmu *hs = NULL;
 	struct arm_smmu_strtab_cfg *cfg = &smmu->strtab_cfg;
+	phys_addr_t base = hs->strtab_base & STRTAB_BASE_ADDR_MASK;
 	struct arm_smmu_kho_stream *s;
-	phys_addr_t base;
 	unsigned long sid;
 	u32 i, j;
 	int ret;
 
-	for (i = 0; i < kho_in.ho.nr_smmus; i++)
-		if (kho_in.ho.smmu[i].mmio_base == smmu->kho.mmio_base)
-			hs = &kho_in.ho.smmu[i];
-	if (WARN_ON(!hs))
-		return -EINVAL;
-	base = hs->strtab_base & STRTAB_BASE_ADDR_MASK;
-
 	if (!(smmu->features & ARM_SMMU_FEAT_2_LVL_STRTAB)) {
 		cfg->linear.num_ents = 1 << smmu->sid_bits;
 		cfg->linear.ste_dma = base;
-		cfg->linear.table = kho_map_table(smmu, base,
-				cfg->linear.num_ents * sizeof(struct arm_smmu_ste));
+		cfg->linear.table = kho_map_table(smmu, base, cfg->linear.num_ents *
+						  sizeof(struct arm_smmu_ste));
 		if (!cfg->linear.table)
 			return -ENOMEM;
 		for (j = 0; j < cfg->linear.num_ents; j++)
@@ -521,6 +529,19 @@ int arm_smmu_kho_init_strtab(struct arm_smmu_device *smmu)
 		pr_info("%pa: ... and %u more streams keep theirs\n",
 			&smmu->kho.mmio_base, j - 4);
 	return 0;
+}
+
+int arm_smmu_kho_init_strtab(struct arm_smmu_device *smmu)
+{
+	const struct skho_ho_smmu *hs = NULL;
+	u32 i;
+
+	for (i = 0; i < kho_in.ho.nr_smmus; i++)
+		if (kho_in.ho.smmu[i].mmio_base == smmu->kho.mmio_base)
+			hs = &kho_in.ho.smmu[i];
+	if (WARN_ON(!hs))
+		return -EINVAL;
+	return kho_install_strtab(smmu, hs);
 }
 
 struct kho_out_check {
@@ -594,27 +615,12 @@ static void kho_check_outgoing(struct arm_smmu_device *smmu)
  * detach L2 tables without a preserved stream.  Returns true when the caller
  * must sync and leave SMMUEN set instead of disabling the SMMU.
  */
-bool arm_smmu_kho_freeze(struct arm_smmu_device *smmu)
+/* I2 at the jump: abort every STE not preserved, drop L2 tables without one. */
+static void kho_freeze_tables(struct arm_smmu_device *smmu)
 {
 	struct arm_smmu_strtab_cfg *cfg = &smmu->strtab_cfg;
 	struct arm_smmu_kho_stream *s;
-	unsigned long sid;
-	bool any = false;
 	u32 i, j;
-
-	if (!kexec_in_progress)
-		return false;
-	xa_for_each(&smmu->kho.streams, sid, s)
-		any |= s->out;
-	if (!any)
-		return false;
-	/*
-	 * From here on the SMMU stays enabled even if the check below leaves
-	 * no stream preserved: the devices keep Bus Master, and an SMMU
-	 * switched off would let their DMA bypass translation (GBPA).  All
-	 * STEs abort instead.
-	 */
-	kho_check_outgoing(smmu);
 
 	if (!(smmu->features & ARM_SMMU_FEAT_2_LVL_STRTAB)) {
 		for (j = 0; j < cfg->linear.num_ents; j++) {
@@ -622,7 +628,7 @@ bool arm_smmu_kho_freeze(struct arm_smmu_device *smmu)
 			if (!s || !s->out)
 				kho_abort_ste(&cfg->linear.table[j]);
 		}
-		return true;
+		return;
 	}
 	for (i = 0; i < cfg->l2.num_l1_ents; i++) {
 		bool keep = false;
@@ -644,6 +650,28 @@ bool arm_smmu_kho_freeze(struct arm_smmu_device *smmu)
 		if (!keep)	/* its memory is not handed over */
 			WRITE_ONCE(cfg->l2.l1tab[i].l2ptr, 0);
 	}
+}
+
+bool arm_smmu_kho_freeze(struct arm_smmu_device *smmu)
+{
+	struct arm_smmu_kho_stream *s;
+	unsigned long sid;
+	bool any = false;
+
+	if (!kexec_in_progress)
+		return false;
+	xa_for_each(&smmu->kho.streams, sid, s)
+		any |= s->out;
+	if (!any)
+		return false;
+	/*
+	 * From here on the SMMU stays enabled even if the check below leaves
+	 * no stream preserved: the devices keep Bus Master, and an SMMU
+	 * switched off would let their DMA bypass translation (GBPA).  All
+	 * STEs abort instead.
+	 */
+	kho_check_outgoing(smmu);
+	kho_freeze_tables(smmu);
 	return true;
 }
 
@@ -732,7 +760,242 @@ int arm_smmu_kho_mark(struct device *dev, bool preserve,
 	info->oas = smmu->oas;
 	return 0;
 }
-EXPORT_SYMBOL_GPL(arm_smmu_kho_mark);
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_mark, "SMMU_KHO");
+
+/**
+ * arm_smmu_kho_release - hand @dev's adopted streams back to the driver
+ * @dev: a device whose streams were adopted at boot
+ *
+ * Installs the STE the driver wanted meanwhile (its current domain) through
+ * the normal hitless update path.
+ *
+ * Return: 0, -ENODEV if not behind an SMMUv3, -ENOENT if nothing adopted.
+ */
+int arm_smmu_kho_release(struct device *dev)
+{
+	struct arm_smmu_master *master = kho_master(dev);
+	struct arm_smmu_device *smmu;
+	unsigned int i, n = 0;
+
+	if (!master)
+		return -ENODEV;
+	smmu = master->smmu;
+	for (i = 0; i < master->num_streams; i++) {
+		u32 sid = master->streams[i].id;
+		struct arm_smmu_kho_stream *s = xa_load(&smmu->kho.streams, sid);
+
+		if (!s || (s->in_state != ARM_SMMU_KHO_IN_ADOPTED &&
+			   s->in_state != ARM_SMMU_KHO_IN_QUARANTINED))
+			continue;
+		s->in_state = ARM_SMMU_KHO_IN_RELEASED;
+		n++;
+		if (s->pending)
+			arm_smmu_install_ste_for_dev(master, &s->target);
+		s->pending = false;
+	}
+	return n ? 0 : -ENOENT;
+}
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_release, "SMMU_KHO");
+
+/**
+ * arm_smmu_kho_quarantine - make @dev's adopted streams abort now
+ * @dev: a device whose streams were adopted at boot
+ *
+ * For a stream whose verification failed after adoption: the device must
+ * no longer reach memory through the suspect translation.  The abort STE
+ * goes through the driver's ordered STE update (CFGI_STE and CMD_SYNC, CMO
+ * on a non-coherent SMMU); the driver's own STE waits for release (I6).
+ *
+ * Return: 0, -ENODEV if not behind an SMMUv3, -ENOENT if no stream of
+ * @dev is adopted, -EBUSY if @dev also has streams in another state.
+ */
+int arm_smmu_kho_quarantine(struct device *dev)
+{
+	struct arm_smmu_master *master = kho_master(dev);
+	struct arm_smmu_kho_stream *s;
+	struct arm_smmu_device *smmu;
+	struct arm_smmu_ste abort;
+	unsigned int i, n = 0;
+
+	if (!master)
+		return -ENODEV;
+	smmu = master->smmu;
+	for (i = 0; i < master->num_streams; i++) {
+		s = xa_load(&smmu->kho.streams, master->streams[i].id);
+		if (s && s->in_state == ARM_SMMU_KHO_IN_ADOPTED)
+			n++;
+		else if (!s || s->in_state != ARM_SMMU_KHO_IN_REFUSED)
+			return -EBUSY;	/* the abort STE would hit a live stream */
+	}
+	if (!n)
+		return -ENOENT;
+	for (i = 0; i < master->num_streams; i++) {
+		s = xa_load(&smmu->kho.streams, master->streams[i].id);
+		s->in_state = ARM_SMMU_KHO_IN_QUARANTINED;
+		s->write_through = true;
+	}
+	arm_smmu_make_abort_ste(&abort);
+	arm_smmu_install_ste_for_dev(master, &abort);
+	for (i = 0; i < master->num_streams; i++) {
+		s = xa_load(&smmu->kho.streams, master->streams[i].id);
+		s->write_through = false;
+	}
+	dev_warn(dev, "adopted streams quarantined: abort STE\n");
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_quarantine, "SMMU_KHO");
+
+static struct arm_smmu_device *kho_smmu_by_base(phys_addr_t mmio_base)
+{
+	struct arm_smmu_kho *k;
+
+	list_for_each_entry(k, &arm_smmu_kho_list, node)
+		if (k->mmio_base == mmio_base)
+			return container_of(k, struct arm_smmu_device, kho);
+	return NULL;
+}
+
+/**
+ * arm_smmu_kho_live_ste - the STE of @sid as the SMMU at @mmio_base reads it
+ * @mmio_base: the SMMU
+ * @sid: the StreamID
+ * @out: filled with the live STRTAB_BASE(_CFG) and the 64 STE bytes
+ *
+ * Located with the portable core's walker from the registers the hardware
+ * uses now, not from the driver's idea of its table.
+ *
+ * Return: 0, -ENODEV (unknown SMMU), -ENOENT (the STE cannot be located
+ * or read: SID beyond the table, L1 descriptor invalid).
+ */
+int arm_smmu_kho_live_ste(phys_addr_t mmio_base, u32 sid,
+			  struct arm_smmu_kho_live_ste *out)
+{
+	struct arm_smmu_device *smmu;
+	struct skho_smmu walker = {};
+	struct skho_mem mem;
+	bool coherent;
+	const u8 *ste;
+	u64 pa;
+	int ret = -ENODEV;
+
+	mutex_lock(&arm_smmu_kho_lock);
+	smmu = kho_smmu_by_base(mmio_base);
+	if (!smmu)
+		goto out;
+	coherent = smmu->features & ARM_SMMU_FEAT_COHERENCY;
+	mem = (struct skho_mem){ .map = kho_map_live, .priv = &coherent };
+	out->strtab_base = readq_relaxed(smmu->base + ARM_SMMU_STRTAB_BASE);
+	out->strtab_cfg = readl_relaxed(smmu->base + ARM_SMMU_STRTAB_BASE_CFG);
+	walker.strtab_base = out->strtab_base;
+	walker.strtab_cfg = out->strtab_cfg;
+	walker.oas = smmu->oas;
+	walker.mem = &mem;
+	ret = -ENOENT;
+	if (skho_ste_locate(&walker, sid, &pa) != SKHO_XLATE_OK)
+		goto out;
+	ste = skho_map(&mem, pa, sizeof(out->ste));
+	if (!ste)
+		goto out;
+	memcpy(out->ste, ste, sizeof(out->ste));
+	ret = 0;
+out:
+	mutex_unlock(&arm_smmu_kho_lock);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_live_ste, "SMMU_KHO");
+
+/**
+ * arm_smmu_kho_set_outgoing - the handover blob frozen for the next kernel
+ * @blob: the FDT registered with KHO, or NULL when nothing is frozen
+ * @len: its size
+ *
+ * The driver validates it once more at shutdown (I7).  @blob must stay
+ * valid until it is replaced or cleared.
+ */
+void arm_smmu_kho_set_outgoing(const void *blob, size_t len)
+{
+	mutex_lock(&arm_smmu_kho_lock);
+	kho_out.blob = blob;
+	kho_out.len = blob ? len : 0;
+	mutex_unlock(&arm_smmu_kho_lock);
+}
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_set_outgoing, "SMMU_KHO");
+
+/**
+ * arm_smmu_kho_incoming_error - why the handover as a whole was refused
+ * @why: filled with a one-line reason ("" if none)
+ * @len: size of @why
+ *
+ * Return: 0 if there was no handover or it was parsed, else the -SKHO_E_*
+ * code of the refusal (unreadable blob, not preserved, parse error).
+ */
+int arm_smmu_kho_incoming_error(char *why, size_t len)
+{
+	strscpy(why, kho_in.why, len);
+	return kho_in.error;
+}
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_incoming_error, "SMMU_KHO");
+
+/**
+ * arm_smmu_kho_stream_info - live-update state of one stream
+ * Return: 0, -ENODEV for an unknown SMMU, -ENOENT for an untracked SID.
+ */
+int arm_smmu_kho_stream_info(phys_addr_t mmio_base, u32 sid,
+			     struct arm_smmu_kho_stream_info *info)
+{
+	struct arm_smmu_kho *k;
+	int ret = -ENODEV;
+
+	mutex_lock(&arm_smmu_kho_lock);
+	list_for_each_entry(k, &arm_smmu_kho_list, node) {
+		struct arm_smmu_kho_stream *s;
+
+		if (k->mmio_base != mmio_base)
+			continue;
+		s = xa_load(&k->streams, sid);
+		ret = -ENOENT;
+		if (s) {
+			info->in_state = s->in_state;
+			info->error = s->error;
+			info->events = s->events;
+			info->out = s->out;
+			ret = 0;
+		}
+		break;
+	}
+	mutex_unlock(&arm_smmu_kho_lock);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_stream_info, "SMMU_KHO");
+
+/**
+ * arm_smmu_kho_incoming - the handover blob this kernel adopted from
+ * Return: the blob (read-only, lives forever) or NULL if none was parsed.
+ */
+const void *arm_smmu_kho_incoming(size_t *len)
+{
+	if (!kho_in.parsed)
+		return NULL;
+	*len = kho_in.len;
+	return kho_in.blob;
+}
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_incoming, "SMMU_KHO");
+
+/**
+ * arm_smmu_kho_sync_for_cpu - make SMMU tables in [pa, pa+len) readable
+ * through the linear map (invalidates stale lines of a non-coherent SMMU's
+ * tables, which the driver writes through a Normal-NC alias).
+ */
+void arm_smmu_kho_sync_for_cpu(phys_addr_t pa, size_t len, bool coherent)
+{
+	if (!coherent && len)
+		dcache_inval_poc((unsigned long)phys_to_virt(pa),
+				 (unsigned long)phys_to_virt(pa) + len);
+}
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_sync_for_cpu, "SMMU_KHO");
+
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
+/* Test and benchmark hooks (ARM_SMMU_V3_KHO_TEST): not part of the product. */
 
 /**
  * arm_smmu_kho_clone_for_bench - preserve @n more SIDs sharing @dev's STE
@@ -796,226 +1059,7 @@ int arm_smmu_kho_clone_for_bench(struct device *dev, u32 first, u32 n)
 	mutex_unlock(&smmu->streams_mutex);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(arm_smmu_kho_clone_for_bench);
-
-/**
- * arm_smmu_kho_release - hand @dev's adopted streams back to the driver
- * @dev: a device whose streams were adopted at boot
- *
- * Installs the STE the driver wanted meanwhile (its current domain) through
- * the normal hitless update path.
- *
- * Return: 0, -ENODEV if not behind an SMMUv3, -ENOENT if nothing adopted.
- */
-int arm_smmu_kho_release(struct device *dev)
-{
-	struct arm_smmu_master *master = kho_master(dev);
-	struct arm_smmu_device *smmu;
-	unsigned int i, n = 0;
-
-	if (!master)
-		return -ENODEV;
-	smmu = master->smmu;
-	for (i = 0; i < master->num_streams; i++) {
-		u32 sid = master->streams[i].id;
-		struct arm_smmu_kho_stream *s = xa_load(&smmu->kho.streams, sid);
-
-		if (!s || (s->in_state != ARM_SMMU_KHO_IN_ADOPTED &&
-			   s->in_state != ARM_SMMU_KHO_IN_QUARANTINED))
-			continue;
-		s->in_state = ARM_SMMU_KHO_IN_RELEASED;
-		n++;
-		if (s->pending)
-			arm_smmu_install_ste_for_dev(master, &s->target);
-		s->pending = false;
-	}
-	return n ? 0 : -ENOENT;
-}
-EXPORT_SYMBOL_GPL(arm_smmu_kho_release);
-
-/**
- * arm_smmu_kho_quarantine - make @dev's adopted streams abort now
- * @dev: a device whose streams were adopted at boot
- *
- * For a stream whose verification failed after adoption: the device must
- * no longer reach memory through the suspect translation.  The abort STE
- * goes through the driver's ordered STE update (CFGI_STE and CMD_SYNC, CMO
- * on a non-coherent SMMU); the driver's own STE waits for release (I6).
- *
- * Return: 0, -ENODEV if not behind an SMMUv3, -ENOENT if no stream of
- * @dev is adopted, -EBUSY if @dev also has streams in another state.
- */
-int arm_smmu_kho_quarantine(struct device *dev)
-{
-	struct arm_smmu_master *master = kho_master(dev);
-	struct arm_smmu_kho_stream *s;
-	struct arm_smmu_device *smmu;
-	struct arm_smmu_ste abort;
-	unsigned int i, n = 0;
-
-	if (!master)
-		return -ENODEV;
-	smmu = master->smmu;
-	for (i = 0; i < master->num_streams; i++) {
-		s = xa_load(&smmu->kho.streams, master->streams[i].id);
-		if (s && s->in_state == ARM_SMMU_KHO_IN_ADOPTED)
-			n++;
-		else if (!s || s->in_state != ARM_SMMU_KHO_IN_REFUSED)
-			return -EBUSY;	/* the abort STE would hit a live stream */
-	}
-	if (!n)
-		return -ENOENT;
-	for (i = 0; i < master->num_streams; i++) {
-		s = xa_load(&smmu->kho.streams, master->streams[i].id);
-		s->in_state = ARM_SMMU_KHO_IN_QUARANTINED;
-		s->write_through = true;
-	}
-	arm_smmu_make_abort_ste(&abort);
-	arm_smmu_install_ste_for_dev(master, &abort);
-	for (i = 0; i < master->num_streams; i++) {
-		s = xa_load(&smmu->kho.streams, master->streams[i].id);
-		s->write_through = false;
-	}
-	dev_warn(dev, "adopted streams quarantined: abort STE\n");
-	return 0;
-}
-EXPORT_SYMBOL_GPL(arm_smmu_kho_quarantine);
-
-static struct arm_smmu_device *kho_smmu_by_base(phys_addr_t mmio_base)
-{
-	struct arm_smmu_kho *k;
-
-	list_for_each_entry(k, &arm_smmu_kho_list, node)
-		if (k->mmio_base == mmio_base)
-			return container_of(k, struct arm_smmu_device, kho);
-	return NULL;
-}
-
-/**
- * arm_smmu_kho_live_ste - the STE of @sid as the SMMU at @mmio_base reads it
- * @mmio_base: the SMMU
- * @sid: the StreamID
- * @out: filled with the live STRTAB_BASE(_CFG) and the 64 STE bytes
- *
- * Located with the portable core's walker from the registers the hardware
- * uses now, not from the driver's idea of its table.
- *
- * Return: 0, -ENODEV (unknown SMMU), -ENOENT (the STE cannot be located
- * or read: SID beyond the table, L1 descriptor invalid).
- */
-int arm_smmu_kho_live_ste(phys_addr_t mmio_base, u32 sid,
-			  struct arm_smmu_kho_live_ste *out)
-{
-	struct arm_smmu_device *smmu;
-	struct skho_smmu walker = {};
-	struct skho_mem mem;
-	bool coherent;
-	const u8 *ste;
-	u64 pa;
-	int ret = -ENODEV;
-
-	mutex_lock(&arm_smmu_kho_lock);
-	smmu = kho_smmu_by_base(mmio_base);
-	if (!smmu)
-		goto out;
-	coherent = smmu->features & ARM_SMMU_FEAT_COHERENCY;
-	mem = (struct skho_mem){ .map = kho_map_live, .priv = &coherent };
-	out->strtab_base = readq_relaxed(smmu->base + ARM_SMMU_STRTAB_BASE);
-	out->strtab_cfg = readl_relaxed(smmu->base + ARM_SMMU_STRTAB_BASE_CFG);
-	walker.strtab_base = out->strtab_base;
-	walker.strtab_cfg = out->strtab_cfg;
-	walker.oas = smmu->oas;
-	walker.mem = &mem;
-	ret = -ENOENT;
-	if (skho_ste_locate(&walker, sid, &pa) != SKHO_XLATE_OK)
-		goto out;
-	ste = skho_map(&mem, pa, sizeof(out->ste));
-	if (!ste)
-		goto out;
-	memcpy(out->ste, ste, sizeof(out->ste));
-	ret = 0;
-out:
-	mutex_unlock(&arm_smmu_kho_lock);
-	return ret;
-}
-EXPORT_SYMBOL_GPL(arm_smmu_kho_live_ste);
-
-/**
- * arm_smmu_kho_set_outgoing - the handover blob frozen for the next kernel
- * @blob: the FDT registered with KHO, or NULL when nothing is frozen
- * @len: its size
- *
- * The driver validates it once more at shutdown (I7).  @blob must stay
- * valid until it is replaced or cleared.
- */
-void arm_smmu_kho_set_outgoing(const void *blob, size_t len)
-{
-	mutex_lock(&arm_smmu_kho_lock);
-	kho_out.blob = blob;
-	kho_out.len = blob ? len : 0;
-	mutex_unlock(&arm_smmu_kho_lock);
-}
-EXPORT_SYMBOL_GPL(arm_smmu_kho_set_outgoing);
-
-/**
- * arm_smmu_kho_incoming_error - why the handover as a whole was refused
- * @why: filled with a one-line reason ("" if none)
- * @len: size of @why
- *
- * Return: 0 if there was no handover or it was parsed, else the -SKHO_E_*
- * code of the refusal (unreadable blob, not preserved, parse error).
- */
-int arm_smmu_kho_incoming_error(char *why, size_t len)
-{
-	strscpy(why, kho_in.why, len);
-	return kho_in.error;
-}
-EXPORT_SYMBOL_GPL(arm_smmu_kho_incoming_error);
-
-/**
- * arm_smmu_kho_stream_info - live-update state of one stream
- * Return: 0, -ENODEV for an unknown SMMU, -ENOENT for an untracked SID.
- */
-int arm_smmu_kho_stream_info(phys_addr_t mmio_base, u32 sid,
-			     struct arm_smmu_kho_stream_info *info)
-{
-	struct arm_smmu_kho *k;
-	int ret = -ENODEV;
-
-	mutex_lock(&arm_smmu_kho_lock);
-	list_for_each_entry(k, &arm_smmu_kho_list, node) {
-		struct arm_smmu_kho_stream *s;
-
-		if (k->mmio_base != mmio_base)
-			continue;
-		s = xa_load(&k->streams, sid);
-		ret = -ENOENT;
-		if (s) {
-			info->in_state = s->in_state;
-			info->error = s->error;
-			info->events = s->events;
-			info->out = s->out;
-			ret = 0;
-		}
-		break;
-	}
-	mutex_unlock(&arm_smmu_kho_lock);
-	return ret;
-}
-EXPORT_SYMBOL_GPL(arm_smmu_kho_stream_info);
-
-/**
- * arm_smmu_kho_incoming - the handover blob this kernel adopted from
- * Return: the blob (read-only, lives forever) or NULL if none was parsed.
- */
-const void *arm_smmu_kho_incoming(size_t *len)
-{
-	if (!kho_in.parsed)
-		return NULL;
-	*len = kho_in.len;
-	return kho_in.blob;
-}
-EXPORT_SYMBOL_GPL(arm_smmu_kho_incoming);
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_clone_for_bench, "SMMU_KHO");
 
 /**
  * arm_smmu_kho_adopt_ns - time probe spent validating and adopting handovers
@@ -1032,7 +1076,7 @@ u64 arm_smmu_kho_adopt_ns(void)
 	mutex_unlock(&arm_smmu_kho_lock);
 	return ns;
 }
-EXPORT_SYMBOL_GPL(arm_smmu_kho_adopt_ns);
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_adopt_ns, "SMMU_KHO");
 
 /**
  * arm_smmu_kho_abort_stats - invariant I2 as observed at adoption
@@ -1052,17 +1096,9 @@ void arm_smmu_kho_abort_stats(u32 *nr_abort, u32 *nr_rewritten)
 	}
 	mutex_unlock(&arm_smmu_kho_lock);
 }
-EXPORT_SYMBOL_GPL(arm_smmu_kho_abort_stats);
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_abort_stats, "SMMU_KHO");
+#endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
 
-/**
- * arm_smmu_kho_sync_for_cpu - make SMMU tables in [pa, pa+len) readable
- * through the linear map (invalidates stale lines of a non-coherent SMMU's
- * tables, which the driver writes through a Normal-NC alias).
- */
-void arm_smmu_kho_sync_for_cpu(phys_addr_t pa, size_t len, bool coherent)
-{
-	if (!coherent && len)
-		dcache_inval_poc((unsigned long)phys_to_virt(pa),
-				 (unsigned long)phys_to_virt(pa) + len);
-}
-EXPORT_SYMBOL_GPL(arm_smmu_kho_sync_for_cpu);
+#ifdef CONFIG_ARM_SMMU_V3_KHO_KUNIT_TEST
+#include "arm-smmu-v3-kho-test.c"
+#endif /* CONFIG_ARM_SMMU_V3_KHO_KUNIT_TEST */

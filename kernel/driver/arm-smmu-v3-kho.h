@@ -17,9 +17,11 @@ struct arm_smmu_kho {
 	bool adopted;		/* probe adopted the previous stream table */
 	void *strtab_va;	/* adopted linear table or L1 table */
 	void **l2_va;		/* adopted L2 tables (2-level), by L1 index */
-	u64 adopt_ns;
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
+	u64 adopt_ns;		/* time probe spent validating and adopting */
 	u32 nr_abort;		/* non-adopted STEs in adopted tables */
 	u32 nr_abort_rewritten;	/* ... that were not abort when handed over */
+#endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
 	int error;		/* -SKHO_E_* / -errno: this instance's handover refused */
 	struct list_head node;	/* arm_smmu_kho_list */
 };
@@ -77,13 +79,16 @@ int arm_smmu_kho_live_ste(phys_addr_t mmio_base, u32 sid,
 			  struct arm_smmu_kho_live_ste *out);
 int arm_smmu_kho_incoming_error(char *why, size_t len);
 void arm_smmu_kho_set_outgoing(const void *blob, size_t len);
-int arm_smmu_kho_clone_for_bench(struct device *dev, u32 first, u32 n);
 int arm_smmu_kho_stream_info(phys_addr_t mmio_base, u32 sid,
 			     struct arm_smmu_kho_stream_info *info);
 const void *arm_smmu_kho_incoming(size_t *len);
+void arm_smmu_kho_sync_for_cpu(phys_addr_t pa, size_t len, bool coherent);
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
+/* Test and benchmark hooks, not part of the product (tests/vm, vm-bench). */
+int arm_smmu_kho_clone_for_bench(struct device *dev, u32 first, u32 n);
 u64 arm_smmu_kho_adopt_ns(void);
 void arm_smmu_kho_abort_stats(u32 *nr_abort, u32 *nr_rewritten);
-void arm_smmu_kho_sync_for_cpu(phys_addr_t pa, size_t len, bool coherent);
+#endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
 #else
 static inline void arm_smmu_kho_probe(struct arm_smmu_device *smmu,
 				      phys_addr_t ioaddr) { }
@@ -91,19 +96,23 @@ static inline int arm_smmu_kho_init_strtab(struct arm_smmu_device *smmu)
 {
 	return -ENODEV;
 }
+
 static inline bool arm_smmu_kho_adopting(struct arm_smmu_device *smmu)
 {
 	return false;
 }
+
 static inline bool arm_smmu_kho_freeze(struct arm_smmu_device *smmu)
 {
 	return false;
 }
+
 static inline bool arm_smmu_kho_defer_ste(struct arm_smmu_device *smmu, u32 sid,
 					  const struct arm_smmu_ste *target)
 {
 	return false;
 }
+
 static inline void arm_smmu_kho_note_event(struct arm_smmu_device *smmu,
 					   u32 sid) { }
 #endif

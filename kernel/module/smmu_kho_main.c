@@ -280,7 +280,10 @@ static void skho_drop(struct skho_dev *d)
 	kfree(d);
 }
 
-/* The selected device that owns @sid of the SMMU at @mmio, or NULL. */
+/* The core's errors name a SID, not its SMMU: then any SMMU's will do. */
+#define SKHO_ANY_SMMU	U64_MAX
+
+/* The first selected device owning @sid of the SMMU at @mmio, or NULL. */
 static struct skho_dev *skho_owner(u64 mmio, u32 sid)
 {
 	struct skho_dev *d;
@@ -288,20 +291,8 @@ static struct skho_dev *skho_owner(u64 mmio, u32 sid)
 
 	list_for_each_entry(d, &st.devs, node)
 		for (i = 0; i < d->info.nr_sids; i++)
-			if (d->info.mmio_base == mmio && d->info.sids[i] == sid)
-				return d;
-	return NULL;
-}
-
-/* The core's errors name a SID, not its SMMU: the first device owning it. */
-static struct skho_dev *skho_owner_of_sid(u32 sid)
-{
-	struct skho_dev *d;
-	u32 i;
-
-	list_for_each_entry(d, &st.devs, node)
-		for (i = 0; i < d->info.nr_sids; i++)
-			if (d->info.sids[i] == sid)
+			if ((mmio == SKHO_ANY_SMMU || d->info.mmio_base == mmio) &&
+			    d->info.sids[i] == sid)
 				return d;
 	return NULL;
 }
@@ -430,7 +421,7 @@ static int skho_freeze_locked(bool last)
 		ret = skho_snapshot_locked(&blob, &len, &pages, &nr_streams, &err);
 		if (ret) {
 			skho_ranges_free(&pages);	/* a failure may leave some */
-			d = skho_owner_of_sid(err.sid);
+			d = skho_owner(SKHO_ANY_SMMU, err.sid);
 			st.out_error = ret;
 			snprintf(st.out_why, sizeof(st.out_why), "%s", err.msg);
 			if (!d || !(last || ref))
@@ -560,6 +551,32 @@ static void skho_forget_update(void)
 	st.out_why[0] = '\0';
 }
 
+/*
+ * vm-bench: the first selected device brings bench_streams - 1 copies of its
+ * STE.  Needs the driver's test hooks (ARM_SMMU_V3_KHO_TEST); frees @d on
+ * failure.
+ */
+static int skho_bench_clone(struct pci_dev *pdev, struct skho_dev *d)
+{
+	int ret = 0;
+
+	if (!list_empty(&st.devs) || bench_streams <= 1 || st.bench_clones)
+		return 0;
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
+	ret = arm_smmu_kho_clone_for_bench(&pdev->dev, BENCH_FIRST_SID,
+					   bench_streams - 1);
+#else
+	ret = -EOPNOTSUPP;
+#endif
+	if (ret) {
+		arm_smmu_kho_mark(&pdev->dev, false, &d->info);
+		kfree(d);
+		return ret;
+	}
+	st.bench_clones = bench_streams - 1;
+	return 0;
+}
+
 static int skho_ioc_dev(unsigned int cmd, struct smmu_kho_dev_arg *a)
 {
 	struct pci_dev *pdev = skho_pci_by_name(a);
@@ -585,16 +602,9 @@ static int skho_ioc_dev(unsigned int cmd, struct smmu_kho_dev_arg *a)
 			kfree(d);
 			break;
 		}
-		if (list_empty(&st.devs) && bench_streams > 1 && !st.bench_clones) {
-			ret = arm_smmu_kho_clone_for_bench(&pdev->dev, BENCH_FIRST_SID,
-							   bench_streams - 1);
-			if (ret) {
-				arm_smmu_kho_mark(&pdev->dev, false, &d->info);
-				kfree(d);
-				break;
-			}
-			st.bench_clones = bench_streams - 1;
-		}
+		ret = skho_bench_clone(pdev, d);
+		if (ret)
+			break;
 		skho_thaw_locked();
 		d->pdev = pci_dev_get(pdev);
 		list_add_tail(&d->node, &st.devs);
@@ -656,8 +666,10 @@ static void skho_status(struct smmu_kho_status *s)
 		return;
 	}
 	s->in_fdt_len = st.in_len;
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
 	s->adopt_ns = arm_smmu_kho_adopt_ns();
 	arm_smmu_kho_abort_stats(&s->nr_abort_stes, &s->nr_abort_rewritten);
+#endif
 	for (i = 0; i < st.in.nr_smmus; i++) {
 		const struct skho_ho_smmu *hs = &st.in.smmu[i];
 
@@ -700,14 +712,9 @@ static void skho_status(struct smmu_kho_status *s)
 /* Name of the selected device owning @sid, "" for a benchmark copy. */
 static void skho_dev_name(u32 sid, char *buf, size_t len)
 {
-	struct skho_dev *d;
-	u32 i;
+	struct skho_dev *d = skho_owner(SKHO_ANY_SMMU, sid);
 
-	buf[0] = '\0';
-	list_for_each_entry(d, &st.devs, node)
-		for (i = 0; i < d->info.nr_sids; i++)
-			if (d->info.sids[i] == sid)
-				strscpy(buf, pci_name(d->pdev), len);
+	strscpy(buf, d ? pci_name(d->pdev) : "", len);
 }
 
 struct skho_live {
@@ -1111,3 +1118,4 @@ module_init(skho_init);
 module_exit(skho_exit);
 MODULE_DESCRIPTION("SMMUv3 live update over Kexec HandOver: control plane");
 MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS("SMMU_KHO");

@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 : "${SMMU_KHO_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/smmu-kho}"
 export SMMU_KHO_CACHE
 mkdir -p "$SMMU_KHO_CACHE"
-# One build at a time per cache: patching, copying and make share the tree.
+# One build at a time per cache: git am and make share the tree.
 exec 9>"$SMMU_KHO_CACHE/.build.lock"
 flock 9
 src=$("$here/scripts/fetch-source.sh")
@@ -21,35 +21,38 @@ MK=(make -s -C "$src" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- O="$out")
 t0=$(date +%s)
 log() { echo "build-kernel: [$(( $(date +%s) - t0 ))s] $*" >&2; }
 
-# --- patches: keep the tree at exactly the series in kernel/patches/ -------
-applied=$src/.smmu-kho-applied
-mkdir -p "$applied"
-want=$(cd "$here/patches" 2>/dev/null && ls *.patch 2>/dev/null | sort || true)
-have=$(cd "$applied" && ls *.patch 2>/dev/null | sort || true)
-same=1
-if [ "$want" != "$have" ]; then same=0; else
-	for p in $want; do cmp -s "$here/patches/$p" "$applied/$p" || same=0; done
+# --- patches: keep the tree at exactly base + `git am` of kernel/patches/ --
+# The series is self-contained: it adds every new file itself (core, driver,
+# KUnit test), nothing is copied in.  When the series changes, the tree is
+# reset to the pristine tag `base` and the series applied again with git am;
+# files whose content did not change get their old mtime back, so the build
+# stays incremental.
+G=(git -C "$src" -c user.name=smmu-kho -c user.email=smmu-kho@localhost)
+mapfile -t series < <(ls "$here"/patches/*.patch | grep -v /0000-cover-letter.patch)
+want=$(cat "${series[@]}" | sha256sum | cut -c1-16)
+stamp=$src/.git/smmu-kho-series
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ -n "$("${G[@]}" status --porcelain --untracked-files=no)" ]; then
+	old=$("${G[@]}" rev-parse HEAD)
+	mtimes=$SMMU_KHO_CACHE/.series-mtimes
+	"${G[@]}" diff --name-only base "$old" | while read -r f; do
+		[ -f "$src/$f" ] && echo "$("${G[@]}" rev-parse "$old:$f") $(stat -c %Y "$src/$f") $f"
+	done > "$mtimes"
+	rm -f "$stamp"
+	"${G[@]}" am --abort >/dev/null 2>&1 || true
+	"${G[@]}" reset -q --hard base
+	# Files an older build copied in (not in base) would make git am refuse
+	# to create them; the source tree holds nothing else (O= builds).
+	"${G[@]}" clean -q -f -d -x -e /.smmu-kho-unpacked
+	log "git am kernel/patches (${#series[@]} patches)"
+	if ! "${G[@]}" am -q "${series[@]}" >&2; then
+		"${G[@]}" am --abort >/dev/null 2>&1 || true
+		echo "build-kernel: kernel/patches does not apply to the pristine tree (git am)" >&2; exit 1
+	fi
+	while read -r blob mtime f; do
+		[ "$("${G[@]}" rev-parse -q --verify "HEAD:$f" 2>/dev/null)" = "$blob" ] && touch -d "@$mtime" "$src/$f"
+	done < "$mtimes"
+	echo "$want" > "$stamp"
 fi
-if [ $same = 0 ]; then
-	for p in $(echo "$have" | sort -r); do
-		[ -n "$p" ] || continue
-		log "reverting $p"; patch -s -R -p1 -d "$src" < "$applied/$p"; rm -f "$applied/$p"
-	done
-	for p in $want; do
-		log "applying $p"
-		if ! patch -s -p1 -N -d "$src" --dry-run < "$here/patches/$p" >/dev/null; then
-			echo "build-kernel: patch $p does not apply to $src" >&2; exit 1
-		fi
-		patch -s -p1 -N -d "$src" < "$here/patches/$p"; cp "$here/patches/$p" "$applied/$p"
-	done
-fi
-
-# --- in-tree additions: the driver's live-update file and the portable core --
-# The patches hook them in; their sources of truth are kernel/driver and
-# kernel/core.  rsync -c keeps mtimes of unchanged files (incremental build).
-smmu_dir=$src/drivers/iommu/arm/arm-smmu-v3
-rsync -rc "$here/driver/" "$smmu_dir/"
-rsync -rc --delete --exclude=env/user --exclude='*.mk' "$here/core/" "$smmu_dir/skho/"
 
 # --- config ----------------------------------------------------------------
 frag=$out/smmu-kho.fragment

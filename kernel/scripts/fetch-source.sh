@@ -6,6 +6,9 @@
 # URI of the machine's own Debian source with the trixie-backports suite;
 # nothing is installed system-wide.  Output: $SMMU_KHO_CACHE/linux-<ver>/
 # (prints its path on stdout).  Idempotent: a complete tree is reused.
+# The tree is a git repository whose tag `base` is the pristine source:
+# build-kernel.sh resets it there and applies kernel/patches with `git am`.
+# A tree from before that (patched in place, no .git) is unpacked afresh.
 set -euo pipefail
 : "${SMMU_KHO_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/smmu-kho}"
 PKG=linux-source-7.3
@@ -14,7 +17,9 @@ SUITE=trixie-backports
 src=$SMMU_KHO_CACHE/linux-$PIN
 mkdir -p "$SMMU_KHO_CACHE"
 
-if [ -f "$src/.smmu-kho-unpacked" ]; then echo "$src"; exit 0; fi
+if [ -f "$src/.smmu-kho-unpacked" ] && git -C "$src" rev-parse -q --verify base >/dev/null 2>&1; then
+	echo "$src"; exit 0
+fi
 
 uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
 [ -n "$uri" ] || uri=$(awk '$1=="deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
@@ -45,6 +50,14 @@ dpkg -x "$deb" "$tmp"
 tarball=$(ls "$tmp"/usr/src/linux-source-7.3.tar.* | head -n1)
 rm -rf "$src.tmp"; mkdir -p "$src.tmp"
 tar -C "$src.tmp" --strip-components=1 -xf "$tarball"
-rm -rf "$tmp" "$src"; mv "$src.tmp" "$src"
+rm -rf "$tmp"
+echo "fetch-source: recording the pristine tree as git tag base" >&2
+G=(git -C "$src.tmp" -c user.name=smmu-kho -c user.email=smmu-kho@localhost -c core.compression=1)
+"${G[@]}" init -q
+"${G[@]}" config gc.auto 0	# no background repack of 80,000 objects
+"${G[@]}" add -A -f	# -f: Debian's tree ignores everything (.gitignore: /*)
+GIT_AUTHOR_DATE="2026-01-01 00:00 +0000" GIT_COMMITTER_DATE="2026-01-01 00:00 +0000" "${G[@]}" commit -qm "linux $PIN (pristine)"
+"${G[@]}" tag base
+rm -rf "$src"; mv "$src.tmp" "$src"
 touch "$src/.smmu-kho-unpacked"
 echo "$src"

@@ -5,7 +5,7 @@
 #                        fdt_check_full() after the core's own walk
 #   fuzz_handover_kpath  kernel path: the core and fuzz harness built against
 #                        the Linux 7.3 tree's own libfdt (scripts/dtc/libfdt,
-#                        the files kernel/module/Kbuild links), with the
+#                        the files lib/fdt*.c build into the kernel), with the
 #                        kernel's code-generation flags; no fdt_check_full()
 #                        (the kernel's copy has no fdt_check.c), no -lfdt
 #
@@ -67,7 +67,7 @@ $(O)/fuzz/fuzz_handover: $(FUZZ_COMMON) $(FUZZ_CORE_OBJS)
 # Copied from the cached tree that kernel/scripts/fetch-source.sh unpacks
 # (it downloads the tree when absent and exits non-zero, loudly, when it
 # cannot: this target never falls back to Debian's libfdt).  The files are
-# those kernel/module/Kbuild builds into smmu_kho.ko.  The kernel compiles
+# those lib/fdt*.c build into the kernel the core links.  The kernel compiles
 # them through <linux/libfdt_env.h>, which only maps fdt*_t to __be* and
 # INT32_MAX/UINT32_MAX to S32_MAX/U32_MAX: the tree's own user-space
 # scripts/dtc/libfdt/libfdt_env.h gives the same semantics.  No

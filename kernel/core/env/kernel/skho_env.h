@@ -3,6 +3,7 @@
 #ifndef SKHO_ENV_H
 #define SKHO_ENV_H
 
+#include <linux/export.h>
 #include <linux/kernel.h>
 #include <linux/libfdt.h>
 #include <linux/slab.h>

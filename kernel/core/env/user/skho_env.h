@@ -3,6 +3,7 @@
 #ifndef SKHO_ENV_H
 #define SKHO_ENV_H
 
+#include <assert.h>
 #include <endian.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -43,6 +44,12 @@ static inline void skho_sort(void *base, size_t n, size_t size,
 	if (n)
 		qsort(base, n, size, cmp);
 }
+
+/*
+ * In the kernel the core exports what its live-update module calls (one
+ * copy of the core, in the SMMUv3 driver); nothing to do in user space.
+ */
+#define EXPORT_SYMBOL_NS_GPL(sym, ns)	_Static_assert(1, #sym)
 
 /* Debian's libfdt 1.6.1 has fdt_check_full(); the kernel's lib/ does not. */
 #define SKHO_HAVE_FDT_CHECK_FULL	1
