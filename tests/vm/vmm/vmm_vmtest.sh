@@ -15,7 +15,7 @@
 #   reset  negative control: smmu_kho.ko keep_bus_master=0 (the PCI and
 #          vfio-pci patches inert at run time): the DMA after the jump must
 #          be lost, the trace must show Bus Master cleared
-#   reopen negative control of 0010 alone: keep_bus_master=0 in kernel 2
+#   reopen negative control of 0012 alone: keep_bus_master=0 in kernel 2
 #          only: the jump DMA lands, then vfio-pci's open must clear Bus
 #          Master and the DMA after it must be lost
 # QEMU virt's GICv2 has no MSI isolation, so iommufd refuses to bind a
