@@ -5,8 +5,13 @@
  * (negative control: smmu_kho.ko keep_bus_master=0, so PCI shutdown and
  * vfio-pci stop the device as stock 7.3 does), vmm.keep2=0 (the same in
  * kernel 2 only: vfio-pci's open stops it).
- *   kernel 1: insmod smmu_kho.ko; run "vmm start" (control pipe on fds
- *             3/4); on "ready": PRESERVE 00:02.0, FREEZE, kexec_file_load
+ *   kernel 1: insmod smmu_kho.ko; PROBE 00:02.0 (not selectable yet: no
+ *             vfio-pci, no HWPT); run "vmm start" (control pipe on fds
+ *             3/4); on "ready": PROBE again (vfio-pci on an unmanaged
+ *             iommufd domain, not refused: what --device vfio selects);
+ *             start smmu-khod, run `smmu-khoctl plan --dry-run --device
+ *             vfio` (it must select 00:02.0), stop smmu-khod;
+ *             PRESERVE 00:02.0, FREEZE, kexec_file_load
  *             (same Image, retained initrd, vmm.k=2); "fire"; on "fired":
  *             reboot(KEXEC) while the VMM still holds its fds.
  *   kernel 2: mark the trace, check Bus Master and the adopted stream
@@ -15,13 +20,16 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +40,10 @@
 #include "vmm_util.h"
 
 #define CTL_TIMEOUT_MS	60000
+#define KHOD		"/sbin/smmu-khod"
+#define KHOCTL		"/sbin/smmu-khoctl"
+#define KHOD_SOCK	"/run/smmu-khod.sock"
+#define KHOD_STATE	"/run/smmu-khod"
 
 static char cmdline[2048];
 static int keep_dma = 1;
@@ -118,6 +130,95 @@ static int skho_dev(int fd, unsigned long req)
 	return ioctl(fd, req, &a) ? -errno : 0;
 }
 
+/*
+ * PROBE of the VMM's device, reported as check @name: @vfio says whether it
+ * must now be what `smmu-khoctl plan --device vfio` selects (bound to
+ * vfio-pci, on an iommufd HWPT: unmanaged or nested, not refused) or not.
+ */
+static void probe_check(const char *name, bool vfio)
+{
+	struct smmu_kho_probe_arg a = { .size = sizeof(a) };
+	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), ret;
+	bool selectable;
+
+	strcpy(a.name, VMM_PCI);
+	ret = fd < 0 ? -errno : ioctl(fd, SMMU_KHO_IOC_PROBE, &a) ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	selectable = !strcmp(a.out_driver, "vfio-pci") && !a.out_refuse &&
+		     (a.out_domain == SMMU_KHO_DOMAIN_UNMANAGED ||
+		      a.out_domain == SMMU_KHO_DOMAIN_NESTED);
+	vmm_check(!ret && selectable == vfio, name, "ret=%d driver=%s domain=%u refuse=%d why=%s",
+		  ret, a.out_driver[0] ? a.out_driver : "none", a.out_domain, a.out_refuse,
+		  a.out_why);
+}
+
+/* Run @argv with stdout (and stderr) into @out; its wait status, or -1. */
+static int run_capture(char *const argv[], char *out, size_t len)
+{
+	size_t n = 0;
+	int p[2], st = -1;
+	ssize_t r;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (pid > 0 && n + 1 < len && (r = read(p[0], out + n, len - n - 1)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	return st;
+}
+
+/*
+ * What an operator runs while the VM is up: smmu-khod on the real backend,
+ * then `smmu-khoctl plan --dry-run --device vfio`, which must select the
+ * VMM's device as attached to an iommufd HWPT.  smmu-khod is stopped before
+ * the update proper, which this /init drives through the ioctls.
+ */
+static void daemon_dry_run(void)
+{
+	static char out[4096];
+	char *ctl[] = { KHOCTL, "--socket", KHOD_SOCK, "plan", "--kernel", "/Image",
+			"--append", "console=ttyAMA0", "--device", "vfio", "--dry-run", NULL };
+	char *line, *save;
+	int i, st = -1;
+	bool seen = false;
+	pid_t khod;
+
+	mkdir("/run", 0755);
+	khod = fork();
+	if (khod == 0) {
+		execl(KHOD, KHOD, "--state-dir", KHOD_STATE, "--socket", KHOD_SOCK, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 100 && access(KHOD_SOCK, F_OK); i++)
+		usleep(100 * 1000);
+	if (khod > 0 && !access(KHOD_SOCK, F_OK))
+		st = run_capture(ctl, out, sizeof(out));
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		vmm_info("smmu-khoctl: %s", line);
+		if (strstr(line, "selected: " VMM_PCI ": bound to vfio-pci, attached to an iommufd HWPT"))
+			seen = true;
+	}
+	vmm_check(!st && seen, "khoctl_plan_dry_run_selects_vmm_device",
+		  "wait status %#x, %s %sselected", st, VMM_PCI, seen ? "" : "not ");
+	if (khod > 0) {
+		kill(khod, SIGTERM);
+		waitpid(khod, &st, 0);
+	}
+}
+
 static int load_next_kernel(void)
 {
 	char next[2100];
@@ -151,11 +252,14 @@ static void kernel1(void)
 
 	ret = insmod_skho();
 	vmm_check(!ret, "insmod_smmu_kho", "ret=%d keep_bus_master=%d", ret, keep_dma);
+	probe_check("probe_not_selectable_before_vmm", false);
 	pid = spawn_vmm("start", &to, &from);
 	ret = pid < 0 ? -errno : expect(from, "ready");
 	vmm_check(!ret, "vmm_ready", "ret=%d", ret);
 	if (ret)
 		return;
+	probe_check("probe_vfio_hwpt_selectable", true);
+	daemon_dry_run();
 	fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC);
 	ret = fd < 0 ? -errno : skho_dev(fd, SMMU_KHO_IOC_PRESERVE);
 	ret = ret ?: ioctl(fd, SMMU_KHO_IOC_FREEZE) ? -errno : 0;
