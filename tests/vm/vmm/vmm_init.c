@@ -9,8 +9,9 @@
  *             vfio-pci, no HWPT); run "vmm start" (control pipe on fds
  *             3/4); on "ready": PROBE again (vfio-pci on an unmanaged
  *             iommufd domain, not refused: what --device vfio selects);
- *             start smmu-khod, run `smmu-khoctl plan --dry-run --device
- *             vfio` (it must select 00:02.0), stop smmu-khod;
+ *             smmu-khod runs from before the VMM to here: `smmu-khoctl
+ *             plan --dry-run --device vfio` is refused before the VMM
+ *             (nothing bound to vfio-pci) and selects 00:02.0 here;
  *             PRESERVE 00:02.0, FREEZE, kexec_file_load
  *             (same Image, retained initrd, vmm.k=2); "fire"; on "fired":
  *             reboot(KEXEC) while the VMM still holds its fds.
@@ -180,43 +181,55 @@ static int run_capture(char *const argv[], char *out, size_t len)
 	return st;
 }
 
-/*
- * What an operator runs while the VM is up: smmu-khod on the real backend,
- * then `smmu-khoctl plan --dry-run --device vfio`, which must select the
- * VMM's device as attached to an iommufd HWPT.  smmu-khod is stopped before
- * the update proper, which this /init drives through the ioctls.
- */
-static void daemon_dry_run(void)
+/* smmu-khod on the real backend, as an operator runs it; its pid. */
+static pid_t khod_start(void)
 {
-	static char out[4096];
-	char *ctl[] = { KHOCTL, "--socket", KHOD_SOCK, "plan", "--kernel", "/Image",
-			"--append", "console=ttyAMA0", "--device", "vfio", "--dry-run", NULL };
-	char *line, *save;
-	int i, st = -1;
-	bool seen = false;
-	pid_t khod;
+	pid_t pid;
+	int i;
 
 	mkdir("/run", 0755);
-	khod = fork();
-	if (khod == 0) {
+	pid = fork();
+	if (pid == 0) {
 		execl(KHOD, KHOD, "--state-dir", KHOD_STATE, "--socket", KHOD_SOCK, (char *)NULL);
 		_exit(127);
 	}
-	for (i = 0; i < 100 && access(KHOD_SOCK, F_OK); i++)
+	for (i = 0; pid > 0 && i < 100 && access(KHOD_SOCK, F_OK); i++)
 		usleep(100 * 1000);
-	if (khod > 0 && !access(KHOD_SOCK, F_OK))
-		st = run_capture(ctl, out, sizeof(out));
+	return pid;
+}
+
+static void khod_stop(pid_t pid)
+{
+	int st;
+
+	if (pid > 0 && !kill(pid, SIGTERM))
+		waitpid(pid, &st, 0);
+}
+
+/*
+ * `smmu-khoctl plan --dry-run --device vfio`, reported as check @name.
+ * @vfio: the VMM's device is attached, the plan must select it; else no
+ * device is bound to vfio-pci yet and the plan must be refused (exit 2)
+ * saying so.  The output goes to the serial log as info lines.
+ */
+static void khoctl_dry_run(const char *name, bool vfio)
+{
+	static char out[4096];
+	char *ctl[] = { KHOCTL, "--socket", KHOD_SOCK, "plan", "--kernel", "/Image",
+			"--reuse-cmdline", "--device", "vfio", "--dry-run", NULL };
+	const char *want = vfio ? "selected: " VMM_PCI ": bound to vfio-pci, attached to an iommufd HWPT"
+				: "--device vfio: no PCI device is bound to vfio-pci";
+	char *line, *save;
+	bool seen = false;
+	int st;
+
+	st = run_capture(ctl, out, sizeof(out));
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		vmm_info("smmu-khoctl: %s", line);
-		if (strstr(line, "selected: " VMM_PCI ": bound to vfio-pci, attached to an iommufd HWPT"))
-			seen = true;
+		seen |= !!strstr(line, want);
 	}
-	vmm_check(!st && seen, "khoctl_plan_dry_run_selects_vmm_device",
-		  "wait status %#x, %s %sselected", st, VMM_PCI, seen ? "" : "not ");
-	if (khod > 0) {
-		kill(khod, SIGTERM);
-		waitpid(khod, &st, 0);
-	}
+	vmm_check(st == (vfio ? 0 : 2 << 8) && seen, name, "wait status %#x, %s: %s", st,
+		  seen ? "said" : "did not say", want);
 }
 
 static int load_next_kernel(void)
@@ -248,18 +261,23 @@ static void kernel1(void)
 {
 	struct smmu_kho_status st = { .size = sizeof(st) };
 	int to, from, fd, ret;
-	pid_t pid;
+	pid_t pid, khod;
 
 	ret = insmod_skho();
 	vmm_check(!ret, "insmod_smmu_kho", "ret=%d keep_bus_master=%d", ret, keep_dma);
 	probe_check("probe_not_selectable_before_vmm", false);
+	khod = khod_start();
+	khoctl_dry_run("khoctl_plan_dry_run_refused_before_vmm", false);
 	pid = spawn_vmm("start", &to, &from);
 	ret = pid < 0 ? -errno : expect(from, "ready");
 	vmm_check(!ret, "vmm_ready", "ret=%d", ret);
+	if (!ret) {
+		probe_check("probe_vfio_hwpt_selectable", true);
+		khoctl_dry_run("khoctl_plan_dry_run_selects_vmm_device", true);
+	}
+	khod_stop(khod);
 	if (ret)
 		return;
-	probe_check("probe_vfio_hwpt_selectable", true);
-	daemon_dry_run();
 	fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC);
 	ret = fd < 0 ? -errno : skho_dev(fd, SMMU_KHO_IOC_PRESERVE);
 	ret = ret ?: ioctl(fd, SMMU_KHO_IOC_FREEZE) ? -errno : 0;
