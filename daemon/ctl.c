@@ -673,6 +673,10 @@ static int show_arm(const Skhopb__Response *r, struct plan_args *a)
 		for (i = 0; i < r->plan->n_choices; i++)
 			printf("%s %s: %s\n", r->plan->choices[i]->selected ? "selected:" : "excluded:",
 			       r->plan->choices[i]->device, r->plan->choices[i]->reason);
+		if (r->plan->nr_unlisted)
+			printf("excluded: %u more bound to vfio-pci, not listed\n", r->plan->nr_unlisted);
+		if (r->plan->nr_not_vfio)
+			printf("skipped:  %u PCI device(s) not bound to vfio-pci\n", r->plan->nr_not_vfio);
 	}
 	if (r->status && !a->dry_run)
 		print_next(r, "");

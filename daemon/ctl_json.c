@@ -77,7 +77,7 @@ static json_object *json_plan(const Skhopb__Plan *p)
 	for (i = 0; i < p->n_devices; i++)
 		json_push(devs, json_string(p->devices[i]));
 	json_set(o, "devices", devs);
-	if (!p->n_choices)
+	if (!p->n_choices && !p->nr_not_vfio)
 		return o;
 	devs = json_new(json_object_new_array());
 	for (i = 0; i < p->n_choices; i++) {
@@ -89,6 +89,8 @@ static json_object *json_plan(const Skhopb__Plan *p)
 		json_push(devs, c);
 	}
 	json_set(o, "choices", devs);
+	json_set(o, "nr_not_vfio", json_object_new_int64(p->nr_not_vfio));
+	json_set(o, "nr_unlisted", json_object_new_int64(p->nr_unlisted));
 	return o;
 }
 

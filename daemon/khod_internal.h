@@ -55,6 +55,8 @@ int skhod_plan_resolve(struct skhod *d, const Skhopb__Plan *in, Skhopb__Plan **o
  * nothing.  Errors with @why; -ENOMEM.
  */
 int skhod_plan_select(struct skhod *d, Skhopb__Plan *p, char *why, size_t wl);
+/* Free @p's selector report (choices and counts): replies carry it, journals do not. */
+void skhod_plan_drop_choices(Skhopb__Plan *p);
 
 /* snapshot_check.c: pre-jump digests from the outgoing FDT, checked. */
 void skhod_pre_jump_free(Skhopb__Journal *j);

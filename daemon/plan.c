@@ -65,6 +65,19 @@ static void strip_boot_image(char *c)
 		c[strlen(c) - 1] = 0;
 }
 
+void skhod_plan_drop_choices(Skhopb__Plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_choices; i++)
+		skhod_pb_free(p->choices[i]);
+	free(p->choices);
+	p->choices = NULL;
+	p->n_choices = 0;
+	p->nr_not_vfio = 0;
+	p->nr_unlisted = 0;
+}
+
 /* Validate @in and return the resolved plan in *@out, or a reason. */
 int skhod_plan_resolve(struct skhod *d, const Skhopb__Plan *in, Skhopb__Plan **out,
 		       char *why, size_t wl)
@@ -108,11 +121,7 @@ int skhod_plan_resolve(struct skhod *d, const Skhopb__Plan *in, Skhopb__Plan **o
 	p = skhod_pb_dup(in);
 	if (!p)
 		return -ENOMEM;
-	for (k = 0; k < p->n_choices; k++)	/* a client's choices are not ours */
-		skhod_pb_free(p->choices[k]);
-	free(p->choices);
-	p->choices = NULL;
-	p->n_choices = 0;
+	skhod_plan_drop_choices(p);	/* a client's choices are not ours */
 	r = skhod_plan_select(d, p, why, wl);
 	if (!r)
 		r = file_size(p->kernel, &p->kernel_size, why, wl, "kernel");

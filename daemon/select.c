@@ -27,10 +27,15 @@ static const char *domain_name(uint32_t dom)
 
 static int add_choice(Skhopb__Plan *p, const char *dev, bool selected, const char *fmt, ...)
 {
-	Skhopb__DeviceChoice *c = malloc(sizeof(*c));
+	Skhopb__DeviceChoice *c;
 	char reason[200];
 	va_list ap;
 
+	if (p->n_choices >= SKHOD_MAX_CHOICES) {
+		p->nr_unlisted++;
+		return 0;
+	}
+	c = malloc(sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	skhopb__device_choice__init(c);
@@ -57,21 +62,28 @@ static bool plan_has(const Skhopb__Plan *p, const char *dev)
 }
 
 /*
- * One device as --device vfio sees it: selected when bound to vfio-pci and
+ * One device as --device vfio sees it: skipped (counted) unless bound to
+ * vfio-pci; selected when bound to vfio-pci and
  * its IOMMU domain is one a user owns (an iommufd HWPT: unmanaged, or
  * nested over a nest-parent); refused (the plan fails) when PRESERVE would
  * refuse it; else left out with the reason.
  */
-static int choose(Skhopb__Plan *p, const struct smmu_kho_probe_arg *pa, size_t *bound,
+struct tally {
+	size_t bound;		/* devices bound to vfio-pci */
+	size_t picked;		/* of them selected */
+};
+
+static int choose(Skhopb__Plan *p, const struct smmu_kho_probe_arg *pa, struct tally *t,
 		  char *why, size_t wl)
 {
 	const char *dev = pa->name;
 	char *copy;
 
-	if (strcmp(pa->out_driver, "vfio-pci"))
-		return add_choice(p, dev, false, "not bound to vfio-pci (driver: %s)",
-				  pa->out_driver[0] ? pa->out_driver : "none");
-	(*bound)++;
+	if (strcmp(pa->out_driver, "vfio-pci")) {
+		p->nr_not_vfio++;
+		return 0;
+	}
+	t->bound++;
 	if (pa->out_domain != SMMU_KHO_DOMAIN_UNMANAGED &&
 	    pa->out_domain != SMMU_KHO_DOMAIN_NESTED)
 		return add_choice(p, dev, false,
@@ -82,6 +94,7 @@ static int choose(Skhopb__Plan *p, const struct smmu_kho_probe_arg *pa, size_t *
 			 (int)sizeof(pa->out_why), pa->out_why, strerror(-pa->out_refuse));
 		return pa->out_refuse;
 	}
+	t->picked++;
 	if (plan_has(p, dev))
 		return add_choice(p, dev, true, "named with --device; also bound to vfio-pci, %s domain",
 				  domain_name(pa->out_domain));
@@ -99,8 +112,9 @@ static int expand_vfio(struct skhod *d, Skhopb__Plan *p, char *why, size_t wl)
 {
 	const struct skhod_backend_ops *ops = d->be->ops;
 	struct smmu_kho_probe_arg pa;
-	size_t n, i, bound = 0;
+	struct tally t = { 0 };
 	char (*names)[32];
+	size_t n, i;
 	int r;
 
 	r = ops->pci_devices(d->be, &names, &n);
@@ -117,20 +131,19 @@ static int expand_vfio(struct skhod *d, Skhopb__Plan *p, char *why, size_t wl)
 			snprintf(why, wl, "--device vfio: cannot probe %s: %s", names[i],
 				 skhod_be_err(d, r));
 		} else {
-			r = choose(p, &pa, &bound, why, wl);
+			r = choose(p, &pa, &t, why, wl);
 		}
 	}
 	free(names);
 	if (r)
 		return r;
-	for (i = 0; i < p->n_choices; i++)
-		if (p->choices[i]->selected)
-			return 0;
-	if (!bound)
+	if (t.picked)
+		return 0;
+	if (!t.bound)
 		snprintf(why, wl, "--device vfio: no PCI device is bound to vfio-pci");
 	else
 		snprintf(why, wl, "--device vfio: %zu device(s) bound to vfio-pci, none attached to an iommufd HWPT (is the VMM running?)",
-			 bound);
+			 t.bound);
 	return -ENOENT;
 }
 
