@@ -59,6 +59,15 @@ struct skhod_backend_ops {
 	 * STE now.  -ENOENT: no adopted stream; -EBUSY: kexec under way.
 	 */
 	int (*quarantine)(struct skhod_backend *be, const char *dev);
+	/*
+	 * SMMU_KHO_IOC_PROBE: driver, IOMMU domain and PRESERVE refusal of one
+	 * PCI device (@out->name filled in here).  -ENODEV: no such device;
+	 * -ENOTTY: a module without PROBE.
+	 */
+	int (*probe)(struct skhod_backend *be, const char *dev,
+		     struct smmu_kho_probe_arg *out);
+	/* The PCI devices present (/sys/bus/pci/devices): malloc'd names. */
+	int (*pci_devices)(struct skhod_backend *be, char (**names)[32], size_t *nr);
 	/* kexec_file_load(2); @initrd may be "" (KEXEC_FILE_NO_INITRAMFS). */
 	int (*kexec_load)(struct skhod_backend *be, const char *kernel,
 			  const char *initrd, const char *cmdline);

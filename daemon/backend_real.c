@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* smmu-khod real backend: /dev/smmu_kho ioctls, kexec_file_load, reboot(KEXEC), LUO. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/reboot.h>
@@ -117,9 +118,16 @@ static int dev_op(struct skhod_backend *be, unsigned long req, const char *dev,
 	return do_ioctl(be, req, &a, what);
 }
 
+/* A refused device: STATUS.out_why names it and the feature. */
 static int r_preserve(struct skhod_backend *be, const char *dev)
 {
-	return dev_op(be, SMMU_KHO_IOC_PRESERVE, dev, "SMMU_KHO_IOC_PRESERVE");
+	int r = dev_op(be, SMMU_KHO_IOC_PRESERVE, dev, "SMMU_KHO_IOC_PRESERVE");
+	struct smmu_kho_status st;
+
+	if (r == -EPROTONOSUPPORT && !r_status(be, &st) && st.out_why[0])
+		snprintf(be->err, sizeof(be->err), "SMMU_KHO_IOC_PRESERVE: %.*s",
+			 (int)sizeof(st.out_why), st.out_why);
+	return r;
 }
 
 static int r_unpreserve(struct skhod_backend *be, const char *dev)
@@ -227,6 +235,52 @@ static int r_read_phys(struct skhod_backend *be, uint32_t which, uint64_t pa,
 static int r_quarantine(struct skhod_backend *be, const char *dev)
 {
 	return dev_op(be, SMMU_KHO_IOC_QUARANTINE, dev, "SMMU_KHO_IOC_QUARANTINE");
+}
+
+static int r_probe(struct skhod_backend *be, const char *dev,
+		   struct smmu_kho_probe_arg *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	if (strlen(dev) >= sizeof(out->name))
+		return -EINVAL;
+	strcpy(out->name, dev);
+	return do_ioctl(be, SMMU_KHO_IOC_PROBE, out, "SMMU_KHO_IOC_PROBE");
+}
+
+#define PCI_DEVICES "/sys/bus/pci/devices"
+
+static int r_pci_devices(struct skhod_backend *be, char (**names)[32], size_t *nr)
+{
+	DIR *dir = opendir(PCI_DEVICES);
+	char (*v)[32] = NULL, (*nv)[32];
+	struct dirent *de;
+	size_t n = 0;
+
+	*names = NULL;
+	*nr = 0;
+	if (!dir) {
+		int e = errno;
+
+		snprintf(be->err, sizeof(be->err), "%s: %s", PCI_DEVICES, strerror(e));
+		return -e;
+	}
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(*v))
+			continue;
+		nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			free(v);
+			closedir(dir);
+			return -ENOMEM;
+		}
+		v = nv;
+		strcpy(v[n++], de->d_name);
+	}
+	closedir(dir);
+	*names = v;
+	*nr = n;
+	return 0;
 }
 
 static int r_kexec_load(struct skhod_backend *be, const char *kernel,
@@ -436,6 +490,8 @@ static const struct skhod_backend_ops real_ops = {
 	.streams = r_streams,
 	.read_phys = r_read_phys,
 	.quarantine = r_quarantine,
+	.probe = r_probe,
+	.pci_devices = r_pci_devices,
 	.kexec_load = r_kexec_load,
 	.kexec_unload = r_kexec_unload,
 	.kexec_loaded = r_kexec_loaded,

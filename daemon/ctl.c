@@ -47,7 +47,9 @@ static void usage(FILE *f)
 "\n"
 "commands:\n"
 "  status [--json]              state of the update and of the kernel\n"
-"  plan|arm PLAN [--dry-run]    validate and journal a plan (IDLE -> ARMED)\n"
+"  plan|arm PLAN [--dry-run] [--json]\n"
+"                               validate and journal a plan (IDLE -> ARMED);\n"
+"                               --dry-run shows the devices chosen, and why\n"
 "  update [PLAN] [--no-jump] [--jump systemd|reboot]\n"
 "                               arm (if PLAN given), preserve, freeze, load,\n"
 "                               and kexec into the new kernel: under systemd\n"
@@ -66,6 +68,9 @@ static void usage(FILE *f)
 "                      NO_DEVICE=yes, NO_JUMP=yes; command-line options win)\n"
 "      --no-device: an update that preserves no device on purpose (kexec and\n"
 "      journal only); a plan without devices is refused unless it says so\n"
+"      --device vfio: every PCI device bound to vfio-pci whose IOMMU domain is\n"
+"      an iommufd HWPT (a VM's passthrough devices), resolved by the daemon;\n"
+"      a device with ATS, PRI or PASID enabled is refused, with the reason\n"
 "\n"
 "The socket defaults to $SMMU_KHO_SOCKET, else " SKHOD_DEFAULT_SOCKET ".\n"
 "exit status: 0 ok, 1 failure, 2 usage, 3 daemon not running, 4 verification\n"
@@ -617,7 +622,8 @@ static int run(Skhopb__Request *req, struct plan_args *a,
 	ex = transact(req, NULL, &r, NULL);
 	if (ex)
 		return ex;
-	ex = report(r);
+	/* --json: stdout is one JSON document, without the OK message */
+	ex = a->json && r->code == SKHOPB__RESULT_CODE__RC_OK ? EX_OK : report(r);
 	if (!ex && show)
 		ex = show(r, a);
 	skhopb__response__free_unpacked(r, NULL);
@@ -654,10 +660,24 @@ static int cmd_status(struct plan_args *a)
 
 static int show_arm(const Skhopb__Response *r, struct plan_args *a)
 {
-	if (r->plan)
+	size_t i;
+
+	if (a->json)
+		return r->plan && skhoctl_json_plan(r->plan) ? EX_FAIL : EX_OK;
+	if (r->plan) {
 		printf("plan:    kernel %s, initrd %s, %zu device(s)\ncmdline: %s\n",
 		       r->plan->kernel, r->plan->initrd[0] ? r->plan->initrd : "(none)",
 		       r->plan->n_devices, r->plan->cmdline);
+		for (i = 0; i < r->plan->n_devices; i++)
+			printf("device:  %s\n", r->plan->devices[i]);
+		for (i = 0; i < r->plan->n_choices; i++)
+			printf("%s %s: %s\n", r->plan->choices[i]->selected ? "selected:" : "excluded:",
+			       r->plan->choices[i]->device, r->plan->choices[i]->reason);
+		if (r->plan->nr_unlisted)
+			printf("excluded: %u more bound to vfio-pci, not listed\n", r->plan->nr_unlisted);
+		if (r->plan->nr_not_vfio)
+			printf("skipped:  %u PCI device(s) not bound to vfio-pci\n", r->plan->nr_not_vfio);
+	}
 	if (r->status && !a->dry_run)
 		print_next(r, "");
 	return EX_OK;
@@ -845,7 +865,7 @@ static int cmd_history(struct plan_args *a)
 int main(int argc, char **argv)
 {
 	static const char *const f_status[] = { "--json", NULL };
-	static const char *const f_arm[] = { "--dry-run", NULL };
+	static const char *const f_arm[] = { "--dry-run", "--json", NULL };
 	static const char *const f_update[] = { "--no-jump", "--jump", NULL };
 	static const char *const f_verify[] = { "--probe", "--json", NULL };
 	static const char *const f_abort[] = { "--reason", NULL };

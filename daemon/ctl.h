@@ -20,5 +20,7 @@ const char *skhoctl_verdict_name(int v);
 int skhoctl_json_status(const Skhopb__Status *s, const char *hint);
 int skhoctl_json_verification(const Skhopb__Verification *v);
 int skhoctl_json_history(const Skhopb__Response *r);
+/* plan|arm --json: the resolved plan with the selector's choices. */
+int skhoctl_json_plan(const Skhopb__Plan *p);
 
 #endif /* SKHOD_CTL_H */

@@ -77,6 +77,20 @@ static json_object *json_plan(const Skhopb__Plan *p)
 	for (i = 0; i < p->n_devices; i++)
 		json_push(devs, json_string(p->devices[i]));
 	json_set(o, "devices", devs);
+	if (!p->n_choices && !p->nr_not_vfio)
+		return o;
+	devs = json_new(json_object_new_array());
+	for (i = 0; i < p->n_choices; i++) {
+		json_object *c = json_new(json_object_new_object());
+
+		json_set(c, "device", json_string(p->choices[i]->device));
+		json_set(c, "selected", json_object_new_boolean(p->choices[i]->selected));
+		json_set(c, "reason", json_string(p->choices[i]->reason));
+		json_push(devs, c);
+	}
+	json_set(o, "choices", devs);
+	json_set(o, "nr_not_vfio", json_object_new_int64(p->nr_not_vfio));
+	json_set(o, "nr_unlisted", json_object_new_int64(p->nr_unlisted));
 	return o;
 }
 
@@ -242,4 +256,9 @@ int skhoctl_json_verification(const Skhopb__Verification *v)
 int skhoctl_json_history(const Skhopb__Response *r)
 {
 	return json_print(json_history(r));
+}
+
+int skhoctl_json_plan(const Skhopb__Plan *p)
+{
+	return json_print(json_plan(p));
 }

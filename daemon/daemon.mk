@@ -37,7 +37,7 @@ endif
 # $SKHOD_FAULT on the real backend, the crash-point hook and a backend_open.c
 # that knows both.  The product never contains them (daemon-product-check).
 DAEMON_LIB_SRCS := log.c io.c pbutil.c state.c journal.c verify.c recompute.c frame.c ctl_server.c \
-		   backend_real.c transition.c luo.c response.c plan.c snapshot_check.c \
+		   backend_real.c transition.c luo.c response.c plan.c select.c snapshot_check.c \
 		   operations.c verify_run.c recovery.c sdbus.c
 DAEMON_PRODUCT_SRCS := backend_open.c
 DAEMON_TEST_SRCS := $(notdir $(wildcard tests/daemon/fake/*.c))

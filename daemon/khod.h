@@ -14,6 +14,9 @@
 #define SKHOD_LUO_SESSION	"smmu-khod"	/* LUO session name */
 #define SKHOD_LUO_TOKEN		1		/* token of the journal memfd */
 #define SKHOD_MAX_DEVICES	64
+/* --device vfio: every PCI device bound to vfio-pci on an iommufd HWPT */
+#define SKHOD_SELECT_VFIO	"vfio"
+#define SKHOD_MAX_CHOICES	(2 * SKHOD_MAX_DEVICES)	/* Plan.choices listed */
 
 struct skhod_opts {
 	const char *backend;	/* "real" or "fake:<dir>" */

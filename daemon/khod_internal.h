@@ -48,6 +48,15 @@ Skhopb__Response *skhod_respond(struct skhod *d, int code, const char *hint,
 /* plan.c: validate a requested plan.  -EINVAL/-errno with @why, -ENOMEM. */
 int skhod_plan_resolve(struct skhod *d, const Skhopb__Plan *in, Skhopb__Plan **out,
 		       char *why, size_t wl);
+/*
+ * select.c: expand the selector SKHOD_SELECT_VFIO in @p->devices (each
+ * device seen goes to @p->choices with the reason) and refuse any device
+ * PRESERVE would refuse (-EPROTONOSUPPORT); -ENOENT: the selector matched
+ * nothing.  Errors with @why; -ENOMEM.
+ */
+int skhod_plan_select(struct skhod *d, Skhopb__Plan *p, char *why, size_t wl);
+/* Free @p's selector report (choices and counts): replies carry it, journals do not. */
+void skhod_plan_drop_choices(Skhopb__Plan *p);
 
 /* snapshot_check.c: pre-jump digests from the outgoing FDT, checked. */
 void skhod_pre_jump_free(Skhopb__Journal *j);

@@ -101,6 +101,7 @@ static Skhopb__Response *do_arm(struct skhod *d, const Skhopb__Plan *in, bool dr
 		skhod_pb_free(d->j);
 		d->j = nj;
 	}
+	skhod_plan_drop_choices(plan);	/* the reply's, not the journal's */
 	skhod_pb_free(d->j->plan);
 	d->j->plan = plan;
 	if (skhod_pb_setstr(&d->j->boot_id_armed, d->boot_id))

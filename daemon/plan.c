@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -64,6 +65,19 @@ static void strip_boot_image(char *c)
 		c[strlen(c) - 1] = 0;
 }
 
+void skhod_plan_drop_choices(Skhopb__Plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_choices; i++)
+		skhod_pb_free(p->choices[i]);
+	free(p->choices);
+	p->choices = NULL;
+	p->n_choices = 0;
+	p->nr_not_vfio = 0;
+	p->nr_unlisted = 0;
+}
+
 /* Validate @in and return the resolved plan in *@out, or a reason. */
 int skhod_plan_resolve(struct skhod *d, const Skhopb__Plan *in, Skhopb__Plan **out,
 		       char *why, size_t wl)
@@ -93,8 +107,8 @@ int skhod_plan_resolve(struct skhod *d, const Skhopb__Plan *in, Skhopb__Plan **o
 		return -EINVAL;
 	}
 	for (i = 0; i < in->n_devices; i++) {
-		if (!pci_name_ok(in->devices[i])) {
-			snprintf(why, wl, "device \"%.40s\" is not a PCI name like 0000:00:02.0",
+		if (!pci_name_ok(in->devices[i]) && strcmp(in->devices[i], SKHOD_SELECT_VFIO)) {
+			snprintf(why, wl, "device \"%.40s\" is not a PCI name like 0000:00:02.0, nor \"" SKHOD_SELECT_VFIO "\"",
 				 in->devices[i]);
 			return -EINVAL;
 		}
@@ -107,7 +121,10 @@ int skhod_plan_resolve(struct skhod *d, const Skhopb__Plan *in, Skhopb__Plan **o
 	p = skhod_pb_dup(in);
 	if (!p)
 		return -ENOMEM;
-	r = file_size(p->kernel, &p->kernel_size, why, wl, "kernel");
+	skhod_plan_drop_choices(p);	/* a client's choices are not ours */
+	r = skhod_plan_select(d, p, why, wl);
+	if (!r)
+		r = file_size(p->kernel, &p->kernel_size, why, wl, "kernel");
 	if (!r && p->initrd[0])
 		r = file_size(p->initrd, &p->initrd_size, why, wl, "initrd");
 	if (!r && p->reuse_cmdline) {

@@ -28,6 +28,7 @@
  */
 #define pr_fmt(fmt) "smmu_kho: " fmt
 
+#include <linux/iommu.h>
 #include <linux/kexec_handover.h>
 #include <linux/ktime.h>
 #include <linux/miscdevice.h>
@@ -504,6 +505,77 @@ static struct pci_dev *skho_pci_by_name(const struct smmu_kho_dev_arg *a)
 }
 
 /*
+ * Translation state the snapshot (STEs, CDs, page tables) does not carry:
+ * with ATS the device caches translations in its ATC, which the next kernel
+ * neither knows of nor invalidates; PRI leaves page requests to a fault
+ * handler the handover does not carry; PASID means per-PASID address spaces
+ * (SVA, a CD table of more than one CD) the handover does not describe.
+ * Returns -EPROTONOSUPPORT with @why filled in, or 0.
+ */
+static int skho_refuse_features(struct pci_dev *pdev, char *why, size_t len)
+{
+	const char *what = NULL;
+
+	if (pdev->ats_enabled)
+		what = "ATS enabled, the ATC is not handed over";
+	else if (pdev->pri_enabled)
+		what = "PRI enabled, page requests are not handed over";
+	else if (pdev->pasid_enabled)
+		what = "PASID enabled, SVA/PASID spaces not handed over";
+	if (!what)
+		return 0;
+	snprintf(why, len, "%s refused: %s", pci_name(pdev), what);
+	return -EPROTONOSUPPORT;
+}
+
+/* The kind of domain @pdev is attached to now (group->domain). */
+static u32 skho_domain_kind(struct pci_dev *pdev)
+{
+	struct iommu_domain *dom = iommu_get_domain_for_dev(&pdev->dev);
+
+	if (!dom)
+		return SMMU_KHO_DOMAIN_NONE;
+	switch (dom->type) {
+	case IOMMU_DOMAIN_BLOCKED:
+		return SMMU_KHO_DOMAIN_BLOCKED;
+	case IOMMU_DOMAIN_IDENTITY:
+		return SMMU_KHO_DOMAIN_IDENTITY;
+	case IOMMU_DOMAIN_DMA:
+	case IOMMU_DOMAIN_DMA_FQ:
+		return SMMU_KHO_DOMAIN_DMA;
+	case IOMMU_DOMAIN_UNMANAGED:
+		return SMMU_KHO_DOMAIN_UNMANAGED;
+	case IOMMU_DOMAIN_NESTED:
+		return SMMU_KHO_DOMAIN_NESTED;
+	default:
+		return SMMU_KHO_DOMAIN_OTHER;
+	}
+}
+
+/*
+ * PROBE: driver, domain and refusal of one device; nothing changes.  The
+ * driver pointer is read without the device lock, as dev_driver_string()
+ * does: a snapshot for the operator, PRESERVE checks again.
+ */
+static int skho_ioc_probe(struct smmu_kho_probe_arg *a)
+{
+	struct smmu_kho_dev_arg dev = { .size = sizeof(dev) };
+	const struct device_driver *drv;
+	struct pci_dev *pdev;
+
+	memcpy(dev.name, a->name, sizeof(dev.name));
+	pdev = skho_pci_by_name(&dev);
+	if (!pdev)
+		return -ENODEV;
+	drv = READ_ONCE(pdev->dev.driver);
+	strscpy(a->out_driver, drv ? drv->name : "", sizeof(a->out_driver));
+	a->out_domain = skho_domain_kind(pdev);
+	a->out_refuse = skho_refuse_features(pdev, a->out_why, sizeof(a->out_why));
+	pci_dev_put(pdev);
+	return 0;
+}
+
+/*
  * Devices whose streams were adopted are still doing the DMA the previous
  * kernel handed over: liveupdate_dma keeps vfio-pci (and pci_disable_device)
  * from resetting them or clearing Bus Master until they are released.
@@ -592,6 +664,11 @@ static int skho_ioc_dev(unsigned int cmd, struct smmu_kho_dev_arg *a)
 			skho_forget_update();	/* a new update starts */
 		if (d)
 			break;
+		ret = skho_refuse_features(pdev, st.out_why, sizeof(st.out_why));
+		if (ret) {
+			pr_warn("%s\n", st.out_why);
+			break;
+		}
 		d = kzalloc_obj(*d);
 		if (!d) {
 			ret = -ENOMEM;
@@ -918,6 +995,8 @@ static size_t skho_arg_size(unsigned int nr)
 		return sizeof(struct smmu_kho_streams_arg);
 	case _IOC_NR(SMMU_KHO_IOC_READ):
 		return sizeof(struct smmu_kho_read_arg);
+	case _IOC_NR(SMMU_KHO_IOC_PROBE):
+		return sizeof(struct smmu_kho_probe_arg);
 	default:
 		return 0;
 	}
@@ -970,6 +1049,7 @@ static long skho_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		struct smmu_kho_fdt_arg fdt;
 		struct smmu_kho_streams_arg streams;
 		struct smmu_kho_read_arg read;
+		struct smmu_kho_probe_arg probe;
 	} u;
 	unsigned int nr = _IOC_NR(cmd);
 	size_t ksize = skho_arg_size(nr);
@@ -977,7 +1057,7 @@ static long skho_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 	u32 size = 0;
 
 	if (_IOC_TYPE(cmd) != SMMU_KHO_IOC_MAGIC || nr < 1 ||
-	    nr > _IOC_NR(SMMU_KHO_IOC_READ))
+	    nr > _IOC_NR(SMMU_KHO_IOC_PROBE))
 		return -ENOTTY;
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
@@ -992,7 +1072,8 @@ static long skho_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		ret = copy_struct_from_user(&u, ksize, uarg, size);
 		if (ret)
 			return ret;
-		if (ksize == sizeof(u.dev) && u.dev.flags)
+		if ((ksize == sizeof(u.dev) || nr == _IOC_NR(SMMU_KHO_IOC_PROBE)) &&
+		    u.dev.flags)
 			return -EINVAL;	/* no flag is defined yet */
 	}
 	if (!kho_is_enabled() && nr != _IOC_NR(SMMU_KHO_IOC_STATUS))
@@ -1033,6 +1114,11 @@ static long skho_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		break;
 	case _IOC_NR(SMMU_KHO_IOC_READ):
 		ret = skho_ioc_read(&u.read);
+		break;
+	case _IOC_NR(SMMU_KHO_IOC_PROBE):
+		ret = skho_ioc_probe(&u.probe);
+		if (!ret && copy_to_user(uarg, &u.probe, min_t(size_t, size, sizeof(u.probe))))
+			ret = -EFAULT;
 		break;
 	default:
 		ret = -ENOTTY;

@@ -27,6 +27,10 @@
  *               that is not preserved through KHO (STATUS.out_why names
  *               SID, IOVA and PA)
  *   EIO         snapshot failed (STATUS.out_why and dmesg say why)
+ *   EPROTONOSUPPORT  PRESERVE: the device uses a feature whose translation
+ *               state is not handed over (ATS, PRI or PASID enabled: the
+ *               device caches translations, or has per-PASID address
+ *               spaces); STATUS.out_why names the device and the feature
  */
 #define SMMU_KHO_DEV		"/dev/smmu_kho"
 #define SMMU_KHO_IOC_MAGIC	0xb7
@@ -143,6 +147,32 @@ struct smmu_kho_read_arg {
 	__u64 buf;		/* user pointer, @len bytes */
 };
 
+/* The IOMMU domain a device is attached to now (iommu_get_domain_for_dev()). */
+enum smmu_kho_domain {
+	SMMU_KHO_DOMAIN_NONE = 0,	/* no IOMMU group / no domain */
+	SMMU_KHO_DOMAIN_BLOCKED = 1,	/* DMA blocked (e.g. vfio opened, not attached) */
+	SMMU_KHO_DOMAIN_IDENTITY = 2,	/* bypass */
+	SMMU_KHO_DOMAIN_DMA = 3,	/* the kernel's DMA API domain */
+	SMMU_KHO_DOMAIN_UNMANAGED = 4,	/* paging domain owned by a user: iommufd HWPT, VFIO */
+	SMMU_KHO_DOMAIN_NESTED = 5,	/* nested (stage-1 over a nest-parent) */
+	SMMU_KHO_DOMAIN_OTHER = 6,
+};
+
+/*
+ * PROBE: what PRESERVE would make of a device, changing nothing.  @out_refuse
+ * is the -errno PRESERVE returns for the device's features (-EPROTONOSUPPORT)
+ * or 0, @out_why why.  ENODEV: no such PCI device.
+ */
+struct smmu_kho_probe_arg {
+	__u32 size;
+	__u32 flags;		/* 0 */
+	char name[32];		/* in: PCI device name */
+	char out_driver[32];	/* bound driver ("vfio-pci"), "" if none */
+	__u32 out_domain;	/* enum smmu_kho_domain */
+	__s32 out_refuse;
+	char out_why[96];
+};
+
 #define SMMU_KHO_IOC_PRESERVE	_IOW(SMMU_KHO_IOC_MAGIC, 1, struct smmu_kho_dev_arg)
 #define SMMU_KHO_IOC_UNPRESERVE	_IOW(SMMU_KHO_IOC_MAGIC, 2, struct smmu_kho_dev_arg)
 #define SMMU_KHO_IOC_FREEZE	_IO(SMMU_KHO_IOC_MAGIC, 3)
@@ -159,5 +189,6 @@ struct smmu_kho_read_arg {
  */
 #define SMMU_KHO_IOC_QUARANTINE	_IOW(SMMU_KHO_IOC_MAGIC, 9, struct smmu_kho_dev_arg)
 #define SMMU_KHO_IOC_READ	_IOW(SMMU_KHO_IOC_MAGIC, 10, struct smmu_kho_read_arg)
+#define SMMU_KHO_IOC_PROBE	_IOWR(SMMU_KHO_IOC_MAGIC, 11, struct smmu_kho_probe_arg)
 
 #endif /* _UAPI_SMMU_KHO_H */

@@ -23,8 +23,13 @@
  * The directory <dir> is the fake kernel.  The test writes:
  *
  *   pci       one line per PCI device behind the (fake) SMMUv3:
- *             "<name> <smmu base, hex> <sid>[,<sid>...] [gen=<n>]"
- *             gen changes the device's live STE/translation (drift).
+ *             "<name> <smmu base, hex> <sid>[,<sid>...] [gen=<n>]
+ *              [driver=<name>] [domain=<kind>] [ats] [pri] [pasid]"
+ *             gen changes the device's live STE/translation (drift);
+ *             driver (default none) and domain (none, blocked, identity,
+ *             dma (default), unmanaged, nested) are what PROBE reports;
+ *             ats/pri/pasid make PROBE and PRESERVE refuse the device
+ *             (EPROTONOSUPPORT), as the module does.
  *   faults    optional, one knob per line:
  *               fail preserve <dev> | fail freeze | fail kexec | fail jump
  *               fail luo | fail status   -- the op returns an error
@@ -87,7 +92,37 @@ struct fake_dev {
 	uint32_t sids[MAX_SIDS];
 	uint32_t nr_sids;
 	uint32_t gen;
+	char driver[32];
+	uint32_t domain;	/* enum smmu_kho_domain */
+	const char *refuse;	/* the enabled feature PRESERVE refuses, or NULL */
 };
+
+static const char *const fake_domains[] = {
+	[SMMU_KHO_DOMAIN_NONE] = "none", [SMMU_KHO_DOMAIN_BLOCKED] = "blocked",
+	[SMMU_KHO_DOMAIN_IDENTITY] = "identity", [SMMU_KHO_DOMAIN_DMA] = "dma",
+	[SMMU_KHO_DOMAIN_UNMANAGED] = "unmanaged", [SMMU_KHO_DOMAIN_NESTED] = "nested",
+};
+
+/* One "key[=value]" word after the SIDs of a `pci` line. */
+static void fake_dev_option(struct fake_dev *d, const char *w)
+{
+	uint32_t i;
+
+	if (!strncmp(w, "gen=", 4))
+		d->gen = (uint32_t)strtoul(w + 4, NULL, 0);
+	else if (!strncmp(w, "driver=", 7))
+		snprintf(d->driver, sizeof(d->driver), "%s", w + 7);
+	else if (!strcmp(w, "ats"))
+		d->refuse = "ATS enabled, the ATC is not handed over";
+	else if (!strcmp(w, "pri"))
+		d->refuse = "PRI enabled, page requests are not handed over";
+	else if (!strcmp(w, "pasid"))
+		d->refuse = "PASID enabled, SVA/PASID spaces not handed over";
+	else if (!strncmp(w, "domain=", 7))
+		for (i = 0; i < sizeof(fake_domains) / sizeof(fake_domains[0]); i++)
+			if (!strcmp(w + 7, fake_domains[i]))
+				d->domain = i;
+}
 
 struct fake_kernel {
 	uint32_t boot;
@@ -230,22 +265,26 @@ static int load_pci(struct fake_backend *fb, struct fake_dev *devs, uint32_t *nr
 	for (line = strtok_r(buf, "\n", &save); line && *nr < MAX_DEVS;
 	     line = strtok_r(NULL, "\n", &save)) {
 		struct fake_dev *d = &devs[*nr];
-		char name[32], sids[128], extra[32] = "";
-		char *p, *e;
+		char name[32], sids[128], *p, *e, *w, *wsave;
+		int rest = 0;
 
-		if (sscanf(line, "%31s %" SCNx64 " %127s %31s", name, &d->smmu, sids,
-			   extra) < 3)
+		if (sscanf(line, "%31s %" SCNx64 " %127s %n", name, &d->smmu, sids,
+			   &rest) < 3)
 			continue;
 		strcpy(d->name, name);
 		d->nr_sids = 0;
 		d->gen = 0;
+		d->driver[0] = 0;
+		d->domain = SMMU_KHO_DOMAIN_DMA;
+		d->refuse = NULL;
+		for (w = rest ? strtok_r(line + rest, " \t", &wsave) : NULL; w;
+		     w = strtok_r(NULL, " \t", &wsave))
+			fake_dev_option(d, w);
 		for (p = sids; *p && d->nr_sids < MAX_SIDS; p = *e ? e + 1 : e) {
 			d->sids[d->nr_sids++] = (uint32_t)strtoul(p, &e, 0);
 			if (e == p)
 				break;
 		}
-		if (!strncmp(extra, "gen=", 4))
-			d->gen = (uint32_t)strtoul(extra + 4, NULL, 0);
 		(*nr)++;
 	}
 	free(buf);
@@ -649,6 +688,7 @@ static int f_preserve(struct skhod_backend *be, const char *dev)
 {
 	struct fake_backend *fb = FB(be);
 	struct fake_dev devs[MAX_DEVS];
+	const struct fake_dev *d;
 	struct fake_kernel k;
 	uint32_t nr, i;
 	char what[64];
@@ -658,12 +698,18 @@ static int f_preserve(struct skhod_backend *be, const char *dev)
 		return -EIO;
 	load_pci(fb, devs, &nr);
 	load_kernel(fb, &k);
-	if (!find_dev(devs, nr, dev)) {
+	d = find_dev(devs, nr, dev);
+	if (!d) {
 		snprintf(be->err, sizeof(be->err), "fake: %s is not behind an SMMUv3", dev);
 		return -ENODEV;
 	}
 	if (k.out_state != SMMU_KHO_IDLE && k.out_state != SMMU_KHO_SELECTED)
 		return -EBUSY;
+	if (d->refuse) {
+		snprintf(be->err, sizeof(be->err), "SMMU_KHO_IOC_PRESERVE: %s refused: %s",
+			 dev, d->refuse);
+		return -EPROTONOSUPPORT;
+	}
 	for (i = 0; i < k.nr_selected; i++)
 		if (!strcmp(k.selected[i], dev))
 			return -EBUSY;
@@ -672,6 +718,47 @@ static int f_preserve(struct skhod_backend *be, const char *dev)
 	snprintf(k.selected[k.nr_selected++], 32, "%s", dev);
 	k.out_state = SMMU_KHO_SELECTED;
 	return save_kernel(fb, &k);
+}
+
+static int f_probe(struct skhod_backend *be, const char *dev,
+		   struct smmu_kho_probe_arg *out)
+{
+	struct fake_dev devs[MAX_DEVS];
+	const struct fake_dev *d;
+	uint32_t nr;
+
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	snprintf(out->name, sizeof(out->name), "%s", dev);
+	load_pci(FB(be), devs, &nr);
+	d = find_dev(devs, nr, dev);
+	if (!d) {
+		snprintf(be->err, sizeof(be->err), "SMMU_KHO_IOC_PROBE: %s", strerror(ENODEV));
+		return -ENODEV;
+	}
+	snprintf(out->out_driver, sizeof(out->out_driver), "%s", d->driver);
+	out->out_domain = d->domain;
+	if (d->refuse) {
+		out->out_refuse = -EPROTONOSUPPORT;
+		snprintf(out->out_why, sizeof(out->out_why), "%s refused: %s", dev, d->refuse);
+	}
+	return 0;
+}
+
+static int f_pci_devices(struct skhod_backend *be, char (**names)[32], size_t *nr)
+{
+	struct fake_dev devs[MAX_DEVS];
+	uint32_t n, i;
+
+	load_pci(FB(be), devs, &n);
+	*nr = 0;
+	*names = calloc(n ? n : 1, sizeof(**names));
+	if (!*names)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		memcpy((*names)[i], devs[i].name, sizeof(devs[i].name));
+	*nr = n;
+	return 0;
 }
 
 static int f_unpreserve(struct skhod_backend *be, const char *dev)
@@ -1622,6 +1709,8 @@ static const struct skhod_backend_ops fake_ops = {
 	.streams = f_streams,
 	.read_phys = f_read_phys,
 	.quarantine = f_quarantine,
+	.probe = f_probe,
+	.pci_devices = f_pci_devices,
 	.kexec_load = f_kexec_load,
 	.kexec_unload = f_kexec_unload,
 	.kexec_loaded = f_kexec_loaded,

@@ -10,4 +10,4 @@ CHECK_TARGETS += vfio-vm-check
 .PHONY: vfio-vm-check
 
 vfio-vm-check: vm-deps
-	@SKHO_VMM_OUT=$(O)/vmm tests/vm/vmm/vmm_vmtest.sh $(addprefix --mode ,$(VFIO_VM_MODES))
+	@SKHO_VMM_OUT=$(O)/vmm SKHO_O=$(O) tests/vm/vmm/vmm_vmtest.sh $(addprefix --mode ,$(VFIO_VM_MODES))

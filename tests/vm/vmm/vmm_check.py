@@ -30,8 +30,11 @@ RE_PA = re.compile(r'^pa (k\d) jump=(0x[0-9a-f]+) adopted=(0x[0-9a-f]+) released
 RE_CFG = re.compile(r'^pci_cfg_write edu 00:02\.0 @0x([0-9a-f]+) <- 0x([0-9a-f]+)')
 
 # Guest checks every keep run must report ok, per kernel.
-GUEST = {1: ['insmod_smmu_kho', 'vfio_cdev_open', 'iommufd_attach_hwpt', 'dma_roundtrip',
-             'luo_preserve_memfd', 'vmm_ready', 'smmu_kho_frozen', 'kexec_file_load',
+GUEST = {1: ['insmod_smmu_kho', 'probe_not_selectable_before_vmm',
+             'khoctl_plan_dry_run_refused_before_vmm', 'vfio_cdev_open',
+             'iommufd_attach_hwpt', 'dma_roundtrip', 'luo_preserve_memfd', 'vmm_ready',
+             'probe_vfio_hwpt_selectable', 'khoctl_plan_dry_run_selects_vmm_device',
+             'smmu_kho_frozen', 'kexec_file_load',
              'jump_dma_fired'],
          2: ['bus_master_kept_at_boot', 'smmu_kho_adopted', 'luo_retrieve_memfd',
              'memfd_data_intact', 'jump_dma_landed', 'vfio_reopen_attach',

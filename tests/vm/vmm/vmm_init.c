@@ -5,8 +5,14 @@
  * (negative control: smmu_kho.ko keep_bus_master=0, so PCI shutdown and
  * vfio-pci stop the device as stock 7.3 does), vmm.keep2=0 (the same in
  * kernel 2 only: vfio-pci's open stops it).
- *   kernel 1: insmod smmu_kho.ko; run "vmm start" (control pipe on fds
- *             3/4); on "ready": PRESERVE 00:02.0, FREEZE, kexec_file_load
+ *   kernel 1: insmod smmu_kho.ko; PROBE 00:02.0 (not selectable yet: no
+ *             vfio-pci, no HWPT); run "vmm start" (control pipe on fds
+ *             3/4); on "ready": PROBE again (vfio-pci on an unmanaged
+ *             iommufd domain, not refused: what --device vfio selects);
+ *             smmu-khod runs from before the VMM to here: `smmu-khoctl
+ *             plan --dry-run --device vfio` is refused before the VMM
+ *             (nothing bound to vfio-pci) and selects 00:02.0 here;
+ *             PRESERVE 00:02.0, FREEZE, kexec_file_load
  *             (same Image, retained initrd, vmm.k=2); "fire"; on "fired":
  *             reboot(KEXEC) while the VMM still holds its fds.
  *   kernel 2: mark the trace, check Bus Master and the adopted stream
@@ -15,13 +21,16 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +41,10 @@
 #include "vmm_util.h"
 
 #define CTL_TIMEOUT_MS	60000
+#define KHOD		"/sbin/smmu-khod"
+#define KHOCTL		"/sbin/smmu-khoctl"
+#define KHOD_SOCK	"/run/smmu-khod.sock"
+#define KHOD_STATE	"/run/smmu-khod"
 
 static char cmdline[2048];
 static int keep_dma = 1;
@@ -118,6 +131,107 @@ static int skho_dev(int fd, unsigned long req)
 	return ioctl(fd, req, &a) ? -errno : 0;
 }
 
+/*
+ * PROBE of the VMM's device, reported as check @name: @vfio says whether it
+ * must now be what `smmu-khoctl plan --device vfio` selects (bound to
+ * vfio-pci, on an iommufd HWPT: unmanaged or nested, not refused) or not.
+ */
+static void probe_check(const char *name, bool vfio)
+{
+	struct smmu_kho_probe_arg a = { .size = sizeof(a) };
+	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), ret;
+	bool selectable;
+
+	strcpy(a.name, VMM_PCI);
+	ret = fd < 0 ? -errno : ioctl(fd, SMMU_KHO_IOC_PROBE, &a) ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	selectable = !strcmp(a.out_driver, "vfio-pci") && !a.out_refuse &&
+		     (a.out_domain == SMMU_KHO_DOMAIN_UNMANAGED ||
+		      a.out_domain == SMMU_KHO_DOMAIN_NESTED);
+	vmm_check(!ret && selectable == vfio, name, "ret=%d driver=%s domain=%u refuse=%d why=%s",
+		  ret, a.out_driver[0] ? a.out_driver : "none", a.out_domain, a.out_refuse,
+		  a.out_why);
+}
+
+/* Run @argv with stdout (and stderr) into @out; its wait status, or -1. */
+static int run_capture(char *const argv[], char *out, size_t len)
+{
+	size_t n = 0;
+	int p[2], st = -1;
+	ssize_t r;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (pid > 0 && n + 1 < len && (r = read(p[0], out + n, len - n - 1)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	return st;
+}
+
+/* smmu-khod on the real backend, as an operator runs it; its pid. */
+static pid_t khod_start(void)
+{
+	pid_t pid;
+	int i;
+
+	mkdir("/run", 0755);
+	pid = fork();
+	if (pid == 0) {
+		execl(KHOD, KHOD, "--state-dir", KHOD_STATE, "--socket", KHOD_SOCK, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; pid > 0 && i < 100 && access(KHOD_SOCK, F_OK); i++)
+		usleep(100 * 1000);
+	return pid;
+}
+
+static void khod_stop(pid_t pid)
+{
+	int st;
+
+	if (pid > 0 && !kill(pid, SIGTERM))
+		waitpid(pid, &st, 0);
+}
+
+/*
+ * `smmu-khoctl plan --dry-run --device vfio`, reported as check @name.
+ * @vfio: the VMM's device is attached, the plan must select it; else no
+ * device is bound to vfio-pci yet and the plan must be refused (exit 2)
+ * saying so.  The output goes to the serial log as info lines.
+ */
+static void khoctl_dry_run(const char *name, bool vfio)
+{
+	static char out[4096];
+	char *ctl[] = { KHOCTL, "--socket", KHOD_SOCK, "plan", "--kernel", "/Image",
+			"--reuse-cmdline", "--device", "vfio", "--dry-run", NULL };
+	const char *want = vfio ? "selected: " VMM_PCI ": bound to vfio-pci, attached to an iommufd HWPT"
+				: "--device vfio: no PCI device is bound to vfio-pci";
+	char *line, *save;
+	bool seen = false;
+	int st;
+
+	st = run_capture(ctl, out, sizeof(out));
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		vmm_info("smmu-khoctl: %s", line);
+		seen |= !!strstr(line, want);
+	}
+	vmm_check(st == (vfio ? 0 : 2 << 8) && seen, name, "wait status %#x, %s: %s", st,
+		  seen ? "said" : "did not say", want);
+}
+
 static int load_next_kernel(void)
 {
 	char next[2100];
@@ -147,13 +261,21 @@ static void kernel1(void)
 {
 	struct smmu_kho_status st = { .size = sizeof(st) };
 	int to, from, fd, ret;
-	pid_t pid;
+	pid_t pid, khod;
 
 	ret = insmod_skho();
 	vmm_check(!ret, "insmod_smmu_kho", "ret=%d keep_bus_master=%d", ret, keep_dma);
+	probe_check("probe_not_selectable_before_vmm", false);
+	khod = khod_start();
+	khoctl_dry_run("khoctl_plan_dry_run_refused_before_vmm", false);
 	pid = spawn_vmm("start", &to, &from);
 	ret = pid < 0 ? -errno : expect(from, "ready");
 	vmm_check(!ret, "vmm_ready", "ret=%d", ret);
+	if (!ret) {
+		probe_check("probe_vfio_hwpt_selectable", true);
+		khoctl_dry_run("khoctl_plan_dry_run_selects_vmm_device", true);
+	}
+	khod_stop(khod);
 	if (ret)
 		return;
 	fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC);

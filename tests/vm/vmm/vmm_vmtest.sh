@@ -4,7 +4,8 @@
 #
 # Builds the patched kernel (kernel/scripts/build-kernel.sh, incremental)
 # and its uapi headers, smmu_kho.ko, the static arm64 /init (vmm_init.c)
-# and VMM (vmm.c); packs them with /Image into one initrd; boots QEMU virt
+# and VMM (vmm.c), the static arm64 smmu-khod/smmu-khoctl (make
+# daemon-arm64, as tests/vm/e2e); packs them with /Image into one initrd; boots QEMU virt
 # (SMMUv3 with nesting, edu at 00:02.0 = SID 0x10) once per mode, tracing
 # the SMMU's translations and PCI config writes, and judges each run with
 # vmm_check.py (one KTAP line per check):
@@ -22,7 +23,8 @@
 # device (EPERM) unless iommufd.allow_unsafe_interrupts=1 (the edu uses no
 # MSI here; the flag is on the guest's command line).
 # Usage: tests/vm/vmm/vmm_vmtest.sh [--mode keep|reset|reopen]...
-# Environment: SKHO_VMM_OUT=<dir> (default build/vmm), SKHO_KEEP_LOGS=1,
+# Environment: SKHO_VMM_OUT=<dir> (default build/vmm), SKHO_O=<make's O>
+#   (default build: the daemon lands in $SKHO_O/arm64/daemon), SKHO_KEEP_LOGS=1,
 #   SKHO_VMM_TIMEOUT=<s> per QEMU run (default 150), SMMU_KHO_CACHE.
 # Exit status: 0 if every check passed, 1 otherwise, 2 on bad usage.
 set -uo pipefail
@@ -113,10 +115,26 @@ else
 	result fail vfio.build.vmm "see $logs/vmm*.log"; finish
 fi
 # shellcheck disable=SC2317  # run through step()
+build_daemon() {
+	local obuild=${SKHO_O:-$root/build} sysroot
+	sysroot=$("$root/tests/vm/e2e/fetch-arm64-libs.sh") &&
+	make -C "$root" --no-print-directory -j2 O="$obuild" ARM64_SYSROOT="$sysroot" daemon-arm64 &&
+	mkdir -p "$out/bin" &&
+	"${CROSS}strip" -o "$out/bin/smmu-khod" "$obuild/arm64/daemon/smmu-khod" &&
+	"${CROSS}strip" -o "$out/bin/smmu-khoctl" "$obuild/arm64/daemon/smmu-khoctl"
+}
+if step daemon-arm64 build_daemon; then
+	result ok vfio.build.daemon_arm64 "$out/bin/smmu-khod, $out/bin/smmu-khoctl"
+else
+	result fail vfio.build.daemon_arm64 "see $logs/daemon-arm64.log"; finish
+fi
+# shellcheck disable=SC2317  # run through step()
 mk_initrd() {
 	printf '%s\n' 'dir /dev 0755 0 0' 'dir /proc 0755 0 0' 'dir /sys 0755 0 0' \
-		'dir /lib 0755 0 0' 'nod /dev/console 0600 0 0 c 5 1' \
+		'dir /lib 0755 0 0' 'dir /sbin 0755 0 0' 'nod /dev/console 0600 0 0 c 5 1' \
 		"file /init $out/init 0755 0 0" "file /vmm $out/vmm 0755 0 0" \
+		"file /sbin/smmu-khod $out/bin/smmu-khod 0755 0 0" \
+		"file /sbin/smmu-khoctl $out/bin/smmu-khoctl 0755 0 0" \
 		"file /Image $image 0644 0 0" \
 		"file /lib/smmu_kho.ko $out/smmu_kho/smmu_kho.ko 0644 0 0" >"$out/initrd.list" &&
 	"$kdir/usr/gen_init_cpio" "$out/initrd.list" | gzip -4 >"$out/initrd.gz"
