@@ -26,8 +26,8 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# tests/vm/analyze.py: the one parser of QEMU's trace (events, edu_dma.ko marks, windows)
-from analyze import (DUT, HALF, PAGE_MASK, MARK_LOADED, MARK_JUMP_FIRE,  # noqa: E402
+# tests/vm/vmtrace.py: the one parser of QEMU's trace (events, edu_dma.ko marks, windows)
+from vmtrace import (DUT, HALF, PAGE_MASK, MARK_LOADED, MARK_JUMP_FIRE,  # noqa: E402
                      MARK_RAW_BEGIN, MARK_RAW_END, Trace, guest_lines, sid_events)
 
 DUT_PCI = '0000:00:02.0'
