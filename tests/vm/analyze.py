@@ -43,100 +43,14 @@ from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import witness as W  # noqa: E402  (tests/vm/witness.py, next to this file)
+# tests/vm/vmtrace.py: the trace parser every VM checker shares
+from vmtrace import (DUT, HALF, MARK_JUMP_FIRE, MARK_LOADED, MARK_RAW_BEGIN,  # noqa: E402,F401
+                     MARK_RAW_END, MARK_RT_BEGIN, MARK_RT_END, MARK_WIT, PAGE_MASK, PROBE,
+                     Trace, guest_lines, sid_events)
 
-MARK_LOADED, MARK_RT_BEGIN, MARK_RT_END = 0x01, 0x02, 0x03
-MARK_JUMP_FIRE, MARK_RAW_BEGIN, MARK_RAW_END = 0x10, 0x20, 0x21
-MARK_WIT = {'before': 0x30, 'after': 0x32}     # +1: window over (guest/init.c)
-DUT, PROBE = 0x10, 0x18          # StreamIDs of 00:02.0 and 00:03.0
-HALF = 2048                      # the jump DMA covers [0,2K), the raw one [2K,4K)
-PAGE_MASK = ~0xfff
-
-RE_GUEST = re.compile(r'SKHOVM k=(\d+) (\w+) ?(.*)$')
-RE_MARK = re.compile(r'^pci_cfg_write edu (\w\w):(\w\w)\.(\w) @0xfc <- 0x([0-9a-f]+)')
-RE_TS = re.compile(r'^smmuv3_translate_success \S+ sid=0x([0-9a-f]+) iova=0x([0-9a-f]+) '
-                   r'translated=0x([0-9a-f]+) perm=0x([0-9a-f]+) stage=(\d+)')
-RE_ABORT = re.compile(r'^smmuv3_translate_(abort|disable|bypass) \S+ sid=0x([0-9a-f]+)'
-                      r'(?: iova=0x([0-9a-f]+))?')
-RE_EVENT = re.compile(r'^smmuv3_record_event (\S+) sid=0x([0-9a-f]+)')
-RE_GERR = re.compile(r'region-(\d+)-\d+ translation failed for iova=0x([0-9a-f]+) \((\S+)\)')
-RE_GERROR = re.compile(r'^smmuv3_write_gerror ')
-RE_CR0 = re.compile(r'^smmuv3_write_mmio addr: 0x20 val:0x([0-9a-f]+)')
-RE_IDR0 = re.compile(r'^smmuv3_read_mmio addr: 0x0 val:')
-RE_CFGI = re.compile(r'^smmuv3_cmdq_cfgi_ste streamid= ?(?:0x)?([0-9a-f]+)')
+RE_GUEST = re.compile(r'SKHOVM k=(\d+) (\w+) ?(.*)$')    # guest/init.c's say()
 RE_KV = re.compile(r'(\w+)=(\S+)')
 RE_KTIME = re.compile(r'^\[\s*(\d+\.\d+)\] (.*)$')     # printk.time=1 console lines
-
-
-class Trace:
-    """The QEMU log as a list of typed events, in order."""
-
-    def __init__(self, path):
-        self.ev = []        # (kind, fields...)
-        self.line = []      # line number (0-based) of each event in the file
-        self.marks = {}     # (sid, kernel, event) -> index of the first such mark
-        with open(path, errors='replace') as f:
-            for n, line in enumerate(f):
-                before = len(self.ev)
-                self._parse(line.rstrip('\n'))
-                self.line += [n] * (len(self.ev) - before)
-
-    def _parse(self, line):
-        m = RE_TS.match(line)
-        if m:
-            sid, iova, pa = (int(m.group(i), 16) for i in (1, 2, 3))
-            self.ev.append(('ts', sid, iova, pa, int(m.group(5))))
-            return
-        m = RE_MARK.match(line)
-        if m:
-            sid = int(m.group(1), 16) << 8 | int(m.group(2), 16) << 3 | int(m.group(3), 16)
-            val = int(m.group(4), 16)
-            if val >> 16 == 0x5e00:
-                key = (sid, (val >> 8) & 0xff, val & 0xff)
-                self.marks.setdefault(key, len(self.ev))
-                self.ev.append(('mark', sid, key[1], key[2]))
-            return
-        m = RE_EVENT.match(line)
-        if m:
-            self.ev.append(('fault', int(m.group(2), 16), m.group(1), None))
-            return
-        m = RE_ABORT.match(line)
-        if m:
-            iova = int(m.group(3), 16) if m.group(3) else None
-            self.ev.append(('fault', int(m.group(2), 16), 'translate_' + m.group(1), iova))
-            return
-        m = RE_GERR.search(line)
-        if m:
-            self.ev.append(('gerr', int(m.group(1)), int(m.group(2), 16), m.group(3)))
-            return
-        m = RE_CR0.match(line)
-        if m:
-            self.ev.append(('cr0', int(m.group(1), 16)))
-            return
-        if RE_IDR0.match(line):
-            self.ev.append(('idr0',))
-            return
-        m = RE_CFGI.match(line)
-        if m:
-            self.ev.append(('cfgi_ste', int(m.group(1), 16)))
-            return
-        if RE_GERROR.match(line):
-            self.ev.append(('gerror', line))
-
-    def mark(self, sid, k, ev):
-        return self.marks.get((sid, k, ev))
-
-    def at_line(self, n):
-        """Index of the first event on line n or later (len(ev) if none)."""
-        return next((i for i, ln in enumerate(self.line) if ln >= n), len(self.ev))
-
-    def window(self, a, b):
-        return self.ev[a:b] if a is not None and b is not None and a <= b else None
-
-    def next_kind(self, start, kind):
-        for i in range(start, len(self.ev)):
-            if self.ev[i][0] == kind:
-                return i
-        return None
 
 
 class Guest:
@@ -158,11 +72,7 @@ class Guest:
                 k += 1
             if m and k:
                 self.klog.setdefault(k, []).append((float(m.group(1)), text))
-        for line in self.serial.splitlines():
-            m = RE_GUEST.search(line)
-            if not m:
-                continue
-            k, verb, rest = int(m.group(1)), m.group(2), m.group(3)
+        for _, k, verb, rest in guest_lines(self.serial.splitlines(), RE_GUEST):
             self.verbs.append((k, verb, rest))
             if verb in ('ok', 'fail', 'skip'):
                 name, _, detail = rest.partition(' ')
@@ -253,10 +163,10 @@ class Checks:
         w = self.t.window(self.t.mark(sid, k, MARK_RT_BEGIN), self.t.mark(sid, k, MARK_RT_END))
         if iova is None or w is None:
             return False, 'missing buffer data or round-trip marks'
-        ts = [e for e in w if e[0] == 'ts' and e[1] == sid]
+        ts = sid_events(w, 'ts', sid)
         bad = [e for e in ts if e[2] & PAGE_MASK != iova or e[3] & PAGE_MASK != pa
                or e[4] != self.a.stage]
-        faults = [e for e in w if e[0] == 'fault' and e[1] == sid]
+        faults = sid_events(w, 'fault', sid)
         # One translation per 4 KiB transfer at least: memory->edu, edu->memory.
         ok = len(ts) >= 2 and not bad and not faults
         return ok, ('%d smmuv3_translate_success sid=%#x iova=%#x -> %#x stage=%d, '
@@ -272,8 +182,8 @@ class Checks:
         if w is None:
             return False, 'missing in-jump fire mark of kernel %d or load mark of kernel %d' % (
                 u, u + 1)
-        ts = [e for e in w if e[0] == 'ts' and e[1] == sid]
-        faults = [e for e in w if e[0] == 'fault' and e[1] == sid]
+        ts = sid_events(w, 'ts', sid)
+        faults = sid_events(w, 'fault', sid)
         # Lost: the transfer never got a translation (bus master off, or a fault).
         return not ts, ('%d translate_success, %d faults for sid %#x between the fire mark '
                         'and the next kernel\'s load' % (len(ts), len(faults), sid))
@@ -328,14 +238,21 @@ class Checks:
         return self.t.window(self.t.mark(sid, u + 1, MARK_RAW_BEGIN),
                              self.t.mark(sid, u + 1, MARK_RAW_END))
 
-    def tr_raw_faults(self, u, sid):
-        iova, _ = self.buf(u, sid)
+    def raw_events(self, u, sid):
+        """(iova, pa, window, translations, faults) of SID's raw DMA after
+        update u; None without its buffer data or marks."""
+        iova, pa = self.buf(u, sid)
         w = self.raw_window(u, sid)
         if iova is None or w is None:
+            return None
+        return iova, pa, w, sid_events(w, 'ts', sid), sid_events(w, 'fault', sid)
+
+    def tr_raw_faults(self, u, sid):
+        ev = self.raw_events(u, sid)
+        if ev is None:
             return False, 'missing buffer data or raw-DMA marks'
-        ts = [e for e in w if e[0] == 'ts' and e[1] == sid]
-        faults = [e for e in w if e[0] == 'fault' and e[1] == sid]
-        gerr = [e for e in w if e[0] == 'gerr' and e[1] == sid]
+        iova, _, w, ts, faults = ev
+        gerr = sid_events(w, 'gerr', sid)
         first = gerr[0][2] if gerr else None
         # The first faulting access is the first byte of the transfer.
         at = first is None or first == iova + HALF
@@ -346,13 +263,11 @@ class Checks:
                         '%#x' % first if first is not None else '-', iova + HALF, len(ts)))
 
     def tr_raw_lands(self, u, sid):
-        iova, pa = self.buf(u, sid)
-        w = self.raw_window(u, sid)
-        if iova is None or w is None:
+        ev = self.raw_events(u, sid)
+        if ev is None:
             return False, 'missing buffer data or raw-DMA marks'
-        ts = [e for e in w if e[0] == 'ts' and e[1] == sid]
+        iova, pa, _, ts, faults = ev
         good = [e for e in ts if e[2] == iova + HALF and e[3] == pa + HALF]
-        faults = [e for e in w if e[0] == 'fault' and e[1] == sid]
         return bool(good) and not faults, (
             '%d translate_success sid=%#x iova=%#x -> %#x, %d total, %d faults' % (
                 len(good), sid, iova + HALF, pa + HALF, len(ts), len(faults)))
@@ -428,8 +343,8 @@ class Checks:
     def tr_no_fault_ever(self):
         """No fault of the preserved stream anywhere in the chain's trace."""
         ev = self.t.ev
-        faults = [e for e in ev if e[0] == 'fault' and e[1] == DUT]
-        gerr = [e for e in ev if e[0] == 'gerr' and e[1] == DUT]
+        faults = sid_events(ev, 'fault', DUT)
+        gerr = sid_events(ev, 'gerr', DUT)
         ts = sum(1 for e in ev if e[0] == 'ts' and e[1] == DUT)
         probe = sum(1 for e in ev if e[0] == 'fault' and e[1] == PROBE)
         gerror = sum(1 for e in ev if e[0] == 'gerror')
@@ -780,6 +695,15 @@ class Checks:
         n, pre, keep = self.a.updates, self.a.preserve, self.a.keep
         P = (DUT, ''), (PROBE, 'probe_')
         g = self.guest
+        # Per update: (check, its trace check, StreamID; None: the trace
+        # alone decides), in a preserve run and in a stock one.
+        dma_checks = (
+            (('stock_dma_during_jump_is_lost', self.tr_jump_lost, DUT),
+             ('stock_smmu_disabled_across_jump', self.tr_smmu_disabled, None),
+             ('stock_same_iova_after_kexec_faults', self.tr_raw_faults, DUT)),
+            (('preserved_dma_during_jump_lands', self.tr_jump_lands, DUT),
+             ('preserved_smmu_stays_enabled_across_jump', self.tr_smmu_stays_on, None),
+             ('preserved_same_iova_after_kexec_lands', self.tr_raw_lands, DUT)))[bool(pre)]
         yield 'boot_reaches_init', False, self.boot
         for k in range(1, n + 2):
             for c, need in (('smmu_coherency_matches_dtb', False),
@@ -822,13 +746,15 @@ class Checks:
             for sid, pfx in P:
                 name = 'u%d.%sedu_dma_kho_record_restored' % (u, pfx)
                 yield name, False, partial(self.record, u, sid, name)
+            # The jump's DMA, the SMMU across the jump and the DMA at the
+            # old IOVA: guest data + trace (a StreamID) or the trace alone.
+            for c, tr, sid in dma_checks:
+                name = 'u%d.%s' % (u, c)
+                if sid is None:
+                    yield name, bool(pre), partial(self.trace_only, partial(tr, u))
+                else:
+                    yield name, bool(pre), partial(self.both, name, partial(tr, u, sid))
             if pre:
-                name = 'u%d.preserved_dma_during_jump_lands' % u
-                yield name, True, partial(self.both, name, partial(self.tr_jump_lands, u, DUT))
-                yield ('u%d.preserved_smmu_stays_enabled_across_jump' % u, True,
-                       partial(self.trace_only, partial(self.tr_smmu_stays_on, u)))
-                name = 'u%d.preserved_same_iova_after_kexec_lands' % u
-                yield name, True, partial(self.both, name, partial(self.tr_raw_lands, u, DUT))
                 yield ('u%d.preserved_ste_and_translation_identical_across_jump' % u, True,
                        partial(self.identity, u))
                 yield 'u%d.handed_over_fdt_is_the_frozen_one' % u, True, partial(self.fdt_same, u)
@@ -852,12 +778,6 @@ class Checks:
                     name = 'u%d.smmu_kho_release_edu' % u
                     yield name, True, partial(g, name)
             else:
-                name = 'u%d.stock_dma_during_jump_is_lost' % u
-                yield name, False, partial(self.both, name, partial(self.tr_jump_lost, u, DUT))
-                yield ('u%d.stock_smmu_disabled_across_jump' % u, False,
-                       partial(self.trace_only, partial(self.tr_smmu_disabled, u)))
-                name = 'u%d.stock_same_iova_after_kexec_faults' % u
-                yield name, False, partial(self.both, name, partial(self.tr_raw_faults, u, DUT))
                 name = 'u%d.stock_no_stream_handed_over' % u
                 yield name, True, partial(self.both, name, partial(self.nothing_to_compare, u))
                 if self.a.witness != '-':

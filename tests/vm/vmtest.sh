@@ -45,19 +45,16 @@
 #   + 2 x SKHO_WITNESS_S per update);
 #   SKHO_WITNESS_S=<s> length of each witness window (default 3; the guest
 #   sleeps that long while the host dumps; not used by --bench).
+# Shared with e2e/e2e.sh and systemd/sysd.sh: tests/vm/lib.sh (KTAP, builds,
+# QEMU, checker results).
 # Exit status: 0 if every check passed, 1 otherwise (nothing is skipped: a
 # missing tool, kernel or module fails its check).
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-out=${SKHO_VM_OUT:-$root/build/vm}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-logs=$out/logs/$(date +%Y%m%d-%H%M%S)-$$
-mkdir -p "$logs"
-CROSS=aarch64-linux-gnu-
-t0=$(date +%s)
-nres=0 nfail=0 bench=0
+H=vm
+bench=0
+# shellcheck source=tests/vm/lib.sh
+. "$(dirname "$0")/lib.sh"
+here=$vmlib
 bench_runs=${SKHO_BENCH_RUNS:-3}
 scenarios=()
 
@@ -80,43 +77,8 @@ if [ ${#scenarios[@]} -eq 0 ]; then
 	fi
 fi
 
-# ---- output helpers ---------------------------------------------------------
+vm_setup "${SKHO_VM_OUT:-$root/build/vm}"
 wwin=${SKHO_WITNESS_S:-3}
-elapsed() { echo $(( $(date +%s) - t0 )); }
-note() { printf '# [%4ds] %s\n' "$(elapsed)" "$*"; }
-# result ok|fail NAME DETAIL (anything but ok fails: there is no skip)
-result() {
-	nres=$((nres + 1))
-	case $1 in
-	ok)   echo "ok $nres $2" ;;
-	*)    echo "not ok $nres $2"; nfail=$((nfail + 1)) ;;
-	esac
-	[ -z "${3:-}" ] || echo "#   $3"
-}
-# step NAME LOG CMD...: run a long step with a progress line before and after.
-step() {
-	local name=$1 log=$2 s rc; shift 2
-	s=$(date +%s)
-	note "$name: started (log: $log)"
-	"$@" >"$log" 2>&1
-	rc=$?
-	local how="FAILED rc=$rc"
-	[ $rc = 0 ] && how="done"
-	note "$name: $how in $(( $(date +%s) - s ))s (log: $log)"
-	[ $rc = 0 ] || tail -n 20 "$log" | sed 's/^/#   | /'
-	return $rc
-}
-finish() {
-	[ $bench = 1 ] || echo "1..$nres"
-	if [ $nfail = 0 ] && [ "${SKHO_KEEP_LOGS:-0}" != 1 ]; then
-		rm -rf "$logs"
-		note "done: $nres checks, 0 failed (logs removed; SKHO_KEEP_LOGS=1 keeps them)"
-	else
-		note "done: $nres checks, $nfail failed (logs: $logs)"
-	fi
-	exit $(( nfail > 0 ))
-}
-[ $bench = 1 ] || echo "KTAP version 1"
 
 # ---- scenarios --------------------------------------------------------------
 # parse SPEC -> S_MODE S_STAGE S_NONCOH S_N S_KEEP S_BENCH S_NAME; returns 1
@@ -170,90 +132,21 @@ if [ $bench = 0 ]; then
 	fi
 fi
 
-# ---- tools ------------------------------------------------------------------
-for tool in qemu-system-aarch64 ${CROSS}gcc gzip python3 timeout; do
-	command -v "$tool" >/dev/null ||
-		{ result fail vm.build.tools "missing $tool (run tests/setup/apt-deps.sh vm)"; finish; }
-done
-[ $need_noncoh = 0 ] || command -v dtc >/dev/null ||
-	{ result fail vm.build.tools "missing dtc (run tests/setup/apt-deps.sh vm)"; finish; }
-
-# ---- builds -----------------------------------------------------------------
-if [ -n "${SKHO_KDIR:-}" ]; then
-	kdir=$SKHO_KDIR
-	note "kernel: using SKHO_KDIR=$kdir"
-elif cache=${SMMU_KHO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/smmu-kho} && mkdir -p "$cache" &&
-     step build-kernel "$logs/build-kernel.log" \
-	flock "$cache/.vmtest-build.lock" "$root/kernel/scripts/build-kernel.sh"; then
-	kdir=$(tail -n 1 "$logs/build-kernel.log")
-else
-	kdir=
-fi
-image=$kdir/arch/arm64/boot/Image
-if [ -n "$kdir" ] && [ -f "$image" ] && [ -x "$kdir/usr/gen_init_cpio" ]; then
-	[ $bench = 1 ] || result ok vm.build.kernel "$image"
-else
-	result fail vm.build.kernel "no Image/gen_init_cpio under '${kdir}' (see $logs/build-kernel.log)"
-	finish
-fi
-KMAKE=(make -C "$kdir" ARCH=arm64 "CROSS_COMPILE=$CROSS" -j2)
-
-mkdir -p "$out/edu_dma"
-if step edu_dma.ko "$logs/edu_dma.log" "${KMAKE[@]}" M="$here/edu_dma" MO="$out/edu_dma" modules &&
-   [ -f "$out/edu_dma/edu_dma.ko" ] && ! grep -q 'warning:' "$logs/edu_dma.log"; then
-	[ $bench = 1 ] || result ok vm.build.edu_dma_module "$out/edu_dma/edu_dma.ko"
-else
-	result fail vm.build.edu_dma_module "build failed or warned, see $logs/edu_dma.log"; finish
-fi
-
+# ---- tools and builds -------------------------------------------------------
+need_tools qemu-system-aarch64 "${CROSS}gcc" gzip python3 timeout rsync
+[ $need_noncoh = 0 ] || need_tools dtc
+build_kernel
+build_kmod "$here/edu_dma" edu_dma edu_dma_module
 # smmu_kho.ko: preserve scenarios need it, stock ones use it for the
 # negative control of the STE checks.  Without it the run fails.
-# A private copy (symlinks followed, build products left out): the
-# module's own tree may hold an in-tree build, which MO= refuses.
-build_smmu_kho() {
-	rsync -a -L --delete --exclude='*.o' --exclude='*.ko' --exclude='*.cmd' \
-		--exclude='*.mod' --exclude='*.mod.c' --exclude=Module.symvers \
-		--exclude=modules.order "$root/kernel/module/" "$out/smmu_kho/" &&
-	"${KMAKE[@]}" M="$out/smmu_kho" modules
-}
-if step smmu_kho.ko "$logs/smmu_kho.log" build_smmu_kho && [ -f "$out/smmu_kho/smmu_kho.ko" ]; then
-	smmu_kho_ko=$out/smmu_kho/smmu_kho.ko
-	[ $bench = 1 ] || result ok vm.build.smmu_kho_module "$smmu_kho_ko"
-else
-	result fail vm.build.smmu_kho_module "smmu_kho.ko failed to build (see $logs/smmu_kho.log)"
-	finish
-fi
-
-init=$out/init
-if step guest-init "$logs/init.log" ${CROSS}gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror \
-	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -I"$here/edu_dma" \
-	-I"$root/kernel/module/uapi" -o "$init" "$here/guest/init.c"; then
-	[ $bench = 1 ] || result ok vm.build.guest_init "$init"
-else
-	result fail vm.build.guest_init "see $logs/init.log"; finish
-fi
-
-mk_initrd() {
-	{
-		printf 'dir /dev 0755 0 0\ndir /proc 0755 0 0\ndir /sys 0755 0 0\ndir /lib 0755 0 0\n'
-		printf 'nod /dev/console 0600 0 0 c 5 1\n'
-		printf 'file /init %s 0755 0 0\n' "$init"
-		printf 'file /Image %s 0644 0 0\n' "$image"
-		printf 'file /lib/edu_dma.ko %s 0644 0 0\n' "$out/edu_dma/edu_dma.ko"
-		[ -z "$smmu_kho_ko" ] || printf 'file /lib/smmu_kho.ko %s 0644 0 0\n' "$smmu_kho_ko"
-	} > "$out/initrd.list" &&
-	"$kdir/usr/gen_init_cpio" "$out/initrd.list" | gzip -6 > "$out/initrd.gz.tmp" &&
-	mv "$out/initrd.gz.tmp" "$out/initrd.gz"
-}
-if step initrd "$logs/initrd.log" mk_initrd; then
-	[ $bench = 1 ] || result ok vm.build.initrd "$out/initrd.gz ($(stat -c %s "$out/initrd.gz") bytes)"
-else
-	result fail vm.build.initrd "see $logs/initrd.log"; finish
-fi
-
-# shellcheck disable=SC2054  # commas inside -M options
-QEMU=(qemu-system-aarch64 -M virt,iommu=smmuv3 -cpu max -m 1G -smp 2 -nographic -nodefaults
-      -no-reboot -device edu,addr=02.0 -device edu,addr=03.0)
+build_smmu_kho
+smmu_kho_ko=$out/smmu_kho/smmu_kho.ko
+built guest-init guest_init "$out/init" \
+	"${GUEST_CC[@]}" -o "$out/init" "$here/guest/init.c"
+# One initrd for the whole chain: the guest kexecs the same Image and,
+# through retain_initrd, the same initrd.
+build_initrd 6 /init="$out/init:0755" /Image="$image" /lib/edu_dma.ko="$out/edu_dma/edu_dma.ko" \
+	/lib/smmu_kho.ko="$smmu_kho_ko"
 
 # Non-coherent SMMU: the board's own DT with dma-noncoherent in the smmuv3
 # node (the root carries dma-coherent, so only adding the property works).
@@ -272,7 +165,7 @@ mk_dtb() {
 }
 if [ $need_noncoh = 1 ]; then
 	if step noncoherent-dtb "$logs/dtb.log" mk_dtb; then
-		[ $bench = 1 ] || result ok vm.build.noncoherent_dtb "$out/virt-noncoh.dtb"
+		result ok vm.build.noncoherent_dtb "$out/virt-noncoh.dtb"
 	else
 		result fail vm.build.noncoherent_dtb "see $logs/dtb.log"; need_noncoh=failed
 	fi
@@ -281,7 +174,7 @@ fi
 # ---- runs -------------------------------------------------------------------
 # run_scenario SPEC [RUN]: one QEMU boot chain; RUN numbers repeated bench runs.
 run_scenario() {
-	local spec=$1 run=${2:-} serial trace qout rc tmo append line verdict name detail failed=0 t
+	local spec=$1 run=${2:-} serial trace qout tmo append failed=0
 	local qmp wdir wpid wit=0
 	parse "$spec"
 	local tag=vm.$S_NAME base=$logs/$S_NAME${run:+.r$run}
@@ -307,7 +200,6 @@ run_scenario() {
 	qmp=$(mktemp -u "${TMPDIR:-/tmp}/skho-qmp.XXXXXX")
 	rm -rf "$wdir"
 	: >"$serial"
-	t=$(date +%s)
 	note "$S_NAME${run:+ run $run}: booting ($S_N live update(s), timeout ${tmo}s; serial: $serial, trace: $trace)"
 	wpid=
 	if [ $wit != 0 ]; then
@@ -315,11 +207,10 @@ run_scenario() {
 			--out "$wdir" >"$base.witness.log" 2>&1 &
 		wpid=$!
 	fi
-	timeout -k 5 "$tmo" "${QEMU[@]}" -kernel "$image" -initrd "$out/initrd.gz" "${dtb[@]}" \
-		-append "$append" -serial "file:$serial" -qmp "unix:$qmp,server=on,wait=off" \
-		-trace 'smmuv3_*' -trace pci_cfg_write -D "$trace" -d guest_errors \
-		</dev/null >"$qout" 2>&1
-	rc=$?
+	qemu_run "$S_NAME" "$tmo" "$qout" "${QEMU[@]}" -kernel "$image" -initrd "$out/initrd.gz" \
+		"${dtb[@]}" -append "$append" -serial "file:$serial" \
+		-qmp "unix:$qmp,server=on,wait=off" \
+		-trace 'smmuv3_*' -trace pci_cfg_write -D "$trace" -d guest_errors
 	if [ -n "$wpid" ]; then
 		# QEMU is gone, so its socket is closed: the watcher ends on its own.
 		timeout 10 tail --pid="$wpid" -f /dev/null || kill "$wpid" 2>/dev/null
@@ -327,42 +218,21 @@ run_scenario() {
 		cat "$base.witness.log" >>"$qout"
 	fi
 	rm -f "$qmp"
-	note "$S_NAME: qemu exited $rc after $(( $(date +%s) - t ))s$([ $rc = 124 ] && echo ' (TIMEOUT)')"
-	local res=$base.results arc benchrows=()
-	python3 "$here/analyze.py" --serial "$serial" --trace "$trace" --updates "$S_N" \
-		--stage "$S_STAGE" --preserve "$([ $S_MODE = preserve ] && echo 1 || echo 0)" \
-		--keep "$S_KEEP" --bench-streams "$S_BENCH" \
-		--smmu-kho "$([ -n "$smmu_kho_ko" ] && echo 1 || echo 0)" \
+	judge "$S_NAME${run:+.r$run}" "$tag." "$qout" "$here/analyze.py" --serial "$serial" --trace "$trace" \
+		--updates "$S_N" --stage "$S_STAGE" \
+		--preserve "$([ $S_MODE = preserve ] && echo 1 || echo 0)" \
+		--keep "$S_KEEP" --bench-streams "$S_BENCH" --smmu-kho 1 \
 		--witness "$(if [ $wit != 0 ]; then echo "$wdir"; elif [ $bench = 1 ]; then echo -; fi)" \
-		--scenario "$S_NAME" --qemu-rc "$rc" >"$res" 2>>"$qout"
-	arc=$?
-	while IFS=$'\t' read -r line verdict name detail; do
-		case $line in
-		RESULT)
-			[ "$verdict" = fail ] && failed=1
-			if [ $bench = 1 ]; then
-				[ "$verdict" = ok ] || echo "# bench: $S_NAME.$name $verdict: $detail"
-			else
-				result "$verdict" "$tag.$name" "$detail"
-			fi ;;
-		INFO) if [ $bench = 1 ]; then echo "bench: $S_NAME${run:+ run $run}: $verdict"; else echo "# $S_NAME: $verdict"; fi ;;
-		BENCH) benchrows+=("$verdict") ;;
-		esac
-	done <"$res"
-	if [ $arc != 0 ]; then
-		failed=1
-		result fail "$tag.analysis_completes" "analyze.py exited $arc (see $qout)"
-	fi
+		--scenario "$S_NAME" --qemu-rc "$qemu_rc" || failed=1
 	if [ $bench = 1 ]; then
 		# A run whose checks failed measured something else: left out.
 		if [ $failed = 1 ]; then
 			nfail=$((nfail + 1))
 			echo "# bench: $S_NAME${run:+ run $run}: checks failed, its figures are left out"
-		elif [ ${#benchrows[@]} -gt 0 ]; then
-			printf '%s\n' "${benchrows[@]}" >> "$logs/bench.jsonl"
+		elif [ ${#bench_rows[@]} -gt 0 ]; then
+			printf '%s\n' "${bench_rows[@]}" >> "$logs/bench.jsonl"
 		fi
 	fi
-	rm -f "$res"
 	if [ $failed = 1 ] || [ "${SKHO_KEEP_LOGS:-0}" = 1 ]; then
 		note "$S_NAME: logs kept: serial $serial, trace $trace, qemu $qout${wpid:+, witness $wdir}"
 	else

@@ -292,30 +292,44 @@ def s2_ttb(ste):
     return w[3] & (((1 << 52) - 1) & ~0xf)
 
 
-def pt_pages(mem, pt):
-    """[(pa, size)] of every table of a listed page table (docs/abi.md: the
-    start tables and each next-level table a valid table descriptor reaches),
-    or raise ValueError naming the first table not in the dump."""
+def _pt_walk(mem, pt):
+    """Walk a listed page table (docs/abi.md: the start tables and each
+    next-level table a valid table descriptor reaches) in the dumped
+    memory: yields (pa, size, level, [descriptor]) per table and raises
+    ValueError naming the first table not in the dump."""
     g = pt['granule_lg2']
-    stride = g - 3
-
-    def shift(level):
-        return g + (3 - level) * stride
     sl = pt['start_level']
-    start_sz = (8 << max(0, pt['ias'] - shift(sl))) * max(1, pt['nr_concat'])
-    out, todo = [], [(pt['root'], start_sz, sl)]
-    oamask = ((1 << 48) - 1) & ~((1 << g) - 1)
+    start_sz = (8 << max(0, pt['ias'] - pt_shift(pt, sl))) * max(1, pt['nr_concat'])
+    todo = [(pt['root'], start_sz, sl)]
+    oamask = pt_oamask(pt)
     while todo:
         pa, size, level = todo.pop()
         data = mem.read(pa, size)
         if data is None:
             raise ValueError('level-%d table at %#x (%d bytes) not in the dump' % (level, pa, size))
+        descs = [d for (d,) in struct.iter_unpack('<Q', data)]
+        yield pa, size, level, descs
+        if level < 3:
+            todo += [(d & oamask, 1 << g, level + 1) for d in descs if d & 3 == 3]
+
+
+def pt_shift(pt, level):
+    """Address bits below one entry of a level-@level table."""
+    g = pt['granule_lg2']
+    return g + (3 - level) * (g - 3)
+
+
+def pt_oamask(pt):
+    """Output-address bits of a descriptor (48-bit PA, the table's granule)."""
+    return ((1 << 48) - 1) & ~((1 << pt['granule_lg2']) - 1)
+
+
+def pt_pages(mem, pt):
+    """[(pa, size)] of every table of a listed page table, or raise
+    ValueError (_pt_walk)."""
+    out = []
+    for pa, size, _, _ in _pt_walk(mem, pt):
         out.append((pa, size))
-        if level == 3:
-            continue
-        for (d,) in struct.iter_unpack('<Q', data):
-            if d & 3 == 3:
-                todo.append((d & oamask, 1 << g, level + 1))
         if len(out) > 4096:
             raise ValueError('more than 4096 tables under root %#x' % pt['root'])
     return sorted(out)
@@ -326,27 +340,12 @@ def pt_leaves(mem, pt):
     table in the dumped memory: what a device can reach through it (the
     access bits are not decoded: a leaf without access counts too, which
     only makes the check stricter).  Raises ValueError like pt_pages()."""
-    g = pt['granule_lg2']
-    stride = g - 3
-
-    def shift(level):
-        return g + (3 - level) * stride
-    sl = pt['start_level']
-    start_sz = (8 << max(0, pt['ias'] - shift(sl))) * max(1, pt['nr_concat'])
-    leaves, todo = [], [(pt['root'], start_sz, sl)]
-    oamask = ((1 << 48) - 1) & ~((1 << g) - 1)
-    while todo:
-        pa, size, level = todo.pop()
-        data = mem.read(pa, size)
-        if data is None:
-            raise ValueError('level-%d table at %#x (%d bytes) not in the dump' % (level, pa, size))
-        for (d,) in struct.iter_unpack('<Q', data):
-            if not d & 1:
-                continue
-            if level < 3 and d & 3 == 3:
-                todo.append((d & oamask, 1 << g, level + 1))
-            elif level == 3 and d & 3 == 3 or level < 3 and d & 3 == 1:
-                sz = 1 << shift(level)
+    leaves = []
+    oamask = pt_oamask(pt)
+    for _, _, level, descs in _pt_walk(mem, pt):
+        for d in descs:
+            if level == 3 and d & 3 == 3 or level < 3 and d & 3 == 1:
+                sz = 1 << pt_shift(pt, level)
                 leaves.append((d & oamask & ~(sz - 1), sz))
         if len(leaves) > 1 << 20:
             raise ValueError('more than 2^20 leaves under root %#x' % pt['root'])

@@ -25,22 +25,17 @@ import os
 import re
 import sys
 
-DUT = 0x10                      # StreamID of 00:02.0 (requester ID 00:02.0)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# tests/vm/vmtrace.py: the one parser of QEMU's trace (events, edu_dma.ko marks, windows)
+from vmtrace import (DUT, HALF, PAGE_MASK, MARK_LOADED, MARK_JUMP_FIRE,  # noqa: E402
+                     MARK_RAW_BEGIN, MARK_RAW_END, Trace, guest_lines, sid_events)
+
 DUT_PCI = '0000:00:02.0'
-HALF = 2048                     # in-jump DMA: page[0,2K); post-jump DMA: page[2K,4K)
 WORDS = HALF // 4               # 32-bit pattern words per half page
 PAGE_WORDS = 1024
-PAGE_MASK = ~0xfff
-MARK_LOADED, MARK_JUMP_FIRE, MARK_RAW_BEGIN, MARK_RAW_END = 0x01, 0x10, 0x20, 0x21
 
-RE_GUEST = re.compile(r'SKHOE2E k=(\d+) (\w+) ?(.*)$')
+RE_GUEST = re.compile(r'SKHOE2E k=(\d+) (\w+) ?(.*)$')   # e2e/guest_init.c's say()
 RE_KV = re.compile(r'(\w+)=("[^"]*"|\S+)')
-RE_TS = re.compile(r'^smmuv3_translate_success \S+ sid=0x([0-9a-f]+) iova=0x([0-9a-f]+) '
-                   r'translated=0x([0-9a-f]+)')
-RE_FAULT = re.compile(r'^smmuv3_(translate_abort|translate_disable|translate_bypass|'
-                       r'record_event)\b.*?sid=0x([0-9a-f]+)')
-RE_MARK = re.compile(r'^pci_cfg_write edu (\w\w):(\w\w)\.(\w) @0xfc <- 0x([0-9a-f]+)')
-RE_CR0 = re.compile(r'^smmuv3_write_mmio addr: 0x20 val:0x([0-9a-f]+)')
 RE_TIME = re.compile(r'^\[\s*\d+\.\d+\] ')
 RE_BAD = re.compile(r'Oops|BUG:|WARNING:|Kernel panic|Unable to handle kernel')
 
@@ -60,11 +55,7 @@ class Serial:
         self.rc = {}            # (k, tag) -> rc
         self.hello = {}         # k -> line index
         self.verbs = {}         # (k, verb) -> kv
-        for i, line in enumerate(self.lines):
-            m = RE_GUEST.search(line)
-            if not m:
-                continue
-            k, verb, rest = int(m.group(1)), m.group(2), m.group(3)
+        for i, k, verb, rest in guest_lines(self.lines, RE_GUEST):
             if verb == 'out':
                 tag, _, text = rest.partition(' | ')
                 self.out.setdefault((k, tag[4:]), []).append(text)
@@ -97,41 +88,6 @@ class Serial:
             return None
 
 
-class Trace:
-    def __init__(self, path):
-        self.ev = []
-        self.marks = {}
-        with open(path, errors='replace') as f:
-            for line in f:
-                self._parse(line.rstrip('\n'))
-
-    def _parse(self, line):
-        m = RE_TS.match(line)
-        if m:
-            self.ev.append(('ts', int(m.group(1), 16), int(m.group(2), 16), int(m.group(3), 16)))
-            return
-        m = RE_FAULT.match(line)
-        if m:
-            self.ev.append(('fault', int(m.group(2), 16), m.group(1)))
-            return
-        m = RE_MARK.match(line)
-        if m:
-            sid = int(m.group(1), 16) << 8 | int(m.group(2), 16) << 3 | int(m.group(3), 16)
-            val = int(m.group(4), 16)
-            if val >> 16 == 0x5e00:
-                key = (sid, (val >> 8) & 0xff, val & 0xff)
-                self.marks.setdefault(key, len(self.ev))
-                self.ev.append(('mark',) + key)
-            return
-        m = RE_CR0.match(line)
-        if m:
-            self.ev.append(('cr0', int(m.group(1), 16)))
-
-    def window(self, a, b):
-        a, b = self.marks.get(a), self.marks.get(b)
-        return self.ev[a:b] if a is not None and b is not None and a <= b else None
-
-
 def _i(d, key, default=-1):
     try:
         return int(d.get(key, ''), 0)
@@ -144,6 +100,13 @@ class Checks:
         self.s, self.t, self.qemu_rc = s, t, qemu_rc
 
     # -- shared evidence --
+    def after_jump(self):
+        """Kernel 2's `smmu-khoctl status --json` right after the jump:
+        (document or None, its rc, its verification, its kernel part)."""
+        j = self.s.json(2, 'json_after_jump')
+        return (j, self.s.rc.get((2, 'json_after_jump')), (j or {}).get('verification') or {},
+                (j or {}).get('kernel') or {})
+
     def snapshot_streams(self):
         """N from kernel 1's `update` progress "snapshot: N streams on ..."."""
         m = re.search(r'update: snapshot: (\d+) streams on (\d+) SMMU', '\n'.join(self.s.section(1)))
@@ -192,11 +155,9 @@ class Checks:
             ready.get('ready', '-'), r.group(0) if r else 'no ready line'))
 
     def status_verified(self):
-        j = self.s.json(2, 'json_after_jump')
-        rc = self.s.rc.get((2, 'json_after_jump'))
+        j, rc, v, k = self.after_jump()
         if j is None:
             return False, 'no parsable `smmu-khoctl status --json` output (rc=%s)' % rc
-        v, k = j.get('verification') or {}, j.get('kernel') or {}
         ok = (rc == 0 and j.get('state') == 'VERIFIED' and j.get('verdict') == 'PASS' and
               v.get('nr_failed') == 0 and v.get('nr_streams', 0) >= 1 and
               v.get('nr_ok') == v.get('nr_streams') and j.get('backend') == 'real' and
@@ -207,10 +168,9 @@ class Checks:
 
     def zero_lost(self):
         n = self.snapshot_streams()
-        j = self.s.json(2, 'json_after_jump')
+        j, _, v, k = self.after_jump()
         if j is None or n is None:
             return False, 'missing: snapshot count from `update` (%s) or status json' % n
-        v, k = j.get('verification') or {}, j.get('kernel') or {}
         bad = [r for r in v.get('results', []) if r.get('outcome') != 'unexpected']
         # Every stream frozen before the jump was journaled, handed over,
         # adopted and verified intact: the same N everywhere, 0 lost/refused.
@@ -239,22 +199,22 @@ class Checks:
                  jump_new=_i(jump, 'new'), jump_old=_i(jump, 'old'),
                  raw_new=_i(raw, 'new'), raw_old=_i(raw, 'old'),
                  raw_ret=_i(rawdma, 'ret'))
-        w = self.t.window((DUT, 1, MARK_JUMP_FIRE), (DUT, 2, MARK_LOADED))
-        r = self.t.window((DUT, 2, MARK_RAW_BEGIN), (DUT, 2, MARK_RAW_END))
+        w = self.t.mark_window((DUT, 1, MARK_JUMP_FIRE), (DUT, 2, MARK_LOADED))
+        r = self.t.mark_window((DUT, 2, MARK_RAW_BEGIN), (DUT, 2, MARK_RAW_END))
         tr = dict(jump_window=w is not None, raw_window=r is not None)
         if w is not None:
-            ts = [e for e in w if e[0] == 'ts' and e[1] == DUT]
+            ts = sid_events(w, 'ts', DUT)
             tr['jump_ts'] = len(ts)
             tr['jump_ts_page'] = len([e for e in ts if e[2] & PAGE_MASK == iova and
                                       e[3] & PAGE_MASK == pa])
-            tr['jump_faults'] = len([e for e in w if e[0] == 'fault' and e[1] == DUT])
+            tr['jump_faults'] = len(sid_events(w, 'fault', DUT))
             tr['cr0_off'] = len([e for e in w if e[0] == 'cr0' and not e[1] & 1])
         if r is not None:
-            ts = [e for e in r if e[0] == 'ts' and e[1] == DUT]
+            ts = sid_events(r, 'ts', DUT)
             tr['raw_ts'] = len(ts)
             tr['raw_ts_exact'] = len([e for e in ts if e[2] == iova + HALF and
                                       e[3] == pa + HALF])
-            tr['raw_faults'] = len([e for e in r if e[0] == 'fault' and e[1] == DUT])
+            tr['raw_faults'] = len(sid_events(r, 'fault', DUT))
         return g, tr
 
     def dma_continuous(self):
@@ -313,14 +273,12 @@ class Checks:
 
     # -- negative control --
     def failed_naming_sid(self):
-        j = self.s.json(2, 'json_after_jump')
-        rc = self.s.rc.get((2, 'json_after_jump'))
+        j, rc, v, k = self.after_jump()
         sec1 = '\n'.join(self.s.section(1))
         injected = 'fault injection (SKHOD_FAULT=abort-before-jump)' in sec1
         human = '\n'.join(self.s.out.get((2, 'status_after_jump'), []))
         if j is None:
             return False, 'no parsable status json (rc=%s); fault injected=%s' % (rc, injected)
-        v, k = j.get('verification') or {}, j.get('kernel') or {}
         named = [r for r in v.get('results', []) if r.get('sid') == DUT and
                  r.get('device') == DUT_PCI and r.get('outcome') == 'lost']
         # status exits 4 whenever the update is FAILED; the reason says why,
@@ -564,12 +522,10 @@ class FaultChecks(Checks):
         return m[0].group(2) if m else None
 
     def daemon_failed(self):
-        j = self.s.json(2, 'json_after_jump')
-        rc = self.s.rc.get((2, 'json_after_jump'))
+        j, rc, v, _ = self.after_jump()
         human = '\n'.join(self.s.out.get((2, 'status_after_jump'), []))
         if j is None:
             return False, 'no parsable status json (rc=%s)' % rc
-        v = j.get('verification') or {}
         res = v.get('results', [])
         named = [r for r in res if r.get('sid') == self.sid]
         n = named[0] if len(named) == 1 else {}
@@ -600,11 +556,11 @@ class FaultChecks(Checks):
     def no_stray_translation(self, trace=None):
         t = trace or self.t
         pa = self.buf_pa(self.sid)
-        ts = [e for e in t.ev if e[0] == 'ts' and e[1] == self.sid]
+        ts = sid_events(t.ev, 'ts', self.sid)
         stray = [e for e in ts if e[3] & PAGE_MASK != pa]
-        w = t.window((self.sid, 2, MARK_RAW_BEGIN), (self.sid, 2, MARK_RAW_END))
-        wts = [e for e in (w or []) if e[0] == 'ts' and e[1] == self.sid]
-        wf = [e for e in (w or []) if e[0] == 'fault' and e[1] == self.sid]
+        w = t.mark_window((self.sid, 2, MARK_RAW_BEGIN), (self.sid, 2, MARK_RAW_END))
+        wts = sid_events(w, 'ts', self.sid)
+        wf = sid_events(w, 'fault', self.sid)
         raw = self.s.data.get((2, 'raw' + SFX_OF[self.sid]), {})
         # Every translation QEMU made for the SID, in both kernels, went to
         # the preserved buffer page (kernel 1's round trip: >= 1); the DMA
@@ -622,12 +578,7 @@ class FaultChecks(Checks):
 
     def no_stray_without_evidence(self):
         """The trace check on this run's trace without the SID's lines must fail."""
-        t = Trace.__new__(Trace)
-        t.ev = [e for e in self.t.ev if not (e[0] in ('ts', 'fault') and e[1] == self.sid)]
-        t.marks = {}
-        for i, e in enumerate(t.ev):
-            if e[0] == 'mark':
-                t.marks.setdefault(e[1:], i)
+        t = self.t.without(lambda e: e[0] in ('ts', 'fault') and e[1] == self.sid)
         ok, detail = self.no_stray_translation(t)
         return not ok, 'with the SID\'s trace lines removed the check says: %s (%s)' % (
             'ok' if ok else 'fail', detail[:160])
@@ -639,11 +590,11 @@ class FaultChecks(Checks):
         iova = _i(self.s.data.get((1, 'buf' + sf), {}), 'iova')
         jump = self.s.data.get((2, 'jump' + sf), {})
         raw = self.s.data.get((2, 'raw' + sf), {})
-        ts = [e for e in self.t.ev if e[0] == 'ts' and e[1] == o]
-        faults = [e for e in self.t.ev if e[0] == 'fault' and e[1] == o]
-        w = self.t.window((o, 1, MARK_JUMP_FIRE), (o, 2, MARK_LOADED))
-        jts = [e for e in (w or []) if e[0] == 'ts' and e[1] == o]
-        r = self.t.window((o, 2, MARK_RAW_BEGIN), (o, 2, MARK_RAW_END))
+        ts = sid_events(self.t.ev, 'ts', o)
+        faults = sid_events(self.t.ev, 'fault', o)
+        w = self.t.mark_window((o, 1, MARK_JUMP_FIRE), (o, 2, MARK_LOADED))
+        jts = sid_events(w, 'ts', o)
+        r = self.t.mark_window((o, 2, MARK_RAW_BEGIN), (o, 2, MARK_RAW_END))
         rts = [e for e in (r or []) if e[0] == 'ts' and e[1] == o and e[2] == iova + HALF and
                e[3] == pa + HALF]
         # The other stream: its in-jump DMA wrote all 512 words, the DMA at
@@ -849,11 +800,9 @@ class NoDeviceChecks(Checks):
             self.s.rc.get((1, 'update'), 'none (jumped)'))
 
     def verified_none(self):
-        j = self.s.json(2, 'json_after_jump')
-        rc = self.s.rc.get((2, 'json_after_jump'))
+        j, rc, v, k = self.after_jump()
         if j is None:
             return False, 'no parsable status json (rc=%s)' % rc
-        v, k = j.get('verification') or {}, j.get('kernel') or {}
         # VERIFIED with 0 streams on purpose, the kernel got no handover.
         ok = (rc == 0 and j.get('state') == 'VERIFIED' and j.get('verdict') == 'PASS' and
               j.get('nr_streams', 0) == 0 and v.get('nr_streams', 0) == 0 and

@@ -23,6 +23,7 @@
 
 #include <libfdt.h>
 
+#include "guest.h"
 #include "guest_fault.h"
 #include "smmu_kho.h"
 #include "skho_fault_uapi.h"

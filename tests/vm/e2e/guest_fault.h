@@ -43,7 +43,4 @@ int fault_arm(const struct fault_scn *f, uint64_t iova, uint64_t pa, int dry);
  */
 void fault_race_jumping(const char *bdf) __attribute__((noreturn));
 
-/* From guest_init.c: one line to /dev/kmsg. */
-void say(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 #endif /* GUEST_FAULT_H */

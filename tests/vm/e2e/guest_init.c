@@ -53,14 +53,9 @@
 #include <unistd.h>
 #include <linux/reboot.h>
 
-#include "edu_dma_uapi.h"
+#include "guest.h"
 #include "guest_fault.h"
-#include "../guest/dma_pattern.h"
 
-#define PAGE		4096u
-#define HALF		(PAGE / 2)
-#define NWORDS		(PAGE / 4)
-#define XFER_TIMEOUT_MS	2000	/* the edu timer fires after 100 ms (virtual) */
 #define READY_TIMEOUT_MS 60000	/* smmu-khod start incl. recovery and verification */
 #define JUMP_TIMEOUT_S	60	/* after `update` returned, wait this long for kexec */
 
@@ -75,88 +70,22 @@
 #define KHOCTL		"/sbin/smmu-khoctl"
 #define INITRD_COPY	"/boot/initrd.img"
 
-enum pat_kind { PAT_OLD = 1, PAT_JUMP = 2, PAT_RAW = 3, PAT_RT = 4 };
+#define K		say_k	/* this kernel: 1 or 2 */
 
-static unsigned int K = 1;
 static int lose;		/* skhoe2e.mode=lose */
 static const struct fault_scn *fscn;	/* skhoe2e.mode=fault skhoe2e.fault=NAME */
 static int fdry;		/* skhoe2e.dry=1: locate the target, inject nothing */
 static char crash_at[64];	/* skhoe2e.mode=crash skhoe2e.crash=POINT: SKHOD_FAULT=crash:POINT */
 static unsigned int crash_k;	/* the kernel whose daemon reaches POINT: 1 (update.*) or 2 */
 static int nodev;		/* skhoe2e.mode=nodevice: `update --no-device` */
-static int kmsg = -1;
 static int edu = -1;		/* the device being driven: edu_fd[cur] */
 static int edu_fd[2] = { -1, -1 };
-static unsigned int cur_bdf = DUT_BDF;
+static int cur;			/* 0: 00:02.0, 1: 00:03.0 */
 static const char *sfx = "";	/* "" for 00:02.0, "_18" for 00:03.0 in data kinds */
 static uint64_t buf_iova[2], buf_pa[2];
 static pid_t khod_pid = -1;
 
-void say(const char *verb, const char *fmt, ...)
-{
-	char line[900];
-	int n;
-	va_list ap;
-
-	n = snprintf(line, sizeof(line), "<5>SKHOE2E k=%u %s ", K, verb);
-	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-	va_end(ap);
-	if (n >= (int)sizeof(line) - 1)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	if (kmsg < 0 || write(kmsg, line, n) != n) {
-		fputs(line + 3, stdout);
-		fflush(stdout);
-	}
-}
-
 /* ---- small helpers ---- */
-
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return (int)n;
-}
-
-static const char *cmdline_str(const char *cmdline, const char *key, char *out, size_t len,
-			       const char *def)
-{
-	size_t kl = strlen(key);
-
-	for (const char *p = cmdline; (p = strstr(p, key)); p += kl)
-		if ((p == cmdline || p[-1] == ' ') && p[kl] == '=') {
-			size_t n = strcspn(p + kl + 1, " \n");
-
-			if (n >= len)
-				n = len - 1;
-			memcpy(out, p + kl + 1, n);
-			out[n] = 0;
-			return out;
-		}
-	snprintf(out, len, "%s", def);
-	return out;
-}
-
-static int insmod(const char *path, const char *params)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
 
 static uint64_t mono_ms(void)
 {
@@ -168,18 +97,12 @@ static uint64_t mono_ms(void)
 
 static void mount_all(void)
 {
-	mkdir("/proc", 0755);
-	mkdir("/sys", 0755);
-	mkdir("/dev", 0755);
+	mount_basics();
 	mkdir("/run", 0755);
 	mkdir("/boot", 0755);
 	mkdir("/var", 0755);
 	mkdir("/var/lib", 0755);
 	mkdir(STATE_DIR, 0700);
-	mount("proc", "/proc", "proc", 0, NULL);
-	mount("sysfs", "/sys", "sysfs", 0, NULL);
-	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
-	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
 	mount("tmpfs", "/run", "tmpfs", 0, "mode=0755");
 	/* The journal directory is on tmpfs: nothing in it survives kexec. */
 	mount("tmpfs", STATE_DIR, "tmpfs", 0, "mode=0700");
@@ -206,50 +129,11 @@ static int dir_entries(const char *dir, char *names, size_t len)
 	return n;
 }
 
-/* ---- DMA patterns (word i of pattern @t; distinct tags differ in every word) ---- */
-
-static uint32_t tag(enum pat_kind kind)
-{
-	return 0x5e000000u | (K & 0xff) << 16 | (unsigned int)kind << 8 | cur_bdf;
-}
-
-static int edu_rw(unsigned int which, int wr, unsigned int off, void *buf, unsigned int len)
-{
-	struct edu_dma_rw rw = {
-		.which = which, .write = wr, .offset = off, .len = len,
-		.user = (uintptr_t)buf,
-	};
-
-	return ioctl(edu, EDU_DMA_IOC_RW, &rw) ? -errno : 0;
-}
-
-static int edu_xfer(unsigned int dir, unsigned int dev_off, uint64_t iova, unsigned int len,
-		    struct edu_dma_xfer *x)
-{
-	memset(x, 0, sizeof(*x));
-	x->dir = dir;
-	x->dev_off = dev_off;
-	x->iova = iova;
-	x->len = len;
-	x->timeout_ms = XFER_TIMEOUT_MS;
-	if (ioctl(edu, EDU_DMA_IOC_XFER, x))
-		return -errno;
-	return x->done ? 0 : -ETIMEDOUT;
-}
-
-static void edu_mark(unsigned int ev)
-{
-	uint32_t v = ev;
-
-	if (ioctl(edu, EDU_DMA_IOC_MARK, &v))
-		say("data", "mark_failed ev=%#x errno=%d", ev, errno);
-}
-
 /* Drive device @i (0: 00:02.0, 1: 00:03.0) from now on. */
 static void use_dev(int i)
 {
+	cur = i;
 	edu = edu_fd[i];
-	cur_bdf = i ? DUT2_BDF : DUT_BDF;
 	sfx = i ? "_18" : "";
 }
 
@@ -463,7 +347,7 @@ static void power_off(void)
 
 static int load_modules(void)
 {
-	char params[64], path[64];
+	char params[64];
 	int r1, r2, r3 = 0, e0, e1 = 0;
 
 	r1 = insmod("/lib/smmu_kho.ko", "");
@@ -472,13 +356,11 @@ static int load_modules(void)
 	if (fscn && K == fscn->k)
 		r3 = insmod("/lib/skho_fault.ko", fscn->race ? "hold_ms=500" : "");
 	r2 = insmod("/lib/edu_dma.ko", params);
-	snprintf(path, sizeof(path), EDU_DMA_DEV_FMT, DUT_BDF);
-	edu_fd[0] = open(path, O_RDWR | O_CLOEXEC);
-	e0 = edu_fd[0] < 0 ? -errno : 0;
+	edu_fd[0] = edu_open(DUT_BDF);
+	e0 = edu_fd[0] < 0 ? edu_fd[0] : 0;
 	if (fscn && fscn->two) {
-		snprintf(path, sizeof(path), EDU_DMA_DEV_FMT, DUT2_BDF);
-		edu_fd[1] = open(path, O_RDWR | O_CLOEXEC);
-		e1 = edu_fd[1] < 0 ? -errno : 0;
+		edu_fd[1] = edu_open(DUT2_BDF);
+		e1 = edu_fd[1] < 0 ? edu_fd[1] : 0;
 	}
 	use_dev(0);
 	say("data", "modules smmu_kho=%d edu_dma=%d edu_open=%d smmu_kho_dev=%d skho_fault=%d edu2_open=%d",
@@ -488,98 +370,10 @@ static int load_modules(void)
 
 /* ---- kernel 1 ---- */
 
-/* A DMA page for 00:02.0, a round trip through it, then the in-jump DMA armed. */
+/* A DMA page for the current device, a round trip, then the in-jump DMA armed. */
 static int dma_before_update(void)
 {
-	struct edu_dma_alloc a = { .stage = 1, .nr_pages = 1 };
-	struct edu_dma_xfer x1, x2, x3;
-	struct edu_dma_arm arm;
-	uint32_t w[NWORDS];
-	int r1, r2, r3, ra = -1;
-	unsigned int n;
-
-	if (ioctl(edu, EDU_DMA_IOC_ALLOC, &a)) {
-		say("data", "buf err=%d", -errno);
-		return -1;
-	}
-	say("data", "buf%s dev=%04x iova=%#llx pa=%#llx", sfx, cur_bdf, (unsigned long long)a.iova,
-	    (unsigned long long)a.pa);
-	buf_iova[cur_bdf != DUT_BDF] = a.iova;
-	buf_pa[cur_bdf != DUT_BDF] = a.pa;
-	/* Round trip: page -> edu, page := ~pattern, edu -> page. */
-	pat_fill(w, 0, NWORDS, tag(PAT_RT));
-	edu_mark(EDU_MARK_RT_BEGIN);
-	r1 = edu_rw(EDU_BUF_CUR, 1, 0, w, PAGE) ?: edu_xfer(EDU_TO_DEV, 0, a.iova, PAGE, &x1);
-	for (unsigned int i = 0; i < NWORDS; i++)
-		w[i] = ~pat_word(tag(PAT_RT), i);
-	r2 = edu_rw(EDU_BUF_CUR, 1, 0, w, PAGE) ?: edu_xfer(EDU_FROM_DEV, 0, a.iova, PAGE, &x2);
-	edu_mark(EDU_MARK_RT_END);
-	memset(w, 0, sizeof(w));
-	n = edu_rw(EDU_BUF_CUR, 0, 0, w, PAGE) ? 0 : pat_match(w, 0, NWORDS, tag(PAT_RT));
-	say("data", "roundtrip%s words=%u of=%u ret=%d,%d", sfx, n, NWORDS, r1, r2);
-
-	/* edu buffer := [jump | raw] patterns (through the page), page := old. */
-	pat_fill(w, 0, HALF / 4, tag(PAT_JUMP));
-	pat_fill(w + HALF / 4, HALF / 4, HALF / 4, tag(PAT_RAW));
-	r3 = edu_rw(EDU_BUF_CUR, 1, 0, w, PAGE) ?: edu_xfer(EDU_TO_DEV, 0, a.iova, PAGE, &x3);
-	pat_fill(w, 0, NWORDS, tag(PAT_OLD));
-	r3 = r3 ?: edu_rw(EDU_BUF_CUR, 1, 0, w, PAGE);
-	/* edu_dma.ko preserves the page with KHO, publishes {IOVA, PA, tags}
-	 * and fires edu[0,2K) -> page[0,2K) from its reboot notifier. */
-	memset(&arm, 0, sizeof(arm));
-	arm.xfer.dir = EDU_FROM_DEV;
-	arm.xfer.iova = a.iova;
-	arm.xfer.len = HALF;
-	arm.tag[PAT_OLD] = tag(PAT_OLD);
-	arm.tag[PAT_JUMP] = tag(PAT_JUMP);
-	arm.tag[PAT_RAW] = tag(PAT_RAW);
-	if (!r3)
-		ra = ioctl(edu, EDU_DMA_IOC_ARM, &arm) ? -errno : 0;
-	say("data", "armed%s ret=%d stage=%d", sfx, ra, r3);
-	return n == NWORDS && !ra ? 0 : -1;
-}
-
-/* The initrd of this boot (kept by retain_initrd) is the next kernel's. */
-static int copy_initrd(void)
-{
-	static char buf[1 << 16];
-	int in = open("/sys/firmware/initrd", O_RDONLY | O_CLOEXEC), out, r = 0;
-	ssize_t n;
-
-	if (in < 0)
-		return -errno;
-	out = open(INITRD_COPY, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (out < 0) {
-		close(in);
-		return -errno;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, n) != n) {
-			r = -EIO;
-			break;
-		}
-	if (n < 0)
-		r = -errno;
-	close(in);
-	/* Closed before kexec_file_load opens it (ETXTBSY otherwise). */
-	if (close(out) && !r)
-		r = -errno;
-	return r;
-}
-
-/* This command line with skhoe2e.k=2. */
-static void next_cmdline(const char *cmdline, char *next, size_t len)
-{
-	char copy[2048], *p, *save;
-	size_t n = 0;
-
-	snprintf(copy, sizeof(copy), "%s", cmdline);
-	copy[strcspn(copy, "\n")] = 0;
-	next[0] = 0;
-	for (p = strtok_r(copy, " ", &save); p; p = strtok_r(NULL, " ", &save))
-		if (strncmp(p, "skhoe2e.k=", 10))
-			n += snprintf(next + n, n < len ? len - n : 0, "%s ", p);
-	snprintf(next + n, n < len ? len - n : 0, "skhoe2e.k=2");
+	return e2e_dma_prepare(edu, cur ? DUT2_BDF : DUT_BDF, sfx, &buf_iova[cur], &buf_pa[cur]);
 }
 
 static void kernel1(const char *cmdline)
@@ -597,12 +391,12 @@ static void kernel1(const char *cmdline)
 	}
 	if (dma_before_update())
 		return;
-	r = copy_initrd();
+	r = copy_initrd(INITRD_COPY);
 	say("data", "initrd path=%s ret=%d", INITRD_COPY, r);
 	if (r || start_khod())
 		return;
 	ctl_capture("status_before", (const char *const[]){ "status", NULL });
-	next_cmdline(cmdline, next, sizeof(next));
+	next_cmdline(cmdline, "skhoe2e.k", 2, next, sizeof(next));
 	say("data", "update_start cmd=\"smmu-khoctl update --kernel /Image --initrd %s "
 	    "--append '%s' %s\"", INITRD_COPY, next, nodev ? "--no-device" : "--device " DUT_PCI);
 	/* Progress on the console as it happens: no pipe between it and kmsg. */
@@ -630,35 +424,24 @@ static void kernel1(const char *cmdline)
 
 /* ---- kernel 2 ---- */
 
-static void classify(unsigned int off, uint32_t t_new, uint32_t t_old, const char *what)
+/* Before smmu-khod runs: its state directory is a fresh tmpfs. */
+static void say_statedir(void)
 {
-	uint32_t w[HALF / 4];
-	int err = edu_rw(EDU_BUF_IN, 0, off, w, HALF);
+	char names[256];
+	int n = dir_entries(STATE_DIR, names, sizeof(names));
 
-	say("data", "%s%s words=%u new=%u old=%u err=%d", what, sfx, HALF / 4,
-	    err ? 0 : pat_match(w, off / 4, HALF / 4, t_new),
-	    err ? 0 : pat_match(w, off / 4, HALF / 4, t_old), err);
+	say("data", "statedir_before_khod entries=%d names=%s", n, names[0] ? names : "-");
 }
 
 static void kernel2(void)
 {
 	const struct edu_dma_record *r;
 	struct edu_dma_info info;
-	struct edu_dma_xfer x;
-	char names[256];
-	int n, ret;
 
-	/* Before smmu-khod runs: its state directory is a fresh tmpfs. */
-	n = dir_entries(STATE_DIR, names, sizeof(names));
-	say("data", "statedir_before_khod entries=%d names=%s", n, names[0] ? names : "-");
-	if (ioctl(edu, EDU_DMA_IOC_INFO, &info)) {
-		say("data", "record err=%d", -errno);
+	say_statedir();
+	if (e2e_dma_record(edu, "", &info))
 		return;
-	}
 	r = &info.in;
-	say("data", "record flags=%#x in_err=%d kernel=%u iova=%#llx pa=%#llx restored=%d",
-	    info.flags, info.in_err, r->kernel, (unsigned long long)r->iova,
-	    (unsigned long long)r->pa, !!(info.flags & EDU_DMA_F_IN_RESTORED));
 	if (start_khod() && crash_at[0] && crash_k == 2 && khod_pid < 0)
 		start_khod();	/* died at its crash point during recovery */
 	ctl_capture("json_after_jump", (const char *const[]){ "status", "--json", NULL });
@@ -666,17 +449,12 @@ static void kernel2(void)
 	if (!(info.flags & EDU_DMA_F_IN_RESTORED))
 		goto finish;
 	/* The in-jump DMA: [0,2K) of the previous kernel's page. */
-	classify(0, r->tag[PAT_JUMP], r->tag[PAT_OLD], "jump");
+	e2e_dma_jump(edu, r, "");
 	if (nodev)	/* nothing preserved: no translation to try */
 		goto finish;
 	/* A new DMA at the old IOVA, no mapping made in this kernel: lands only
 	 * if the adopted translation is still live. */
-	edu_mark(EDU_MARK_RAW_BEGIN);
-	ret = edu_xfer(EDU_FROM_DEV, HALF, r->iova + HALF, HALF, &x);
-	edu_mark(EDU_MARK_RAW_END);
-	say("data", "raw_dma iova=%#llx ret=%d done=%u", (unsigned long long)(r->iova + HALF),
-	    ret, x.done);
-	classify(HALF, r->tag[PAT_RAW], r->tag[PAT_OLD], "raw");
+	e2e_dma_raw(edu, r, "");
 	ctl_capture("verify_after_dma", (const char *const[]){ "verify", NULL });
 finish:
 	if (ctl_capture("finish", (const char *const[]){ "finish", NULL }) && crash_at[0] &&
@@ -707,11 +485,11 @@ static void fault_kernel1(const char *cmdline)
 			return;
 	}
 	use_dev(0);
-	r = copy_initrd();
+	r = copy_initrd(INITRD_COPY);
 	say("data", "initrd path=%s ret=%d", INITRD_COPY, r);
 	if (r || start_khod())
 		return;
-	next_cmdline(cmdline, next, sizeof(next));
+	next_cmdline(cmdline, "skhoe2e.k", 2, next, sizeof(next));
 	snprintf(devs, sizeof(devs), "%s%s", DUT_PCI, fscn->two ? "," DUT2_PCI : "");
 	say("data", "update_start cmd=\"smmu-khoctl update --kernel /Image --initrd %s "
 	    "--append '%s' --device %s --no-jump\" fault=%s dry=%d", INITRD_COPY, next, devs,
@@ -747,24 +525,12 @@ static void fault_kernel1(const char *cmdline)
 static void fault_kernel2(void)
 {
 	struct edu_dma_info info[2];
-	struct edu_dma_xfer x;
-	char names[256];
-	int i, n, ret, nd = fscn->two ? 2 : 1, got[2] = { 0, 0 };
+	int i, nd = fscn->two ? 2 : 1, got[2] = { 0, 0 };
 
-	n = dir_entries(STATE_DIR, names, sizeof(names));
-	say("data", "statedir_before_khod entries=%d names=%s", n, names[0] ? names : "-");
+	say_statedir();
 	for (i = 0; i < nd; i++) {
-		const struct edu_dma_record *r = &info[i].in;
-
 		use_dev(i);
-		if (ioctl(edu, EDU_DMA_IOC_INFO, &info[i])) {
-			say("data", "record%s err=%d", sfx, -errno);
-			continue;
-		}
-		got[i] = 1;
-		say("data", "record%s flags=%#x in_err=%d kernel=%u iova=%#llx pa=%#llx restored=%d",
-		    sfx, info[i].flags, info[i].in_err, r->kernel, (unsigned long long)r->iova,
-		    (unsigned long long)r->pa, !!(info[i].flags & EDU_DMA_F_IN_RESTORED));
+		got[i] = !e2e_dma_record(edu, sfx, &info[i]);
 	}
 	use_dev(0);
 	/* Written into the adopted tables before smmu-khod verifies them. */
@@ -779,18 +545,11 @@ static void fault_kernel2(void)
 	ctl_capture("json_after_jump", (const char *const[]){ "status", "--json", NULL });
 	ctl_capture("status_after_jump", (const char *const[]){ "status", NULL });
 	for (i = 0; i < nd; i++) {
-		const struct edu_dma_record *r = &info[i].in;
-
 		use_dev(i);
 		if (!got[i] || !(info[i].flags & EDU_DMA_F_IN_RESTORED))
 			continue;
-		classify(0, r->tag[PAT_JUMP], r->tag[PAT_OLD], "jump");
-		edu_mark(EDU_MARK_RAW_BEGIN);
-		ret = edu_xfer(EDU_FROM_DEV, HALF, r->iova + HALF, HALF, &x);
-		edu_mark(EDU_MARK_RAW_END);
-		say("data", "raw_dma%s iova=%#llx ret=%d done=%u", sfx,
-		    (unsigned long long)(r->iova + HALF), ret, x.done);
-		classify(HALF, r->tag[PAT_RAW], r->tag[PAT_OLD], "raw");
+		e2e_dma_jump(edu, &info[i].in, sfx);
+		e2e_dma_raw(edu, &info[i].in, sfx);
 	}
 	use_dev(0);
 	ctl_capture("verify_after_dma", (const char *const[]){ "verify", NULL });
@@ -801,11 +560,12 @@ int main(void)
 {
 	char cmdline[2048], v[32], up[64];
 
+	say_prefix = "SKHOE2E";
 	mount_all();
 	kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
 		cmdline[0] = 0;
-	K = (unsigned int)strtoul(cmdline_str(cmdline, "skhoe2e.k", v, sizeof(v), "1"), NULL, 0);
+	K = cmdline_ul(cmdline, "skhoe2e.k", 1);
 	cmdline_str(cmdline, "skhoe2e.mode", v, sizeof(v), "preserve");
 	lose = !strcmp(v, "lose");
 	nodev = !strcmp(v, "nodevice");

@@ -353,66 +353,53 @@ static long edu_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 {
 	struct edu_dev *ed = container_of(f->private_data, struct edu_dev, misc);
 	void __user *uarg = (void __user *)arg;
+	/* The argument, copied in and out as _IOC_DIR(cmd) says. */
+	union {
+		struct edu_dma_info info;
+		struct edu_dma_alloc alloc;
+		struct edu_dma_rw rw;
+		struct edu_dma_xfer xfer;
+		struct edu_dma_arm arm;
+		u32 ev;
+	} a;
+	size_t size = _IOC_SIZE(cmd);
 	long ret;
 
+	if (size > sizeof(a))
+		return -ENOTTY;
+	if ((_IOC_DIR(cmd) & _IOC_WRITE) && copy_from_user(&a, uarg, size))
+		return -EFAULT;
 	mutex_lock(&ed->lock);
 	switch (cmd) {
-	case EDU_DMA_IOC_INFO: {
-		struct edu_dma_info info;
-
-		edu_info(ed, &info);
-		ret = copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+	case EDU_DMA_IOC_INFO:
+		edu_info(ed, &a.info);
+		ret = 0;
 		break;
-	}
-	case EDU_DMA_IOC_ALLOC: {
-		struct edu_dma_alloc a;
-
-		ret = -EFAULT;
-		if (copy_from_user(&a, uarg, sizeof(a)))
-			break;
-		ret = edu_alloc(ed, &a);
-		if (!ret && copy_to_user(uarg, &a, sizeof(a)))
-			ret = -EFAULT;
+	case EDU_DMA_IOC_ALLOC:
+		ret = edu_alloc(ed, &a.alloc);
 		break;
-	}
-	case EDU_DMA_IOC_RW: {
-		struct edu_dma_rw rw;
-
-		ret = copy_from_user(&rw, uarg, sizeof(rw)) ? -EFAULT : edu_rw(ed, &rw);
+	case EDU_DMA_IOC_RW:
+		ret = edu_rw(ed, &a.rw);
 		break;
-	}
-	case EDU_DMA_IOC_XFER: {
-		struct edu_dma_xfer x;
-
-		ret = -EFAULT;
-		if (copy_from_user(&x, uarg, sizeof(x)))
-			break;
-		ret = edu_xfer(ed, &x);
-		if (!ret && copy_to_user(uarg, &x, sizeof(x)))
-			ret = -EFAULT;
+	case EDU_DMA_IOC_XFER:
+		ret = edu_xfer(ed, &a.xfer);
 		break;
-	}
-	case EDU_DMA_IOC_ARM: {
-		struct edu_dma_arm a;
-
-		ret = copy_from_user(&a, uarg, sizeof(a)) ? -EFAULT : edu_arm(ed, &a);
+	case EDU_DMA_IOC_ARM:
+		ret = edu_arm(ed, &a.arm);
 		break;
-	}
 	case EDU_DMA_IOC_INHERIT:
 		ret = edu_inherit(ed);
 		break;
-	case EDU_DMA_IOC_MARK: {
-		u32 ev;
-
-		ret = get_user(ev, (u32 __user *)uarg);
-		if (!ret)
-			edu_mark(ed, ev);
+	case EDU_DMA_IOC_MARK:
+		edu_mark(ed, a.ev);
+		ret = 0;
 		break;
-	}
 	default:
 		ret = -ENOTTY;
 	}
 	mutex_unlock(&ed->lock);
+	if (!ret && (_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(uarg, &a, size))
+		ret = -EFAULT;
 	return ret;
 }
 

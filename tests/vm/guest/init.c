@@ -58,17 +58,10 @@
 #include <unistd.h>
 #include <linux/reboot.h>
 
-#include "edu_dma_uapi.h"
+#include "guest.h"
 #include "smmu_kho.h"
-#include "dma_pattern.h"
 
-#define PAGE		4096u
-#define HALF		(PAGE / 2)
-#define NWORDS		(PAGE / 4)
-#define XFER_TIMEOUT_MS	2000	/* the edu timer fires after 100 ms (virtual) */
 #define MAX_DEVS	2
-
-enum pat_kind { PAT_OLD = 1, PAT_JUMP = 2, PAT_RAW = 3, PAT_RT = 4 };
 
 struct gdev {
 	unsigned int bdf;	/* requester ID == StreamID on QEMU virt */
@@ -84,30 +77,10 @@ static struct gdev devs[MAX_DEVS] = {
 	{ .bdf = 0x18, .pci = "0000:00:03.0" },
 };
 
-static unsigned int K = 1, N = 1, stage = 1, bench, witness;
+#define K		say_k	/* this kernel's index in the chain */
+static unsigned int N = 1, stage = 1, bench, witness;
 static int preserve, noncoh, keep, have_skho;
-static int kmsg = -1;
 static uint64_t t_init_cycles;
-
-static void say(const char *verb, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void say(const char *verb, const char *fmt, ...)
-{
-	char line[900];
-	int n;
-	va_list ap;
-
-	n = snprintf(line, sizeof(line), "<5>SKHOVM k=%u %s ", K, verb);
-	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-	va_end(ap);
-	if (n >= (int)sizeof(line) - 1)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	if (kmsg < 0 || write(kmsg, line, n) != n)
-		fputs(line + 3, stdout), fflush(stdout);
-}
 
 #define OK(name, ...)	say("ok", name " " __VA_ARGS__)
 #define FAIL(name, ...)	say("fail", name " " __VA_ARGS__)
@@ -132,74 +105,7 @@ static uint64_t cntfrq(void)
 
 static uint32_t tag(enum pat_kind kind, unsigned int k, unsigned int bdf)
 {
-	return 0x5a000000u | (k & 0xff) << 16 | (unsigned int)kind << 8 | (bdf & 0xff);
-}
-
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	return (int)n;
-}
-
-static unsigned long cmdline_ul(const char *cmdline, const char *key, unsigned long def)
-{
-	size_t kl = strlen(key);
-
-	for (const char *p = cmdline; (p = strstr(p, key)); p += kl)
-		if ((p == cmdline || p[-1] == ' ') && p[kl] == '=')
-			return strtoul(p + kl + 1, NULL, 0);
-	return def;
-}
-
-static int insmod(const char *path, const char *params)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int edu_rw(struct gdev *d, unsigned int which, int wr, unsigned int off,
-		  void *buf, unsigned int len)
-{
-	struct edu_dma_rw rw = {
-		.which = which, .write = wr, .offset = off, .len = len,
-		.user = (uintptr_t)buf,
-	};
-
-	return ioctl(d->fd, EDU_DMA_IOC_RW, &rw) ? -errno : 0;
-}
-
-static int edu_xfer(struct gdev *d, unsigned int dir, unsigned int dev_off,
-		    uint64_t iova, unsigned int len, struct edu_dma_xfer *x)
-{
-	memset(x, 0, sizeof(*x));
-	x->dir = dir;
-	x->dev_off = dev_off;
-	x->iova = iova;
-	x->len = len;
-	x->timeout_ms = XFER_TIMEOUT_MS;
-	return ioctl(d->fd, EDU_DMA_IOC_XFER, x) ? -errno : 0;
-}
-
-static void edu_mark(struct gdev *d, unsigned int ev)
-{
-	uint32_t v = ev;
-
-	if (ioctl(d->fd, EDU_DMA_IOC_MARK, &v))
-		say("data", "mark_failed dev=%04x ev=%#x errno=%d", d->bdf, ev, errno);
+	return pat_tag(0x5a000000u, kind, k, bdf);
 }
 
 /* Check names: 00:02.0 is the device under test, 00:03.0 the "probe_" one. */
@@ -446,26 +352,15 @@ static void witness_window(struct gdev *d, unsigned int u, const char *phase, un
 {
 	struct timespec ts = { .tv_sec = witness };
 
-	edu_mark(d, ev);
+	edu_mark(d->fd, ev);
 	say("witness_wait", "u=%u phase=%s window_s=%u", u, phase, witness);
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
-	edu_mark(d, ev + 1);
+	edu_mark(d->fd, ev + 1);
 	say("witness_resume", "u=%u phase=%s", u, phase);
 }
 
 /* ---------------------------------------------------------------------- */
-
-static void mount_all(void)
-{
-	mkdir("/proc", 0755);
-	mkdir("/sys", 0755);
-	mkdir("/dev", 0755);
-	mount("proc", "/proc", "proc", 0, NULL);
-	mount("sysfs", "/sys", "sysfs", 0, NULL);
-	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
-	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
-}
 
 static void check_coherency(void)
 {
@@ -631,17 +526,6 @@ static void check_record(struct gdev *d)
 	      (unsigned long long)in->in.pa);
 }
 
-/* Classify [off, off+HALF) of the restored page: new pattern, old, or other. */
-static void classify(struct gdev *d, unsigned int off, uint32_t t_new, uint32_t t_old,
-		     unsigned int *n_new, unsigned int *n_old, int *err)
-{
-	uint32_t w[HALF / 4];
-
-	*err = edu_rw(d, EDU_BUF_IN, 0, off, w, HALF);
-	*n_new = *err ? 0 : pat_match(w, off / 4, HALF / 4, t_new);
-	*n_old = *err ? 0 : pat_match(w, off / 4, HALF / 4, t_old);
-}
-
 static void check_jump(struct gdev *d)
 {
 	const struct edu_dma_record *r = &d->info.in;
@@ -652,7 +536,7 @@ static void check_jump(struct gdev *d)
 		say("fail", "u%u.%s no restored buffer", K - 1, jump_name(d));
 		return;
 	}
-	classify(d, 0, r->tag[PAT_JUMP], r->tag[PAT_OLD], &n_new, &n_old, &err);
+	err = edu_classify(d->fd, 0, r->tag[PAT_JUMP], r->tag[PAT_OLD], &n_new, &n_old);
 	say("data", "jump dev=%04x words=%u new=%u old=%u err=%d", d->bdf, HALF / 4, n_new,
 	    n_old, err);
 	if (want_landed)
@@ -677,9 +561,9 @@ static void check_raw(struct gdev *d)
 		say("fail", "u%u.%s no record of the previous IOVA", K - 1, name);
 		return;
 	}
-	edu_mark(d, EDU_MARK_RAW_BEGIN);
-	ret = edu_xfer(d, EDU_FROM_DEV, HALF, r->iova + HALF, HALF, &x);
-	edu_mark(d, EDU_MARK_RAW_END);
+	edu_mark(d->fd, EDU_MARK_RAW_BEGIN);
+	ret = edu_xfer(d->fd, EDU_FROM_DEV, HALF, r->iova + HALF, HALF, &x);
+	edu_mark(d->fd, EDU_MARK_RAW_END);
 	say("data", "raw dev=%04x iova=%#llx ret=%d done=%u ns=%llu", d->bdf,
 	    (unsigned long long)(r->iova + HALF), ret, x.done,
 	    (unsigned long long)x.elapsed_ns);
@@ -687,7 +571,7 @@ static void check_raw(struct gdev *d)
 		say("fail", "u%u.%s no restored buffer to look at", K - 1, name);
 		return;
 	}
-	classify(d, HALF, r->tag[PAT_RAW], r->tag[PAT_OLD], &n_new, &n_old, &err);
+	err = edu_classify(d->fd, HALF, r->tag[PAT_RAW], r->tag[PAT_OLD], &n_new, &n_old);
 	say("data", "rawdata dev=%04x new=%u old=%u err=%d", d->bdf, n_new, n_old, err);
 	if (want_landed)
 		CHECK(!ret && x.done && !err && n_new == HALF / 4, "u%u.%s",
@@ -737,6 +621,37 @@ static void smmu_kho_incoming(void)
 	close(fd);
 }
 
+/* Kernel K >= 2: what smmu_kho.ko was handed over, as it is now. */
+struct incoming {
+	struct smmu_kho_status st;	/* STATUS */
+	struct smmu_kho_stream_info *si;	/* STREAMS, sorted by SID */
+	unsigned int nr;
+	int err, sret, fret;		/* STREAMS, STATUS, GET_FDT(IN): 0 or -errno */
+	uint64_t len, sum;		/* GET_FDT(IN): length and FNV */
+	struct sset set;		/* the adopted (or released) streams */
+};
+
+/* Read it all and print the set ("data ste_in", "data streams_in"); the
+ * caller frees in->si. */
+static void incoming_read(struct incoming *in)
+{
+	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC);
+
+	memset(in, 0, sizeof(*in));
+	in->st.size = sizeof(in->st);
+	in->err = in->fret = -EBADF;
+	in->si = fd < 0 ? NULL : skho_streams(fd, &in->nr, &in->err);
+	in->sret = fd < 0 ? -errno : ioctl(fd, SMMU_KHO_IOC_STATUS, &in->st) ? -errno : 0;
+	/* Handed over and accepted: adopted, or (if something released it
+	 * too early) released; the state is printed with the digests. */
+	summarize_streams(in->si, in->si ? in->nr : 0, ST(ADOPTED) | ST(RELEASED), &in->set);
+	sset_say("in", &in->set);
+	if (fd >= 0) {
+		in->fret = skho_fdt(fd, SMMU_KHO_FDT_IN, &in->len, &in->sum);
+		close(fd);
+	}
+}
+
 /*
  * Kernel K >= 2, preserve, before RELEASE (and before anything in this
  * kernel may touch 00:02.0's STE): the adopted streams as they are in memory
@@ -745,78 +660,56 @@ static void smmu_kho_incoming(void)
  */
 static void smmu_kho_adopted_report(void)
 {
-	struct smmu_kho_status st = { .size = sizeof(st) };
-	struct smmu_kho_stream_info *si;
-	unsigned int nr = 0;
-	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), err = -EBADF, sret, fret = -EBADF;
-	uint64_t len = 0, sum = 0;
-	struct sset a;
+	struct incoming in;
+	const struct smmu_kho_status *st = &in.st;
+	const struct sset *a = &in.set;
 
-	si = fd < 0 ? NULL : skho_streams(fd, &nr, &err);
-	sret = fd < 0 ? -errno : ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
-	/* Handed over and accepted: adopted, or (if something released it
-	 * too early) released; the state is printed with the digests. */
-	summarize_streams(si, si ? nr : 0, ST(ADOPTED) | ST(RELEASED), &a);
-	sset_say("in", &a);
-	if (fd >= 0)
-		fret = skho_fdt(fd, SMMU_KHO_FDT_IN, &len, &sum);
-	say("data", "fdt_in len=%llu fnv=%#llx err=%d status_len=%llu", (unsigned long long)len,
-	    (unsigned long long)sum, fret, (unsigned long long)st.in_fdt_len);
+	incoming_read(&in);
+	say("data", "fdt_in len=%llu fnv=%#llx err=%d status_len=%llu", (unsigned long long)in.len,
+	    (unsigned long long)in.sum, in.fret, (unsigned long long)st->in_fdt_len);
 	say("data", "skho_in state=%u streams=%u adopted=%u refused=%u abort_stes=%u "
-	    "abort_rewritten=%u adopt_ns=%llu fdt_len=%llu err=%d,%d", st.in_state,
-	    st.nr_in_streams, st.nr_adopted, st.nr_refused, st.nr_abort_stes,
-	    st.nr_abort_rewritten, (unsigned long long)st.adopt_ns,
-	    (unsigned long long)st.in_fdt_len, sret, err);
+	    "abort_rewritten=%u adopt_ns=%llu fdt_len=%llu err=%d,%d", st->in_state,
+	    st->nr_in_streams, st->nr_adopted, st->nr_refused, st->nr_abort_stes,
+	    st->nr_abort_rewritten, (unsigned long long)st->adopt_ns,
+	    (unsigned long long)st->in_fdt_len, in.sret, in.err);
 
 	/* No SMMU event for the preserved stream (nor any adopted copy) since
 	 * this kernel booted: the jump and the raw DMA translated cleanly. */
-	CHECK(!err && !sret && a.dut && a.dut->events == 0 && a.events == 0,
+	CHECK(!in.err && !in.sret && a->dut && a->dut->events == 0 && a->events == 0,
 	      "u%u.preserved_stream_has_no_smmu_events", "sid10_adopted=%d sid10_events=%u "
-	      "adopted=%u events_all_adopted=%u err=%d,%d", K - 1, !!a.dut,
-	      a.dut ? a.dut->events : 0, a.n, a.events, err, sret);
+	      "adopted=%u events_all_adopted=%u err=%d,%d", K - 1, !!a->dut,
+	      a->dut ? a->dut->events : 0, a->n, a->events, in.err, in.sret);
 
 	/*
 	 * Whether every other STE of the adopted tables is abort is decided by
 	 * the outside witness (analyze.py, from memory read over QMP), not by
 	 * the module's counters: those are printed above as data only.
 	 */
-	free(si);
-	if (fd >= 0)
-		close(fd);
+	free(in.si);
 }
 
 /* Negative control, kernel K >= 2: the previous kernel aborted, so nothing
- * may have been handed over and there is nothing to compare digests with. */
+ * may have been handed over and there is nothing to compare digests with.
+ * Whatever was handed over is printed as a preserve run prints it, so that
+ * analyze.py's identity check sees it if the abort failed. */
 static void stock_incoming(void)
 {
-	struct smmu_kho_status st = { .size = sizeof(st) };
-	struct smmu_kho_stream_info *si;
-	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), err = -EBADF, sret, fret = -EBADF;
-	unsigned int nr = 0;
-	uint64_t len = 0, sum = 0;
-	struct sset in;
+	struct incoming in;
+	const struct smmu_kho_status *st = &in.st;
 
-	si = fd < 0 ? NULL : skho_streams(fd, &nr, &err);
-	sret = fd < 0 ? -errno : ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
-	/* Whatever was handed over, printed as a preserve run prints it, so
-	 * that analyze.py's identity check sees it if the abort failed. */
-	summarize_streams(si, si ? nr : 0, ST(ADOPTED) | ST(RELEASED), &in);
-	sset_say("in", &in);
-	if (fd >= 0)
-		fret = skho_fdt(fd, SMMU_KHO_FDT_IN, &len, &sum);
+	incoming_read(&in);
 	say("data", "skho_in state=%u streams=%u adopted=%u refused=%u abort_stes=%u "
 	    "abort_rewritten=%u adopt_ns=%llu fdt_len=%llu listed=%u fdt_err=%d err=%d,%d",
-	    st.in_state, st.nr_in_streams, st.nr_adopted, st.nr_refused, st.nr_abort_stes,
-	    st.nr_abort_rewritten, (unsigned long long)st.adopt_ns,
-	    (unsigned long long)st.in_fdt_len, nr, fret, sret, err);
+	    st->in_state, st->nr_in_streams, st->nr_adopted, st->nr_refused, st->nr_abort_stes,
+	    st->nr_abort_rewritten, (unsigned long long)st->adopt_ns,
+	    (unsigned long long)st->in_fdt_len, in.nr, in.fret, in.sret, in.err);
 	/* IDLE, no incoming stream, none listed, and GET_FDT(IN) has no blob. */
-	CHECK(!sret && !err && st.in_state == SMMU_KHO_IDLE && st.nr_in_streams == 0 &&
-	      st.nr_adopted == 0 && nr == 0 && fret == -ENOENT,
+	CHECK(!in.sret && !in.err && st->in_state == SMMU_KHO_IDLE && st->nr_in_streams == 0 &&
+	      st->nr_adopted == 0 && in.nr == 0 && in.fret == -ENOENT,
 	      "u%u.stock_no_stream_handed_over", "in_state=%u in=%u adopted=%u listed=%u "
-	      "fdt_in_err=%d", K - 1, st.in_state, st.nr_in_streams, st.nr_adopted, nr, fret);
-	free(si);
-	if (fd >= 0)
-		close(fd);
+	      "fdt_in_err=%d", K - 1, st->in_state, st->nr_in_streams, st->nr_adopted, in.nr,
+	      in.fret);
+	free(in.si);
 }
 
 /* Give the adopted stream back to the kernel's own driver path, as a VMM
@@ -872,12 +765,8 @@ static int inherit(struct gdev *d)
 static int roundtrip(struct gdev *d)
 {
 	struct edu_dma_alloc a = { .stage = stage, .nr_pages = 1 };
-	uint32_t w[NWORDS];
-	uint32_t t = tag(PAT_RT, K, d->bdf);
-	struct edu_dma_xfer x1 = { 0 }, x2 = { 0 };
+	struct edu_roundtrip rt;
 	char base[48], name[64];
-	int r1, r2, err;
-	unsigned int n;
 
 	prefixed(d, K <= N ? "edu_dma_roundtrip_before_kexec" : "edu_dma_roundtrip_after_kexec",
 		 base, sizeof(base));
@@ -893,23 +782,12 @@ static int roundtrip(struct gdev *d)
 	say("data", "buf dev=%04x stage=%u iova=%#llx pa=%#llx", d->bdf, stage,
 	    (unsigned long long)a.iova, (unsigned long long)a.pa);
 
-	pat_fill(w, 0, NWORDS, t);
-	edu_mark(d, EDU_MARK_RT_BEGIN);
-	r1 = edu_rw(d, EDU_BUF_CUR, 1, 0, w, PAGE);
-	r1 = r1 ?: edu_xfer(d, EDU_TO_DEV, 0, d->iova, PAGE, &x1);
-	for (unsigned int i = 0; i < NWORDS; i++)
-		w[i] = ~pat_word(t, i);
-	r2 = edu_rw(d, EDU_BUF_CUR, 1, 0, w, PAGE);
-	r2 = r2 ?: edu_xfer(d, EDU_FROM_DEV, 0, d->iova, PAGE, &x2);
-	edu_mark(d, EDU_MARK_RT_END);
-	memset(w, 0, sizeof(w));
-	err = edu_rw(d, EDU_BUF_CUR, 0, 0, w, PAGE);
-	n = err ? 0 : pat_match(w, 0, NWORDS, t);
+	edu_roundtrip(d->fd, d->iova, tag(PAT_RT, K, d->bdf), &rt);
 	/* Every one of the 1024 words came back from the device. */
-	CHECK(!r1 && !r2 && x1.done && x2.done && n == NWORDS, "%s",
+	CHECK(!rt.r1 && !rt.r2 && rt.x1.done && rt.x2.done && rt.words == NWORDS, "%s",
 	      "iova=%#llx pa=%#llx done=%u,%u words=%u/%u ret=%d,%d,%d", name,
-	      (unsigned long long)d->iova, (unsigned long long)d->pa, x1.done, x2.done, n,
-	      NWORDS, r1, r2, err);
+	      (unsigned long long)d->iova, (unsigned long long)d->pa, rt.x1.done, rt.x2.done,
+	      rt.words, NWORDS, rt.r1, rt.r2, rt.err);
 	return 0;
 }
 
@@ -917,65 +795,30 @@ static int roundtrip(struct gdev *d)
 
 static int stage_and_arm(struct gdev *d)
 {
-	uint32_t w[NWORDS];
-	struct edu_dma_xfer x;
-	struct edu_dma_arm arm;
-	int ret;
+	int staged, ret;
 
-	/* edu buffer := [jump pattern | raw pattern], through the keep page. */
-	pat_fill(w, 0, HALF / 4, tag(PAT_JUMP, K, d->bdf));
-	pat_fill(w + HALF / 4, HALF / 4, HALF / 4, tag(PAT_RAW, K, d->bdf));
-	ret = edu_rw(d, EDU_BUF_CUR, 1, 0, w, PAGE);
-	ret = ret ?: edu_xfer(d, EDU_TO_DEV, 0, d->iova, PAGE, &x);
-	if (!ret && !x.done)
-		ret = -ETIMEDOUT;
-	/* keep := old pattern; the jump DMA overwrites [0,2K) if it lands. */
-	pat_fill(w, 0, NWORDS, tag(PAT_OLD, K, d->bdf));
-	ret = ret ?: edu_rw(d, EDU_BUF_CUR, 1, 0, w, PAGE);
-
-	memset(&arm, 0, sizeof(arm));
-	arm.xfer.dir = EDU_FROM_DEV;
-	arm.xfer.dev_off = 0;
-	arm.xfer.iova = d->iova;
-	arm.xfer.len = HALF;
-	arm.tag[PAT_OLD] = tag(PAT_OLD, K, d->bdf);
-	arm.tag[PAT_JUMP] = tag(PAT_JUMP, K, d->bdf);
-	arm.tag[PAT_RAW] = tag(PAT_RAW, K, d->bdf);
-	if (!ret && ioctl(d->fd, EDU_DMA_IOC_ARM, &arm))
-		ret = -errno;
-	return ret;
+	/* edu buffer := [jump pattern | raw pattern], through the keep page;
+	 * keep := old pattern; the jump DMA overwrites [0,2K) if it lands. */
+	ret = edu_arm_jump(d->fd, d->iova, tag(PAT_OLD, K, d->bdf), tag(PAT_JUMP, K, d->bdf),
+			   tag(PAT_RAW, K, d->bdf), &staged);
+	return staged ?: ret;
 }
 
 /* kexec_file_load() this kernel's Image and initrd for kernel K+1.
  * Returns 0 or -errno. */
 static int load_next_kernel(void)
 {
-	char cmdline[2048], next[2100], *p, *q;
-	static char buf[1 << 16];
-	int kfd, ifd, in, ret, n;
-	ssize_t r;
+	char cmdline[2048], next[2100];
+	int kfd, ifd, ret;
 
-	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
-		return -errno;
-	cmdline[strcspn(cmdline, "\n")] = 0;
-	/* next = cmdline without "skho.k=..." + " skho.k=K+1" */
-	next[0] = 0;
-	for (p = strtok_r(cmdline, " ", &q); p; p = strtok_r(NULL, " ", &q))
-		if (strncmp(p, "skho.k=", 7))
-			strcat(strcat(next, p), " ");
-	n = strlen(next);
-	snprintf(next + n, sizeof(next) - n, "skho.k=%u", K + 1);
-
+	ret = read_file("/proc/cmdline", cmdline, sizeof(cmdline));
+	if (ret < 0)
+		return ret;
+	next_cmdline(cmdline, "skho.k", K + 1, next, sizeof(next));
 	/* The initrd of this boot, kept by retain_initrd, is the next one's. */
-	in = open("/sys/firmware/initrd", O_RDONLY | O_CLOEXEC);
-	ifd = open("/initrd.img", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (in < 0 || ifd < 0)
-		return in < 0 ? -ENOENT : -errno;
-	while ((r = read(in, buf, sizeof(buf))) > 0)
-		if (write(ifd, buf, r) != r)
-			return -EIO;
-	close(in);
-	close(ifd);
+	ret = copy_initrd("/initrd.img");
+	if (ret)
+		return ret;
 	/* Read-only: kexec_file_load refuses files open for writing (ETXTBSY). */
 	ifd = open("/initrd.img", O_RDONLY | O_CLOEXEC);
 	kfd = open("/Image", O_RDONLY | O_CLOEXEC);
@@ -1103,7 +946,7 @@ int main(void)
 	int i;
 
 	t_init_cycles = cntvct();
-	mount_all();
+	mount_basics();
 	kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
 		cmdline[0] = 0;

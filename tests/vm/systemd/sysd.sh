@@ -25,23 +25,13 @@
 #   (kernel tree, arm64 sysroot, the base root file system).
 # Exit status: 0 if every check passed, 1 otherwise, 2 on bad usage.
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../../.." && pwd)
-e2e=$root/tests/vm/e2e
+H=sysd
+# shellcheck source=tests/vm/lib.sh
+. "$(dirname "$0")/../lib.sh"
+here=$vmlib/systemd
 obuild=${SKHO_O:-$root/build}
-mkdir -p "$obuild"
-obuild=$(cd "$obuild" && pwd)
-out=${SKHO_SYSD_OUT:-$obuild/sysd}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-logs=$out/logs/$(date +%Y%m%d-%H%M%S)-$$
-mkdir -p "$logs"
-: "${SMMU_KHO_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/smmu-kho}"
-export SMMU_KHO_CACHE
-CROSS=aarch64-linux-gnu-
-t0=$(date +%s)
-nres=0 nfail=0 demo=0
-modes=() demo_results=()
+mkdir -p "$obuild" && obuild=$(cd "$obuild" && pwd)
+modes=()
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -56,124 +46,16 @@ for m in "${modes[@]}"; do
 	case $m in boot|update|kexec|nopreserve) ;; *) echo "sysd: bad mode '$m'" >&2; exit 2 ;; esac
 done
 
-# ---- output helpers ---------------------------------------------------------
-elapsed() { echo $(( $(date +%s) - t0 )); }
-note() { printf '# [%4ds] %s\n' "$(elapsed)" "$*"; }
-# result ok|fail NAME DETAIL  (demo mode: only failures are printed)
-result() {
-	nres=$((nres + 1))
-	[ "$1" = ok ] || nfail=$((nfail + 1))
-	if [ $demo = 1 ]; then
-		case $2 in sysd.build.*) [ "$1" = ok ] && return 0 ;; esac
-		demo_results+=("$(printf '%-4s %s' "$1" "$2")")
-		demo_results+=("     ${3:-}")
-		return 0
-	fi
-	if [ "$1" = ok ]; then echo "ok $nres $2"; else echo "not ok $nres $2"; fi
-	[ -z "${3:-}" ] || echo "#   $3"
-}
-# step NAME LOG CMD...: a long step with a progress line before and after,
-# and one every 30 s while it runs (a first kernel build takes minutes).
-step() {
-	local name=$1 log=$2 s rc how pid n=0; shift 2
-	s=$(date +%s)
-	note "$name: started (log: $log)"
-	"$@" >"$log" 2>&1 &
-	pid=$!
-	while ! wait_for "$pid" 1; do
-		n=$((n + 1))
-		[ $((n % 30)) = 0 ] &&
-			note "$name: running for $(( $(date +%s) - s ))s (log: $log): $(tail -n 1 "$log" | cut -c1-80)"
-	done
-	wait "$pid"
-	rc=$?
-	how="FAILED rc=$rc"
-	[ $rc = 0 ] && how="done"
-	note "$name: $how in $(( $(date +%s) - s ))s (log: $log)"
-	[ $rc = 0 ] || tail -n 20 "$log" | sed 's/^/#   | /'
-	return $rc
-}
-# wait_for PID SECONDS: 0 once PID has exited, 1 if it still runs after SECONDS.
-wait_for() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -0 "$1" 2>/dev/null && return 1
-	return 0
-}
-finish() {
-	[ $demo = 1 ] || echo "1..$nres"
-	if [ $nfail = 0 ] && [ "${SKHO_KEEP_LOGS:-0}" != 1 ]; then
-		rm -rf "$logs"
-		note "done: $nres checks, 0 failed in $(elapsed)s (logs removed; SKHO_KEEP_LOGS=1 keeps them)"
-	else
-		note "done: $nres checks, $nfail failed in $(elapsed)s (logs: $logs)"
-	fi
-	exit $(( nfail > 0 ))
-}
-[ $demo = 1 ] || echo "KTAP version 1"
+vm_setup "${SKHO_SYSD_OUT:-$obuild/sysd}"
 
-# ---- tools ------------------------------------------------------------------
-for tool in qemu-system-aarch64 ${CROSS}gcc systemctl python3 timeout make flock mkfs.ext4 e2fsck dumpe2fs depmod dpkg apt-get; do
-	command -v "$tool" >/dev/null ||
-		{ result fail sysd.build.tools "missing $tool (run tests/setup/apt-deps.sh vm)"; finish; }
-done
-
-# ---- builds -----------------------------------------------------------------
-if step kernel "$logs/build-kernel.log" "$root/kernel/scripts/build-kernel.sh"; then
-	kdir=$(tail -n 1 "$logs/build-kernel.log")
-else
-	kdir=
-fi
-image=$kdir/arch/arm64/boot/Image
-if [ -n "$kdir" ] && [ -f "$image" ] && [ -x "$kdir/usr/gen_init_cpio" ]; then
-	result ok sysd.build.kernel "$image"
-else
-	result fail sysd.build.kernel "no Image/gen_init_cpio under '$kdir' (see $logs/build-kernel.log)"
-	finish
-fi
-KMAKE=(make -C "$kdir" ARCH=arm64 "CROSS_COMPILE=$CROSS" -j2)
-
-# smmu_kho.ko: kernel/scripts/build-module.sh checks that the module builds
-# against the shared kernel; the copy for the VM is built from a private
-# copy of kernel/module against the kernel this run boots ($kdir may be the
-# e2e build, and the module's own tree may hold an in-tree build).
-# shellcheck disable=SC2317  # run through step()
-build_smmu_kho() {
-	"$root/kernel/scripts/build-module.sh" &&
-	rsync -a -L --delete --exclude='*.o' --exclude='*.ko' --exclude='*.cmd' \
-		--exclude='*.mod' --exclude='*.mod.c' --exclude=Module.symvers \
-		--exclude=modules.order "$root/kernel/module/" "$out/smmu_kho/" &&
-	"${KMAKE[@]}" M="$out/smmu_kho" modules
-}
-if step smmu_kho.ko "$logs/smmu_kho.log" build_smmu_kho && [ -f "$out/smmu_kho/smmu_kho.ko" ]; then
-	result ok sysd.build.smmu_kho_module "$out/smmu_kho/smmu_kho.ko"
-else
-	result fail sysd.build.smmu_kho_module "see $logs/smmu_kho.log"; finish
-fi
-
-mkdir -p "$out/edu_dma"
-if step edu_dma.ko "$logs/edu_dma.log" "${KMAKE[@]}" M="$root/tests/vm/edu_dma" MO="$out/edu_dma" modules &&
-   [ -f "$out/edu_dma/edu_dma.ko" ]; then
-	result ok sysd.build.edu_dma_module "$out/edu_dma/edu_dma.ko"
-else
-	result fail sysd.build.edu_dma_module "see $logs/edu_dma.log"; finish
-fi
-
-# shellcheck disable=SC2317  # run through step()
-build_daemon() {
-	local sysroot
-	sysroot=$("$e2e/fetch-arm64-libs.sh") &&
-	make -C "$root" --no-print-directory -j2 O="$obuild" ARM64_SYSROOT="$sysroot" daemon-arm64
-}
-if step daemon-arm64 "$logs/daemon.log" build_daemon; then
-	result ok sysd.build.daemon_arm64_static \
-		"$obuild/arm64/daemon/smmu-khod ($(stat -c %s "$obuild/arm64/daemon/smmu-khod") bytes), smmu-khoctl ($(stat -c %s "$obuild/arm64/daemon/smmu-khoctl") bytes)"
-else
-	result fail sysd.build.daemon_arm64_static "see $logs/daemon.log"; finish
-fi
+# ---- tools and builds -------------------------------------------------------
+need_tools qemu-system-aarch64 "${CROSS}gcc" "${CROSS}strip" python3 timeout make flock mkfs.ext4 \
+	e2fsck dumpe2fs depmod dpkg apt-get rsync
+build_kernel
+build_smmu_kho shared
+build_kmod "$vmlib/edu_dma" edu_dma edu_dma_module
+build_daemon 0 0
+built skho-edu skho_edu "$out/skho-edu" "${GUEST_CC[@]}" -o "$out/skho-edu" "$here/guest/skho-edu.c"
 
 # The smmu-kho part of the guest image is what the operator guide's install
 # command puts into a staging DESTDIR: docs/operator-guide.md's host block
@@ -183,8 +65,7 @@ fi
 # go to $out/doc-host.results for doc_commands.py check.
 # shellcheck disable=SC2317  # run through step()
 doc_install() {
-	local sysroot id phase tag expect cmd rc
-	sysroot=$("$e2e/fetch-arm64-libs.sh") || return 1
+	local id phase tag expect cmd rc
 	rm -rf "$out/stage" "$out/doc-host.results"
 	python3 "$here/doc_commands.py" list "$root/docs/operator-guide.md" >"$out/doc-commands.tsv" &&
 	python3 "$here/doc_commands.py" guest "$root/docs/operator-guide.md" >"$out/doc-commands.guest" ||
@@ -208,20 +89,7 @@ doc_install() {
 	done <"$out/doc-commands.tsv"
 	[ -x "$out/stage/usr/sbin/smmu-khod" ]
 }
-if step install "$logs/install.log" doc_install; then
-	result ok sysd.build.make_install_staging "$out/stage: $(cd "$out/stage" && find . -type f | wc -l) files (the operator guide's make install)"
-else
-	result fail sysd.build.make_install_staging "see $logs/install.log"; finish
-fi
-
-
-if step skho-edu "$logs/skho-edu.log" ${CROSS}gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror \
-	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -I"$root/tests/vm/edu_dma" \
-	-o "$out/skho-edu" "$here/guest/skho-edu.c"; then
-	result ok sysd.build.skho_edu "$out/skho-edu"
-else
-	result fail sysd.build.skho_edu "see $logs/skho-edu.log"; finish
-fi
+built install make_install_staging "$out/stage (the operator guide's make install)" doc_install
 
 # ---- guest root file system ---------------------------------------------------
 if step rootfs-base "$logs/rootfs-base.log" "$here/build-rootfs.sh"; then
@@ -272,66 +140,39 @@ else
 fi
 
 # ---- runs -------------------------------------------------------------------
-# shellcheck disable=SC2054  # commas inside -M and -drive options
-QEMU=(qemu-system-aarch64 -M virt,iommu=smmuv3 -cpu max -m 1G -smp 2 -nographic -nodefaults
-      -no-reboot -nic none -device edu,addr=02.0 -device edu,addr=03.0
-      -drive if=none,id=root,format=raw,file="$out/root.img" -device virtio-blk-pci,drive=root,addr=04.0
-      -drive if=none,id=state,format=raw,file="$out/state.img" -device virtio-blk-pci,drive=state,addr=05.0)
-TRACE=(-trace smmuv3_translate_success -trace smmuv3_translate_abort
-       -trace smmuv3_translate_disable -trace smmuv3_translate_bypass
-       -trace smmuv3_record_event -trace smmuv3_write_mmio -trace pci_cfg_write)
+# shellcheck disable=SC2054  # commas inside -drive options
+QEMU+=(-drive if=none,id=root,format=raw,file="$out/root.img" -device virtio-blk-pci,drive=root,addr=04.0
+       -drive if=none,id=state,format=raw,file="$out/state.img" -device virtio-blk-pci,drive=state,addr=05.0)
 
-# boot MODE: one QEMU run (kernel 1, and kernel 2 where the mode kexecs).
-boot() {
-	local mode=$1 t rc serial trace qout
-	serial=$logs/$mode.serial.log trace=$logs/$mode.trace.log qout=$logs/$mode.qemu.log
+# run MODE: one QEMU run (kernel 1, and kernel 2 where the mode kexecs),
+# judged by sysd_check.py.
+run() {
+	local mode=$1 serial=$logs/$1.serial.log trace=$logs/$1.trace.log qout=$logs/$1.qemu.log
 	local tmo=${SKHO_SYSD_TIMEOUT:-300}
 	local append="console=ttyAMA0 root=/dev/vda rootfstype=ext4 rw kho=on liveupdate=on"
 	append+=" printk.devkmsg=on printk.time=1 panic=-1 skhosd.k=1 skhosd.mode=$mode edu_dma.kernel=1 edu_dma.stage=1"
 	mk_state >"$logs/$mode.mkstate.log" 2>&1 || note "$mode: mkfs of the state disk failed"
-	t=$(date +%s)
 	note "$mode: booting QEMU (timeout ${tmo}s; serial: $serial)"
-	timeout -k 5 "$tmo" "${QEMU[@]}" -kernel "$image" -append "$append" \
-		-serial "file:$serial" "${TRACE[@]}" -D "$trace" </dev/null >"$qout" 2>&1
-	rc=$?
-	note "$mode: qemu exited $rc after $(( $(date +%s) - t ))s$([ $rc = 124 ] && echo ' (TIMEOUT)')"
-	echo "$rc" > "$logs/$mode.rc"
+	qemu_run "$mode" "$tmo" "$qout" "${QEMU[@]}" -kernel "$image" -append "$append" \
+		-serial "file:$serial" "${TRACE_DMA[@]}" -D "$trace"
 	# the state disk after the guest powered off: clean?
 	{ dumpe2fs -h "$out/state.img" 2>/dev/null | grep -E '^(Filesystem state|Filesystem features):'
 	  e2fsck -fn "$out/state.img" >/dev/null 2>&1; echo "e2fsck_rc: $?"; } > "$logs/$mode.statefs"
-}
-
-judge() {
-	local mode=$1 line verdict name detail failed=0 res arc
-	res=$logs/$mode.results
-	python3 "$here/sysd_check.py" --mode "$mode" --serial "$logs/$mode.serial.log" \
-		--trace "$logs/$mode.trace.log" --qemu-rc "$(cat "$logs/$mode.rc")" \
-		--statefs "$logs/$mode.statefs" >"$res" 2>>"$logs/$mode.qemu.log"
-	arc=$?
 	# update: every command of the operator guide's walkthrough ran, with its outcome
+	local docs_ok=1
 	if [ "$mode" = update ]; then
-		python3 "$here/doc_commands.py" check "$root/docs/operator-guide.md" --mode update \
-			--serial "$logs/$mode.serial.log" --host-results "$out/doc-host.results" \
-			>>"$res" 2>>"$logs/$mode.qemu.log" || arc=$?
+		judge "$mode.doc" "" "$qout" "$here/doc_commands.py" check "$root/docs/operator-guide.md" \
+			--mode update --serial "$serial" --host-results "$out/doc-host.results" || docs_ok=0
 	fi
-	while IFS=$'\t' read -r line verdict name detail; do
-		case $line in
-		RESULT) [ "$verdict" = ok ] || failed=1; result "$verdict" "$name" "$detail" ;;
-		INFO) echo "# $mode: $verdict" ;;
-		esac
-	done <"$res"
-	if [ $arc != 0 ]; then
-		failed=1
-		result fail "sysd.$mode.analysis_completes" "sysd_check.py exited $arc (see $logs/$mode.qemu.log)"
-	fi
-	if [ $failed = 1 ] || [ "${SKHO_KEEP_LOGS:-0}" = 1 ]; then
+	if ! judge "$mode" "" "$qout" "$here/sysd_check.py" --mode "$mode" --serial "$serial" \
+		--trace "$trace" --qemu-rc "$qemu_rc" --statefs "$logs/$mode.statefs" ||
+	   [ $docs_ok = 0 ] || [ "${SKHO_KEEP_LOGS:-0}" = 1 ]; then
 		note "$mode: logs kept: $logs/$mode.{serial,trace,qemu}.log"
 	fi
 }
 
 for m in "${modes[@]}"; do
-	boot "$m"
-	judge "$m"
+	run "$m"
 done
 if [ "${story:-0}" = 1 ]; then
 	s=$logs/${modes[0]}.serial.log
