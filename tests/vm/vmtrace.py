@@ -20,6 +20,15 @@ PAGE_MASK = ~0xfff
 RE_MARK = re.compile(r'^pci_cfg_write edu (\w\w):(\w\w)\.(\w) @0xfc <- 0x([0-9a-f]+)')
 
 
+# The three SMMU events other checkers (tests/vm/vmm/vmm_check.py) match
+# themselves: group 1 of RE_TS and group 2 of the others is the StreamID.
+RE_TS = re.compile(r'^smmuv3_translate_success \S+ sid=0x([0-9a-f]+) iova=0x([0-9a-f]+) '
+                   r'translated=0x([0-9a-f]+) perm=0x([0-9a-f]+) stage=(\d+)')
+RE_EVENT = re.compile(r'^smmuv3_record_event (\S+) sid=0x([0-9a-f]+)')
+RE_ABORT = re.compile(r'^smmuv3_translate_(abort|disable|bypass) \S+ sid=0x([0-9a-f]+)'
+                      r'(?: iova=0x([0-9a-f]+))?')
+
+
 def _hex(m, g):
     return int(m.group(g), 16) if m.group(g) else None
 
@@ -28,13 +37,11 @@ def _hex(m, g):
 # re.search, the event tuple made of the match).  The first rule that
 # matches a line wins; edu_dma.ko's marks (RE_MARK) come before them.
 TRACE_RULES = (
-    (r'^smmuv3_translate_success \S+ sid=0x([0-9a-f]+) iova=0x([0-9a-f]+) '
-     r'translated=0x([0-9a-f]+) perm=0x([0-9a-f]+) stage=(\d+)', re.match,
+    (RE_TS.pattern, re.match,
      lambda m: ('ts', _hex(m, 1), _hex(m, 2), _hex(m, 3), int(m.group(5)))),
-    (r'^smmuv3_record_event (\S+) sid=0x([0-9a-f]+)', re.match,
+    (RE_EVENT.pattern, re.match,
      lambda m: ('fault', _hex(m, 2), m.group(1), None)),
-    (r'^smmuv3_translate_(abort|disable|bypass) \S+ sid=0x([0-9a-f]+)(?: iova=0x([0-9a-f]+))?',
-     re.match, lambda m: ('fault', _hex(m, 2), 'translate_' + m.group(1), _hex(m, 3))),
+    (RE_ABORT.pattern, re.match, lambda m: ('fault', _hex(m, 2), 'translate_' + m.group(1), _hex(m, 3))),
     (r'region-(\d+)-\d+ translation failed for iova=0x([0-9a-f]+) \((\S+)\)', re.search,
      lambda m: ('gerr', int(m.group(1)), _hex(m, 2), m.group(3))),
     (r'^smmuv3_write_mmio addr: 0x20 val:0x([0-9a-f]+)', re.match, lambda m: ('cr0', _hex(m, 1))),

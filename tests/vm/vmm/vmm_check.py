@@ -18,7 +18,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from analyze import RE_ABORT, RE_EVENT, RE_TS  # noqa: E402  (tests/vm/analyze.py)
+from vmtrace import RE_ABORT, RE_EVENT, RE_TS  # noqa: E402  (tests/vm/vmtrace.py)
 
 SID = 0x10
 IOVA, PAGE = 0x4000000, 4096
