@@ -43,6 +43,8 @@ int copy_initrd(const char *path);
 /* @cmdline with "@key=<anything>" replaced by "@key=@k", into @next. */
 void next_cmdline(const char *cmdline, const char *key, unsigned int k, char *next,
 		  size_t len);
+/* kexec_file_load of @image and @initrd with @cmdline; 0 or -errno. */
+int kexec_load_next(const char *image, const char *initrd, const char *cmdline);
 
 /* ---- edu_dma.ko (edu_dma_uapi.h) ---- */
 int edu_open(unsigned int bdf);	/* fd of /dev/edu_dma_<bdf> or -errno */

@@ -809,7 +809,7 @@ static int stage_and_arm(struct gdev *d)
 static int load_next_kernel(void)
 {
 	char cmdline[2048], next[2100];
-	int kfd, ifd, ret;
+	int ret;
 
 	ret = read_file("/proc/cmdline", cmdline, sizeof(cmdline));
 	if (ret < 0)
@@ -819,15 +819,7 @@ static int load_next_kernel(void)
 	ret = copy_initrd("/initrd.img");
 	if (ret)
 		return ret;
-	/* Read-only: kexec_file_load refuses files open for writing (ETXTBSY). */
-	ifd = open("/initrd.img", O_RDONLY | O_CLOEXEC);
-	kfd = open("/Image", O_RDONLY | O_CLOEXEC);
-	if (kfd < 0 || ifd < 0)
-		return -errno;
-	ret = syscall(SYS_kexec_file_load, kfd, ifd, strlen(next) + 1, next, 0UL) ? -errno : 0;
-	close(kfd);
-	close(ifd);
-	return ret;
+	return kexec_load_next("/Image", "/initrd.img", next);
 }
 
 static void smmu_kho_out(int fd, unsigned long req, const char *what)

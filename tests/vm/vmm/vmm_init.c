@@ -37,6 +37,7 @@
 #include <linux/reboot.h>
 
 #include "edu_dma_uapi.h"
+#include "guest.h"
 #include "smmu_kho.h"
 #include "vmm_util.h"
 
@@ -49,46 +50,12 @@
 static char cmdline[2048];
 static int keep_dma = 1;
 
-static unsigned long cmdline_ul(const char *key, unsigned long def)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), " %s=", key);
-	p = strstr(cmdline, pat);
-	return p ? strtoul(p + strlen(pat), NULL, 0) : def;
-}
-
-static int copy_file(const char *from, const char *to)
-{
-	static char buf[1 << 16];
-	int in = open(from, O_RDONLY | O_CLOEXEC), out, ret = 0;
-	ssize_t r;
-
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (in < 0 || out < 0)
-		ret = -errno;
-	while (!ret && (r = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, r) != r)
-			ret = -EIO;
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	return ret;
-}
-
 static int insmod_skho(void)
 {
 	char params[64];
-	int fd = open("/lib/smmu_kho.ko", O_RDONLY | O_CLOEXEC), ret;
 
-	if (fd < 0)
-		return -errno;
 	snprintf(params, sizeof(params), "keep_bus_master=%d", keep_dma);
-	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
-	close(fd);
-	return ret;
+	return insmod("/lib/smmu_kho.ko", params);
 }
 
 /* fork+exec /vmm MODE with its control pipe; *to / *from are init's ends. */
@@ -235,26 +202,12 @@ static void khoctl_dry_run(const char *name, bool vfio)
 static int load_next_kernel(void)
 {
 	char next[2100];
-	int kfd, ifd, ret;
-	char *p = strstr(cmdline, " vmm.k=1");
+	int ret;
 
-	if (!p)
-		return -EINVAL;
-	p[7] = '2';
-	snprintf(next, sizeof(next), "%s", cmdline + 1);
-	next[strcspn(next, "\n")] = '\0';
+	next_cmdline(cmdline + 1, "vmm.k", 2, next, sizeof(next));
 	/* The initrd of this boot, kept by retain_initrd, is the next one's. */
-	ret = copy_file("/sys/firmware/initrd", "/initrd.img");
-	if (ret)
-		return ret;
-	kfd = open("/Image", O_RDONLY | O_CLOEXEC);
-	ifd = open("/initrd.img", O_RDONLY | O_CLOEXEC);
-	if (kfd < 0 || ifd < 0)
-		return -ENOENT;
-	ret = syscall(SYS_kexec_file_load, kfd, ifd, strlen(next) + 1, next, 0UL) ? -errno : 0;
-	close(kfd);
-	close(ifd);
-	return ret;
+	ret = copy_initrd("/initrd.img");
+	return ret ? ret : kexec_load_next("/Image", "/initrd.img", next);
 }
 
 static void kernel1(void)
@@ -352,10 +305,10 @@ int main(void)
 		cmdline[n > 0 ? n + 1 : 1] = '\0';
 		close(fd);
 	}
-	vmm_kernel = cmdline_ul("vmm.k", 1);
-	keep_dma = cmdline_ul("vmm.keep", 1);
+	vmm_kernel = cmdline_ul(cmdline, "vmm.k", 1);
+	keep_dma = cmdline_ul(cmdline, "vmm.keep", 1);
 	if (vmm_kernel == 2)
-		keep_dma = cmdline_ul("vmm.keep2", keep_dma);
+		keep_dma = cmdline_ul(cmdline, "vmm.keep2", keep_dma);
 	vmm_info("hello keep=%d", keep_dma);
 	if (vmm_kernel == 1)
 		kernel1();

@@ -107,9 +107,10 @@ else
 	result fail vfio.build.smmu_kho_module "see $logs/smmu_kho.log"; finish
 fi
 CFLAGS=(-static -O2 -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
-	-Wmissing-prototypes -isystem "$out/uapi/include" -I"$here" -I"$root/tests/vm/edu_dma" -I"$root/kernel/module/uapi")
+	-Wmissing-prototypes -isystem "$out/uapi/include" -I"$here" -I"$root/tests/vm/edu_dma" -I"$root/tests/vm/guest" -I"$root/kernel/module/uapi")
 if step vmm ${CROSS}gcc "${CFLAGS[@]}" -o "$out/vmm" "$here/vmm.c" "$here/vmm_util.c" &&
-   step vmm_init ${CROSS}gcc "${CFLAGS[@]}" -o "$out/init" "$here/vmm_init.c" "$here/vmm_util.c"; then
+   step vmm_init ${CROSS}gcc "${CFLAGS[@]}" -o "$out/init" "$here/vmm_init.c" "$here/vmm_util.c" \
+	"$root/tests/vm/guest/guest.c"; then
 	result ok vfio.build.vmm "$out/vmm, $out/init"
 else
 	result fail vfio.build.vmm "see $logs/vmm*.log"; finish
