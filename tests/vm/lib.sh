@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# tests/vm/lib.sh: the shell library of every VM harness (vmtest.sh, e2e/e2e.sh, systemd/sysd.sh): KTAP, long steps, builds, initrd, QEMU, checker results.
+# tests/vm/lib.sh: the shell library of every VM harness (vmtest.sh, e2e/e2e.sh, systemd/sysd.sh, vmm/vmm_vmtest.sh): KTAP, long steps, builds, initrd, QEMU, checker results.
 # shellcheck shell=bash disable=SC2034,SC2154  # its variables are the harness's
 #
 # Sourced, never run.  The harness sets, before vm_setup:
