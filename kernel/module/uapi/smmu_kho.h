@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note */
-/* smmu_kho.ko user API: /dev/smmu_kho ioctls (select, freeze, status, snapshots, release). */
+/* smmu_kho.ko user API: /dev/smmu_kho ioctls (select, freeze, status, snapshots, hand-back). */
 #ifndef _UAPI_SMMU_KHO_H
 #define _UAPI_SMMU_KHO_H
 
@@ -27,6 +27,12 @@
  *               that is not preserved through KHO (STATUS.out_why names
  *               SID, IOVA and PA)
  *   EIO         snapshot failed (STATUS.out_why and dmesg say why)
+ *   EXDEV       RELEASE (without SMMU_KHO_RELEASE_REPLACE): the device's
+ *               new domain does not translate every IOVA of the adopted
+ *               translation to the same PA with the same permissions, or
+ *               the STE change cannot be made hitless; STATUS.release_why
+ *               names the first differing IOVA (or the STE field).  The
+ *               stream stays adopted, translating as before.
  *   EPROTONOSUPPORT  PRESERVE: the device uses a feature whose translation
  *               state is not handed over (ATS, PRI or PASID enabled: the
  *               device caches translations, or has per-PASID address
@@ -51,9 +57,23 @@ enum smmu_kho_state {
 /* One PCI device, by name as in /sys/bus/pci/devices ("0000:00:02.0"). */
 struct smmu_kho_dev_arg {
 	__u32 size;
-	__u32 flags;		/* 0 */
+	__u32 flags;		/* 0, or SMMU_KHO_RELEASE_* for RELEASE */
 	char name[32];
 };
+
+/*
+ * RELEASE hands a device's adopted streams to the domain its owner attached
+ * meanwhile (a VMM's iommufd HWPT, or the driver's DMA domain).  By default
+ * the hand-back is hitless or refused (EXDEV): the new domain must translate
+ * every IOVA of the adopted translation to the same PA with the same
+ * permissions, and the STE moves there by single 64-bit stores each of
+ * which leaves a valid STE translating the same.  REPLACE skips both: the
+ * owner says the device no longer uses the adopted translation (its driver
+ * re-initialised it), and the driver's ordinary STE update is used.  Either
+ * way the previous kernel's CD and page-table pages, ASIDs and VMIDs no
+ * longer used are returned to the system.
+ */
+#define SMMU_KHO_RELEASE_REPLACE	(1u << 0)
 
 struct smmu_kho_status {
 	__u32 size;
@@ -84,6 +104,23 @@ struct smmu_kho_status {
 	__u32 nr_dropped;	/* outgoing streams dropped at the last freeze */
 	char in_why[128];	/* IN_REFUSED: what was wrong, "" otherwise */
 	char out_why[128];	/* last FREEZE failure or drop: SID, IOVA, PA */
+	/* Since the second revision: hand-back and the pages it gives back. */
+	__s32 release_error;	/* -errno of the last RELEASE, or 0 */
+	__u32 nr_released_hitless; /* streams moved by the hitless sequence */
+	__u64 release_ns;	/* time the last successful RELEASE took */
+	__u64 out_preserved_pages; /* table pages preserved for the next kernel */
+	/*
+	 * Table pages (stream table, CD tables, page tables) the previous
+	 * kernel handed over: restored at adoption, then either kept (the
+	 * stream table now in use, tables of streams not yet released) or
+	 * freed after hand-back.  in_adopted = in_kept + in_freed.
+	 */
+	__u64 in_adopted_pages;
+	__u64 in_kept_pages;
+	__u64 in_freed_pages;
+	__u32 nr_asids_freed;	/* adopted ASIDs given back after hand-back */
+	__u32 nr_vmids_freed;	/* adopted VMIDs given back after hand-back */
+	char release_why[128];	/* last RELEASE refusal: first differing IOVA */
 };
 
 enum smmu_kho_fdt_which {
