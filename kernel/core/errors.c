@@ -23,6 +23,7 @@ static const char *const skho_err_names[SKHO_E__COUNT] = {
 	[SKHO_E_UNSUPPORTED]	= "SKHO_E_UNSUPPORTED",
 	[SKHO_E_LIMIT]		= "SKHO_E_LIMIT",
 	[SKHO_E_OUTPUT]		= "SKHO_E_OUTPUT",
+	[SKHO_E_DIFFERS]	= "SKHO_E_DIFFERS",
 };
 
 /* Accepts the code with either sign; unknown codes give "SKHO_E_?". */

@@ -31,6 +31,7 @@ enum skho_error {
 	SKHO_E_UNSUPPORTED,	/* valid per spec, but not preservable by smmu-kho */
 	SKHO_E_LIMIT,		/* more than the SKHO_MAX_* bounds */
 	SKHO_E_OUTPUT,		/* a translation reaches memory not proven preserved */
+	SKHO_E_DIFFERS,		/* a new translation differs from the adopted one */
 	SKHO_E__COUNT
 };
 
