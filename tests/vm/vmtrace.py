@@ -20,13 +20,15 @@ PAGE_MASK = ~0xfff
 RE_MARK = re.compile(r'^pci_cfg_write edu (\w\w):(\w\w)\.(\w) @0xfc <- 0x([0-9a-f]+)')
 
 
-# The three SMMU events other checkers (tests/vm/vmm/vmm_check.py) match
-# themselves: group 1 of RE_TS and group 2 of the others is the StreamID.
+# The SMMU events other checkers (tests/vm/vmm/vmm_check.py) match
+# themselves: group 1 of RE_TS and RE_CFGI_STE and group 2 of the others is
+# the StreamID.
 RE_TS = re.compile(r'^smmuv3_translate_success \S+ sid=0x([0-9a-f]+) iova=0x([0-9a-f]+) '
                    r'translated=0x([0-9a-f]+) perm=0x([0-9a-f]+) stage=(\d+)')
 RE_EVENT = re.compile(r'^smmuv3_record_event (\S+) sid=0x([0-9a-f]+)')
 RE_ABORT = re.compile(r'^smmuv3_translate_(abort|disable|bypass) \S+ sid=0x([0-9a-f]+)'
                       r'(?: iova=0x([0-9a-f]+))?')
+RE_CFGI_STE = re.compile(r'^smmuv3_cmdq_cfgi_ste streamid= ?(?:0x)?([0-9a-f]+)')
 
 
 def _hex(m, g):
@@ -46,8 +48,7 @@ TRACE_RULES = (
      lambda m: ('gerr', int(m.group(1)), _hex(m, 2), m.group(3))),
     (r'^smmuv3_write_mmio addr: 0x20 val:0x([0-9a-f]+)', re.match, lambda m: ('cr0', _hex(m, 1))),
     (r'^smmuv3_read_mmio addr: 0x0 val:', re.match, lambda m: ('idr0',)),
-    (r'^smmuv3_cmdq_cfgi_ste streamid= ?(?:0x)?([0-9a-f]+)', re.match,
-     lambda m: ('cfgi_ste', _hex(m, 1))),
+    (RE_CFGI_STE.pattern, re.match, lambda m: ('cfgi_ste', _hex(m, 1))),
     (r'^smmuv3_write_gerror ', re.match, lambda m: ('gerror', m.string)),
 )
 TRACE_RULES = tuple((getattr(re.compile(p), how.__name__), make) for p, how, make in TRACE_RULES)

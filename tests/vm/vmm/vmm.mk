@@ -5,7 +5,7 @@
 # reset: the negative control, smmu_kho.ko keep_bus_master=0, must lose it;
 # reopen: the same in kernel 2 only, vfio-pci's open must lose it) and
 # prints one KTAP line per check.
-VFIO_VM_MODES ?= keep reset reopen
+VFIO_VM_MODES ?= keep reset reopen break chain keepold
 CHECK_TARGETS += vfio-vm-check
 .PHONY: vfio-vm-check
 

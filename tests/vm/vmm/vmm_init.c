@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* /init of make vfio-vm-check: the host side around the toy VMM: smmu_kho.ko, LUO kexec, release. */
 /*
- * Kernel command line: vmm.k=1|2 (which kernel of the update), vmm.keep=0
+ * Kernel command line: vmm.k=K (this kernel's index in the chain, 1 = first
+ * boot), vmm.n=N (the last kernel: N - 1 updates, default 2), vmm.keep=0
  * (negative control: smmu_kho.ko keep_bus_master=0, so PCI shutdown and
  * vfio-pci stop the device as stock 7.3 does), vmm.keep2=0 (the same in
- * kernel 2 only: vfio-pci's open stops it).
+ * kernels >= 2 only: vfio-pci's open stops it), vmm.differ=1 (the VMM of
+ * kernel 2 maps one IOVA to another page: RELEASE must be refused),
+ * vmm.break_ms=MS and vmm.keep_old=1 (smmu_kho.ko's test_break_ms and
+ * test_keep_old_tables: the negative controls of the DMA loop and of the
+ * freed page count).
  *   kernel 1: insmod smmu_kho.ko; PROBE 00:02.0 (not selectable yet: no
  *             vfio-pci, no HWPT); run "vmm start" (control pipe on fds
  *             3/4); on "ready": PROBE again (vfio-pci on an unmanaged
@@ -12,12 +17,18 @@
  *             smmu-khod runs from before the VMM to here: `smmu-khoctl
  *             plan --dry-run --device vfio` is refused before the VMM
  *             (nothing bound to vfio-pci) and selects 00:02.0 here;
- *             PRESERVE 00:02.0, FREEZE, kexec_file_load
- *             (same Image, retained initrd, vmm.k=2); "fire"; on "fired":
- *             reboot(KEXEC) while the VMM still holds its fds.
- *   kernel 2: mark the trace, check Bus Master and the adopted stream
+ *             then the update (below).
+ *   kernel k >= 2: mark the trace, check Bus Master and the adopted stream
  *             before any driver binds, insmod smmu_kho.ko, run "vmm
- *             resume"; on "adopted": RELEASE 00:02.0; "released"; power off.
+ *             resume"; on "adopted": (differ: RELEASE must fail EXDEV
+ *             naming the IOVA, the stream stay adopted; "refused", wait
+ *             for "fixed"); on "looping" (the VMM's DMA loop runs):
+ *             RELEASE between two marks, "released"; on "looped": STATUS
+ *             and MemFree as "status" info lines; k < N: "preserve", on
+ *             "ready" the update; k = N: "finish", "done", power off.
+ *   update:   PRESERVE 00:02.0, FREEZE, kexec_file_load (same Image,
+ *             retained initrd, vmm.k=K+1); "fire"; on "fired":
+ *             reboot(KEXEC) while the VMM still holds its fds.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,19 +58,28 @@
 #define KHOD_SOCK	"/run/smmu-khod.sock"
 #define KHOD_STATE	"/run/smmu-khod"
 
-static char cmdline[2048];
+static unsigned int last_k = 2;	/* vmm.n */
 static int keep_dma = 1;
+static unsigned int break_ms, keep_old;
+static int differ;
 
 static int insmod_skho(void)
 {
-	char params[64];
+	char params[128];
 
 	snprintf(params, sizeof(params), "keep_bus_master=%d", keep_dma);
+	/* test-only parameters (CONFIG_ARM_SMMU_V3_KHO_TEST): only when asked */
+	if (break_ms)
+		snprintf(params + strlen(params), sizeof(params) - strlen(params),
+			 " test_break_ms=%u", break_ms);
+	if (keep_old)
+		snprintf(params + strlen(params), sizeof(params) - strlen(params),
+			 " test_keep_old_tables=1");
 	return insmod("/lib/smmu_kho.ko", params);
 }
 
-/* fork+exec /vmm MODE with its control pipe; *to / *from are init's ends. */
-static pid_t spawn_vmm(const char *mode, int *to, int *from)
+/* fork+exec /vmm MODE [ARG] with its control pipe; *to / *from are init's ends. */
+static pid_t spawn_vmm(const char *mode, const char *arg, int *to, int *from)
 {
 	int down[2], up[2];
 	pid_t pid;
@@ -70,7 +90,7 @@ static pid_t spawn_vmm(const char *mode, int *to, int *from)
 	if (pid == 0) {
 		dup2(down[0], 3);
 		dup2(up[1], 4);
-		execl("/vmm", "vmm", mode, (char *)NULL);
+		execl("/vmm", "vmm", mode, arg, (char *)NULL);
 		_exit(127);
 	}
 	close(down[0]);
@@ -204,40 +224,28 @@ static int load_next_kernel(void)
 	char next[2100];
 	int ret;
 
-	next_cmdline(cmdline + 1, "vmm.k", 2, next, sizeof(next));
+	next_cmdline(vmm_cmdline(), "vmm.k", vmm_kernel + 1, next, sizeof(next));
 	/* The initrd of this boot, kept by retain_initrd, is the next one's. */
 	ret = copy_initrd("/initrd.img");
 	return ret ? ret : kexec_load_next("/Image", "/initrd.img", next);
 }
 
-static void kernel1(void)
+/* The update: PRESERVE, FREEZE, load the next kernel, fire the jump DMA,
+ * kexec.  The VMM has said "ready" and holds its fds.  Returns on failure. */
+static void update(int fd, int to, int from)
 {
 	struct smmu_kho_status st = { .size = sizeof(st) };
-	int to, from, fd, ret;
-	pid_t pid, khod;
+	int ret;
 
-	ret = insmod_skho();
-	vmm_check(!ret, "insmod_smmu_kho", "ret=%d keep_bus_master=%d", ret, keep_dma);
-	probe_check("probe_not_selectable_before_vmm", false);
-	khod = khod_start();
-	khoctl_dry_run("khoctl_plan_dry_run_refused_before_vmm", false);
-	pid = spawn_vmm("start", &to, &from);
-	ret = pid < 0 ? -errno : expect(from, "ready");
-	vmm_check(!ret, "vmm_ready", "ret=%d", ret);
-	if (!ret) {
-		probe_check("probe_vfio_hwpt_selectable", true);
-		khoctl_dry_run("khoctl_plan_dry_run_selects_vmm_device", true);
-	}
-	khod_stop(khod);
-	if (ret)
-		return;
-	fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC);
-	ret = fd < 0 ? -errno : skho_dev(fd, SMMU_KHO_IOC_PRESERVE);
+	ret = fd < 0 ? -EBADF : skho_dev(fd, SMMU_KHO_IOC_PRESERVE);
 	ret = ret ?: ioctl(fd, SMMU_KHO_IOC_FREEZE) ? -errno : 0;
 	ret = ret ?: ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
 	vmm_check(!ret && st.out_state == SMMU_KHO_FROZEN && st.nr_out_streams == 1,
 		  "smmu_kho_frozen", "ret=%d state=%u streams=%u bytes=%llu", ret, st.out_state,
 		  st.nr_out_streams, (unsigned long long)st.out_preserved_bytes);
+	vmm_info("frozen out_preserved_pages=%llu out_preserved_bytes=%llu",
+		 (unsigned long long)st.out_preserved_pages,
+		 (unsigned long long)st.out_preserved_bytes);
 	if (ret)
 		return;
 	ret = load_next_kernel();
@@ -255,14 +263,115 @@ static void kernel1(void)
 	vmm_check(0, "kexec", "reboot(KEXEC) returned errno %d", errno);
 }
 
-static void kernel2(void)
+static void kernel1(void)
+{
+	int to, from, fd, ret;
+	pid_t pid, khod;
+
+	ret = insmod_skho();
+	vmm_check(!ret, "insmod_smmu_kho", "ret=%d keep_bus_master=%d", ret, keep_dma);
+	probe_check("probe_not_selectable_before_vmm", false);
+	khod = khod_start();
+	khoctl_dry_run("khoctl_plan_dry_run_refused_before_vmm", false);
+	pid = spawn_vmm("start", NULL, &to, &from);
+	ret = pid < 0 ? -errno : expect(from, "ready");
+	vmm_check(!ret, "vmm_ready", "ret=%d", ret);
+	if (!ret) {
+		probe_check("probe_vfio_hwpt_selectable", true);
+		khoctl_dry_run("khoctl_plan_dry_run_selects_vmm_device", true);
+	}
+	khod_stop(khod);
+	if (ret)
+		return;
+	fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC);
+	update(fd, to, from);
+}
+
+/* SID 0x10's record from STREAMS; 0 or -errno. */
+static int stream_info(int fd, struct smmu_kho_stream_info *out)
+{
+	struct smmu_kho_stream_info info[8];
+	struct smmu_kho_streams_arg a = { .size = sizeof(a), .nr = 8 };
+	unsigned int i;
+
+	a.info = (uintptr_t)info;
+	if (ioctl(fd, SMMU_KHO_IOC_STREAMS, &a))
+		return -errno;
+	for (i = 0; i < a.nr && i < 8; i++)
+		if (info[i].sid == VMM_SID) {
+			*out = info[i];
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* The adopted stream as the SMMU reads it (STE word 0, stream table
+ * format): the checker's expected VMID/ASID and stream-table page counts. */
+static void print_adopted_ste(int fd)
+{
+	struct smmu_kho_stream_info si;
+	int ret = stream_info(fd, &si);
+	uint64_t ste0 = 0;
+
+	memcpy(&ste0, si.ste, sizeof(ste0));
+	vmm_info("adopted_ste ret=%d state=%u live=%u ste0=%#llx strtab_base=%#llx strtab_cfg=%#x",
+		 ret, ret ? 0 : si.state, ret ? 0 : si.ste_live, ret ? 0ull : (unsigned long long)ste0,
+		 ret ? 0ull : (unsigned long long)si.strtab_base, ret ? 0 : si.strtab_cfg);
+}
+
+/* "differ": the VMM's HWPT maps one IOVA elsewhere; RELEASE must be refused. */
+static void release_refused(int fd)
+{
+	struct smmu_kho_status st = { .size = sizeof(st) };
+	struct smmu_kho_stream_info si;
+	int ret = skho_dev(fd, SMMU_KHO_IOC_RELEASE), sret;
+
+	sret = ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : stream_info(fd, &si);
+	vmm_check(ret == -EXDEV && !sret && st.release_error == -EXDEV, "release_refused_exdev",
+		  "ret=%d release_error=%d", ret, st.release_error);
+	vmm_info("release_why %s", st.release_why);
+	vmm_check(!sret && st.in_state == SMMU_KHO_ADOPTED && st.nr_adopted == 1 &&
+		  si.state == SMMU_KHO_STREAM_ADOPTED, "stream_adopted_after_refusal",
+		  "ret=%d in_state=%u adopted=%u released=%u sid_state=%u", sret, st.in_state,
+		  st.nr_adopted, st.nr_released, sret ? 0 : si.state);
+}
+
+/* MemFree of /proc/meminfo in kB, or -1. */
+static long memfree_kb(void)
+{
+	char buf[4096], *p;
+
+	if (read_file("/proc/meminfo", buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, "MemFree:");
+	return p ? strtol(p + 8, NULL, 10) : -1;
+}
+
+/* The hand-back while the VMM's DMA loop runs: RELEASE between two marks. */
+static void release_during_loop(int fd, int to, int from)
+{
+	struct smmu_kho_status st = { .size = sizeof(st) };
+	int ret = expect(from, "looping");
+
+	vmm_mark(MK_REL_BEGIN);
+	ret = ret ?: skho_dev(fd, SMMU_KHO_IOC_RELEASE);
+	vmm_mark(MK_REL_END);
+	vmm_send(to, "released");
+	ioctl(fd, SMMU_KHO_IOC_STATUS, &st);
+	vmm_check(!ret && !st.release_error && st.nr_released_hitless == 1, "smmu_kho_release",
+		  "ret=%d release_error=%d hitless=%u release_ns=%llu", ret, st.release_error,
+		  st.nr_released_hitless, (unsigned long long)st.release_ns);
+}
+
+static void kernel_k(void)
 {
 	struct smmu_kho_status st = { .size = sizeof(st) };
 	int to, from, fd, ret, status = -1;
 	uint16_t cmd = 0;
+	long memfree;
 	pid_t pid;
 
-	vmm_cfg_write32(EDU_DMA_MARK_REG, VMM_MARK_K2);
+	vmm_mark(MK_BOOT);
 	ret = vmm_cfg_read16(0x4, &cmd);
 	vmm_check(!ret && (cmd & 0x4), "bus_master_kept_at_boot", "ret=%d command=%#x", ret, cmd);
 	ret = insmod_skho();
@@ -271,17 +380,45 @@ static void kernel2(void)
 	vmm_check(!ret && st.nr_adopted == 1 && st.nr_refused == 0, "smmu_kho_adopted",
 		  "ret=%d in_streams=%u adopted=%u refused=%u in_error=%d", ret,
 		  st.nr_in_streams, st.nr_adopted, st.nr_refused, st.in_error);
-	pid = spawn_vmm("resume", &to, &from);
+	if (fd >= 0)
+		print_adopted_ste(fd);
+	pid = spawn_vmm("resume", differ && vmm_kernel == 2 ? "differ" : NULL, &to, &from);
 	ret = pid < 0 ? -errno : expect(from, "adopted");
 	vmm_check(!ret, "vmm_resumed", "ret=%d", ret);
+	if (!ret && fd < 0)
+		ret = -EBADF;
+	if (!ret && differ && vmm_kernel == 2) {
+		release_refused(fd);
+		vmm_send(to, "refused");
+		ret = expect(from, "fixed");
+	}
 	if (!ret) {
-		ret = fd < 0 ? -EBADF : skho_dev(fd, SMMU_KHO_IOC_RELEASE);
-		vmm_check(!ret, "smmu_kho_release", "ret=%d", ret);
-		vmm_send(to, "released");
+		release_during_loop(fd, to, from);
+		ret = expect(from, "looped");
+		vmm_check(!ret, "vmm_looped", "ret=%d", ret);
+	}
+	if (!ret) {
+		/* STATUS and MemFree at the same point of every kernel. */
+		ret = ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
+		memfree = memfree_kb();
+		vmm_info("status ret=%d in_adopted_pages=%llu in_kept_pages=%llu in_freed_pages=%llu nr_asids_freed=%u nr_vmids_freed=%u nr_released_hitless=%u release_ns=%llu memfree_kb=%ld",
+			 ret, (unsigned long long)st.in_adopted_pages,
+			 (unsigned long long)st.in_kept_pages, (unsigned long long)st.in_freed_pages,
+			 st.nr_asids_freed, st.nr_vmids_freed, st.nr_released_hitless,
+			 (unsigned long long)st.release_ns, memfree);
+		if (vmm_kernel < last_k) {
+			vmm_send(to, "preserve");
+			ret = expect(from, "ready");
+			vmm_check(!ret, "vmm_ready", "ret=%d", ret);
+			if (!ret)
+				update(fd, to, from);
+			return;	/* the update failed: power off */
+		}
+		vmm_send(to, "finish");
 		ret = expect(from, "done");
 		vmm_check(!ret, "vmm_done", "ret=%d", ret);
 		/* The VMM closes its device next: an ordinary close again. */
-		vmm_cfg_write32(EDU_DMA_MARK_REG, VMM_MARK_DONE);
+		vmm_mark(MK_DONE);
 		vmm_send(to, "close");
 	}
 	if (pid > 0)
@@ -291,29 +428,21 @@ static void kernel2(void)
 
 int main(void)
 {
-	int fd;
-
-	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
-	mount("proc", "/proc", "proc", 0, NULL);
-	mount("sysfs", "/sys", "sysfs", 0, NULL);
-	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
-	cmdline[0] = ' ';
-	fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, cmdline + 1, sizeof(cmdline) - 2);
-
-		cmdline[n > 0 ? n + 1 : 1] = '\0';
-		close(fd);
-	}
-	vmm_kernel = cmdline_ul(cmdline, "vmm.k", 1);
-	keep_dma = cmdline_ul(cmdline, "vmm.keep", 1);
-	if (vmm_kernel == 2)
-		keep_dma = cmdline_ul(cmdline, "vmm.keep2", keep_dma);
-	vmm_info("hello keep=%d", keep_dma);
+	mount_basics();
+	vmm_kernel = vmm_cmdline_ul("vmm.k", 1);
+	last_k = vmm_cmdline_ul("vmm.n", 2);
+	keep_dma = vmm_cmdline_ul("vmm.keep", 1);
+	if (vmm_kernel >= 2)
+		keep_dma = vmm_cmdline_ul("vmm.keep2", keep_dma);
+	differ = vmm_cmdline_ul("vmm.differ", 0);
+	break_ms = vmm_cmdline_ul("vmm.break_ms", 0);
+	keep_old = vmm_cmdline_ul("vmm.keep_old", 0);
+	vmm_info("hello keep=%d n=%u differ=%d break_ms=%u keep_old=%u", keep_dma, last_k, differ,
+		 break_ms, keep_old);
 	if (vmm_kernel == 1)
 		kernel1();
 	else
-		kernel2();
+		kernel_k();
 	vmm_info("bye");
 	sync();
 	reboot(LINUX_REBOOT_CMD_POWER_OFF);

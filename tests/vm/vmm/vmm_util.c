@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "edu_dma_uapi.h"
+#include "guest.h"
 #include "vmm_util.h"
 
 unsigned int vmm_kernel = 1;
@@ -111,4 +113,23 @@ int vmm_cfg_write32(unsigned int off, uint32_t v)
 		ret = -EIO;
 	close(fd);
 	return ret;
+}
+
+void vmm_mark(enum vmm_mark ev)
+{
+	vmm_cfg_write32(EDU_DMA_MARK_REG, VMM_MARK(vmm_kernel, ev));
+}
+
+const char *vmm_cmdline(void)
+{
+	static char buf[2048];
+
+	if (!buf[0] && read_file("/proc/cmdline", buf, sizeof(buf)) < 0)
+		buf[0] = '\0';
+	return buf;
+}
+
+unsigned long vmm_cmdline_ul(const char *key, unsigned long def)
+{
+	return cmdline_ul(vmm_cmdline(), key, def);
 }
