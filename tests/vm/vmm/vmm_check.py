@@ -32,13 +32,15 @@ SID = 0x10
 IOVA, PAGE, PAGES = 0x4000000, 4096, 32
 PG_JUMP, PG_ADOPTED, PG_RELEASED, PG_DIFFER, PG_ALIAS, PG_LOOP_SRC, PG_RING = 2, 3, 4, 5, 6, 7, 8
 FIRED, BOOT, DONE, LOOP_BEGIN, LOOP_END, REL_BEGIN, REL_END = range(1, 8)
-# MemFree (kB) may differ this much between kernels 2..N of a chain.  Seen:
-# a spread of SPREAD_SEEN_KB over 10 updates (the page cache and slab of
-# each boot's /init, smmu-khod not running after kernel 1); what the old
-# tables hold is 8 pages (32 kB) per update, so a leak of them across the
-# chain would add 9 x 32 = 288 kB: the bound is twice the spread seen.
-SPREAD_SEEN_KB = 0
-MEMFREE_SPREAD_KB = 512
+# Free memory (kB) after the hand-back may differ this much between kernels
+# 2..N of a chain.  MemFree alone moved by up to 14 MB between kernels of
+# one run: the pages that sit in the per-CPU free lists (5-19 MB here) are
+# not in it.  MemFree plus those (/proc/zoneinfo "count:"), page cache and
+# slab dropped first, spread over 108 kB (981548..981656 kB, 10 updates,
+# 2026-12-04).  The bound is about twice that: what one update's old
+# tables hold (the CD and page-table pages of the check above, 4 here; 9
+# with the stream table) kept across 10 updates would be 160-360 kB.
+MEMFREE_SPREAD_KB = 256
 
 
 def mark(k, ev):
@@ -388,11 +390,14 @@ def count_checks(run, n):
     res.append(('counts_identical_every_update', all(t == first for t in tuples.values()),
                 '(adopted, kept, freed, asids, vmids, previous out_preserved) per kernel: %s' % (
                     ', '.join('k%d %s' % (k, tuples[k]) for k in ks))))
-    mem = [g(k, 'memfree_kb') for k in ks]
+    raw = [g(k, 'memfree_kb') for k in ks]
+    mem = [g(k, 'memfree_kb') + g(k, 'pcp_kb') for k in ks]
     spread = max(mem) - min(mem)
-    res.append(('memfree_flat', min(mem) > 0 and spread <= MEMFREE_SPREAD_KB,
-                'MemFree spread %d kB over kernels 2..%d (bound %d kB): %s' % (
-                    spread, n, MEMFREE_SPREAD_KB, ' '.join(str(x) for x in mem))))
+    res.append(('memfree_flat', min(raw) > 0 and min(mem) > 0 and spread <= MEMFREE_SPREAD_KB,
+                'MemFree + per-CPU free lists spread %d kB over kernels 2..%d (bound %d kB): '
+                '%s; MemFree alone spread %d kB' % (spread, n, MEMFREE_SPREAD_KB,
+                                                   ' '.join(str(x) for x in mem),
+                                                   max(raw) - min(raw))))
     return res
 
 
@@ -514,7 +519,8 @@ def self_test():
         'bad STE inside the loop': good[:i_cfgi] + [
             'smmuv3_record_event C_BAD_STE sid=0x10'] + good[i_cfgi:],
         'loop write to another page': [line.replace(
-            'translated=%#x' % pas[PG_RING + 1], 'translated=%#x' % pas[PG_ALIAS]) for line in good],
+            'translated=%#x' % pas[PG_RING + 1], 'translated=%#x' % pas[PG_ALIAS])
+            for line in good],
         'no switch in the loop': [line for line in good if 'cfgi_ste' not in line],
         'switch after the loop': good[:i_cfgi] + good[i_cfgi + 1:-3] + [
             good[i_cfgi]] + good[-3:],

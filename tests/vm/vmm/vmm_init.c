@@ -336,15 +336,42 @@ static void release_refused(int fd)
 		  st.nr_adopted, st.nr_released, sret ? 0 : si.state);
 }
 
-/* MemFree of /proc/meminfo in kB, or -1. */
-static long memfree_kb(void)
+/* "@key:" of /proc/meminfo in kB, or -1. */
+static long meminfo_kb(const char *key)
 {
 	char buf[4096], *p;
 
 	if (read_file("/proc/meminfo", buf, sizeof(buf)) < 0)
 		return -1;
-	p = strstr(buf, "MemFree:");
-	return p ? strtol(p + 8, NULL, 10) : -1;
+	p = strstr(buf, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/* Free pages held in the per-CPU lists (/proc/zoneinfo "count:"), in kB:
+ * the allocator's, but not counted in MemFree. */
+static long pcp_kb(void)
+{
+	static char buf[65536];
+	long pages = 0;
+	char *p = buf;
+
+	if (read_file("/proc/zoneinfo", buf, sizeof(buf)) < 0)
+		return -1;
+	while ((p = strstr(p, "count:")))
+		pages += strtol(p += 6, NULL, 10);
+	return pages * 4;
+}
+
+/*
+ * MemFree with the page cache and slab caches dropped first: what is left
+ * is what the kernel and the running programs hold, comparable between the
+ * kernels of a chain.
+ */
+static long memfree_kb(void)
+{
+	sync();
+	vmm_write_file("/proc/sys/vm/drop_caches", "3");
+	return meminfo_kb("MemFree:");
 }
 
 /* The hand-back while the VMM's DMA loop runs: RELEASE between two marks. */
@@ -401,11 +428,13 @@ static void kernel_k(void)
 		/* STATUS and MemFree at the same point of every kernel. */
 		ret = ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
 		memfree = memfree_kb();
-		vmm_info("status ret=%d in_adopted_pages=%llu in_kept_pages=%llu in_freed_pages=%llu nr_asids_freed=%u nr_vmids_freed=%u nr_released_hitless=%u release_ns=%llu memfree_kb=%ld",
-			 ret, (unsigned long long)st.in_adopted_pages,
+		vmm_info("status ret=%d in_adopted_pages=%llu in_kept_pages=%llu "
+			 "in_freed_pages=%llu nr_asids_freed=%u nr_vmids_freed=%u "
+			 "nr_released_hitless=%u release_ns=%llu memfree_kb=%ld "
+			 "memtotal_kb=%ld pcp_kb=%ld", ret, (unsigned long long)st.in_adopted_pages,
 			 (unsigned long long)st.in_kept_pages, (unsigned long long)st.in_freed_pages,
 			 st.nr_asids_freed, st.nr_vmids_freed, st.nr_released_hitless,
-			 (unsigned long long)st.release_ns, memfree);
+			 (unsigned long long)st.release_ns, memfree, meminfo_kb("MemTotal:"), pcp_kb());
 		if (vmm_kernel < last_k) {
 			vmm_send(to, "preserve");
 			ret = expect(from, "ready");
