@@ -495,6 +495,117 @@ static void lookup_reports_leaf_and_fault_extents(struct ktest *t)
 	tm_fini(&f.m);
 }
 
+/* ---- Corrupted new tables against the per-access walker --------------- */
+
+/* What one read and one write of @iova through @pt give, as one outcome. */
+static enum skho_fault access_outcome(const struct tpt *p, u64 iova, u64 *pa,
+				      u32 *prot)
+{
+	u32 rp, wp;
+	u64 wpa;
+	enum skho_fault r = skho_pt_translate(&p->c, &p->m->mem, iova, false, pa, &rp);
+	enum skho_fault w = skho_pt_translate(&p->c, &p->m->mem, iova, true, &wpa, &wp);
+
+	*prot = (r == SKHO_XLATE_OK ? R : 0) | (w == SKHO_XLATE_OK ? W : 0);
+	if (*prot && r != SKHO_XLATE_OK)
+		*pa = wpa;
+	if (*prot || r == SKHO_F_PERMISSION)
+		return *prot ? SKHO_XLATE_OK : SKHO_F_PERMISSION;
+	return r;
+}
+
+/* Overwrite a random word of the new tables: bit flip, re-link or far pointer. */
+static void corrupt_new_tables(struct fix *f, u64 lo, u64 hi, u64 *rng)
+{
+	u64 n = (hi - lo) / 8, i = arena_rand_below(rng, n), j, pa, d;
+	bool in_use = arena_rand_below(rng, 4);
+
+	/* mostly a descriptor in use: most words of the tables are empty */
+	for (j = 0; in_use && j < n && !tm_r64(&f->m, lo + i * 8); j++)
+		i = (i + 1) % n;
+	pa = lo + i * 8;
+	d = tm_r64(&f->m, pa);
+	switch (arena_rand_below(rng, 3)) {
+	case 0:
+		d ^= 1ULL << arena_rand_below(rng, 64);
+		break;
+	case 1:
+		d = (lo + arena_rand_below(rng, (hi - lo) / PG) * PG) | SMMU_PTE_TYPE_TABLE;
+		break;
+	default:
+		d = FAR_AWAY | SMMU_PTE_TYPE_TABLE;
+		break;
+	}
+	tm_w64(&f->m, pa, d);
+}
+
+static void corrupted_new_tables_match_per_access_walker(struct ktest *t)
+{
+	static const u64 runs[][2] = {	/* the sample's IOVAs: start, pages */
+		{ MiB(2), 512 }, { MiB(6), 11 }, { 0x7ff000000ULL, 1 },
+	};
+	unsigned int iter, nr_same = 0, nr_differ = 0, nr_outside = 0;
+
+	for (iter = 0; iter < 400; iter++) {
+		u64 seed = t->seed * 1000003ULL + iter, rng = seed, lo, i, k;
+		enum skho_fault want = SKHO_XLATE_OK, f_new;
+		bool outside = false;
+		u64 want_iova = 0, pa, old_pa;
+		u32 prot, old_prot;
+		struct fix f;
+		int rc;
+
+		KASSERT(t, fix_init(&f, MiB(4)), "out of host memory");
+		s2_table(&f, &f.old_pt, f.old_ste);
+		map_sample(&f.old_pt);
+		lo = f.m.next;
+		s2_table(&f, &f.new_pt, f.new_ste);
+		map_sample(&f.new_pt);
+		for (i = arena_rand_below(&rng, 4); i > 0; i--)
+			corrupt_new_tables(&f, lo, f.m.next, &rng);
+		for (i = 0; i < ARRAY_SIZE(runs) && !outside; i++)
+			for (k = 0; k < runs[i][1]; k++) {
+				u64 iova = runs[i][0] + k * PG;
+
+				access_outcome(&f.old_pt, iova, &old_pa, &old_prot);
+				f_new = access_outcome(&f.new_pt, iova, &pa, &prot);
+				if (f_new == SKHO_F_WALK_EABT) {
+					outside = true;
+					break;
+				}
+				if (!want_iova && (f_new != SKHO_XLATE_OK ||
+						   pa != old_pa || prot != old_prot)) {
+					want_iova = iova;
+					want = f_new;
+				}
+			}
+		rc = run(&f);
+		if (outside) {
+			nr_outside++;
+			KEXPECT(t, rc == -SKHO_E_OUTSIDE, "seed 0x%" PRIx64 ": %s %s",
+				seed, skho_strerror(rc), f.err.msg);
+		} else if (want_iova) {
+			nr_differ++;
+			KEXPECT(t, rc == -SKHO_E_DIFFERS, "seed 0x%" PRIx64 ": %s %s",
+				seed, skho_strerror(rc), f.err.msg);
+			KEXPECT_EQ(t, f.out.iova, want_iova);
+			KEXPECT_EQ(t, f.out.new_fault, want);
+		} else {
+			nr_same++;
+			KEXPECT(t, rc == 0, "seed 0x%" PRIx64 ": %s %s", seed,
+				skho_strerror(rc), f.err.msg);
+		}
+		tm_fini(&f.m);
+		if (t->failed) {
+			ktest_diag("first failing seed 0x%" PRIx64, seed);
+			return;
+		}
+	}
+	ktest_diag("%u same, %u differing, %u outside", nr_same, nr_differ, nr_outside);
+	KEXPECT(t, nr_same > 20 && nr_differ > 20 && nr_outside > 20,
+		"every outcome exercised");
+}
+
 /* ---- Random maps against a shadow model -------------------------------- */
 
 /*
@@ -734,4 +845,5 @@ KTEST_MAIN("xlat_same",
 	   KTEST_CASE(table_pointers_outside_memory_are_outside_either_side),
 	   KTEST_CASE(new_table_linked_to_itself_terminates),
 	   KTEST_CASE(lookup_reports_leaf_and_fault_extents),
-	   KTEST_CASE(random_maps_match_shadow_model));
+	   KTEST_CASE(random_maps_match_shadow_model),
+	   KTEST_CASE(corrupted_new_tables_match_per_access_walker));
