@@ -310,15 +310,20 @@ def trace_checks(ev, run, n, differ):
 
 
 def release_why_names_iova(run):
-    """The refused RELEASE's STATUS.release_why names the IOVA the VMM
-    mapped elsewhere, first thing, in hex."""
+    """The refused RELEASE's STATUS.release_why names, as its first IOVA,
+    the one the VMM mapped elsewhere, and the PAs of both pages (pagemap)."""
     want = IOVA + PG_DIFFER * PAGE
     told = run.data.get((2, 'differ'), {}).get('iova')
-    why = run.why.get(2)
-    m = re.match(r'IOVA (0x[0-9a-f]+)\b', why or '')
+    why = run.why.get(2) or ''
+    m = re.search(r'\bIOVA (0x[0-9a-f]+)\b', why)
     got = int(m.group(1), 16) if m else None
-    return got == want and told == want, 'VMM mapped %s elsewhere; release_why "%s"' % (
-        '%#x' % told if told is not None else 'nothing', why)
+    pas = run.pas.get(2) or []
+    named = [int(x, 16) for x in re.findall(r'\bPA (0x[0-9a-f]+)', why)]
+    pages = pas[PG_DIFFER:PG_ALIAS + 1] if len(pas) == PAGES else []
+    return got == want and told == want and bool(pages) and named == pages, (
+        'VMM mapped %s to page %d; pages %d/%d at %s; release_why "%s"' % (
+            '%#x' % told if told is not None else 'nothing', PG_ALIAS, PG_DIFFER, PG_ALIAS,
+            '/'.join('%#x' % x for x in pages) or '?', why))
 
 
 def strtab_pages(cfg):
