@@ -493,7 +493,8 @@ def negative_keepold(ev, out):
 
 
 def self_test():
-    """The trace checks must fail on doctored traces."""
+    """The trace checks must fail on doctored traces, the count checks on
+    doctored STATUS lines."""
     pas = [0x41000000 + p * PAGE for p in range(PAGES)]
     serial = ['VMMCHECK k=%d info pa k%d %s' % (k, k, ','.join('%#x' % a for a in pas))
               for k in (1, 2)] + ['VMMCHECK k=2 ok dma_loop_during_release transfers=2']
@@ -545,6 +546,46 @@ def self_test():
             print('self-test: doctored trace (%s) passes' % what)
             return 1
     print('self-test: good trace passes, %d doctored traces fail' % len(bad))
+    return self_test_counts()
+
+
+def self_test_counts():
+    """The chain's count checks must fail on doctored STATUS lines."""
+    def chain(status, frozen='out_preserved_pages=9', mem=lambda k: 970000, ret=0):
+        lines = ['VMMCHECK k=%d info hello' % k for k in (1, 2, 3)]
+        lines += ['VMMCHECK k=%d info frozen %s' % (k, frozen) for k in (1, 2)]
+        for k in (2, 3):
+            lines.append('VMMCHECK k=%d info adopted_ste ret=0 ste0=0xd strtab_cfg=0x10210' % k)
+            lines.append('VMMCHECK k=%d info status ret=%d %s memfree_kb=%d pcp_kb=1000' % (
+                k, ret, status(k), mem(k)))
+        return Run(lines)
+
+    def good(k):
+        return 'in_adopted_pages=9 in_kept_pages=5 in_freed_pages=4 nr_asids_freed=0 ' \
+            'nr_vmids_freed=1'
+    bad = {
+        'nothing freed': lambda: chain(lambda k: good(k).replace('kept_pages=5', 'kept_pages=9')
+                                       .replace('freed_pages=4', 'freed_pages=0')),
+        'adopted != preserved': lambda: chain(good, frozen='out_preserved_pages=8'),
+        'kept + freed != adopted': lambda: chain(lambda k: good(k).replace('freed_pages=4',
+                                                                           'freed_pages=3')),
+        'stream table freed': lambda: chain(lambda k: good(k).replace(
+            'kept_pages=5', 'kept_pages=4').replace('freed_pages=4', 'freed_pages=5')),
+        'VMID kept': lambda: chain(lambda k: good(k).replace('vmids_freed=1', 'vmids_freed=0')),
+        'counts change': lambda: chain(lambda k: good(k) if k == 2 else good(k).replace(
+            'adopted_pages=9 in_kept_pages=5', 'adopted_pages=10 in_kept_pages=6')),
+        'MemFree drops': lambda: chain(good, mem=lambda k: 970000 - 300 * k),
+        'STATUS failed': lambda: chain(good, ret=-22),
+    }
+    fails = [name for name, ok, _ in count_checks(chain(good), 3) if not ok]
+    if fails:
+        print('self-test: the good chain fails %s' % fails)
+        return 1
+    for what, make in bad.items():
+        if all(ok for _, ok, _ in count_checks(make(), 3)):
+            print('self-test: doctored chain (%s) passes' % what)
+            return 1
+    print('self-test: good chain passes, %d doctored chains fail' % len(bad))
     return 0
 
 

@@ -24,7 +24,7 @@
 #          only: the jump DMA lands, then vfio-pci's open must clear Bus
 #          Master and the DMA after it must be lost
 #   break  negative control of the loop checks: smmu_kho.ko
-#          test_break_ms=300 (the STE invalid for 300 ms during RELEASE):
+#          test_break_ms=500 (the STE invalid for 500 ms during RELEASE):
 #          the loop must lose transfers and the trace show SMMU events
 #   chain  SKHO_VMM_UPDATES (default 10) updates in one run: every kernel
 #          adopts, releases inside the DMA loop and preserves again; the
@@ -61,9 +61,9 @@ done
 
 vm_setup "${SKHO_VMM_OUT:-$root/build/vmm}"
 if python3 "$here/vmm_check.py" --self-test >"$logs/self-test.log" 2>&1; then
-	result ok vfio.check_self_test "$(tail -n 1 "$logs/self-test.log")"
+	result ok vfio.check_self_test "$(paste -sd ';' "$logs/self-test.log")"
 else
-	result fail vfio.check_self_test "$(tail -n 1 "$logs/self-test.log")"
+	result fail vfio.check_self_test "$(paste -sd ';' "$logs/self-test.log")"
 fi
 
 # ---- tools and builds -------------------------------------------------------
@@ -91,7 +91,7 @@ run_mode() {
 	keep) args+=" vmm.differ=1"; check=(--differ) ;;
 	reset) args="vmm.keep=0" ;;
 	reopen) args+=" vmm.keep2=0" ;;
-	break) args+=" vmm.break_ms=300" ;;
+	break) args+=" vmm.break_ms=500" ;;
 	chain) n=$(( ${SKHO_VMM_UPDATES:-10} + 1 )) ;;
 	keepold) n=3 args+=" vmm.keep_old=1" ;;
 	esac
