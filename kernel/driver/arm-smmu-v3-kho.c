@@ -1079,8 +1079,8 @@ static void kho_give_back(struct arm_smmu_device *smmu, u32 sid,
 {
 	struct arm_smmu_cmd cmds[KHO_MAX_IDS + 1];
 	struct kho_refs r = { .delta = -1 };
+	unsigned int i, n = 0, n_pages = 0;
 	struct page *page, *tmp;
-	unsigned int i, n = 0;
 
 	if (!s->counted)
 		return;
@@ -1121,9 +1121,12 @@ static void kho_give_back(struct arm_smmu_device *smmu, u32 sid,
 			continue;
 		}
 		__free_page(page);
-		smmu->kho.counts.freed_pages++;
+		n_pages++;
 	}
 	skho_ranges_normalize(smmu->kho.freed);
+	smmu->kho.counts.freed_pages += n_pages;
+	pr_info("SID %#x: gave back %u table pages and %u ASIDs/VMIDs of the previous kernel\n",
+		sid, n_pages, r.nr_ids);
 }
 
 /**
