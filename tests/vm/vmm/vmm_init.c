@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/reboot.h>
 
@@ -347,31 +348,49 @@ static long meminfo_kb(const char *key)
 	return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
-/* Free pages held in the per-CPU lists (/proc/zoneinfo "count:"), in kB:
- * the allocator's, but not counted in MemFree. */
-static long pcp_kb(void)
+/* Sum of the numbers after each @key in @buf. */
+static long sum_after(const char *buf, const char *key)
 {
-	static char buf[65536];
-	long pages = 0;
-	char *p = buf;
+	const char *p = buf;
+	long n = 0;
 
-	if (read_file("/proc/zoneinfo", buf, sizeof(buf)) < 0)
-		return -1;
-	while ((p = strstr(p, "count:")))
-		pages += strtol(p += 6, NULL, 10);
-	return pages * 4;
+	while ((p = strstr(p, key)))
+		n += strtol(p += strlen(key), NULL, 10);
+	return n;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	return (*(const long *)a > *(const long *)b) - (*(const long *)a < *(const long *)b);
 }
 
 /*
- * MemFree with the page cache and slab caches dropped first: what is left
- * is what the kernel and the running programs hold, comparable between the
- * kernels of a chain.
+ * Free memory in kB with the page cache and slab caches dropped first:
+ * *@memfree MemFree; returned, the zones' free pages plus those held in
+ * the per-CPU lists (not in MemFree), both from one read of
+ * /proc/zoneinfo (a page moving between the two while they were read
+ * apart would count twice or not at all), the median of 5 reads 20 ms
+ * apart.
  */
-static long memfree_kb(void)
+static long free_kb(long *memfree)
 {
+	static char buf[65536];
+	struct timespec gap = { 0, 20 * 1000000 };
+	long v[5];
+	int i;
+
 	sync();
 	vmm_write_file("/proc/sys/vm/drop_caches", "3");
-	return meminfo_kb("MemFree:");
+	*memfree = meminfo_kb("MemFree:");
+	for (i = 0; i < 5; i++) {
+		if (i)
+			nanosleep(&gap, NULL);
+		if (read_file("/proc/zoneinfo", buf, sizeof(buf)) < 0)
+			return -1;
+		v[i] = (sum_after(buf, "pages free") + sum_after(buf, "count:")) * 4;
+	}
+	qsort(v, 5, sizeof(v[0]), cmp_long);
+	return v[2];
 }
 
 /* The hand-back while the VMM's DMA loop runs: RELEASE between two marks. */
@@ -395,7 +414,7 @@ static void kernel_k(void)
 	struct smmu_kho_status st = { .size = sizeof(st) };
 	int to, from, fd, ret, status = -1;
 	uint16_t cmd = 0;
-	long memfree;
+	long memfree, free;
 	pid_t pid;
 
 	vmm_mark(MK_BOOT);
@@ -427,14 +446,14 @@ static void kernel_k(void)
 	if (!ret) {
 		/* STATUS and MemFree at the same point of every kernel. */
 		ret = ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
-		memfree = memfree_kb();
+		free = free_kb(&memfree);
 		vmm_info("status ret=%d in_adopted_pages=%llu in_kept_pages=%llu "
 			 "in_freed_pages=%llu nr_asids_freed=%u nr_vmids_freed=%u "
 			 "nr_released_hitless=%u release_ns=%llu memfree_kb=%ld "
-			 "memtotal_kb=%ld pcp_kb=%ld", ret, (unsigned long long)st.in_adopted_pages,
+			 "memtotal_kb=%ld free_pcp_kb=%ld", ret, (unsigned long long)st.in_adopted_pages,
 			 (unsigned long long)st.in_kept_pages, (unsigned long long)st.in_freed_pages,
 			 st.nr_asids_freed, st.nr_vmids_freed, st.nr_released_hitless,
-			 (unsigned long long)st.release_ns, memfree, meminfo_kb("MemTotal:"), pcp_kb());
+			 (unsigned long long)st.release_ns, memfree, meminfo_kb("MemTotal:"), free);
 		if (vmm_kernel < last_k) {
 			vmm_send(to, "preserve");
 			ret = expect(from, "ready");
