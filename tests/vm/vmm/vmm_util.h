@@ -30,7 +30,7 @@ enum vmm_page {
 	PG_RING = 8,		/* PG_RING.. : the loop's slots, edu -> memory */
 };
 #define VMM_RING_SLOTS	(VMM_PAGES - PG_RING)
-#define VMM_LOOP_BEFORE	3u	/* loop transfers done before RELEASE starts */
+#define VMM_LOOP_BEFORE	3u	/* loop transfers before /init is told to RELEASE */
 #define VMM_LOOP_AFTER	3u	/* and started after it returned */
 #define VMM_LOOP_MAX	200u	/* the loop gives up without "released" */
 #define VMM_SESSION	"vmm-guest"
