@@ -339,6 +339,20 @@ def strtab_pages(cfg):
     return -(-(8 << max(lg2 - split, 0)) // PAGE) + -(-(64 << split) // PAGE)
 
 
+def s2_table_pages(ste2):
+    """Page-table pages of a stage-2 STE whose mappings all lie in one
+    last-level table (the VMM's 32 pages at 0x4000000): the root, with its
+    concatenated tables (S2T0SZ, S2SL0, 4 KiB granule S2TG 0), and one
+    table per level below it; None for another granule."""
+    vtcr = ste2 >> 32
+    t0sz, sl0, tg = vtcr & 0x3f, (vtcr >> 6) & 3, (vtcr >> 14) & 3
+    if tg != 0 or sl0 == 3:
+        return None
+    levels = 2 + sl0            # SL0 0: from level 2, 1: level 1, 2: level 0
+    root_bits = max((64 - t0sz) - (12 + 9 * (levels - 1)), 0)
+    return -(-(8 << root_bits) // PAGE) + levels - 1
+
+
 def ste_ids(ste0):
     """(ASIDs, VMIDs) an adopted STE holds: STE.Config 0b1x1 has a CD (one
     ASID), 0b11x stage 2 (one VMID)."""
@@ -386,12 +400,14 @@ def count_checks(run, n):
     def freed(k):
         stp = strtab_pages(ste[k]['strtab_cfg'])
         tables = g(k, 'in_adopted_pages') - stp
-        return (g(k, 'in_freed_pages') > 0 and g(k, 'in_freed_pages') == tables and
+        s2 = s2_table_pages(ste[k].get('ste2', 0)) if (ste[k]['ste0'] >> 1) & 7 == 6 else None
+        return (g(k, 'in_freed_pages') > 0 and g(k, 'in_freed_pages') == tables == s2 and
                 g(k, 'in_kept_pages') == stp,
                 'freed %d, kept %d; adopted %d - %d stream-table pages (STRTAB_BASE_CFG %#x) '
-                '= %d CD and page-table pages' % (g(k, 'in_freed_pages'), g(k, 'in_kept_pages'),
-                                                 g(k, 'in_adopted_pages'), stp,
-                                                 ste[k]['strtab_cfg'], tables))
+                '= %d CD and page-table pages; the stage-2 STE (STE2 %#x) walks %s' % (
+                    g(k, 'in_freed_pages'), g(k, 'in_kept_pages'), g(k, 'in_adopted_pages'), stp,
+                    ste[k]['strtab_cfg'], tables, ste[k].get('ste2', 0),
+                    'only stage-2 STEs are counted here' if s2 is None else '%d' % s2))
     res.append(('pages_freed_are_the_cd_and_table_pages',) + over_kernels(ks, freed))
 
     def ids(k):
@@ -565,11 +581,13 @@ def self_test():
 
 def self_test_counts():
     """The chain's count checks must fail on doctored STATUS lines."""
-    def chain(status, frozen='out_preserved_pages=9', mem=lambda k: 970000, ret=0):
+    def chain(status, frozen='out_preserved_pages=9', mem=lambda k: 970000, ret=0,
+              ste2='0x44c359400000001'):      # seen: VMID 1, S2T0SZ 20, S2SL0 2 (level 0)
         lines = ['VMMCHECK k=%d info hello' % k for k in (1, 2, 3)]
         lines += ['VMMCHECK k=%d info frozen %s' % (k, frozen) for k in (1, 2)]
         for k in (2, 3):
-            lines.append('VMMCHECK k=%d info adopted_ste ret=0 ste0=0xd strtab_cfg=0x10210' % k)
+            lines.append('VMMCHECK k=%d info adopted_ste ret=0 ste0=0xd ste2=%s '
+                         'strtab_cfg=0x10210' % (k, ste2))
             lines.append('VMMCHECK k=%d info status ret=%d %s memfree_kb=%d free_pcp_kb=%d' % (
                 k, ret, status(k), mem(k), mem(k) + 1000))
         return Run(lines)
@@ -585,6 +603,7 @@ def self_test_counts():
                                                                            'freed_pages=3')),
         'stream table freed': lambda: chain(lambda k: good(k).replace(
             'kept_pages=5', 'kept_pages=4').replace('freed_pages=4', 'freed_pages=5')),
+        'STE walks 3 levels': lambda: chain(good, ste2='0x44c355400000001'),
         'VMID kept': lambda: chain(lambda k: good(k).replace('vmids_freed=1', 'vmids_freed=0')),
         'counts change': lambda: chain(lambda k: good(k) if k == 2 else good(k).replace(
             'adopted_pages=9 in_kept_pages=5', 'adopted_pages=10 in_kept_pages=6')),

@@ -306,18 +306,20 @@ static int stream_info(int fd, struct smmu_kho_stream_info *out)
 	return -ENOENT;
 }
 
-/* The adopted stream as the SMMU reads it (STE word 0, stream table
- * format): the checker's expected VMID/ASID and stream-table page counts. */
+/* The adopted stream as the SMMU reads it (STE words 0 and 2, stream table
+ * format): the checker's expected VMID/ASID, page-table and stream-table
+ * page counts. */
 static void print_adopted_ste(int fd)
 {
-	struct smmu_kho_stream_info si;
+	struct smmu_kho_stream_info si = { 0 };
 	int ret = stream_info(fd, &si);
-	uint64_t ste0 = 0;
+	uint64_t ste0, ste2;
 
 	memcpy(&ste0, si.ste, sizeof(ste0));
-	vmm_info("adopted_ste ret=%d state=%u live=%u ste0=%#llx strtab_base=%#llx strtab_cfg=%#x",
-		 ret, ret ? 0 : si.state, ret ? 0 : si.ste_live, ret ? 0ull : (unsigned long long)ste0,
-		 ret ? 0ull : (unsigned long long)si.strtab_base, ret ? 0 : si.strtab_cfg);
+	memcpy(&ste2, si.ste + 16, sizeof(ste2));
+	vmm_info("adopted_ste ret=%d state=%u live=%u ste0=%#llx ste2=%#llx strtab_base=%#llx "
+		 "strtab_cfg=%#x", ret, si.state, si.ste_live, (unsigned long long)ste0,
+		 (unsigned long long)ste2, (unsigned long long)si.strtab_base, si.strtab_cfg);
 }
 
 /* "differ": the VMM's HWPT maps one IOVA elsewhere; RELEASE must be refused. */
