@@ -37,11 +37,13 @@ FIRED, BOOT, DONE, LOOP_BEGIN, LOOP_END, REL_BEGIN, REL_END = range(1, 8)
 # moved by 3-20 MB between kernels of one run: the pages in the per-CPU
 # free lists (5-19 MB here) are not in it.  The zones' free pages plus
 # those, page cache and slab dropped first (median of 5 reads of
-# /proc/zoneinfo), measured over 5 runs of 10 updates (2026-12-04): spread
-# 108, 132, 200, 124, 208 kB (981404..981656 kB), slope -1.6, 2.8, -2.8,
-# 2.6, -14.2 kB/update.  Bounds: the spread about 2.5 times the largest
-# seen; the slope below what one hand-back's tables (9 pages, 36 kB)
-# would add per update if anything of them stayed held across updates.
+# /proc/zoneinfo), measured over 7 runs of 10 updates (2026-12-04; the
+# first 3 read MemFree and the per-CPU counts apart): spread 108, 132, 200,
+# 124, 208, 132, 216 kB (981404..981656 kB), slope -1.6, 2.8, -2.8, 2.6,
+# -14.2, 0.8, 6.9 kB/update.  Bounds: the spread about 2.4 times the
+# largest seen; the slope below what one hand-back's tables (9 pages,
+# 36 kB) would add per update if anything of them stayed held across
+# updates.
 MEMFREE_SPREAD_KB = 512
 MEMFREE_SLOPE_KB = 24
 
