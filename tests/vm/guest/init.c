@@ -712,12 +712,13 @@ static void stock_incoming(void)
 	free(in.si);
 }
 
-/* Give the adopted stream back to the kernel's own driver path, as a VMM
- * would once it has re-established its own mappings: after this the DMA
- * API owns the device's IOVA space again. */
+/* Give the adopted stream back to the kernel's own driver path: after this
+ * the DMA API owns the device's IOVA space again.  edu_dma re-initialised
+ * the device in this kernel (a fresh DMA domain, new IOVAs), so the hand-back
+ * is REPLACE: the checked default would refuse it (EXDEV), rightly. */
 static void smmu_kho_release(void)
 {
-	struct smmu_kho_dev_arg a = { .size = sizeof(a) };
+	struct smmu_kho_dev_arg a = { .size = sizeof(a), .flags = SMMU_KHO_RELEASE_REPLACE };
 	struct smmu_kho_status st = { .size = sizeof(st) };
 	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), ret;
 	/* 00:02.0's one stream is released; benchmark copies belong to no
