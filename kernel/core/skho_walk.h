@@ -90,6 +90,23 @@ enum skho_fault skho_pt_translate(const struct skho_pt_cfg *pt,
 				  bool write, u64 *pa, u32 *prot);
 
 /*
+ * What @iova meets in a table, permissions unchecked: SKHO_XLATE_OK for a
+ * leaf (any prot, 0 included), else F_TRANSLATION, F_ADDR_SIZE, F_ACCESS or
+ * F_WALK_EABT.  @leaf->last is the last IOVA with the same outcome (the
+ * leaf's end, or the faulting region's), so a range costs one call per leaf.
+ */
+struct skho_pt_leaf {
+	u64 pa;			/* of @iova (0 on a fault) */
+	u64 last;
+	u64 table;		/* the descriptor read last (F_WALK_EABT: unreadable) */
+	u32 prot;		/* SKHO_PROT_* of the leaf */
+};
+
+enum skho_fault skho_pt_lookup(const struct skho_pt_cfg *pt,
+			       const struct skho_mem *mem, u64 iova,
+			       struct skho_pt_leaf *leaf);
+
+/*
  * Enumerate a table: table() once per table page (the concatenated start
  * tables count as one of nr_concat << granule_lg2 bytes) before reading it;
  * run() for each maximal run of IOVA-contiguous, PA-contiguous leaves with

@@ -42,14 +42,16 @@ struct skho_xlat_cmp {
  * anything through @new (the new owner may map more).  Stage 1 (CD 0) and
  * stage 2 STEs are compared by the effective translation, so a block and the
  * pages it splits into compare the same, and a stage-1 STE may be compared
- * with a stage-2 one.
+ * with a stage-2 one.  Leaves without access permission translate nothing.
+ * Allocates nothing; time is linear in the leaves of both tables over the
+ * adopted IOVAs.
  *
  * Return: 0 if the same; -SKHO_E_DIFFERS (first difference in @out and
- * @err); -SKHO_E_UNSUPPORTED (bypass, abort, nested, or an STE that faults
- * every transaction without a SubstreamID: nothing to compare);
- * -SKHO_E_STE / -SKHO_E_CD / -SKHO_E_PGTABLE (from the decoders and the
- * walker); -SKHO_E_OUTSIDE (a table not readable through its side's memory);
- * -SKHO_E_NOMEM.
+ * @err); -SKHO_E_UNSUPPORTED (bypass, abort, nested, hardware dirty state,
+ * or an STE that faults every transaction without a SubstreamID: nothing to
+ * compare); -SKHO_E_STE / -SKHO_E_CD / -SKHO_E_PGTABLE (from the decoders
+ * and the walker); -SKHO_E_OUTSIDE (a table not readable through its side's
+ * memory).
  */
 int skho_xlat_same(const struct skho_xlat_side *old,
 		   const struct skho_xlat_side *new,

@@ -169,30 +169,35 @@ static inline bool desc_is_leaf(const struct pt_geom *g, u64 d, unsigned int lvl
 }
 
 /*
- * The walk of one table for one access.  On F_PERMISSION *pa and *prot still
- * describe the leaf; on any other fault they are 0.  Nested stage 1 runs it
- * over a stage-2 accessor (struct s2_mem), whose refusals it reports as
+ * The walk of one table for @iova, without an access check: SKHO_XLATE_OK
+ * when a leaf maps it, whatever its permissions, else the fault.  @l gets the
+ * leaf (pa of @iova, prot; 0 on a fault) and the last IOVA with the same
+ * outcome: the end of the leaf, or of the region the faulting descriptor (or
+ * the start table, or all of the input range) covers.  Nested stage 1 runs
+ * it over a stage-2 accessor (struct s2_mem), whose refusals it reports as
  * F_WALK_EABT for the caller to refine.
  */
-static enum skho_fault walk(const struct pt_geom *g, u64 root,
-			    const struct skho_mem *mem, u64 iova, bool write,
-			    u64 *pa, u32 *prot)
+static enum skho_fault lookup(const struct pt_geom *g, u64 root,
+			      const struct skho_mem *mem, u64 iova,
+			      struct skho_pt_leaf *l)
 {
 	unsigned int lvl = g->start;
 	unsigned int shift = lvl_shift(g, lvl);
 	u64 table = root, idx, d, oa;
 	const void *p;
-	u32 pr;
 
-	*pa = 0;
-	*prot = 0;
+	memset(l, 0, sizeof(*l));
+	l->last = ~0ULL;
 	if (iova >> g->ias)
 		return SKHO_F_TRANSLATION;
+	l->last = (1ULL << g->ias) - 1;
 	if (root >> g->oas)
 		return SKHO_F_ADDR_SIZE;
 	idx = iova >> shift;
 	for (;;) {
-		p = skho_map(mem, table + (idx << SMMU_PT_DESC_LG2), 8);
+		l->last = iova | ((1ULL << shift) - 1);
+		l->table = table + (idx << SMMU_PT_DESC_LG2);
+		p = skho_map(mem, l->table, 8);
 		if (!p)
 			return SKHO_F_WALK_EABT;
 		d = skho_ld_le64(p);
@@ -215,13 +220,47 @@ static enum skho_fault walk(const struct pt_geom *g, u64 root,
 			return SKHO_F_ADDR_SIZE;
 		if (!(d & SMMU_PTE_AF) && !g->ha)
 			return SKHO_F_ACCESS;
-		pr = leaf_prot(g, d);
-		*pa = oa | (iova & ((1ULL << shift) - 1));
-		*prot = pr;
-		if (!(pr & (write ? SKHO_PROT_W : SKHO_PROT_R)))
-			return SKHO_F_PERMISSION;
+		l->pa = oa | (iova & ((1ULL << shift) - 1));
+		l->prot = leaf_prot(g, d);
 		return SKHO_XLATE_OK;
 	}
+}
+
+/*
+ * The walk of one table for one access.  On F_PERMISSION *pa and *prot still
+ * describe the leaf; on any other fault they are 0.
+ */
+static enum skho_fault walk(const struct pt_geom *g, u64 root,
+			    const struct skho_mem *mem, u64 iova, bool write,
+			    u64 *pa, u32 *prot)
+{
+	struct skho_pt_leaf l;
+	enum skho_fault f = lookup(g, root, mem, iova, &l);
+
+	*pa = l.pa;
+	*prot = l.prot;
+	if (f == SKHO_XLATE_OK &&
+	    !(l.prot & (write ? SKHO_PROT_W : SKHO_PROT_R)))
+		return SKHO_F_PERMISSION;
+	return f;
+}
+
+/*
+ * Look @iova up in a table without an access check (see skho_walk.h).  A
+ * configuration pt_geom_init() refuses yields F_TRANSLATION for every IOVA.
+ */
+enum skho_fault skho_pt_lookup(const struct skho_pt_cfg *pt,
+			       const struct skho_mem *mem, u64 iova,
+			       struct skho_pt_leaf *leaf)
+{
+	struct pt_geom g;
+
+	if (pt_geom_init(pt, &g)) {
+		memset(leaf, 0, sizeof(*leaf));
+		leaf->last = ~0ULL;
+		return SKHO_F_TRANSLATION;
+	}
+	return lookup(&g, pt->root, mem, iova, leaf);
 }
 
 /*

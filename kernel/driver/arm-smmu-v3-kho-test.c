@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* KUnit tests of SMMUv3 live update: adoption, refusals, abort, freeze, ASID/VMID. */
+/* KUnit tests of SMMUv3 live update: adoption, refusals, abort, freeze, ASID/VMID, hand-back. */
 /*
  * Included at the end of arm-smmu-v3-kho.c (CONFIG_ARM_SMMU_V3_KHO_KUNIT_TEST),
  * so that the static steps of adoption and freeze can be tested one by one.
@@ -160,6 +160,8 @@ static int kho_test_init(struct kunit *test)
 	e->smmu->oas = KHO_TEST_OAS;
 	e->smmu->kho.mmio_base = KHO_TEST_MMIO;
 	xa_init(&e->smmu->kho.streams);
+	xa_init(&e->smmu->kho.page_refs);
+	xa_init(&e->smmu->kho.id_refs);
 	ida_init(&e->smmu->vmid_map);
 	e->strtab = phys_to_virt(kho_test_page(test, e));	/* 16 STEs: 1 KiB */
 	e->smmu->strtab_cfg.linear.table = e->strtab;
@@ -194,6 +196,14 @@ static void kho_test_exit(struct kunit *test)
 		xa_for_each(&e->smmu->kho.streams, sid, s)
 			kfree(s);
 		xa_destroy(&e->smmu->kho.streams);
+		xa_destroy(&e->smmu->kho.page_refs);
+		xa_destroy(&e->smmu->kho.id_refs);
+		if (e->smmu->kho.strtab_pages)
+			skho_ranges_free(e->smmu->kho.strtab_pages);
+		if (e->smmu->kho.freed)
+			skho_ranges_free(e->smmu->kho.freed);
+		kfree(e->smmu->kho.strtab_pages);
+		kfree(e->smmu->kho.freed);
 		ida_destroy(&e->smmu->vmid_map);
 	}
 	for (i = 0; i < e->nr_pages; i++)
@@ -511,6 +521,159 @@ static void arm_smmu_kho_test_shutdown_check_drops_stream_changed_after_freeze(s
 	kho_test_shutdown_check(test, true);
 }
 
+static unsigned int kho_test_nr_refs(struct xarray *xa, unsigned long want)
+{
+	unsigned long key;
+	unsigned int n = 0;
+	void *v;
+
+	xa_for_each(xa, key, v)
+		n += xa_to_value(v) == want;
+	return n;
+}
+
+static void arm_smmu_kho_test_install_strtab_counts_table_pages_per_stream(struct kunit *test)
+{
+	struct kho_test_env *e = test->priv;
+	u64 strtab = virt_to_phys(e->strtab);
+
+	kho_test_validate(test, e);
+	KUNIT_ASSERT_EQ(test, kho_install_strtab(e->smmu, &e->ho.smmu[0]), 0);
+	/*
+	 * I8: SID 1 has 3 page-table pages, SID 3 its CD table and 3: 7
+	 * pages, one reference each.  The stream table is kept, not counted.
+	 */
+	KUNIT_EXPECT_EQ(test, kho_test_nr_refs(&e->smmu->kho.page_refs, 1), 7);
+	KUNIT_EXPECT_NULL(test, xa_load(&e->smmu->kho.page_refs, PHYS_PFN(strtab)));
+	/* One ASID (SID 3) and one VMID (SID 1), one reference each. */
+	KUNIT_EXPECT_EQ(test, kho_test_nr_refs(&e->smmu->kho.id_refs, 1), 2);
+	KUNIT_EXPECT_NOT_NULL(test, xa_load(&e->smmu->kho.id_refs,
+					    KHO_ID_ASID | KHO_TEST_ASID));
+	KUNIT_EXPECT_NOT_NULL(test, xa_load(&e->smmu->kho.id_refs,
+					    KHO_ID_VMID | KHO_TEST_VMID));
+}
+
+/* Drop SID 1's references once; returns how many pages reached zero. */
+static unsigned int kho_test_drop_s2(struct kunit *test, struct kho_test_env *e,
+				     struct kho_refs *r)
+{
+	struct arm_smmu_kho_stream *s = xa_load(&e->smmu->kho.streams,
+						KHO_TEST_SID_S2);
+	struct page *page, *tmp;
+	unsigned int n = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	*r = (struct kho_refs){ .delta = -1 };
+	KUNIT_ASSERT_EQ(test, kho_ref_stream(e->smmu, r, KHO_TEST_SID_S2,
+					     &s->adopted), 0);
+	/* The test's pages are freed by kho_test_exit(), not given back. */
+	list_for_each_entry_safe(page, tmp, &r->pages, lru) {
+		list_del_init(&page->lru);
+		n++;
+	}
+	return n;
+}
+
+static void arm_smmu_kho_test_release_of_last_user_gives_back_its_pages_and_vmid(struct kunit *test)
+{
+	struct kho_test_env *e = test->priv;
+	struct kho_refs r;
+
+	kho_test_validate(test, e);
+	KUNIT_ASSERT_EQ(test, kho_install_strtab(e->smmu, &e->ho.smmu[0]), 0);
+	/* SID 1's 3 page-table pages and its VMID have no other user. */
+	KUNIT_EXPECT_EQ(test, kho_test_drop_s2(test, e, &r), 3);
+	KUNIT_EXPECT_EQ(test, r.nr_ids, 1);
+	KUNIT_EXPECT_EQ(test, r.ids[0], KHO_ID_VMID | KHO_TEST_VMID);
+	/* SID 3's CD table and 3 pages keep their one reference. */
+	KUNIT_EXPECT_EQ(test, kho_test_nr_refs(&e->smmu->kho.page_refs, 1), 4);
+}
+
+static void arm_smmu_kho_test_release_of_shared_tables_waits_for_the_last_user(struct kunit *test)
+{
+	struct kho_test_env *e = test->priv;
+	struct arm_smmu_kho_stream *s;
+	struct kho_refs r = { .delta = 1 };
+
+	kho_test_validate(test, e);
+	KUNIT_ASSERT_EQ(test, kho_install_strtab(e->smmu, &e->ho.smmu[0]), 0);
+	/* A second user of SID 1's tables, as a vm-bench copy of its STE. */
+	s = xa_load(&e->smmu->kho.streams, KHO_TEST_SID_S2);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	KUNIT_ASSERT_EQ(test, kho_ref_stream(e->smmu, &r, KHO_TEST_SID_S2,
+					     &s->adopted), 0);
+	/* First release: the other user remains, nothing reaches zero. */
+	KUNIT_EXPECT_EQ(test, kho_test_drop_s2(test, e, &r), 0);
+	KUNIT_EXPECT_EQ(test, r.nr_ids, 0);
+	/* Second: the 3 pages and the VMID do. */
+	KUNIT_EXPECT_EQ(test, kho_test_drop_s2(test, e, &r), 3);
+	KUNIT_EXPECT_EQ(test, r.nr_ids, 1);
+}
+
+/* SID 1's STE with the VMID and S2TTB of another stage-2 domain. */
+static struct arm_smmu_ste kho_test_other_s2(struct kho_test_env *e)
+{
+	struct arm_smmu_ste t = e->strtab[KHO_TEST_SID_S2];
+
+	t.data[2] ^= cpu_to_le64(FIELD_PREP(STRTAB_STE_2_S2VMID, 0x11));
+	t.data[3] ^= cpu_to_le64(0x10000);
+	return t;
+}
+
+static void arm_smmu_kho_test_hitless_order_s2_to_s2_stores_s2ttb_then_vmid(struct kunit *test)
+{
+	struct kho_test_env *e = test->priv;
+	struct arm_smmu_ste tgt = kho_test_other_s2(e);
+	u8 order[STRTAB_STE_DWORDS];
+	char why[128];
+
+	/* Two used qwords change: S2TTB first (old VMID, same tables), VMID last. */
+	KUNIT_ASSERT_EQ(test, kho_hitless_order(&e->strtab[KHO_TEST_SID_S2], &tgt,
+						order, why, sizeof(why)), 2);
+	KUNIT_EXPECT_EQ(test, order[0], 3);
+	KUNIT_EXPECT_EQ(test, order[1], 2);
+}
+
+static void arm_smmu_kho_test_hitless_order_one_qword_change_is_one_store(struct kunit *test)
+{
+	struct kho_test_env *e = test->priv;
+	struct arm_smmu_ste tgt = e->strtab[KHO_TEST_SID_S1];
+	u8 order[STRTAB_STE_DWORDS];
+	char why[128];
+
+	/* Another CD table: S1ContextPtr is in qword 0 only. */
+	tgt.data[0] ^= cpu_to_le64(0x1000);
+	KUNIT_ASSERT_EQ(test, kho_hitless_order(&e->strtab[KHO_TEST_SID_S1], &tgt,
+						order, why, sizeof(why)), 1);
+	KUNIT_EXPECT_EQ(test, order[0], 0);
+}
+
+static void arm_smmu_kho_test_hitless_order_s2_geometry_change_is_refused(struct kunit *test)
+{
+	struct kho_test_env *e = test->priv;
+	struct arm_smmu_ste tgt = kho_test_other_s2(e);
+	u8 order[STRTAB_STE_DWORDS];
+	char why[128];
+
+	/* Another S2T0SZ: the new S2TTB under the old geometry walks wrong. */
+	tgt.data[2] ^= cpu_to_le64(FIELD_PREP(STRTAB_STE_2_VTCR, 1));
+	KUNIT_EXPECT_EQ(test, kho_hitless_order(&e->strtab[KHO_TEST_SID_S2], &tgt,
+						order, why, sizeof(why)), -EXDEV);
+}
+
+static void arm_smmu_kho_test_hitless_order_s1_to_s2_is_refused(struct kunit *test)
+{
+	struct kho_test_env *e = test->priv;
+	u8 order[STRTAB_STE_DWORDS];
+	char why[128];
+
+	/* Config, context pointer, VMID and S2TTB all change: no order works. */
+	KUNIT_EXPECT_EQ(test, kho_hitless_order(&e->strtab[KHO_TEST_SID_S1],
+						&e->strtab[KHO_TEST_SID_S2],
+						order, why, sizeof(why)), -EXDEV);
+	KUNIT_EXPECT_NE(test, why[0], 0);
+}
+
 static struct kunit_case arm_smmu_kho_test_cases[] = {
 	KUNIT_CASE(arm_smmu_kho_test_validate_intact_handover_adopts_every_stream),
 	KUNIT_CASE(arm_smmu_kho_test_validate_ste_changed_after_freeze_refuses_ste_lost),
@@ -526,6 +689,13 @@ static struct kunit_case arm_smmu_kho_test_cases[] = {
 	KUNIT_CASE(arm_smmu_kho_test_freeze_tables_detaches_l2_without_preserved_stream),
 	KUNIT_CASE(arm_smmu_kho_test_shutdown_check_keeps_unchanged_streams),
 	KUNIT_CASE(arm_smmu_kho_test_shutdown_check_drops_stream_changed_after_freeze),
+	KUNIT_CASE(arm_smmu_kho_test_install_strtab_counts_table_pages_per_stream),
+	KUNIT_CASE(arm_smmu_kho_test_release_of_last_user_gives_back_its_pages_and_vmid),
+	KUNIT_CASE(arm_smmu_kho_test_release_of_shared_tables_waits_for_the_last_user),
+	KUNIT_CASE(arm_smmu_kho_test_hitless_order_s2_to_s2_stores_s2ttb_then_vmid),
+	KUNIT_CASE(arm_smmu_kho_test_hitless_order_one_qword_change_is_one_store),
+	KUNIT_CASE(arm_smmu_kho_test_hitless_order_s2_geometry_change_is_refused),
+	KUNIT_CASE(arm_smmu_kho_test_hitless_order_s1_to_s2_is_refused),
 	{},
 };
 

@@ -32,6 +32,12 @@
  *      is validated against live memory with the same validator the next
  *      kernel runs (outputs proven by kho_is_preserved): a stream whose
  *      STE or translation differs from its frozen record becomes abort.
+ *  I8. An adopted stream leaves its tables only for a domain that
+ *      translates every IOVA of them the same (skho_xlat_same), by single
+ *      64-bit STE stores each leaving a valid STE that translates the same,
+ *      unless its owner asks to replace it.  A table page, ASID or VMID of
+ *      the previous kernel is given back only once no adopted stream uses
+ *      it and the SMMU's caches of it are invalidated.
  */
 #define pr_fmt(fmt) "arm-smmu-v3-kho: " fmt
 
@@ -42,11 +48,13 @@
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
+#include <linux/delay.h>
 #include <linux/ktime.h>
 #endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
 
 #include "arm-smmu-v3.h"
 #include "skho_handover.h"
+#include "skho_xlat_same.h"
 
 struct arm_smmu_kho_stream {
 	u8 in_state;			/* enum arm_smmu_kho_in_state */
@@ -54,10 +62,19 @@ struct arm_smmu_kho_stream {
 	bool pending;			/* @target holds a deferred STE */
 	bool write_through;		/* I6: the quarantine's own abort STE */
 	bool shut_refused;		/* I7 refused it: abort, but still listed */
+	bool counted;			/* I8: its tables hold references */
 	s32 error;
 	u32 events;
 	struct arm_smmu_ste target;
+	struct arm_smmu_ste adopted;	/* the STE handed over, as validated */
 };
+
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
+static struct {
+	unsigned int break_ms;		/* hand back through a V=0 window */
+	bool keep_old_tables;		/* give nothing back */
+} kho_test;
+#endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
 
 static LIST_HEAD(arm_smmu_kho_list);
 static DEFINE_MUTEX(arm_smmu_kho_lock);
@@ -347,6 +364,143 @@ static bool kho_output_restorable(void *arg, u64 pa, u64 size)
 	return false;
 }
 
+/*
+ * I8: references the adopted streams hold.  A walk of one stream's STE adds
+ * (or drops) one reference to each CD-table and page-table page it reaches,
+ * and to each ASID and VMID; what drops to zero is collected so that it is
+ * given back only after the SMMU's caches of it are invalidated.
+ */
+#define KHO_ID_ASID	BIT(16)
+#define KHO_ID_VMID	BIT(17)
+#define KHO_MAX_IDS	8
+
+struct kho_refs {
+	struct arm_smmu_kho *k;
+	const struct skho_mem *mem;
+	int delta;			/* +1 at adoption, -1 at hand-back */
+	struct list_head pages;		/* pages whose count dropped to zero */
+	unsigned long ids[KHO_MAX_IDS];	/* identities whose count did */
+	unsigned int nr_ids;
+};
+
+/* Returns 1 when the count of @key dropped to zero, 0, or -errno. */
+static int kho_ref(struct xarray *xa, unsigned long key, int delta)
+{
+	void *old = xa_load(xa, key);
+	unsigned long n = old ? xa_to_value(old) : 0;
+
+	if (delta > 0)
+		return xa_err(xa_store(xa, key, xa_mk_value(n + 1), GFP_KERNEL));
+	if (!n)
+		return 0;	/* never counted (adoption ran out of memory): kept */
+	if (n == 1) {
+		xa_erase(xa, key);
+		return 1;
+	}
+	return xa_err(xa_store(xa, key, xa_mk_value(n - 1), GFP_KERNEL));
+}
+
+static int kho_ref_table(void *arg, u64 pa, u64 size)
+{
+	struct kho_refs *r = arg;
+	u64 end = ALIGN(pa + size, PAGE_SIZE);
+	int ret;
+
+	for (pa = ALIGN_DOWN(pa, PAGE_SIZE); pa < end; pa += PAGE_SIZE) {
+		/* The stream table is this kernel's now: never given back. */
+		if (skho_ranges_overlap(r->k->strtab_pages, pa, PAGE_SIZE))
+			continue;
+		ret = kho_ref(&r->k->page_refs, PHYS_PFN(pa), r->delta);
+		if (ret < 0)
+			return ret;
+		if (ret)
+			list_add_tail(&pfn_to_page(PHYS_PFN(pa))->lru, &r->pages);
+	}
+	return 0;
+}
+
+static int kho_ref_level(void *arg, u64 pa, u64 size, unsigned int level)
+{
+	return kho_ref_table(arg, pa, size);
+}
+
+static int kho_ref_pt(void *arg, const struct skho_pt_cfg *pt, u64 *digest,
+		      struct skho_err *err)
+{
+	struct kho_refs *r = arg;
+
+	return skho_pt_digest(pt, r->mem, kho_ref_level, r, digest, err);
+}
+
+static int kho_ref_id(struct kho_refs *r, unsigned long key)
+{
+	int ret = kho_ref(&r->k->id_refs, key, r->delta);
+
+	if (ret <= 0)
+		return ret;
+	if (r->nr_ids < KHO_MAX_IDS)
+		r->ids[r->nr_ids++] = key;	/* beyond: stays reserved */
+	return 0;
+}
+
+static int kho_ref_asid(void *arg, u16 asid)
+{
+	return kho_ref_id(arg, KHO_ID_ASID | asid);
+}
+
+static int kho_ref_vmid(void *arg, u16 vmid)
+{
+	return kho_ref_id(arg, KHO_ID_VMID | vmid);
+}
+
+/* Walk the adopted STE @ste of @sid through the restored ranges only (I3). */
+static int kho_ref_stream(struct arm_smmu_device *smmu, struct kho_refs *r,
+			  u32 sid, const struct arm_smmu_ste *ste)
+{
+	const struct skho_ho_smmu *hs = smmu->kho.ho;
+	struct skho_stream_visitor v = {
+		.pt_digest = kho_ref_pt, .table = kho_ref_table,
+		.asid = kho_ref_asid, .vmid = kho_ref_vmid, .arg = r,
+	};
+	struct skho_mem_fence fence;
+	struct skho_smmu view = {
+		.strtab_base = hs->strtab_base, .strtab_cfg = hs->strtab_cfg,
+		.oas = hs->oas,
+	};
+	struct skho_err err = {};
+	u64 digest;
+
+	skho_mem_fence_init(&fence, &kho_linear_mem, &hs->ranges);
+	view.mem = &fence.mem;
+	r->k = &smmu->kho;
+	r->mem = &fence.mem;
+	INIT_LIST_HEAD(&r->pages);
+	return skho_stream_visit_ste(&view, sid, (const u8 *)ste->data, &v,
+				     &digest, &err);
+}
+
+/* After validation: count what each adopted stream's tables hold. */
+static void kho_count_adopted(struct arm_smmu_device *smmu)
+{
+	const struct skho_ho_smmu *hs = smmu->kho.ho;
+	struct kho_refs r = { .delta = 1 };
+	u32 j;
+
+	for (j = 0; j < hs->nr_streams; j++) {
+		const u8 *rec = (const u8 *)hs->streams +
+				j * sizeof(struct skho_abi_stream);
+		u32 sid = skho_fdt_ld32(rec);
+		struct arm_smmu_kho_stream *s = xa_load(&smmu->kho.streams, sid);
+
+		if (!s || s->in_state != ARM_SMMU_KHO_IN_ADOPTED)
+			continue;
+		memcpy(s->adopted.data, rec + offsetof(struct skho_abi_stream, ste),
+		       sizeof(s->adopted.data));
+		/* Not counted: its pages and identities stay reserved. */
+		s->counted = !kho_ref_stream(smmu, &r, sid, &s->adopted);
+	}
+}
+
 static int kho_adopt(struct arm_smmu_device *smmu, u32 idx)
 {
 	struct skho_ho_smmu *hs = &kho_in.ho.smmu[idx];
@@ -397,6 +551,7 @@ static int kho_adopt(struct arm_smmu_device *smmu, u32 idx)
 		if (!coherent)
 			arch_dma_prep_coherent(pfn_to_page(PHYS_PFN(pa)),
 					       pages.r[i].size);
+		smmu->kho.counts.adopted_pages += pages.r[i].size >> PAGE_SHIFT;
 	}
 	ret = skho_handover_validate(&kho_in.ho, idx, &kho_linear_mem,
 				     kho_verdict, &v, &err);
@@ -424,6 +579,8 @@ void arm_smmu_kho_probe(struct arm_smmu_device *smmu, phys_addr_t ioaddr)
 
 	smmu->kho.mmio_base = ioaddr;
 	xa_init(&smmu->kho.streams);
+	xa_init(&smmu->kho.page_refs);
+	xa_init(&smmu->kho.id_refs);
 	mutex_lock(&arm_smmu_kho_lock);
 	list_add_tail(&smmu->kho.node, &arm_smmu_kho_list);
 	mutex_unlock(&arm_smmu_kho_lock);
@@ -457,16 +614,27 @@ static int kho_install_strtab(struct arm_smmu_device *smmu,
 	struct arm_smmu_strtab_cfg *cfg = &smmu->strtab_cfg;
 	phys_addr_t base = hs->strtab_base & STRTAB_BASE_ADDR_MASK;
 	struct arm_smmu_kho_stream *s;
+	struct skho_ranges *kept;
 	unsigned long sid;
 	u32 i, j;
 	int ret;
+
+	/* Like the handover they describe, these live as long as the kernel. */
+	kept = kzalloc_obj(*kept);
+	smmu->kho.freed = kzalloc_obj(*kept);
+	smmu->kho.strtab_pages = kept;
+	smmu->kho.ho = hs;
+	if (!kept || !smmu->kho.freed)
+		return -ENOMEM;
 
 	if (!(smmu->features & ARM_SMMU_FEAT_2_LVL_STRTAB)) {
 		cfg->linear.num_ents = 1 << smmu->sid_bits;
 		cfg->linear.ste_dma = base;
 		cfg->linear.table = kho_map_table(smmu, base, cfg->linear.num_ents *
 						  sizeof(struct arm_smmu_ste));
-		if (!cfg->linear.table)
+		if (!cfg->linear.table ||
+		    skho_ranges_add(kept, base, cfg->linear.num_ents *
+				    sizeof(struct arm_smmu_ste)))
 			return -ENOMEM;
 		for (j = 0; j < cfg->linear.num_ents; j++)
 			if (!kho_sid_adopted(smmu, j))
@@ -480,7 +648,9 @@ static int kho_install_strtab(struct arm_smmu_device *smmu,
 					      sizeof(struct arm_smmu_strtab_l1));
 		cfg->l2.l2ptrs = devm_kcalloc(smmu->dev, cfg->l2.num_l1_ents,
 					      sizeof(*cfg->l2.l2ptrs), GFP_KERNEL);
-		if (!cfg->l2.l1tab || !cfg->l2.l2ptrs)
+		if (!cfg->l2.l1tab || !cfg->l2.l2ptrs ||
+		    skho_ranges_add(kept, base, cfg->l2.num_l1_ents *
+				    sizeof(struct arm_smmu_strtab_l1)))
 			return -ENOMEM;
 		for (i = 0; i < cfg->l2.num_l1_ents; i++) {
 			u64 desc = le64_to_cpu(READ_ONCE(cfg->l2.l1tab[i].l2ptr));
@@ -496,7 +666,7 @@ static int kho_install_strtab(struct arm_smmu_device *smmu,
 				continue;
 			}
 			cfg->l2.l2ptrs[i] = kho_map_table(smmu, l2, sz);
-			if (!cfg->l2.l2ptrs[i])
+			if (!cfg->l2.l2ptrs[i] || skho_ranges_add(kept, l2, sz))
 				return -ENOMEM;
 			for (j = 0; j < STRTAB_NUM_L2_STES; j++)
 				if (!kho_sid_adopted(smmu, i * STRTAB_NUM_L2_STES + j))
@@ -519,6 +689,8 @@ static int kho_install_strtab(struct arm_smmu_device *smmu,
 		if (ret < 0 && ret != -ENOSPC)
 			return ret;
 	}
+	skho_ranges_normalize(kept);
+	kho_count_adopted(smmu);
 	/* One line, not one per stream: printk is on the boot critical path. */
 	j = 0;
 	xa_for_each(&smmu->kho.streams, sid, s)
@@ -762,40 +934,332 @@ int arm_smmu_kho_mark(struct device *dev, bool preserve,
 }
 EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_mark, "SMMU_KHO");
 
-/**
- * arm_smmu_kho_release - hand @dev's adopted streams back to the driver
- * @dev: a device whose streams were adopted at boot
- *
- * Installs the STE the driver wanted meanwhile (its current domain) through
- * the normal hitless update path.
- *
- * Return: 0, -ENODEV if not behind an SMMUv3, -ENOENT if nothing adopted.
+static int kho_cmd_sync(struct arm_smmu_device *smmu, struct arm_smmu_cmd *cmds,
+			int n)
+{
+	return arm_smmu_cmdq_issue_cmdlist(smmu, &smmu->cmdq, cmds, n, true);
+}
+
+/*
+ * I8: is the domain the driver wants for @sid (@s->target) translating every
+ * IOVA of the adopted tables the same?  The adopted side is read through the
+ * restored ranges only (I3), the new side through live memory.
  */
-int arm_smmu_kho_release(struct device *dev)
+static int kho_check_same(struct arm_smmu_device *smmu, u32 sid,
+			  const struct arm_smmu_kho_stream *s, char *why,
+			  size_t len)
+{
+	const struct skho_ho_smmu *hs = smmu->kho.ho;
+	bool coherent = smmu->features & ARM_SMMU_FEAT_COHERENCY;
+	const struct skho_mem live = { .map = kho_map_live, .priv = &coherent };
+	struct skho_smmu old_view = { .oas = hs->oas };
+	struct skho_smmu new_view = { .oas = smmu->oas, .mem = &live };
+	const struct skho_xlat_side old = { &old_view, (const u8 *)s->adopted.data };
+	const struct skho_xlat_side new = { &new_view, (const u8 *)s->target.data };
+	struct skho_mem_fence fence;
+	struct skho_xlat_cmp cmp = {};
+	struct skho_err err = {};
+	int ret;
+
+	if (!s->pending) {
+		snprintf(why, len, "SID %#x: no domain attached since boot", sid);
+		return -EXDEV;
+	}
+	skho_mem_fence_init(&fence, &kho_linear_mem, &hs->ranges);
+	old_view.mem = &fence.mem;
+	ret = skho_xlat_same(&old, &new, &cmp, &err);
+	if (!ret) {
+		pr_info("SID %#x: new domain translates all %llu adopted pages the same (digest %#llx)\n",
+			sid, cmp.nr_pages, cmp.new_digest);
+		return 0;
+	}
+	snprintf(why, len, "SID %#x: %s: %s", sid, skho_strerror(ret), err.msg);
+	pr_err("hand-back refused: %s\n", why);
+	return ret == -SKHO_E_NOMEM ? -ENOMEM : -EXDEV;
+}
+
+/*
+ * I8: the order in which the qwords of @cur take @tgt's values so that every
+ * STE the SMMU can fetch in between is valid and translates like both (they
+ * translate the same: kho_check_same()).  Each store is one single-copy-
+ * atomic 64-bit write, as arm_smmu_write_entry() relies on.  Returns the
+ * number of stores, or -EXDEV when no such order exists.
+ */
+static int kho_hitless_order(const struct arm_smmu_ste *cur,
+			     const struct arm_smmu_ste *tgt, u8 *order,
+			     char *why, size_t len)
+{
+	u64 cfg_cur = FIELD_GET(STRTAB_STE_0_CFG, le64_to_cpu(cur->data[0]));
+	u64 cfg_tgt = FIELD_GET(STRTAB_STE_0_CFG, le64_to_cpu(tgt->data[0]));
+	unsigned long diff = 0;
+	unsigned int i;
+
+	for (i = 0; i < STRTAB_STE_DWORDS; i++)
+		if (READ_ONCE(cur->data[i]) != tgt->data[i])
+			diff |= BIT(i);
+	if (hweight_long(diff) <= 1) {
+		if (diff)
+			order[0] = __ffs(diff);
+		return hweight_long(diff);
+	}
+	/*
+	 * Stage 2 to stage 2 of the same geometry: S2TTB first (walks tagged
+	 * with the old VMID then read the new tables, which translate the
+	 * same), then the VMID.
+	 */
+	if (diff == (BIT(2) | BIT(3)) &&
+	    cfg_cur == STRTAB_STE_0_CFG_S2_TRANS && cfg_tgt == cfg_cur &&
+	    !((cur->data[2] ^ tgt->data[2]) & ~cpu_to_le64(STRTAB_STE_2_S2VMID))) {
+		order[0] = 3;
+		order[1] = 2;
+		return 2;
+	}
+	snprintf(why, len,
+		 "STE qwords %#lx change (Config %llu -> %llu): no order of 64-bit stores keeps it translating",
+		 diff, cfg_cur, cfg_tgt);
+	return -EXDEV;
+}
+
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
+/* The V=0 update a hitless one replaces, held open: a negative control. */
+static void kho_switch_breaking(struct arm_smmu_device *smmu, u32 sid,
+				struct arm_smmu_ste *ste,
+				const struct arm_smmu_ste *tgt)
+{
+	struct arm_smmu_cmd cfgi = arm_smmu_make_cmd_cfgi_ste(sid, true);
+	unsigned int i;
+
+	WRITE_ONCE(ste->data[0], ste->data[0] & ~cpu_to_le64(STRTAB_STE_0_V));
+	kho_cmd_sync(smmu, &cfgi, 1);
+	msleep(kho_test.break_ms);
+	for (i = 1; i < STRTAB_STE_DWORDS; i++)
+		WRITE_ONCE(ste->data[i], tgt->data[i]);
+	kho_cmd_sync(smmu, &cfgi, 1);
+	WRITE_ONCE(ste->data[0], tgt->data[0]);
+	kho_cmd_sync(smmu, &cfgi, 1);
+}
+#endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
+
+/*
+ * Move @sid's STE to @tgt by the stores kho_hitless_order() chose, each
+ * followed by CFGI_STE and CMD_SYNC.  The adopted stream table is mapped
+ * Normal-NC on a non-coherent SMMU (kho_map_table(), as the driver's own
+ * dmam_alloc_coherent() tables are), so a store reaches the SMMU without a
+ * CMO; the new domain's tables were cleaned by io-pgtable when mapped.
+ */
+static void kho_switch_ste(struct arm_smmu_device *smmu, u32 sid,
+			   const struct arm_smmu_ste *tgt, const u8 *order,
+			   int n)
+{
+	struct arm_smmu_ste *ste = arm_smmu_get_step_for_sid(smmu, sid);
+	struct arm_smmu_cmd cfgi = arm_smmu_make_cmd_cfgi_ste(sid, true);
+	int i;
+
+	/* Whatever @tgt points at is visible before the STE points there. */
+	dma_wmb();
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
+	if (kho_test.break_ms) {
+		kho_switch_breaking(smmu, sid, ste, tgt);
+		return;
+	}
+#endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
+	for (i = 0; i < n; i++) {
+		WRITE_ONCE(ste->data[order[i]], tgt->data[order[i]]);
+		kho_cmd_sync(smmu, &cfgi, 1);
+	}
+}
+
+/*
+ * I8: @sid no longer uses its adopted tables.  Drop its references; what
+ * nothing uses any more is invalidated (TLBI by ASID/VMID, CFGI_ALL for CDs,
+ * CMD_SYNC) and only then given back.
+ */
+static void kho_give_back(struct arm_smmu_device *smmu, u32 sid,
+			  struct arm_smmu_kho_stream *s)
+{
+	struct arm_smmu_cmd cmds[KHO_MAX_IDS + 1];
+	struct kho_refs r = { .delta = -1 };
+	struct page *page, *tmp;
+	unsigned int i, n = 0;
+
+	if (!s->counted)
+		return;
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
+	if (kho_test.keep_old_tables)
+		return;
+#endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
+	s->counted = false;
+	if (kho_ref_stream(smmu, &r, sid, &s->adopted))
+		pr_warn("SID %#x: adopted tables not fully walked, some stay reserved\n",
+			sid);
+	for (i = 0; i < r.nr_ids; i++) {
+		u16 id = r.ids[i] & 0xffff;
+
+		cmds[n++] = r.ids[i] & KHO_ID_ASID ?
+			arm_smmu_make_cmd_tlbi(CMDQ_OP_TLBI_NH_ASID, id, 0) :
+			arm_smmu_make_cmd_tlbi(CMDQ_OP_TLBI_S12_VMALL, 0, id);
+	}
+	cmds[n++] = arm_smmu_make_cmd_cfgi_all();
+	kho_cmd_sync(smmu, cmds, n);
+
+	for (i = 0; i < r.nr_ids; i++) {
+		u16 id = r.ids[i] & 0xffff;
+
+		if (r.ids[i] & KHO_ID_ASID) {
+			if (!xa_load(&arm_smmu_asid_xa, id))	/* our reservation */
+				xa_erase(&arm_smmu_asid_xa, id);
+			smmu->kho.counts.asids_freed++;
+		} else {
+			ida_free(&smmu->vmid_map, id);
+			smmu->kho.counts.vmids_freed++;
+		}
+	}
+	list_for_each_entry_safe(page, tmp, &r.pages, lru) {
+		list_del(&page->lru);
+		if (skho_ranges_add(smmu->kho.freed, page_to_phys(page), PAGE_SIZE)) {
+			/* READ(IN) must never show a reused page: keep it. */
+			continue;
+		}
+		__free_page(page);
+		smmu->kho.counts.freed_pages++;
+	}
+	skho_ranges_normalize(smmu->kho.freed);
+}
+
+/**
+ * arm_smmu_kho_release - hand @dev's adopted streams to the domain it has now
+ * @dev: a device whose streams were adopted at boot
+ * @flags: 0, or ARM_SMMU_KHO_RELEASE_REPLACE
+ * @why: filled with the reason of an -EXDEV refusal
+ * @len: size of @why
+ *
+ * Without REPLACE the hand-back is hitless or refused (I8): every adopted
+ * stream of @dev must be attached to a domain that translates every IOVA of
+ * its adopted tables the same, and its STE must be able to move there by
+ * 64-bit stores that each leave it translating.  Nothing changes unless all
+ * streams of @dev pass.  With REPLACE, or for a quarantined stream, the STE
+ * the driver wanted meanwhile goes in through its ordinary update.  Then
+ * what the previous kernel's tables held is given back.
+ *
+ * Return: 0, -ENODEV if not behind an SMMUv3, -ENOENT if nothing adopted,
+ * -EXDEV (@why says which IOVA or STE field), -ENOMEM.
+ */
+int arm_smmu_kho_release(struct device *dev, u32 flags, char *why, size_t len)
 {
 	struct arm_smmu_master *master = kho_master(dev);
+	u8 order[ARM_SMMU_KHO_MAX_SIDS][STRTAB_STE_DWORDS];
+	int nr_stores[ARM_SMMU_KHO_MAX_SIDS];
+	struct arm_smmu_kho_stream *s;
 	struct arm_smmu_device *smmu;
 	unsigned int i, n = 0;
+	bool replace;
+	int ret;
 
 	if (!master)
 		return -ENODEV;
+	if (why && len)
+		why[0] = 0;
 	smmu = master->smmu;
+	if (master->num_streams > ARM_SMMU_KHO_MAX_SIDS)
+		return -E2BIG;
 	for (i = 0; i < master->num_streams; i++) {
 		u32 sid = master->streams[i].id;
-		struct arm_smmu_kho_stream *s = xa_load(&smmu->kho.streams, sid);
 
+		nr_stores[i] = -1;	/* not hitless */
+		s = xa_load(&smmu->kho.streams, sid);
+		if (!s || (s->in_state != ARM_SMMU_KHO_IN_ADOPTED &&
+			   s->in_state != ARM_SMMU_KHO_IN_QUARANTINED))
+			continue;
+		n++;
+		if ((flags & ARM_SMMU_KHO_RELEASE_REPLACE) ||
+		    s->in_state == ARM_SMMU_KHO_IN_QUARANTINED)
+			continue;
+		ret = kho_check_same(smmu, sid, s, why, len);
+		if (ret)
+			return ret;
+		ret = kho_hitless_order(arm_smmu_get_step_for_sid(smmu, sid),
+					&s->target, order[i], why, len);
+		if (ret < 0) {
+			pr_err("hand-back refused: SID %#x: %s\n", sid, why);
+			return ret;
+		}
+		nr_stores[i] = ret;
+	}
+	if (!n)
+		return -ENOENT;
+	replace = false;
+	for (i = 0; i < master->num_streams; i++) {
+		u32 sid = master->streams[i].id;
+
+		s = xa_load(&smmu->kho.streams, sid);
 		if (!s || (s->in_state != ARM_SMMU_KHO_IN_ADOPTED &&
 			   s->in_state != ARM_SMMU_KHO_IN_QUARANTINED))
 			continue;
 		s->in_state = ARM_SMMU_KHO_IN_RELEASED;
-		n++;
-		if (s->pending)
-			arm_smmu_install_ste_for_dev(master, &s->target);
-		s->pending = false;
+		if (nr_stores[i] >= 0) {
+			kho_switch_ste(smmu, sid, &s->target, order[i], nr_stores[i]);
+			smmu->kho.counts.released_hitless++;
+			s->pending = false;
+		}
+		replace |= s->pending;
 	}
-	return n ? 0 : -ENOENT;
+	/* One STE per master: the driver writes all of its streams at once. */
+	for (i = 0; replace && i < master->num_streams; i++) {
+		s = xa_load(&smmu->kho.streams, master->streams[i].id);
+		if (s && s->pending) {
+			arm_smmu_install_ste_for_dev(master, &s->target);
+			break;
+		}
+	}
+	for (i = 0; i < master->num_streams; i++) {
+		s = xa_load(&smmu->kho.streams, master->streams[i].id);
+		if (s && s->in_state == ARM_SMMU_KHO_IN_RELEASED) {
+			s->pending = false;
+			kho_give_back(smmu, master->streams[i].id, s);
+		}
+	}
+	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_release, "SMMU_KHO");
+
+/**
+ * arm_smmu_kho_counts - what adoption restored and hand-backs gave back
+ * @sum: filled with the sums over all SMMUv3 instances
+ */
+void arm_smmu_kho_counts(struct arm_smmu_kho_counts *sum)
+{
+	struct arm_smmu_kho *k;
+
+	memset(sum, 0, sizeof(*sum));
+	mutex_lock(&arm_smmu_kho_lock);
+	list_for_each_entry(k, &arm_smmu_kho_list, node) {
+		sum->adopted_pages += k->counts.adopted_pages;
+		sum->freed_pages += k->counts.freed_pages;
+		sum->asids_freed += k->counts.asids_freed;
+		sum->vmids_freed += k->counts.vmids_freed;
+		sum->released_hitless += k->counts.released_hitless;
+	}
+	mutex_unlock(&arm_smmu_kho_lock);
+}
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_counts, "SMMU_KHO");
+
+/**
+ * arm_smmu_kho_in_freed - was any page of [@pa, @pa + @len) given back?
+ * Such a page belongs to the allocator again: never read it as a table.
+ */
+bool arm_smmu_kho_in_freed(phys_addr_t pa, size_t len)
+{
+	struct arm_smmu_kho *k;
+	bool hit = false;
+
+	mutex_lock(&arm_smmu_kho_lock);
+	list_for_each_entry(k, &arm_smmu_kho_list, node)
+		if (k->freed && skho_ranges_overlap(k->freed, pa, len))
+			hit = true;
+	mutex_unlock(&arm_smmu_kho_lock);
+	return hit;
+}
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_in_freed, "SMMU_KHO");
 
 /**
  * arm_smmu_kho_quarantine - make @dev's adopted streams abort now
@@ -1097,6 +1561,18 @@ void arm_smmu_kho_abort_stats(u32 *nr_abort, u32 *nr_rewritten)
 	mutex_unlock(&arm_smmu_kho_lock);
 }
 EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_abort_stats, "SMMU_KHO");
+
+/**
+ * arm_smmu_kho_test_handback - break hand-backs on purpose (negative controls)
+ * @break_ms: > 0: replace the hitless sequence by a V=0 update held @break_ms
+ * @keep_old_tables: give nothing back after hand-back
+ */
+void arm_smmu_kho_test_handback(unsigned int break_ms, bool keep_old_tables)
+{
+	kho_test.break_ms = break_ms;
+	kho_test.keep_old_tables = keep_old_tables;
+}
+EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_test_handback, "SMMU_KHO");
 #endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
 
 #ifdef CONFIG_ARM_SMMU_V3_KHO_KUNIT_TEST

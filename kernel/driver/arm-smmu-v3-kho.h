@@ -9,6 +9,17 @@
 struct arm_smmu_device;
 struct arm_smmu_ste;
 struct device;
+struct skho_ho_smmu;
+struct skho_ranges;
+
+/* What hand-backs gave back (I8), for STATUS. */
+struct arm_smmu_kho_counts {
+	u64 adopted_pages;	/* table pages restored at adoption */
+	u64 freed_pages;	/* ... given back after hand-back */
+	u32 asids_freed;
+	u32 vmids_freed;
+	u32 released_hitless;	/* streams moved by the hitless sequence */
+};
 
 /* Per-SMMU live-update state, embedded in struct arm_smmu_device. */
 struct arm_smmu_kho {
@@ -24,6 +35,13 @@ struct arm_smmu_kho {
 #endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
 	int error;		/* -SKHO_E_* / -errno: this instance's handover refused */
 	struct list_head node;	/* arm_smmu_kho_list */
+	/* I8: what the adopted tables hold, given back after hand-back. */
+	const struct skho_ho_smmu *ho;	/* its part of the adopted handover */
+	struct xarray page_refs;	/* PFN -> adopted streams using the page */
+	struct xarray id_refs;	/* ASID/VMID key -> adopted streams using it */
+	struct skho_ranges *strtab_pages;	/* adopted stream table: kept */
+	struct skho_ranges *freed;	/* table pages given back (normalized) */
+	struct arm_smmu_kho_counts counts;
 };
 
 /* What smmu_kho.ko needs to snapshot one device's streams. */
@@ -73,7 +91,10 @@ void arm_smmu_kho_note_event(struct arm_smmu_device *smmu, u32 sid);
 /* API for smmu_kho.ko. */
 int arm_smmu_kho_mark(struct device *dev, bool preserve,
 		      struct arm_smmu_kho_dev_info *info);
-int arm_smmu_kho_release(struct device *dev);
+#define ARM_SMMU_KHO_RELEASE_REPLACE	BIT(0)	/* no check, ordinary STE update */
+int arm_smmu_kho_release(struct device *dev, u32 flags, char *why, size_t len);
+void arm_smmu_kho_counts(struct arm_smmu_kho_counts *sum);
+bool arm_smmu_kho_in_freed(phys_addr_t pa, size_t len);
 int arm_smmu_kho_quarantine(struct device *dev);
 int arm_smmu_kho_live_ste(phys_addr_t mmio_base, u32 sid,
 			  struct arm_smmu_kho_live_ste *out);
@@ -88,6 +109,7 @@ void arm_smmu_kho_sync_for_cpu(phys_addr_t pa, size_t len, bool coherent);
 int arm_smmu_kho_clone_for_bench(struct device *dev, u32 first, u32 n);
 u64 arm_smmu_kho_adopt_ns(void);
 void arm_smmu_kho_abort_stats(u32 *nr_abort, u32 *nr_rewritten);
+void arm_smmu_kho_test_handback(unsigned int break_ms, bool keep_old_tables);
 #endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
 #else
 static inline void arm_smmu_kho_probe(struct arm_smmu_device *smmu,

@@ -61,6 +61,19 @@ static bool keep_bus_master = true;
 module_param(keep_bus_master, bool, 0444);
 MODULE_PARM_DESC(keep_bus_master, "test: false lets PCI and vfio-pci stop the DMA of preserved devices");
 
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
+/*
+ * Test switches (make vfio-vm-check's negative controls): a hand-back
+ * through a V=0 window held this long, and one that gives nothing back.
+ */
+static unsigned int test_break_ms;
+module_param(test_break_ms, uint, 0444);
+MODULE_PARM_DESC(test_break_ms, "test: hand back through an invalid STE held this many ms");
+static bool test_keep_old_tables;
+module_param(test_keep_old_tables, bool, 0444);
+MODULE_PARM_DESC(test_keep_old_tables, "test: give back no page, ASID or VMID after hand-back");
+#endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
+
 struct skho_dev {
 	struct list_head node;
 	struct pci_dev *pdev;
@@ -96,6 +109,9 @@ static struct {
 	size_t in_len;
 	struct skho_handover in;
 	bool in_parsed;
+	s32 release_error;		/* -errno of the last RELEASE */
+	u64 release_ns;			/* time the last successful RELEASE took */
+	char release_why[128];		/* ... why the last one was refused */
 } st = {
 	.lock = __MUTEX_INITIALIZER(st.lock),
 	.devs = LIST_HEAD_INIT(st.devs),
@@ -615,6 +631,23 @@ static void skho_unkeep_adopted(struct pci_dev *pdev, int ret)
 		pdev->liveupdate_dma = 0;
 }
 
+/* RELEASE: hand @pdev's adopted streams to their new domain (uapi: EXDEV). */
+static int skho_release(struct pci_dev *pdev, u32 flags)
+{
+	u64 t0 = ktime_get_ns();
+	int ret;
+
+	ret = arm_smmu_kho_release(&pdev->dev,
+				   flags & SMMU_KHO_RELEASE_REPLACE ?
+				   ARM_SMMU_KHO_RELEASE_REPLACE : 0,
+				   st.release_why, sizeof(st.release_why));
+	st.release_error = ret;
+	if (!ret)
+		st.release_ns = ktime_get_ns() - t0;
+	skho_unkeep_adopted(pdev, ret);
+	return ret;
+}
+
 /* What an earlier update attempt left in STATUS and STREAMS. */
 static void skho_forget_update(void)
 {
@@ -697,8 +730,7 @@ static int skho_ioc_dev(unsigned int cmd, struct smmu_kho_dev_arg *a)
 		st.out_state = list_empty(&st.devs) ? SMMU_KHO_IDLE : SMMU_KHO_SELECTED;
 		break;
 	case _IOC_NR(SMMU_KHO_IOC_RELEASE):
-		ret = arm_smmu_kho_release(&pdev->dev);
-		skho_unkeep_adopted(pdev, ret);
+		ret = skho_release(pdev, a->flags);
 		break;
 	case _IOC_NR(SMMU_KHO_IOC_QUARANTINE):
 		ret = arm_smmu_kho_quarantine(&pdev->dev);
@@ -719,6 +751,22 @@ static void skho_abort_locked(void)
 	st.out_state = SMMU_KHO_IDLE;
 }
 
+static void skho_status_handback(struct smmu_kho_status *s)
+{
+	struct arm_smmu_kho_counts c;
+
+	arm_smmu_kho_counts(&c);
+	s->release_error = st.release_error;
+	s->release_ns = st.release_ns;
+	strscpy(s->release_why, st.release_why, sizeof(s->release_why));
+	s->nr_released_hitless = c.released_hitless;
+	s->in_adopted_pages = c.adopted_pages;
+	s->in_freed_pages = c.freed_pages;
+	s->in_kept_pages = c.adopted_pages - c.freed_pages;
+	s->nr_asids_freed = c.asids_freed;
+	s->nr_vmids_freed = c.vmids_freed;
+}
+
 static void skho_status(struct smmu_kho_status *s)
 {
 	u32 i, j, adopted = 0, refused = 0, released = 0, quarantined = 0;
@@ -732,8 +780,10 @@ static void skho_status(struct smmu_kho_status *s)
 	s->out_fdt_len = st.blob_len;
 	for (i = 0; i < st.pages.nr; i++)
 		s->out_preserved_bytes += st.pages.r[i].size;
+	s->out_preserved_pages = s->out_preserved_bytes >> PAGE_SHIFT;
 	s->freeze_ns = st.freeze_ns;
 	s->out_error = st.out_error;
+	skho_status_handback(s);
 	s->nr_dropped = st.nr_dropped;
 	strscpy(s->out_why, st.out_why, sizeof(s->out_why));
 	s->in_error = arm_smmu_kho_incoming_error(s->in_why, sizeof(s->in_why));
@@ -806,12 +856,20 @@ static int skho_live_pt_digest(void *arg, const struct skho_pt_cfg *pt,
 	return skho_pt_digest(pt, l->mem, NULL, NULL, digest, err);
 }
 
+/* Incoming tables, except pages given back after hand-back. */
+static const void *skho_map_in(void *priv, u64 pa, u64 len)
+{
+	if (arm_smmu_kho_in_freed(pa, len))
+		return NULL;
+	return skho_map_phys(priv, pa, len);
+}
+
 /* Digests of one incoming stream as its tables are now in memory. */
 static void skho_live_digests(const struct skho_ho_smmu *hs, u32 sid,
 			      struct smmu_kho_stream_info *out)
 {
 	bool coherent = hs->features & SKHO_SMMU_F_COHERENT;
-	struct skho_mem base = { .map = skho_map_phys, .priv = &coherent };
+	struct skho_mem base = { .map = skho_map_in, .priv = &coherent };
 	struct skho_mem_fence fence;
 	struct skho_live live;
 	struct skho_stream_visitor v = { .pt_digest = skho_live_pt_digest,
@@ -969,6 +1027,8 @@ static int skho_ioc_read(const struct smmu_kho_read_arg *a)
 			inside = skho_ranges_contain(&st.in.smmu[i].ranges, a->pa, a->len);
 			coherent = st.in.smmu[i].features & SKHO_SMMU_F_COHERENT;
 		}
+		/* Pages given back after hand-back are the allocator's again. */
+		inside &= !arm_smmu_kho_in_freed(a->pa, a->len);
 	}
 	if (!inside)
 		return -ENOENT;
@@ -976,6 +1036,12 @@ static int skho_ioc_read(const struct smmu_kho_read_arg *a)
 	if (!p)
 		return -ENOENT;
 	return copy_to_user(u64_to_user_ptr(a->buf), p, a->len) ? -EFAULT : 0;
+}
+
+/* Flags of struct smmu_kho_dev_arg this kernel knows per ioctl. */
+static u32 skho_flags_known(unsigned int nr)
+{
+	return nr == _IOC_NR(SMMU_KHO_IOC_RELEASE) ? SMMU_KHO_RELEASE_REPLACE : 0;
 }
 
 /* Argument size this kernel knows per ioctl; 0: no argument. */
@@ -1073,8 +1139,8 @@ static long skho_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		if (ret)
 			return ret;
 		if ((ksize == sizeof(u.dev) || nr == _IOC_NR(SMMU_KHO_IOC_PROBE)) &&
-		    u.dev.flags)
-			return -EINVAL;	/* no flag is defined yet */
+		    (u.dev.flags & ~skho_flags_known(nr)))
+			return -EINVAL;	/* a flag this kernel does not know */
 	}
 	if (!kho_is_enabled() && nr != _IOC_NR(SMMU_KHO_IOC_STATUS))
 		return -EOPNOTSUPP;
@@ -1180,6 +1246,9 @@ static int __init skho_init(void)
 		st.in_parsed = !ret;
 	}
 	skho_keep_adopted();
+#ifdef CONFIG_ARM_SMMU_V3_KHO_TEST
+	arm_smmu_kho_test_handback(test_break_ms, test_keep_old_tables);
+#endif /* CONFIG_ARM_SMMU_V3_KHO_TEST */
 	ret = register_reboot_notifier(&skho_reboot_nb);
 	if (ret)
 		return ret;
