@@ -194,7 +194,9 @@ static void human_handback(FILE *f, const Skhopb__Status *s)
 	}
 	if (!k || !k->available)
 		return;
-	if (k->release_error)
+	if (k->release_error == -ENOENT)
+		fputs("release:      last RELEASE found nothing adopted (ENOENT)\n", f);
+	else if (k->release_error)
 		fprintf(f, "release:      last RELEASE failed: %s%s%s\n",
 			k->release_error == -EXDEV ? "not hitless (EXDEV)" : strerror(-k->release_error),
 			k->release_why[0] ? ": " : "", k->release_why);
