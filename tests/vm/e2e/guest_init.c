@@ -456,6 +456,13 @@ static void kernel2(void)
 	 * if the adopted translation is still live. */
 	e2e_dma_raw(edu, r, "");
 	ctl_capture("verify_after_dma", (const char *const[]){ "verify", NULL });
+	if (!lose && !crash_at[0]) {
+		/* The checked hand-back must be refused: the driver's domain does
+		 * not map the adopted IOVA.  The update stays VERIFIED. */
+		ctl_capture("finish_checked", (const char *const[]){ "finish", NULL });
+		ctl_capture("json_after_refused_finish",
+			    (const char *const[]){ "status", "--json", NULL });
+	}
 finish:
 	/* edu_dma re-initialised the device here (new IOVAs): --replace, not hitless */
 	if (ctl_capture("finish", (const char *const[]){ "finish", "--replace", NULL }) &&
