@@ -33,10 +33,16 @@ struct skhod_backend;
 struct skhod_backend_ops {
 	/* SMMU_KHO_IOC_STATUS.  -ENODEV: module not loaded / no device. */
 	int (*status)(struct skhod_backend *be, struct smmu_kho_status *st);
-	/* SMMU_KHO_IOC_PRESERVE/UNPRESERVE/RELEASE of one PCI device. */
+	/* SMMU_KHO_IOC_PRESERVE/UNPRESERVE of one PCI device. */
 	int (*preserve)(struct skhod_backend *be, const char *dev);
 	int (*unpreserve)(struct skhod_backend *be, const char *dev);
-	int (*release)(struct skhod_backend *be, const char *dev);
+	/*
+	 * SMMU_KHO_IOC_RELEASE of one PCI device, @flags 0 (hitless or
+	 * refused) or SMMU_KHO_RELEASE_REPLACE.  -EXDEV: not hitless, the
+	 * streams stay adopted (@err carries STATUS.release_why); -ENOENT:
+	 * nothing adopted; -ENODEV: no such device.
+	 */
+	int (*release)(struct skhod_backend *be, const char *dev, uint32_t flags);
 	/* SMMU_KHO_IOC_FREEZE / SMMU_KHO_IOC_ABORT. */
 	int (*freeze)(struct skhod_backend *be);
 	int (*abort)(struct skhod_backend *be);

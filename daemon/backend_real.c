@@ -108,9 +108,9 @@ static int r_status(struct skhod_backend *be, struct smmu_kho_status *st)
 }
 
 static int dev_op(struct skhod_backend *be, unsigned long req, const char *dev,
-		  const char *what)
+		  uint32_t flags, const char *what)
 {
-	struct smmu_kho_dev_arg a = { .size = sizeof(a) };
+	struct smmu_kho_dev_arg a = { .size = sizeof(a), .flags = flags };
 
 	if (strlen(dev) >= sizeof(a.name))
 		return -EINVAL;
@@ -121,7 +121,7 @@ static int dev_op(struct skhod_backend *be, unsigned long req, const char *dev,
 /* A refused device: STATUS.out_why names it and the feature. */
 static int r_preserve(struct skhod_backend *be, const char *dev)
 {
-	int r = dev_op(be, SMMU_KHO_IOC_PRESERVE, dev, "SMMU_KHO_IOC_PRESERVE");
+	int r = dev_op(be, SMMU_KHO_IOC_PRESERVE, dev, 0, "SMMU_KHO_IOC_PRESERVE");
 	struct smmu_kho_status st;
 
 	if (r == -EPROTONOSUPPORT && !r_status(be, &st) && st.out_why[0])
@@ -132,12 +132,19 @@ static int r_preserve(struct skhod_backend *be, const char *dev)
 
 static int r_unpreserve(struct skhod_backend *be, const char *dev)
 {
-	return dev_op(be, SMMU_KHO_IOC_UNPRESERVE, dev, "SMMU_KHO_IOC_UNPRESERVE");
+	return dev_op(be, SMMU_KHO_IOC_UNPRESERVE, dev, 0, "SMMU_KHO_IOC_UNPRESERVE");
 }
 
-static int r_release(struct skhod_backend *be, const char *dev)
+/* Not hitless (EXDEV): STATUS.release_why names the first differing IOVA. */
+static int r_release(struct skhod_backend *be, const char *dev, uint32_t flags)
 {
-	return dev_op(be, SMMU_KHO_IOC_RELEASE, dev, "SMMU_KHO_IOC_RELEASE");
+	int r = dev_op(be, SMMU_KHO_IOC_RELEASE, dev, flags, "SMMU_KHO_IOC_RELEASE");
+	struct smmu_kho_status st;
+
+	if (r == -EXDEV && !r_status(be, &st) && st.release_why[0])
+		snprintf(be->err, sizeof(be->err), "RELEASE not hitless: %.*s",
+			 (int)sizeof(st.release_why), st.release_why);
+	return r;
 }
 
 static int r_freeze(struct skhod_backend *be)
@@ -234,7 +241,7 @@ static int r_read_phys(struct skhod_backend *be, uint32_t which, uint64_t pa,
 
 static int r_quarantine(struct skhod_backend *be, const char *dev)
 {
-	return dev_op(be, SMMU_KHO_IOC_QUARANTINE, dev, "SMMU_KHO_IOC_QUARANTINE");
+	return dev_op(be, SMMU_KHO_IOC_QUARANTINE, dev, 0, "SMMU_KHO_IOC_QUARANTINE");
 }
 
 static int r_probe(struct skhod_backend *be, const char *dev,

@@ -35,6 +35,7 @@ enum {
 	EX_KERNEL = 7,		/* kernel interface failed (ioctl, kexec, LUO) */
 	EX_BUSY = 8,		/* smmu-khod busy: every connection slot taken */
 	EX_ATTENTION = 9,	/* NEEDS_ATTENTION: the journal was unusable */
+	EX_NOT_HITLESS = 10,	/* finish refused: the hand-back would not be hitless */
 };
 
 static const char *sock_path;
@@ -59,7 +60,11 @@ static void usage(FILE *f)
 "                               smmu-khod calls reboot(LINUX_REBOOT_CMD_KEXEC)\n"
 "  verify [--probe] [--json]    compare pre-jump digests with the live state\n"
 "  abort [--reason TEXT]        roll back before the jump (nothing stays preserved)\n"
-"  finish                       hand verified streams back to the driver\n"
+"  finish [--replace]           hand verified streams back to their owner's domain:\n"
+"                               hitless (it must translate every IOVA to the same\n"
+"                               page) or refused, naming the first differing IOVA;\n"
+"                               --replace: the owner re-initialised the device,\n"
+"                               its domain simply replaces the adopted translation\n"
 "  history [--max N] [--json]   past updates, newest first\n"
 "\n"
 "PLAN: --kernel PATH [--initrd PATH] (--append CMDLINE | --reuse-cmdline)\n"
@@ -76,7 +81,9 @@ static void usage(FILE *f)
 "exit status: 0 ok, 1 failure, 2 usage, 3 daemon not running, 4 verification\n"
 "failed, 5 permission denied, 6 wrong state, 7 kernel interface error,\n"
 "8 daemon busy (too many connections: retry), 9 needs attention (the journal\n"
-"was unusable: read `status`, then `abort`).\n");
+"was unusable: read `status`, then `abort`), 10 not hitless (finish refused:\n"
+"the device stays on the adopted translation; fix the owner's mapping and\n"
+"retry, or `finish --replace`).\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -170,6 +177,40 @@ static void human_handover(FILE *f, const Skhopb__KernelStatus *k)
 		fprintf(f, "outgoing:     last freeze problem: %s\n", k->out_why);
 }
 
+/* The hand-back: what the last finish asked, the last RELEASE, the table pages. */
+static void human_handback(FILE *f, const Skhopb__Status *s)
+{
+	const Skhopb__KernelStatus *k = s->kernel;
+	const Skhopb__HandBack *h = s->handback;
+	char t[32];
+
+	if (h) {
+		skhoctl_fmt_time(h->time_ns, t, sizeof(t));
+		fprintf(f, "hand-back:    last finish %s at %s", h->replace ? "--replace" : "hitless", t);
+		if (h->refused_device[0])
+			fprintf(f, ": REFUSED for %s, not hitless: %s (still adopted, translating as before)",
+				h->refused_device, h->why);
+		fputc('\n', f);
+	}
+	if (!k || !k->available)
+		return;
+	if (k->release_error == -ENOENT)
+		fputs("release:      last RELEASE found nothing adopted (ENOENT)\n", f);
+	else if (k->release_error)
+		fprintf(f, "release:      last RELEASE failed: %s%s%s\n",
+			k->release_error == -EXDEV ? "not hitless (EXDEV)" : strerror(-k->release_error),
+			k->release_why[0] ? ": " : "", k->release_why);
+	else if (k->nr_released)
+		fprintf(f, "release:      %u stream(s) released, %u hitless; last RELEASE took %" PRIu64
+			".%06" PRIu64 " s\n", k->nr_released, k->nr_released_hitless,
+			k->release_ns / 1000000000, k->release_ns / 1000 % 1000000);
+	if (k->out_preserved_pages || k->in_adopted_pages)
+		fprintf(f, "tables:       %" PRIu64 " page(s) preserved for the next kernel; %" PRIu64
+			" handed over: %" PRIu64 " kept, %" PRIu64 " freed; %u ASID(s), %u VMID(s) freed\n",
+			k->out_preserved_pages, k->in_adopted_pages, k->in_kept_pages,
+			k->in_freed_pages, k->nr_asids_freed, k->nr_vmids_freed);
+}
+
 /*
  * Under systemd: how many live-update kexecs it has counted and how long
  * the previous shutdown took (systemd >= 262; older ones lack them).
@@ -238,6 +279,7 @@ static void human_status(FILE *f, const Skhopb__Status *s, const char *hint)
 		human_handover(f, k);
 	} else if (k)
 		fprintf(f, "kernel:       unavailable: %s\n", k->error);
+	human_handback(f, s);
 	human_systemd(f);
 	fprintf(f, "daemon:       smmu-khod %s, backend %s\n", s->daemon_version, s->backend);
 	fprintf(f, "next:         %s\n", hint);
@@ -257,6 +299,12 @@ static void human_history(FILE *f, const Skhopb__Response *r)
 		if (j->plan)
 			fprintf(f, "  kernel %s, %zu device(s), %u stream(s)\n", j->plan->kernel,
 				j->plan->n_devices, skhod_journal_nr_streams(j));
+		if (j->handback)
+			fprintf(f, "  finish %s%s%s%s%s\n",
+				j->handback->replace ? "--replace" : "hitless",
+				j->handback->refused_device[0] ? ": refused for " : "",
+				j->handback->refused_device, j->handback->refused_device[0] ? ": " : "",
+				j->handback->why);
 		for (e = 0; e < j->n_history; e++) {
 			const Skhopb__PhaseEvent *p = j->history[e];
 
@@ -320,6 +368,8 @@ static int code_to_exit(int code)
 		return EX_KERNEL;
 	case SKHOPB__RESULT_CODE__RC_BUSY:
 		return EX_BUSY;
+	case SKHOPB__RESULT_CODE__RC_NOT_HITLESS:
+		return EX_NOT_HITLESS;
 	}
 	return EX_FAIL;
 }
@@ -423,7 +473,7 @@ static int report(const Skhopb__Response *r)
 struct plan_args {
 	Skhopb__Plan *plan;
 	bool have;		/* any plan option given */
-	bool dry_run, no_jump, json, probe;
+	bool dry_run, no_jump, json, probe, replace;
 	const char *reason;
 	const char *jump;	/* --jump systemd|reboot; NULL: systemd if booted with it */
 	uint32_t max;
@@ -546,6 +596,8 @@ static int parse_args(int argc, char **argv, struct plan_args *a, bool plan_ok,
 			a->json = true;
 		} else if (!strcmp(o, "--probe")) {
 			a->probe = true;
+		} else if (!strcmp(o, "--replace")) {
+			a->replace = true;
 		} else if (!val) {
 			return usage_error("%s: %s needs a value", argv[0], o);
 		} else if (!strcmp(o, "--device")) {
@@ -838,6 +890,7 @@ static int cmd_finish(struct plan_args *a)
 	Skhopb__Request req = SKHOPB__REQUEST__INIT;
 	Skhopb__FinishRequest fin = SKHOPB__FINISH_REQUEST__INIT;
 
+	fin.replace = a->replace;
 	req.op_case = SKHOPB__REQUEST__OP_FINISH;
 	req.finish = &fin;
 	return run(&req, a, show_state);
@@ -870,6 +923,7 @@ int main(int argc, char **argv)
 	static const char *const f_verify[] = { "--probe", "--json", NULL };
 	static const char *const f_abort[] = { "--reason", NULL };
 	static const char *const f_history[] = { "--max", "--json", NULL };
+	static const char *const f_finish[] = { "--replace", NULL };
 	struct plan_args a = { 0 };
 	const char *cmd;
 	int i = 1, ex;
@@ -914,7 +968,7 @@ int main(int argc, char **argv)
 		ex = parse_args(argc, argv, &a, false, f_abort) ?:
 		     cmd_abort(&a);
 	else if (!strcmp(cmd, "finish"))
-		ex = parse_args(argc, argv, &a, false, NULL) ?:
+		ex = parse_args(argc, argv, &a, false, f_finish) ?:
 		     cmd_finish(&a);
 	else if (!strcmp(cmd, "history"))
 		ex = parse_args(argc, argv, &a, false, f_history) ?: cmd_history(&a);

@@ -159,6 +159,31 @@ static json_object *json_kernel(const Skhopb__KernelStatus *k)
 	json_set(o, "out_error", json_object_new_int(k->out_error));
 	json_set(o, "out_why", json_string(k->out_why));
 	json_set(o, "kexec_loaded", json_object_new_boolean(k->kexec_loaded));
+	json_set(o, "release_error", json_object_new_int(k->release_error));
+	json_set(o, "release_why", json_string(k->release_why));
+	json_set(o, "nr_released_hitless", json_object_new_int64(k->nr_released_hitless));
+	json_set(o, "release_ns", json_object_new_uint64(k->release_ns));
+	json_set(o, "out_preserved_pages", json_object_new_uint64(k->out_preserved_pages));
+	json_set(o, "in_adopted_pages", json_object_new_uint64(k->in_adopted_pages));
+	json_set(o, "in_kept_pages", json_object_new_uint64(k->in_kept_pages));
+	json_set(o, "in_freed_pages", json_object_new_uint64(k->in_freed_pages));
+	json_set(o, "nr_asids_freed", json_object_new_int64(k->nr_asids_freed));
+	json_set(o, "nr_vmids_freed", json_object_new_int64(k->nr_vmids_freed));
+	return o;
+}
+
+static json_object *json_handback(const Skhopb__HandBack *h)
+{
+	json_object *o;
+
+	if (!h)
+		return NULL;
+	o = json_new(json_object_new_object());
+	json_set(o, "replace", json_object_new_boolean(h->replace));
+	json_set(o, "time", json_time(h->time_ns));
+	json_set(o, "refused", json_object_new_boolean(h->refused_device[0] != 0));
+	json_set(o, "refused_device", json_string(h->refused_device));
+	json_set(o, "why", json_string(h->why));
 	return o;
 }
 
@@ -178,6 +203,7 @@ static json_object *json_status(const Skhopb__Status *s, const char *hint)
 	json_set(o, "nr_streams", json_object_new_int64(s->nr_streams));
 	json_put(o, "verification", json_verification(s->verification), !s->verification);
 	json_put(o, "kernel", json_kernel(s->kernel), !s->kernel);
+	json_put(o, "handback", json_handback(s->handback), !s->handback);
 	json_set(o, "daemon_version", json_string(s->daemon_version));
 	json_set(o, "backend", json_string(s->backend));
 	json_set(o, "next", json_string(hint));
@@ -208,6 +234,7 @@ static json_object *json_journal(const Skhopb__Journal *j)
 	json_set(o, "nr_streams", json_object_new_int64(skhod_journal_nr_streams(j)));
 	json_put(o, "plan", json_plan(j->plan), !j->plan);
 	json_put(o, "verification", json_verification(j->verification), !j->verification);
+	json_put(o, "handback", json_handback(j->handback), !j->handback);
 	phases = json_new(json_object_new_array());
 	for (e = 0; e < j->n_history; e++)
 		json_push(phases, json_phase(j->history[e]));

@@ -19,6 +19,7 @@
 #define SKHOD_RC_WRONG_STATE	SKHOPB__RESULT_CODE__RC_WRONG_STATE
 #define SKHOD_RC_VERIFY_FAILED	SKHOPB__RESULT_CODE__RC_VERIFY_FAILED
 #define SKHOD_RC_BACKEND	SKHOPB__RESULT_CODE__RC_BACKEND
+#define SKHOD_RC_NOT_HITLESS	SKHOPB__RESULT_CODE__RC_NOT_HITLESS
 
 /* transition.c: the backend's clock, error text and view; state commits. */
 uint64_t skhod_now_ns(struct skhod *d);

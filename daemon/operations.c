@@ -271,10 +271,16 @@ static void release_adopted(struct skhod *d)
 			continue;
 		memcpy(name, live[i].dev, sizeof(live[i].dev));
 		name[sizeof(live[i].dev)] = 0;
-		r = d->be->ops->release(d->be, name);
-		/* -ENOENT: an earlier SID of the same device released it */
+		/*
+		 * Hitless or refused: without a journal nothing says the owner
+		 * re-initialised the device, so a refused one (-EXDEV) stays
+		 * on the adopted translation.  -ENOENT: an earlier SID of the
+		 * same device released it.
+		 */
+		r = d->be->ops->release(d->be, name, 0);
 		if (r && r != -ENOENT)
-			log_warn("RELEASE %s: %s", name, skhod_be_err(d, r));
+			log_warn("RELEASE %s: %s%s", name, skhod_be_err(d, r),
+				 r == -EXDEV ? " (the device stays on the adopted translation)" : "");
 		d->be->err[0] = 0;
 	}
 	free(live);
@@ -344,18 +350,80 @@ static int dev_adopted(struct skhod *d, const char *dev)
 	return hit;
 }
 
-static Skhopb__Response *op_finish(struct skhod *d)
+/*
+ * Journal what finish was asked before its first RELEASE (a crash keeps
+ * it), clearing an earlier refusal.  Errors: -ENOMEM, those of skhod_commit().
+ */
+static int handback_begin(struct skhod *d, bool replace)
 {
+	Skhopb__HandBack *h = d->j->handback;
+
+	if (!h) {
+		h = malloc(sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		skhopb__hand_back__init(h);
+		d->j->handback = h;
+	}
+	h->replace = replace;
+	h->time_ns = skhod_now_ns(d);
+	if (skhod_pb_setstr(&h->refused_device, "") || skhod_pb_setstr(&h->why, ""))
+		return -ENOMEM;
+	return skhod_commit(d);
+}
+
+/*
+ * The kernel refused @dev's hitless RELEASE (-EXDEV): its streams stay
+ * adopted, translating as before, and the update stays where it was, so
+ * finish can be retried.  The journal keeps the device and the kernel's
+ * reason (STATUS.release_why: the first differing IOVA).
+ */
+static Skhopb__Response *handback_refused(struct skhod *d, const char *dev)
+{
+	Skhopb__HandBack *h = d->j->handback;
+	struct smmu_kho_status st;
+	char why[sizeof(st.release_why) + 1] = "";
+	int r;
+
+	d->be->err[0] = 0;
+	if (!d->be->ops->status(d->be, &st)) {
+		memcpy(why, st.release_why, sizeof(st.release_why));
+		why[sizeof(st.release_why)] = 0;
+	}
+	d->be->err[0] = 0;
+	if (!why[0])
+		snprintf(why, sizeof(why), "the kernel named no IOVA");
+	if (skhod_pb_setstr(&h->refused_device, dev) || skhod_pb_setstr(&h->why, why))
+		return NULL;
+	r = skhod_commit(d);
+	if (r)
+		log_warn("journal write of the refused hand-back failed: %s", strerror(-r));
+	return skhod_respond(d, SKHOD_RC_NOT_HITLESS,
+			     "make the new owner map every IOVA to the same page and retry `smmu-khoctl finish`; "
+			     "if its driver re-initialised the device, `smmu-khoctl finish --replace`",
+			     "RELEASE %s refused, not hitless: %s; the device stays on the adopted translation",
+			     dev, why);
+}
+
+static Skhopb__Response *op_finish(struct skhod *d, const Skhopb__FinishRequest *f)
+{
+	uint32_t flags = f->replace ? SMMU_KHO_RELEASE_REPLACE : 0;
 	int st = d->j->state, r;
 	size_t i;
 
 	if (st != SKHOD_VERIFIED && st != SKHOD_FAILED)
 		return skhod_respond(d, SKHOD_RC_WRONG_STATE, NULL, "nothing to finish in state %s",
 			       skhod_state_name(st));
+	r = handback_begin(d, f->replace);
+	if (r)
+		return skhod_respond(d, SKHOD_RC_FAILED, "check the state directory (space, permissions)",
+				     "journal write failed: %s", strerror(-r));
 	for (i = 0; d->j->plan && i < d->j->plan->n_devices; i++) {
 		const char *dev = d->j->plan->devices[i];
 
-		r = d->be->ops->release(d->be, dev);
+		r = d->be->ops->release(d->be, dev, flags);
+		if (r == -EXDEV)
+			return handback_refused(d, dev);
 		/*
 		 * -ENOENT: nothing adopted left for it (refused, or released
 		 * already, e.g. by a finish that crashed before its commit):
@@ -376,7 +444,9 @@ static Skhopb__Response *op_finish(struct skhod *d)
 		d->be->err[0] = 0;
 		skhod_crashpoint("finish.released");
 	}
-	r = skhod_transition(d, SKHOD_FINISHED, "streams released to the driver");
+	r = skhod_transition(d, SKHOD_FINISHED, "%s", f->replace ?
+			     "streams released to the driver (--replace: its domain replaces the adopted translation)" :
+			     "streams handed back hitless (the new domain translates the same)");
 	if (r)
 		return skhod_respond(d, SKHOD_RC_FAILED, "check the state directory (space, permissions)",
 			       "journal write failed: %s", strerror(-r));
@@ -442,7 +512,7 @@ Skhopb__Response *skhod_handle(void *arg, struct skhod_ctl_conn *c,
 		r = op_history(d, req->history);
 		break;
 	case SKHOPB__REQUEST__OP_FINISH:
-		r = op_finish(d);
+		r = op_finish(d, req->finish);
 		break;
 	default:
 		r = skhod_respond(d, SKHOD_RC_BAD_REQUEST, "use smmu-khoctl of the same version",

@@ -12,6 +12,25 @@
 #include "pbutil.h"
 #include "skho_handover.h"
 
+/* STATUS fields of the second revision: the last RELEASE, the table pages it gave back. */
+static int kernel_status_handback(Skhopb__KernelStatus *k, const struct smmu_kho_status *st)
+{
+	char why[sizeof(st->release_why) + 1];
+
+	memcpy(why, st->release_why, sizeof(st->release_why));
+	why[sizeof(st->release_why)] = 0;
+	k->release_error = st->release_error;
+	k->nr_released_hitless = st->nr_released_hitless;
+	k->release_ns = st->release_ns;
+	k->out_preserved_pages = st->out_preserved_pages;
+	k->in_adopted_pages = st->in_adopted_pages;
+	k->in_kept_pages = st->in_kept_pages;
+	k->in_freed_pages = st->in_freed_pages;
+	k->nr_asids_freed = st->nr_asids_freed;
+	k->nr_vmids_freed = st->nr_vmids_freed;
+	return skhod_pb_setstr(&k->release_why, why);
+}
+
 /* STATUS fields of the first revision: why refused, quarantined, dropped. */
 static int kernel_status_ext(Skhopb__KernelStatus *k, const struct smmu_kho_status *st)
 {
@@ -25,6 +44,8 @@ static int kernel_status_ext(Skhopb__KernelStatus *k, const struct smmu_kho_stat
 	k->out_error = st->out_error;
 	k->nr_quarantined = st->nr_quarantined;
 	k->nr_dropped = st->nr_dropped;
+	if (kernel_status_handback(k, st))
+		return -ENOMEM;
 	if (skhod_pb_setstr(&k->in_why, in_why) || skhod_pb_setstr(&k->out_why, out_why) ||
 	    skhod_pb_setstr(&k->in_error_name, st->in_error ? skho_strerror(st->in_error) : ""))
 		return -ENOMEM;
@@ -62,6 +83,8 @@ static Skhopb__Status *build_status(struct skhod *d)
 		goto fail;
 	if (j->verification && !(s->verification = skhod_pb_dup(j->verification)))
 		goto fail;
+	if (j->handback && !(s->handback = skhod_pb_dup(j->handback)))
+		goto fail;
 	r = d->be->ops->status(d->be, &st);
 	if (r) {
 		if (skhod_pb_setstr(&k->error, skhod_be_err(d, r)))
@@ -90,6 +113,16 @@ fail:
 	return NULL;
 }
 
+/* The state's next step, or, after a refused hitless finish, how to end the update. */
+static const char *state_hint(const Skhopb__Journal *j)
+{
+	if ((j->state == SKHOD_VERIFIED || j->state == SKHOD_FAILED) && j->handback &&
+	    j->handback->refused_device[0])
+		return "finish was refused, not hitless (see hand-back): make the owner map the same IOVAs and "
+		       "retry `smmu-khoctl finish`, or `smmu-khoctl finish --replace` if its driver re-initialised the device";
+	return skhod_state_hint(j->state);
+}
+
 Skhopb__Response *skhod_respond(struct skhod *d, int code, const char *hint,
 				const char *fmt, ...)
 {
@@ -102,7 +135,7 @@ Skhopb__Response *skhod_respond(struct skhod *d, int code, const char *hint,
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
 	}
-	r = skhod_ctl_error(code, hint ? hint : skhod_state_hint(d->j->state), "%s", msg);
+	r = skhod_ctl_error(code, hint ? hint : state_hint(d->j), "%s", msg);
 	if (!r)
 		return NULL;
 	r->status = build_status(d);

@@ -75,7 +75,7 @@ const char *skhod_state_hint(int state)
 	case SKHOD_FINISHED:
 		return "nothing to do; `smmu-khoctl arm` starts the next update";
 	case SKHOD_FAILED:
-		return "read the reason; failed streams have abort STEs: rebind their drivers, then `smmu-khoctl finish`";
+		return "read the reason; failed streams have abort STEs: rebind their drivers, then `smmu-khoctl finish --replace`";
 	case SKHOD_ABORTED:
 		return "nothing is preserved; `smmu-khoctl arm` starts again";
 	case SKHOD_NEEDS_ATTENTION:

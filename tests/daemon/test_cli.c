@@ -91,6 +91,32 @@ out:
 	dt_cleanup(&e);
 }
 
+static void status_output_matches_golden_for_a_refused_hand_back(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	KASSERT(t, !dt_start(&e, NULL, NULL));
+	dt_arm(&e, &o);
+	dt_out_free(&o);
+	if (update_jump_restart(t, &e))
+		goto out;
+	dt_write(&e, "faults", "not-hitless 0000:00:03.0 SID 0x18 IOVA 0x10001000: "
+		 "new domain maps PA 0x41235000, adopted 0x40005000\n");
+	/* exit 10: not hitless, the reason on stderr; status stays 0 (VERIFIED, nothing lost) */
+	dt_ctl(&e, &o, "finish", NULL);
+	KEXPECT_EQ(t, o.code, 10);
+	dt_golden(t, "finish-not-hitless.txt", o.err ? o.err : "");
+	dt_out_free(&o);
+	golden_ctl(t, &e, "status-not-hitless.txt", 0, "status", NULL);
+	golden_ctl(t, &e, "status-not-hitless.json", 0, "status", "--json");
+	golden_ctl(t, &e, "finish-replace.txt", 0, "finish", "--replace");
+	golden_ctl(t, &e, "status-finished-replace.txt", 0, "status", NULL);
+out:
+	dt_cleanup(&e);
+}
+
 static void status_output_matches_golden_after_abort(struct ktest *t)
 {
 	struct dt_env e;
@@ -319,6 +345,7 @@ static void config_file_drives_update_and_rejects_unknown_keys(struct ktest *t)
 KTEST_MAIN("daemon_cli",
 	   KTEST_CASE(status_output_matches_golden_through_a_good_update),
 	   KTEST_CASE(status_output_matches_golden_for_a_lost_stream),
+	   KTEST_CASE(status_output_matches_golden_for_a_refused_hand_back),
 	   KTEST_CASE(status_output_matches_golden_after_abort),
 	   KTEST_CASE(usage_errors_exit_2_without_a_daemon),
 	   KTEST_CASE(unreachable_daemon_exits_3_and_says_how_to_start_it),

@@ -430,12 +430,12 @@ static void fake_release_returns_the_modules_errno(struct ktest *t)
 	dt_kill9(&e);
 	snprintf(spec, sizeof(spec), "fake:%s", e.fake);
 	KASSERT(t, !skhod_backend_open(spec, &be));
-	KEXPECT_EQ(t, be->ops->release(be, DT_DEV_A), 0);	/* adopted: released */
-	KEXPECT_EQ(t, be->ops->release(be, DT_DEV_A), -ENOENT);	/* nothing adopted left */
-	KEXPECT_EQ(t, be->ops->release(be, DT_DEV_B), 0);
+	KEXPECT_EQ(t, be->ops->release(be, DT_DEV_A, 0), 0);	/* adopted: released */
+	KEXPECT_EQ(t, be->ops->release(be, DT_DEV_A, 0), -ENOENT);	/* nothing adopted left */
+	KEXPECT_EQ(t, be->ops->release(be, DT_DEV_B, 0), 0);
 	KEXPECT_EQ(t, dt_kernel(&e, "in_state"), SMMU_KHO_RELEASED);	/* all released */
-	KEXPECT_EQ(t, be->ops->release(be, DT_DEV_B), -ENOENT);	/* the module says so too */
-	KEXPECT_EQ(t, be->ops->release(be, "0000:00:1f.0"), -ENODEV);	/* no such device */
+	KEXPECT_EQ(t, be->ops->release(be, DT_DEV_B, 0), -ENOENT);	/* the module says so too */
+	KEXPECT_EQ(t, be->ops->release(be, "0000:00:1f.0", 0), -ENODEV);	/* no such device */
 	be->ops->destroy(be);
 	dt_cleanup(&e);
 }

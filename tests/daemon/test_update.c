@@ -253,6 +253,147 @@ out:
 	dt_cleanup(&e);
 }
 
+/* The refusal the fake kernel gives DT_DEV_B's hitless RELEASE (the not-hitless knob). */
+#define NOT_HITLESS_WHY "SID 0x18 IOVA 0x10001000: new domain maps PA 0x41235000, adopted 0x40005000"
+
+/* `finish [opt]` must exit @want; the journal after it (NULL: unreadable, reported). */
+static Skhopb__Journal *finish_journal(struct ktest *t, struct dt_env *e, const char *opt, int want)
+{
+	Skhopb__Journal *j;
+	struct dt_out o;
+	char why[200];
+
+	dt_ctl(e, &o, "finish", opt, NULL);
+	KEXPECT(t, o.code == want, "finish %s: exit %d, want %d: %s", opt ? opt : "", o.code, want,
+		o.err);
+	dt_out_free(&o);
+	j = dt_journal(e, why, sizeof(why));
+	if (!j)
+		ktest_fail(t, __FILE__, __LINE__, "journal: %s", why);
+	return j;
+}
+
+static void hitless_finish_releases_and_counts_the_pages_given_back(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+	Skhopb__Journal *j;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	if (jump_and_restart(t, &e) || !(j = finish_journal(t, &e, NULL, 0)))
+		goto out;
+	KEXPECT_EQ(t, j->state, SKHOD_FINISHED);
+	/* the journal says which hand-back was asked: the checked one */
+	KEXPECT(t, j->handback && !j->handback->replace && !j->handback->refused_device[0],
+		"handback %p", (void *)j->handback);
+	skhod_pb_free(j);
+	dt_ctl(&e, &o, "status", "--json", NULL);
+	/* 3 streams moved by the hitless sequence; DT_PCI_DEFAULT's 3 x 5
+	 * table pages freed of 4 + 15 adopted, one ASID each */
+	KEXPECT(t, dt_json_is(o.out, "kernel.nr_released_hitless", "3") &&
+		dt_json_is(o.out, "kernel.in_adopted_pages", "19") &&
+		dt_json_is(o.out, "kernel.in_freed_pages", "15") &&
+		dt_json_is(o.out, "kernel.in_kept_pages", "4") &&
+		dt_json_is(o.out, "kernel.nr_asids_freed", "3") &&
+		dt_json_is(o.out, "handback.replace", "false"), "%s", o.out);
+	dt_out_free(&o);
+	dt_ctl(&e, &o, "status", NULL);
+	KEXPECT(t, HAS(o.out, "release:      3 stream(s) released, 3 hitless") &&
+		HAS(o.out, "19 handed over: 4 kept, 15 freed; 3 ASID(s), 0 VMID(s) freed"), "%s", o.out);
+	dt_out_free(&o);
+out:
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
+static void not_hitless_finish_is_refused_naming_the_iova_and_can_be_retried(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+	Skhopb__Journal *j;
+	char why[200];
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	if (jump_and_restart(t, &e))
+		goto out;
+	dt_write(&e, "faults", "not-hitless " DT_DEV_B " " NOT_HITLESS_WHY "\n");
+	dt_ctl(&e, &o, "finish", NULL);
+	KEXPECT_EQ(t, o.code, 10);	/* EX_NOT_HITLESS */
+	KEXPECT(t, HAS(o.err, "RELEASE " DT_DEV_B " refused, not hitless: " NOT_HITLESS_WHY) &&
+		HAS(o.err, "stays on the adopted translation") && HAS(o.err, "finish --replace"),
+		"%s", o.err);
+	dt_out_free(&o);
+	/* still VERIFIED, the refusal journaled; DT_DEV_A went back, DT_DEV_B did not */
+	j = dt_journal(&e, why, sizeof(why));
+	KASSERT(t, j, "%s", why);
+	KEXPECT_EQ(t, j->state, SKHOD_VERIFIED);
+	KEXPECT(t, j->handback && !strcmp(j->handback->refused_device, DT_DEV_B) &&
+		!strcmp(j->handback->why, NOT_HITLESS_WHY), "handback");
+	skhod_pb_free(j);
+	KEXPECT_EQ(t, dt_kernel(&e, "in_state"), SMMU_KHO_ADOPTED);
+	dt_ctl(&e, &o, "status", NULL);
+	KEXPECT_EQ(t, o.code, 0);	/* VERIFIED is healthy: nothing was lost */
+	KEXPECT(t, HAS(o.out, "REFUSED for " DT_DEV_B ", not hitless: " NOT_HITLESS_WHY) &&
+		HAS(o.out, "last RELEASE failed: not hitless (EXDEV): " NOT_HITLESS_WHY) &&
+		HAS(o.out, "retry `smmu-khoctl finish`, or `smmu-khoctl finish --replace`"),
+		"%s", o.out);
+	dt_out_free(&o);
+	dt_ctl(&e, &o, "status", "--json", NULL);
+	KEXPECT(t, dt_json_is(o.out, "handback.refused", "true") &&
+		dt_json_is(o.out, "handback.refused_device", "\"" DT_DEV_B "\"") &&
+		dt_json_is(o.out, "kernel.release_error", "-18") &&
+		dt_json_is(o.out, "kernel.release_why", "\"" NOT_HITLESS_WHY "\""), "%s", o.out);
+	dt_out_free(&o);
+	/* the owner fixed its mapping: the retry is hitless and ends the update */
+	dt_write(&e, "faults", "");
+	j = finish_journal(t, &e, NULL, 0);
+	if (!j)
+		goto out;
+	KEXPECT_EQ(t, j->state, SKHOD_FINISHED);
+	KEXPECT(t, j->handback && !j->handback->refused_device[0] && !j->handback->why[0],
+		"the refusal must be cleared by the successful retry");
+	skhod_pb_free(j);
+	KEXPECT_EQ(t, dt_kernel(&e, "in_state"), SMMU_KHO_RELEASED);
+out:
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
+static void finish_replace_hands_back_without_the_check(struct ktest *t)
+{
+	struct dt_env e;
+	struct dt_out o;
+	Skhopb__Journal *j;
+
+	KASSERT(t, !dt_setup(&e, NULL));
+	if (jump_and_restart(t, &e))
+		goto out;
+	dt_write(&e, "faults", "not-hitless " DT_DEV_B " " NOT_HITLESS_WHY "\n");
+	j = finish_journal(t, &e, "--replace", 0);
+	if (!j)
+		goto out;
+	KEXPECT_EQ(t, dt_kernel(&e, "in_state"), SMMU_KHO_RELEASED);
+	KEXPECT_EQ(t, j->state, SKHOD_FINISHED);
+	KEXPECT(t, j->handback && j->handback->replace, "the journal must say --replace");
+	skhod_pb_free(j);
+	dt_ctl(&e, &o, "status", "--json", NULL);
+	/* the ordinary STE update: no stream counted hitless, the pages still freed */
+	KEXPECT(t, dt_json_is(o.out, "kernel.nr_released_hitless", "0") &&
+		dt_json_is(o.out, "kernel.in_freed_pages", "15") &&
+		dt_json_is(o.out, "handback.replace", "true"), "%s", o.out);
+	dt_out_free(&o);
+	dt_ctl(&e, &o, "history", NULL);
+	KEXPECT(t, HAS(o.out, "  finish --replace\n") &&
+		HAS(o.out, "FINISHED   streams released to the driver (--replace"), "%s", o.out);
+	dt_out_free(&o);
+out:
+	if (t->failed)
+		dt_dump_log(&e);
+	dt_cleanup(&e);
+}
+
 static void abort_before_jump_leaves_nothing_preserved(struct ktest *t)
 {
 	struct dt_env e;
@@ -566,6 +707,9 @@ KTEST_MAIN("daemon_update",
 	   KTEST_CASE(smmu_events_fail_the_stream),
 	   KTEST_CASE(cold_boot_without_handover_fails),
 	   KTEST_CASE(finish_releases_streams_and_next_arm_archives),
+	   KTEST_CASE(hitless_finish_releases_and_counts_the_pages_given_back),
+	   KTEST_CASE(not_hitless_finish_is_refused_naming_the_iova_and_can_be_retried),
+	   KTEST_CASE(finish_replace_hands_back_without_the_check),
 	   KTEST_CASE(abort_before_jump_leaves_nothing_preserved),
 	   KTEST_CASE(abort_after_jump_is_refused_with_wrong_state),
 	   KTEST_CASE(failed_preserve_rolls_back_to_armed),

@@ -810,6 +810,11 @@ class Checks:
                       _ms(b['freeze_ns'], 1e6), _ms(b['shutdown_us'], 1e3),
                       _ms(b['smmu_probe_us'], 1e3), _ms(b['adopt_ns'], 1e6), b['streams'],
                       '-' if b['fdt_len'] is None else b['fdt_len']))
+            if b['blackout_us'] is not None and b['devices'] is not None:
+                print('INFO\tupdate %d: hand-back of %s device(s) %s ms (ioctl wall), %s ms '
+                      '(STATUS.release_ns summed); device blackout %.1f ms (longest)' % (
+                          b['update'], b['devices'], _ms(b['release_wall_ns'], 1e6),
+                          _ms(b['release_ns'], 1e6), b['blackout_us'] / 1e3))
             print('BENCH\t' + json.dumps(b, sort_keys=True))
 
     def bench_rows(self):
@@ -836,8 +841,19 @@ class Checks:
             pre = bool(self.a.preserve)
             # A stock run froze only to capture digests, then aborted: it
             # hands nothing over, so its freeze is not a cost of the kexec.
+            hb = self.g.datum(u + 1, 'handback_total') or {}
+            # Each preserved device's blackout across the jump (QEMU trace
+            # timestamps): the longest of them.
+            sids = [int(kv['dev'], 16) for k, kind, kv in self.g.data
+                    if k == u + 1 and kind == 'jump' and int(kv['dev'], 16) != PROBE]
+            gaps = [g for g in (self.t.blackout(sid, u + 1) for sid in sids) if g is not None]
             rows.append({
                 'scenario': self.a.scenario, 'update': u, 'preserve': pre,
+                'devices': int(hb['devices']) if 'devices' in hb else None,
+                'hitless': hb.get('hitless_asked') == '1',
+                'release_ns': int(hb['release_ns']) if 'release_ns' in hb else None,
+                'release_wall_ns': int(hb['wall_ns']) if 'wall_ns' in hb else None,
+                'blackout_us': max(gaps) * 1e6 if gaps and len(gaps) == len(sids) else None,
                 'streams': int(out.get('streams', 0)) if pre else 0,
                 'freeze_ns': int(out['freeze_ns']) if pre and 'freeze_ns' in out else None,
                 'fdt_len': int(out['fdt_len']) if pre and 'fdt_len' in out else None,
@@ -965,6 +981,7 @@ def bench_report(path):
                   ovh(at1024[0], b_k2i), ovh(at1024[1], b_r2i),
                   '-' if at1024[2] is None else ovh(b_k2i + at1024[2], b_k2i),
                   f(at1024[2]), min(k), max(k), (max(k) - min(k)) * 100.0 / b_k2i))
+    handback_report(rows, med, f)
     print('freeze: FREEZE ioctl (STATUS.freeze_ns; the reboot notifier re-takes the snapshot '
           'before notif>init starts: counted in est and reboot() figures); shutdn: kernel U printk time from the in-jump DMA '
           '(reboot notifiers done) to "Starting new kernel"; probe: kernel U+1 printk span of '
@@ -974,6 +991,39 @@ def bench_report(path):
           'est: (freeze + shutdn and probe above base) / base notif>init; preservd, FDT/st: '
           'of the outgoing snapshot.')
     return 0
+
+
+def handback_report(rows, med, f):
+    """The hand-back rows: scenarios that handed their devices back hitlessly,
+    after the stock baseline's blackout (its DMA during the jump is lost)."""
+    hb = [(name, rs) for name, rs in sorted(rows.items(), key=lambda kv: kv[1][0].get('devices') or 0)
+          if rs[0].get('hitless')]
+    if not hb:
+        return
+    hb = [(name, rs) for name, rs in rows.items() if not rs[0]['preserve']][:1] + hb
+    fmt = '%-22s %4s %2s %17s %9s %10s %12s %11s'
+    hdr = fmt % ('hand-back scenario', 'devs', 'n', 'release [min-max]', 'rel.wall', 'blackout',
+                 'rel/blackout', 'blk/n>init')
+    print('hand-back (RELEASE without REPLACE, hitless) and the device blackout across the jump, '
+          'medians of n runs')
+    print(hdr)
+    print('-' * len(hdr))
+    for name, rs in hb:
+        rel, wall = med(rs, 'release_ns', 1e6), med(rs, 'release_wall_ns', 1e6)
+        blk, k2i = med(rs, 'blackout_us', 1e3), med(rs, 'kexec_to_init_us', 1e3)
+        rv = [r['release_ns'] / 1e6 for r in rs if r.get('release_ns') is not None]
+        print(fmt % (name[:22], f(rs[0].get('devices'), '%d'), len(rs),
+                     '%.2f [%.1f-%.1f]' % (rel, min(rv), max(rv)) if rv else '-',
+                     f(wall, '%.3f'), f(blk, '%.0f'),
+                     f(wall / blk * 100 if wall is not None and blk else None, '%.3f%%'),
+                     f(blk / k2i if blk is not None and k2i else None, '%.2fx')))
+    print('release: STATUS.release_ns summed over the devices (ms); rel.wall: the RELEASE '
+          'ioctls\' wall time in the guest (ms, CLOCK_MONOTONIC); blackout: per device, the '
+          'gap between its last completed DMA before the jump and its first after (QEMU '
+          'trace timestamps, host clock; ms), the longest device; rel/blackout: the '
+          'hand-back\'s share of it; blk/n>init: blackout over notifier->init (guest clock); '
+          'stock: no hand-back, its DMA during the jump is lost, so its gap starts at its '
+          'last round trip before the jump.')
 
 
 # ---- self-test: the checks fail on doctored evidence -------------------------
@@ -1208,11 +1258,27 @@ def self_test():
             print('%s doctored (%s): %s fails: %s' % ('FAIL' if ok else 'ok  ', what, name,
                                                      detail))
             bad += ok
+        # vm-bench's blackout: timestamped trace lines give the gap across
+        # kernel 2's LOADED mark; without -msg timestamp=on there is none.
+        p = os.path.join(tmp, 'stamped')
+        lines = ['7@100.000000:smmuv3_translate_success smmuv3-iommu-memory-region-16-0 '
+                 'sid=0x10 iova=0xff00000 translated=0x40000000 perm=0x3 stage=2',
+                 '7@101.250000:pci_cfg_write edu 00:02.0 @0xfc <- 0x5e000201 len 4',
+                 '7@102.500000:smmuv3_translate_success smmuv3-iommu-memory-region-16-0 '
+                 'sid=0x10 iova=0xff00800 translated=0x40000800 perm=0x3 stage=2']
+        for stamped, want in ((True, 2.5), (False, None)):
+            with open(p, 'w') as f:
+                f.write('\n'.join(ln if stamped else ln.partition(':')[2] for ln in lines))
+            got = Trace(p).blackout(DUT, 2)
+            ok = got == want if want is None else got is not None and abs(got - want) < 1e-6
+            print('%s blackout from %s trace: %s (want %s)' % ('ok  ' if ok else 'FAIL',
+                  'a timestamped' if stamped else 'an unstamped', got, want))
+            bad += not ok
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    n = len(checks) + len(cases)
+    n = len(checks) + len(cases) + 2
     print('self-test: %d/%d as expected (%d checks pass on good evidence, %d doctored cases '
-          'fail)' % (n - bad, n, len(checks), len(cases)))
+          'fail, 2 blackout parses)' % (n - bad, n, len(checks), len(cases)))
     return 1 if bad else 0
 
 

@@ -11,8 +11,11 @@ VM_SCENARIOS ?= stock-s1-x3 stock-s2 stock-s1-noncoh \
 		preserve-s1-x3-keep preserve-s1-b1024
 # vm-bench: one-update runs of each VM_BENCH_SCENARIOS entry, VM_BENCH_RUNS
 # times; prints freeze / adopt / kexec-to-init medians against the stock
-# baseline, FDT and preserved bytes.  Never asserts on time.
-VM_BENCH_SCENARIOS ?= stock-s1 preserve-s1-b1 preserve-s1-b64 preserve-s1-b1024
+# baseline, FDT and preserved bytes, and for the -hb rows the hitless
+# hand-back's time and the device blackout across the jump at 1 and 8 edu
+# devices.  Never asserts on time.
+VM_BENCH_SCENARIOS ?= stock-s1 preserve-s1-b1 preserve-s1-b64 preserve-s1-b1024 \
+		      preserve-s2-hb preserve-s2-d8-hb
 VM_BENCH_RUNS ?= 3
 CHECK_TARGETS += vm-check
 .PHONY: vm-deps vm-check vm-bench

@@ -17,7 +17,7 @@
 # shows that its witness and trace checks fail on doctored evidence.
 #
 # Usage: tests/vm/vmtest.sh [-s SCENARIO]... [--bench]
-#   SCENARIO = MODE-sSTAGE[-noncoh][-xN][-keep][-bB]
+#   SCENARIO = MODE-sSTAGE[-noncoh][-xN][-keep][-bB][-dD][-hb]
 #     MODE   stock: nothing is preserved (the negative control: what stock
 #            7.3 does to DMA across kexec; smmu_kho.ko freezes 00:02.0 to
 #            capture its digests, then aborts); preserve: smmu_kho.ko
@@ -30,14 +30,22 @@
 #            2..N re-preserve kernel 1's translation and buffer
 #     bB     (preserve, x1) insmod smmu_kho.ko bench_streams=B: B streams
 #            preserved (00:02.0's and B-1 copies of its STE at SID 0x1000..)
+#     dD     (preserve, x1, D <= 8) D edu devices preserved: 00:02.0 and D-1
+#            more QEMU edu devices at 00:04.0.. (their own streams)
+#     hb     (preserve, s2, x1) hitless hand-back: in the next kernel each
+#            preserved device's edu_dma maps the inherited buffer at its old
+#            IOVA in its own new stage-2 domain, and RELEASE goes without
+#            REPLACE (must be hitless; timed)
 #   Without -s: one scenario from SKHO_PRESERVE=0|1, SKHO_STAGE=1|2,
 #   SKHO_NONCOHERENT=0|1, SKHO_REPEAT=N.
 #   --bench: run each scenario (default: stock-s1 as the baseline,
-#   preserve-s1-b1, -b64, -b1024) SKHO_BENCH_RUNS times (default 3,
+#   preserve-s1-b1, -b64, -b1024, preserve-s2-hb, -d8-hb) SKHO_BENCH_RUNS times (default 3,
 #   round robin) and
 #   print freeze, adopt and kexec-to-init times (guest clock), FDT and
-#   preserved bytes as a table of medians; failed checks are listed, no
-#   KTAP, no time is asserted.
+#   preserved bytes as a table of medians, and for -hb scenarios the
+#   hand-back time and each device's DMA blackout across the jump (QEMU
+#   trace timestamps: QEMU runs with -msg timestamp=on); failed checks are
+#   listed, no KTAP, no time is asserted.
 # Environment: SKHO_KEEP_LOGS=1 keeps serial and trace logs of passing runs;
 #   SKHO_KDIR=<dir> uses an already built kernel tree instead of building;
 #   SKHO_VM_OUT=<dir> build/log directory (default build/vm);
@@ -68,7 +76,8 @@ while [ $# -gt 0 ]; do
 done
 if [ ${#scenarios[@]} -eq 0 ]; then
 	if [ $bench = 1 ]; then
-		scenarios=(stock-s1 preserve-s1-b1 preserve-s1-b64 preserve-s1-b1024)
+		scenarios=(stock-s1 preserve-s1-b1 preserve-s1-b64 preserve-s1-b1024
+			   preserve-s2-hb preserve-s2-d8-hb)
 	else
 		s=$([ "${SKHO_PRESERVE:-0}" = 1 ] && echo preserve || echo stock)-s${SKHO_STAGE:-1}
 		[ "${SKHO_NONCOHERENT:-0}" = 1 ] && s+=-noncoh
@@ -86,7 +95,7 @@ wwin=${SKHO_WITNESS_S:-3}
 # run_scenario's command line, an analyze.py option, and checks in its plan.
 parse() {
 	local tok
-	S_MODE=stock S_STAGE=1 S_NONCOH=0 S_N=1 S_KEEP=0 S_BENCH=0
+	S_MODE=stock S_STAGE=1 S_NONCOH=0 S_N=1 S_KEEP=0 S_BENCH=0 S_DEVS=1 S_HB=0
 	for tok in ${1//-/ }; do
 		case $tok in
 		stock|preserve) S_MODE=$tok ;;
@@ -96,6 +105,8 @@ parse() {
 		x[1-9]|x[1-9][0-9]) S_N=${tok#x} ;;
 		keep) S_KEEP=1 ;;
 		b[1-9]|b[1-9][0-9]|b[1-9][0-9][0-9]|b[1-9][0-9][0-9][0-9]) S_BENCH=${tok#b} ;;
+		d[1-8]) S_DEVS=${tok#d} ;;
+		hb) S_HB=1 ;;
 		*) return 1 ;;
 		esac
 	done
@@ -107,11 +118,20 @@ parse() {
 	fi
 	[ $S_BENCH = 0 ] || [ "$S_N" = 1 ] || return 1
 	[ $S_KEEP = 0 ] || [ "$S_N" -gt 1 ] || return 1
+	# dD and hb: one update of preserved devices, no keep or copies; hb
+	# maps the inherited buffer in a driver-managed stage-2 domain.
+	if [ $S_DEVS != 1 ] || [ $S_HB = 1 ]; then
+		[ $S_MODE = preserve ] && [ "$S_N" = 1 ] && [ $S_KEEP = 0 ] && [ $S_BENCH = 0 ] ||
+			return 1
+	fi
+	[ $S_HB = 0 ] || [ $S_STAGE = 2 ] || return 1
 	S_NAME=$S_MODE-s$S_STAGE
 	[ $S_NONCOH = 1 ] && S_NAME+=-noncoh
 	[ "$S_N" -gt 1 ] && S_NAME+=-x$S_N
 	[ $S_KEEP = 1 ] && S_NAME+=-keep
 	[ $S_BENCH = 0 ] || S_NAME+=-b$S_BENCH
+	[ $S_DEVS = 1 ] || S_NAME+=-d$S_DEVS
+	[ $S_HB = 0 ] || S_NAME+=-hb
 	return 0
 }
 need_noncoh=0
@@ -175,7 +195,7 @@ fi
 # run_scenario SPEC [RUN]: one QEMU boot chain; RUN numbers repeated bench runs.
 run_scenario() {
 	local spec=$1 run=${2:-} serial trace qout tmo append failed=0
-	local qmp wdir wpid wit=0
+	local qmp wdir wpid wit=0 extra=() d
 	parse "$spec"
 	local tag=vm.$S_NAME base=$logs/$S_NAME${run:+.r$run}
 	if [ $S_NONCOH = 1 ] && [ $need_noncoh != 1 ]; then
@@ -186,13 +206,21 @@ run_scenario() {
 	# update and would distort the timings); in stock runs it must find
 	# 00:02.0's frozen STE gone after the jump (its negative control).
 	[ $bench = 0 ] && wit=$wwin
-	tmo=${SKHO_VM_TIMEOUT:-$((60 + 30 * S_N + S_BENCH / 32 + 2 * wit * S_N))}
+	tmo=${SKHO_VM_TIMEOUT:-$((60 + 30 * S_N + S_BENCH / 32 + 2 * wit * S_N + 10 * S_DEVS))}
 	append="console=ttyAMA0 kho=on liveupdate=on retain_initrd printk.devkmsg=on printk.time=1"
 	append+=" panic=-1"
 	append+=" skho.k=1 skho.n=$S_N skho.stage=$S_STAGE skho.noncoh=$S_NONCOH"
 	[ $S_MODE = preserve ] && append+=" skho.preserve=1"
 	[ $S_KEEP = 1 ] && append+=" skho.keep=1"
 	[ $S_BENCH = 0 ] || append+=" skho.bench=$S_BENCH"
+	[ $S_DEVS = 1 ] || append+=" skho.devs=$S_DEVS"
+	[ $S_HB = 0 ] || append+=" skho.handback=1"
+	# dD: the extra edu devices, at 00:04.0.. (00:03.0 is the probe)
+	for ((d = 1; d < S_DEVS; d++)); do
+		extra+=(-device "edu,addr=$(printf '%02x' $((d + 3))).0")
+	done
+	# vm-bench: trace lines carry the host time (the device's blackout)
+	[ $bench = 0 ] || extra+=(-msg timestamp=on)
 	[ $wit = 0 ] || append+=" skho.witness=$wit"
 	local dtb=()
 	[ $S_NONCOH = 1 ] && dtb=(-dtb "$out/virt-noncoh.dtb")
@@ -208,7 +236,7 @@ run_scenario() {
 		wpid=$!
 	fi
 	qemu_run "$S_NAME" "$tmo" "$qout" "${QEMU[@]}" -kernel "$image" -initrd "$out/initrd.gz" \
-		"${dtb[@]}" -append "$append" -serial "file:$serial" \
+		"${dtb[@]}" "${extra[@]}" -append "$append" -serial "file:$serial" \
 		-qmp "unix:$qmp,server=on,wait=off" \
 		-trace 'smmuv3_*' -trace pci_cfg_write -D "$trace" -d guest_errors
 	if [ -n "$wpid" ]; then

@@ -18,6 +18,8 @@ HALF = 2048                      # the jump DMA covers [0,2K), the raw one [2K,4
 PAGE_MASK = ~0xfff
 
 RE_MARK = re.compile(r'^pci_cfg_write edu (\w\w):(\w\w)\.(\w) @0xfc <- 0x([0-9a-f]+)')
+# QEMU -msg timestamp=on prefixes each trace line with "PID@SECONDS.MICROS:"
+RE_STAMP = re.compile(r'^\d+@(\d+)\.(\d{6}):')
 
 
 # The SMMU events other checkers (tests/vm/vmm/vmm_check.py) match
@@ -61,11 +63,16 @@ class Trace:
         self.ev = []        # (kind, fields...)
         self.line = []      # line number (0-based) of each event in the file
         self.marks = {}     # (sid, kernel, event) -> index of the first such mark
+        self.time = []      # host seconds of each event (QEMU -msg timestamp=on), or None
         with open(path, errors='replace') as f:
             for n, line in enumerate(f):
                 before = len(self.ev)
-                self._parse(line.rstrip('\n'))
+                line = line.rstrip('\n')
+                m = RE_STAMP.match(line)
+                self._parse(line[m.end():] if m else line)
                 self.line += [n] * (len(self.ev) - before)
+                self.time += [int(m.group(1)) + int(m.group(2)) / 1e6 if m else None] * (
+                    len(self.ev) - before)
 
     def _parse(self, line):
         m = RE_MARK.match(line)
@@ -102,15 +109,33 @@ class Trace:
         """A copy without the events drop(event) is true for, marks
         re-indexed: the trace a negative control judges."""
         t = Trace.__new__(Trace)
-        t.ev, t.line, t.marks = [], [], {}
-        for e, n in zip(self.ev, self.line):
+        t.ev, t.line, t.marks, t.time = [], [], {}, []
+        for e, n, s in zip(self.ev, self.line, self.time):
             if drop(e):
                 continue
             if e[0] == 'mark':
                 t.marks.setdefault(e[1:], len(t.ev))
             t.ev.append(e)
             t.line.append(n)
+            t.time.append(s)
         return t
+
+    def blackout(self, sid, k):
+        """Seconds between the last DMA StreamID @sid completed before
+        edu_dma.ko loaded in kernel @k (its LOADED mark) and the first one
+        after: the gap the device saw across the jump into kernel k (a
+        completed DMA is a translate_success; the engine writes right
+        after).  None without both DMAs or without timestamps."""
+        at = self.marks.get((sid, k, MARK_LOADED))
+        if at is None:
+            return None
+        last = next((i for i in range(at - 1, -1, -1)
+                     if self.ev[i][0] == 'ts' and self.ev[i][1] == sid), None)
+        first = next((i for i in range(at, len(self.ev))
+                      if self.ev[i][0] == 'ts' and self.ev[i][1] == sid), None)
+        if last is None or first is None or None in (self.time[last], self.time[first]):
+            return None
+        return self.time[first] - self.time[last]
 
     def next_kind(self, start, kind):
         for i in range(start, len(self.ev)):

@@ -52,6 +52,10 @@
  *               ste-unreadable <sid>     -- STREAMS.ste_live = 0
  *               fail quarantine          -- QUARANTINE returns EIO
  *               freeze-outside <why...>  -- FREEZE: EADDRNOTAVAIL, STATUS.out_why
+ *             the hand-back:
+ *               not-hitless <dev> <why...> -- RELEASE of <dev> without
+ *                                           SMMU_KHO_RELEASE_REPLACE: EXDEV,
+ *                                           STATUS.release_why = <why>
  *   crash_at  "<point>" [n]: SIGKILL the daemon the n-th (default 1st) time
  *             it reaches crash point <point>; the file is removed first, so
  *             the restarted daemon does not crash again.
@@ -77,6 +81,10 @@
  * core's serializer (skho_snapshot_take), so fdt.out is what the module
  * would write; READ returns its bytes inside the preserved ranges.
  * in-refused: why the handover was refused, after such a jump.
+ *
+ * Table page counts (STATUS, second revision) follow that layout: each
+ * stream owns 5 pages (CD + 4 table levels), each SMMU's stream table
+ * FAKE_STRTAB_PAGES; a released stream's 5 pages and its ASID are freed.
  */
 
 #define MAX_DEVS	64
@@ -85,6 +93,9 @@
 #define FAKE_SMMU_OAS	48
 #define FAKE_STRTAB_PA	0x40000000ull
 #define FAKE_STRTAB_LG2	8	/* linear table, SIDs < 256 */
+#define FAKE_STRTAB_PAGES	4	/* 256 STEs of 64 bytes */
+#define FAKE_STREAM_PAGES	5	/* CD + 4 page-table levels */
+#define FAKE_RELEASE_NS	250000	/* a RELEASE takes 250 us per stream */
 
 struct fake_dev {
 	char name[32];
@@ -132,6 +143,11 @@ struct fake_kernel {
 	bool kexec_loaded;
 	char kexec_kernel[256], kexec_initrd[256], kexec_cmdline[512];
 	uint64_t freeze_ns, adopt_ns;
+	/* the last RELEASE (this boot) */
+	int32_t release_error;
+	uint32_t nr_hitless;
+	uint64_t release_ns;
+	char release_why[128];
 };
 
 struct fake_luo {
@@ -334,6 +350,14 @@ static void load_kernel(struct fake_backend *fb, struct fake_kernel *k)
 			k->freeze_ns = strtoull(v, NULL, 0);
 		else if (!strcmp(line, "adopt_ns"))
 			k->adopt_ns = strtoull(v, NULL, 0);
+		else if (!strcmp(line, "release_error"))
+			k->release_error = (int32_t)strtol(v, NULL, 0);
+		else if (!strcmp(line, "nr_hitless"))
+			k->nr_hitless = (uint32_t)strtoul(v, NULL, 0);
+		else if (!strcmp(line, "release_ns"))
+			k->release_ns = strtoull(v, NULL, 0);
+		else if (!strcmp(line, "release_why"))
+			snprintf(k->release_why, sizeof(k->release_why), "%s", v);
 		else if (!strcmp(line, "selected") && k->nr_selected < MAX_DEVS)
 			snprintf(k->selected[k->nr_selected++], 32, "%s", v);
 	}
@@ -356,6 +380,8 @@ static int save_kernel(struct fake_backend *fb, const struct fake_kernel *k)
 		k->kexec_kernel, k->kexec_initrd, k->kexec_cmdline);
 	fprintf(f, "freeze_ns %" PRIu64 "\nadopt_ns %" PRIu64 "\n", k->freeze_ns,
 		k->adopt_ns);
+	fprintf(f, "release_error %d\nnr_hitless %u\nrelease_ns %" PRIu64 "\nrelease_why %s\n",
+		k->release_error, k->nr_hitless, k->release_ns, k->release_why);
 	for (i = 0; i < k->nr_selected; i++)
 		fprintf(f, "selected %s\n", k->selected[i]);
 	fclose(f);
@@ -624,6 +650,30 @@ static uint32_t count_in_streams(struct fake_backend *fb, uint32_t state)
 }
 
 /* STATUS fields of the first revision: why refused, quarantined streams. */
+/* The hand-back fields of STATUS: the last RELEASE and the table pages (see the top). */
+static void fake_status_pages(struct fake_backend *fb, const struct fake_kernel *k,
+			      struct smmu_kho_status *st)
+{
+	uint32_t released, held;
+
+	st->release_error = k->release_error;
+	st->nr_released_hitless = k->nr_hitless;
+	st->release_ns = k->release_ns;
+	memcpy(st->release_why, k->release_why, sizeof(st->release_why));
+	if (k->out_state == SMMU_KHO_FROZEN)
+		st->out_preserved_pages = FAKE_STRTAB_PAGES +
+					  (uint64_t)FAKE_STREAM_PAGES * count_sel_streams(fb, k);
+	if (k->in_state != SMMU_KHO_ADOPTED && k->in_state != SMMU_KHO_RELEASED)
+		return;
+	released = count_in_streams(fb, SMMU_KHO_STREAM_RELEASED);
+	held = count_in_streams(fb, SMMU_KHO_STREAM_ADOPTED) +
+	       count_in_streams(fb, SMMU_KHO_STREAM_QUARANTINED);
+	st->in_adopted_pages = FAKE_STRTAB_PAGES + (uint64_t)FAKE_STREAM_PAGES * (held + released);
+	st->in_freed_pages = (uint64_t)FAKE_STREAM_PAGES * released;
+	st->in_kept_pages = st->in_adopted_pages - st->in_freed_pages;
+	st->nr_asids_freed = released;	/* one S1 CD, one ASID per stream */
+}
+
 static void fake_status_ext(struct fake_backend *fb, const struct fake_kernel *k,
 			    struct smmu_kho_status *st)
 {
@@ -637,6 +687,7 @@ static void fake_status_ext(struct fake_backend *fb, const struct fake_kernel *k
 	}
 	free(r);
 	pos = 0;
+	fake_status_pages(fb, k, st);
 	if (!k->in_state)
 		return;
 	st->nr_quarantined = count_in_streams(fb, SMMU_KHO_STREAM_QUARANTINED);
@@ -1186,16 +1237,34 @@ static int f_quarantine(struct skhod_backend *be, const char *dev)
 	return r;
 }
 
+/* The not-hitless knob for @dev: the rest of its line, or NULL. */
+static char *not_hitless_fault(struct fake_backend *fb, const char *dev)
+{
+	char *buf = slurp(fb->dirfd, "faults", NULL), *line, *save, *res = NULL;
+	size_t dl = strlen(dev);
+
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line && !res;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, "not-hitless ", 12) && !strncmp(line + 12, dev, dl) &&
+		    line[12 + dl] == ' ')
+			res = strdup(line + 13 + dl);
+	free(buf);
+	return res;
+}
+
 /*
  * As smmu_kho.ko's RELEASE (arm_smmu_kho_release()): -ENODEV for a device
  * that does not exist, -ENOENT when it has no ADOPTED stream (no handover,
- * refused, or released already, also once the kernel reports RELEASED).
+ * refused, or released already, also once the kernel reports RELEASED),
+ * -EXDEV when the hand-back is not hitless (the not-hitless knob) and
+ * @flags lacks SMMU_KHO_RELEASE_REPLACE: nothing changes but
+ * STATUS.release_error/why.
  */
-static int f_release(struct skhod_backend *be, const char *dev)
+static int f_release(struct skhod_backend *be, const char *dev, uint32_t flags)
 {
 	struct fake_backend *fb = FB(be);
 	struct fake_dev devs[MAX_DEVS];
-	char *buf, *line, *save, *nb = NULL;
+	char *buf, *line, *save, *nb = NULL, *why;
 	struct fake_kernel k;
 	uint32_t ndev;
 	size_t nl = 0;
@@ -1208,6 +1277,14 @@ static int f_release(struct skhod_backend *be, const char *dev)
 	load_kernel(fb, &k);
 	if (k.in_state == SMMU_KHO_IDLE)
 		return -ENOENT;		/* nothing was handed over */
+	if (!(flags & SMMU_KHO_RELEASE_REPLACE) && (why = not_hitless_fault(fb, dev))) {
+		k.release_error = -EXDEV;
+		snprintf(k.release_why, sizeof(k.release_why), "%s", why);
+		snprintf(be->err, sizeof(be->err), "RELEASE not hitless: %s", k.release_why);
+		free(why);
+		r = save_kernel(fb, &k);
+		return r ? r : -EXDEV;
+	}
 	buf = slurp(fb->dirfd, "in-streams", NULL);
 	if (!buf)
 		return -ENOENT;
@@ -1240,11 +1317,16 @@ static int f_release(struct skhod_backend *be, const char *dev)
 	}
 	r = put_atomic(fb->dirfd, "in-streams", nb, nl);
 	free(nb);
-	if (!r && !left) {
+	if (r)
+		return r;
+	k.release_error = 0;
+	k.release_why[0] = 0;
+	k.release_ns = (uint64_t)FAKE_RELEASE_NS * (uint32_t)hit;
+	if (!(flags & SMMU_KHO_RELEASE_REPLACE))
+		k.nr_hitless += (uint32_t)hit;
+	if (!left)
 		k.in_state = SMMU_KHO_RELEASED;
-		r = save_kernel(fb, &k);
-	}
-	return r;
+	return save_kernel(fb, &k);
 }
 
 static int f_kexec_load(struct skhod_backend *be, const char *kernel,
@@ -1404,6 +1486,10 @@ static int f_jump(struct skhod_backend *be)
 	unlinkat(fb->dirfd, "in-streams", 0);
 	unlinkat(fb->dirfd, "in-refused", 0);
 	k.in_state = SMMU_KHO_IDLE;
+	k.release_error = 0;
+	k.nr_hitless = 0;
+	k.release_ns = 0;
+	k.release_why[0] = 0;
 	if (k.out_state == SMMU_KHO_FROZEN && !has_fault(fb, "no-handover") &&
 	    fake_refuse_handover(fb, &k)) {
 		char *fdt;

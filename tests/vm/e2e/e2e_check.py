@@ -256,6 +256,22 @@ class Checks:
         return ok, 'finish rc=%s; then state=%s verdict=%s kernel in_state=%s released=%s of %s' % (
             frc, j.get('state'), j.get('verdict'), k.get('in_state'), k.get('nr_released'), n)
 
+    def checked_finish_refused(self):
+        """Plain `finish` (hitless or refused) on edu_dma's fresh DMA domain:
+        the kernel refuses (EXDEV) naming the first differing IOVA, the
+        stream stays adopted, the update VERIFIED; smmu-khoctl exits 10."""
+        frc = self.s.rc.get((2, 'finish_checked'))
+        j = self.s.json(2, 'json_after_refused_finish')
+        if j is None:
+            return False, 'no status json after the checked finish (rc=%s)' % frc
+        k, h = j.get('kernel') or {}, j.get('handback') or {}
+        why = k.get('release_why', '')
+        ok = (frc == 10 and j.get('state') == 'VERIFIED' and k.get('in_state') == 'ADOPTED' and
+              k.get('release_error') == -18 and 'IOVA 0x' in why and h.get('refused') is True and
+              h.get('refused_device') == '0000:00:02.0' and h.get('replace') is False)
+        return ok, 'finish rc=%s; then state=%s in_state=%s release_error=%s why=%r handback=%s' % (
+            frc, j.get('state'), k.get('in_state'), k.get('release_error'), why[:100], h)
+
     def clean_end(self):
         bye = self.s.verbs.get((2, 'bye'))
         ex = self.s.data.get((2, 'khod_exit'), {})
@@ -882,6 +898,8 @@ def main():
                          ('status_json_reports_verified', c.status_verified),
                          ('zero_stes_lost', c.zero_lost),
                          ('dma_continuous_across_jump', c.dma_continuous),
+                         ('finish_without_replace_is_refused_naming_the_iova',
+                          c.checked_finish_refused),
                          ('finish_releases_streams', c.finish_released),
                          ('daemon_logs_no_error_and_vm_powers_off', c.clean_end)):
             ok, detail = fn()

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,9 +349,9 @@ out:
 }
 
 /* -errno of one smmu_kho ioctl on device @bdf (NULL: no argument), or 0. */
-static int kho_call(int fd, unsigned long cmd, const char *bdf)
+static int kho_call(int fd, unsigned long cmd, const char *bdf, uint32_t flags)
 {
-	struct smmu_kho_dev_arg a = { .size = sizeof(a) };
+	struct smmu_kho_dev_arg a = { .size = sizeof(a), .flags = flags };
 
 	if (bdf)
 		snprintf(a.name, sizeof(a.name), "%s", bdf);
@@ -375,10 +376,12 @@ void fault_race_jumping(const char *bdf)
 		    polls, fd);
 		_exit(1);
 	}
+	/* RELEASE as a driver that re-initialised the device would ask it (REPLACE) */
 	say("data", "jumping_race out_state=%u status=%d polls=%d abort=%d unpreserve=%d "
 	    "release=%d preserve=%d freeze=%d quarantine=%d", st.out_state, r, polls,
-	    kho_call(fd, SMMU_KHO_IOC_ABORT, NULL), kho_call(fd, SMMU_KHO_IOC_UNPRESERVE, bdf),
-	    kho_call(fd, SMMU_KHO_IOC_RELEASE, bdf), kho_call(fd, SMMU_KHO_IOC_PRESERVE, bdf),
-	    kho_call(fd, SMMU_KHO_IOC_FREEZE, NULL), kho_call(fd, SMMU_KHO_IOC_QUARANTINE, bdf));
+	    kho_call(fd, SMMU_KHO_IOC_ABORT, NULL, 0), kho_call(fd, SMMU_KHO_IOC_UNPRESERVE, bdf, 0),
+	    kho_call(fd, SMMU_KHO_IOC_RELEASE, bdf, SMMU_KHO_RELEASE_REPLACE),
+	    kho_call(fd, SMMU_KHO_IOC_PRESERVE, bdf, 0), kho_call(fd, SMMU_KHO_IOC_FREEZE, NULL, 0),
+	    kho_call(fd, SMMU_KHO_IOC_QUARANTINE, bdf, 0));
 	_exit(0);
 }

@@ -20,7 +20,7 @@
  * holds no journal, start smmu-khod (it must recover the journal through
  * LUO and verify), print `smmu-khoctl status --json` and `status`, look at
  * the page the in-jump DMA wrote, fire a second DMA at the old IOVA with no
- * new mapping, `verify` again, `finish`, print the status, power off.
+ * new mapping, `verify` again, `finish --replace`, print the status, power off.
  *
  * Everything goes to /dev/kmsg (so it is ordered with the kernel log on the
  * console) as "SKHOE2E k=K <verb> <rest>": hello, data (key=value), notify
@@ -456,10 +456,18 @@ static void kernel2(void)
 	 * if the adopted translation is still live. */
 	e2e_dma_raw(edu, r, "");
 	ctl_capture("verify_after_dma", (const char *const[]){ "verify", NULL });
+	if (!lose && !crash_at[0]) {
+		/* The checked hand-back must be refused: the driver's domain does
+		 * not map the adopted IOVA.  The update stays VERIFIED. */
+		ctl_capture("finish_checked", (const char *const[]){ "finish", NULL });
+		ctl_capture("json_after_refused_finish",
+			    (const char *const[]){ "status", "--json", NULL });
+	}
 finish:
-	if (ctl_capture("finish", (const char *const[]){ "finish", NULL }) && crash_at[0] &&
-	    crash_k == 2 && !restart_after_crash("finish"))
-		ctl_capture("finish_resumed", (const char *const[]){ "finish", NULL });
+	/* edu_dma re-initialised the device here (new IOVAs): --replace, not hitless */
+	if (ctl_capture("finish", (const char *const[]){ "finish", "--replace", NULL }) &&
+	    crash_at[0] && crash_k == 2 && !restart_after_crash("finish"))
+		ctl_capture("finish_resumed", (const char *const[]){ "finish", "--replace", NULL });
 	ctl_capture("json_after_finish", (const char *const[]){ "status", "--json", NULL });
 	ctl_capture("status_after_finish", (const char *const[]){ "status", NULL });
 }

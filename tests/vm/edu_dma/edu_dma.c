@@ -17,7 +17,9 @@
  * tell whether the in-jump DMA landed, and fire a DMA to the same IOVA
  * without creating any mapping.  EDU_DMA_IOC_INHERIT makes the restored
  * buffer the current one (same IOVA and PA, no new mapping), so a kernel that
- * keeps the previous kernel's translation can hand the same buffer on.
+ * keeps the previous kernel's translation can hand the same buffer on;
+ * EDU_DMA_IOC_REMAP_INHERITED (stage 2) also maps it at its old IOVA in this
+ * kernel's own domain, so the hand-back of the adopted stream is hitless.
  * Marks written to config offset EDU_DMA_MARK_REG appear in QEMU's
  * pci_cfg_write trace, ordering the guest's steps against smmuv3_* events.
  */
@@ -43,7 +45,8 @@
 
 #define EDU_KHO_NAME		"edu-dma"
 #define EDU_KHO_MAGIC		0x31764b4f48554445ULL	/* "EDUHOKv1" */
-#define EDU_MAX_DEVS		4
+/* vm-bench's 8 preserved devices plus the never-preserved probe 00:03.0 */
+#define EDU_MAX_DEVS		10
 
 /* The KHO subtree blob: one record per device that armed a transfer. */
 struct edu_dma_kho {
@@ -71,6 +74,7 @@ struct edu_dev {
 	struct iommu_domain *s2dom;
 	bool preserved;
 	bool inherited;			/* the restored buffer, not ours to free */
+	bool remapped;			/* ...iommu_map'ed in s2dom by this kernel */
 
 	/* in-jump transfer */
 	bool armed;
@@ -145,6 +149,29 @@ static int edu_xfer(struct edu_dev *ed, struct edu_dma_xfer *x)
 	return 0;
 }
 
+/* Stage 2: this device's nest-parent paging domain, allocated and attached
+ * once.  Returns 0 or the error of iommu_paging_domain_alloc_flags or
+ * iommu_attach_device. */
+static int edu_s2_attach(struct edu_dev *ed)
+{
+	struct device *dev = &ed->pdev->dev;
+	struct iommu_domain *dom;
+	int ret;
+
+	if (ed->s2dom)
+		return 0;
+	dom = iommu_paging_domain_alloc_flags(dev, IOMMU_HWPT_ALLOC_NEST_PARENT);
+	if (IS_ERR(dom))
+		return PTR_ERR(dom);
+	ret = iommu_attach_device(dom, dev);
+	if (ret) {
+		iommu_domain_free(dom);
+		return ret;
+	}
+	ed->s2dom = dom;
+	return 0;
+}
+
 /* Returns 0, -EINVAL (bad arguments), -EBUSY (already allocated), -ENOMEM,
  * or the error of iommu_paging_domain_alloc_flags/iommu_attach_device/iommu_map. */
 static int edu_alloc(struct edu_dev *ed, struct edu_dma_alloc *a)
@@ -171,19 +198,9 @@ static int edu_alloc(struct edu_dev *ed, struct edu_dma_alloc *a)
 
 		if (!a->iova || a->iova & ~PAGE_MASK || a->iova >> EDU_DMA_BITS)
 			return -EINVAL;
-		if (!ed->s2dom) {
-			struct iommu_domain *dom;
-
-			dom = iommu_paging_domain_alloc_flags(dev, IOMMU_HWPT_ALLOC_NEST_PARENT);
-			if (IS_ERR(dom))
-				return PTR_ERR(dom);
-			ret = iommu_attach_device(dom, dev);
-			if (ret) {
-				iommu_domain_free(dom);
-				return ret;
-			}
-			ed->s2dom = dom;
-		}
+		ret = edu_s2_attach(ed);
+		if (ret)
+			return ret;
 		page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 		if (!page)
 			return -ENOMEM;
@@ -224,6 +241,36 @@ static int edu_inherit(struct edu_dev *ed)
 	return 0;
 }
 
+/*
+ * Stage 2: inherit the restored buffer and map it at the IOVA it had in the
+ * previous kernel, with the same permissions, in this kernel's own
+ * nest-parent domain, attached to the device: the owner re-establishes the
+ * very translation it handed over, so RELEASE can move the stream there
+ * hitlessly.  Returns 0, -EINVAL (not stage 2), those of edu_inherit(),
+ * edu_s2_attach() and iommu_map().
+ */
+static int edu_remap_inherited(struct edu_dev *ed)
+{
+	int ret;
+
+	if (stage_param != 2 || ed->in.stage != 2)
+		return -EINVAL;
+	ret = edu_inherit(ed);
+	if (ret)
+		return ret;
+	ret = edu_s2_attach(ed);
+	if (!ret)
+		ret = iommu_map(ed->s2dom, ed->iova, page_to_phys(ed->page), PAGE_SIZE,
+				IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE, GFP_KERNEL);
+	if (ret) {
+		ed->cpu = NULL;
+		ed->inherited = false;
+		return ret;
+	}
+	ed->remapped = true;
+	return 0;
+}
+
 static void edu_free(struct edu_dev *ed)
 {
 	if (!ed->cpu)
@@ -232,6 +279,8 @@ static void edu_free(struct edu_dev *ed)
 		kho_unpreserve_pages(ed->page, ed->nr_pages);
 	if (ed->inherited) {
 		/* Restored pages stay allocated (see edu_remove). */
+		if (ed->remapped)
+			iommu_unmap(ed->s2dom, ed->iova, PAGE_SIZE);
 	} else if (ed->stage == 1) {
 		dma_free_coherent(&ed->pdev->dev, PAGE_SIZE, ed->cpu, ed->iova);
 	} else {
@@ -241,6 +290,7 @@ static void edu_free(struct edu_dev *ed)
 	ed->cpu = NULL;
 	ed->preserved = false;
 	ed->inherited = false;
+	ed->remapped = false;
 }
 
 /* Returns 0, -ENOENT (no such buffer), -EINVAL (range), -EFAULT. */
@@ -389,6 +439,9 @@ static long edu_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		break;
 	case EDU_DMA_IOC_INHERIT:
 		ret = edu_inherit(ed);
+		break;
+	case EDU_DMA_IOC_REMAP_INHERITED:
+		ret = edu_remap_inherited(ed);
 		break;
 	case EDU_DMA_IOC_MARK:
 		edu_mark(ed, a.ev);

@@ -134,5 +134,11 @@ struct edu_dma_arm {
  * (not yet released), so the next ARM hands the same IOVA->PA over again.
  * Errors: ENOENT (nothing restored), EBUSY (a buffer already exists). */
 #define EDU_DMA_IOC_INHERIT	_IO(EDU_DMA_IOC_MAGIC, 7)
+/* Stage 2: INHERIT, then iommu_map the buffer at its old IOVA (same PA,
+ * read/write) in this kernel's nest-parent domain, attached to the device:
+ * the same translation as the adopted one, so SMMU_KHO_IOC_RELEASE without
+ * REPLACE hands the stream back hitlessly.  Errors: EINVAL (not stage 2),
+ * those of INHERIT, and of the domain's allocation, attach or map. */
+#define EDU_DMA_IOC_REMAP_INHERITED	_IO(EDU_DMA_IOC_MAGIC, 8)
 
 #endif /* _UAPI_EDU_DMA_H */

@@ -13,6 +13,15 @@
  *                   translation and hand the first kernel's buffer on
  *   skho.bench=B    with skho.preserve: insmod smmu_kho.ko bench_streams=B
  *                   (B streams preserved in all: 00:02.0's plus B-1 copies)
+ *   skho.devs=D     with skho.preserve: D edu devices preserved, 00:02.0 and
+ *                   D-1 more at 00:04.0.. (vm-bench; their checks are named
+ *                   extra_* and only the guest decides them)
+ *   skho.handback=1 with skho.preserve and skho.stage=2: the hand-back is
+ *                   hitless: each preserved device's edu_dma maps the
+ *                   inherited buffer at its old IOVA in its own new domain
+ *                   (EDU_DMA_IOC_REMAP_INHERITED), RELEASE goes without
+ *                   REPLACE and is timed (ioctl wall time, STATUS.release_ns),
+ *                   and the round trip after it runs on that buffer
  *   skho.witness=W  with smmu_kho.ko: print the outgoing FDT (fdthex lines)
  *                   and open two W-second witness windows per update, one
  *                   after FREEZE and one after adoption before RELEASE: the
@@ -61,7 +70,7 @@
 #include "guest.h"
 #include "smmu_kho.h"
 
-#define MAX_DEVS	2
+#define MAX_DEVS	9	/* 00:02.0, the probe 00:03.0, 7 extras at 00:04.0.. */
 
 struct gdev {
 	unsigned int bdf;	/* requester ID == StreamID on QEMU virt */
@@ -75,11 +84,16 @@ struct gdev {
 static struct gdev devs[MAX_DEVS] = {
 	{ .bdf = 0x10, .pci = "0000:00:02.0" },
 	{ .bdf = 0x18, .pci = "0000:00:03.0" },
+	{ .bdf = 0x20, .pci = "0000:00:04.0" }, { .bdf = 0x28, .pci = "0000:00:05.0" },
+	{ .bdf = 0x30, .pci = "0000:00:06.0" }, { .bdf = 0x38, .pci = "0000:00:07.0" },
+	{ .bdf = 0x40, .pci = "0000:00:08.0" }, { .bdf = 0x48, .pci = "0000:00:09.0" },
+	{ .bdf = 0x50, .pci = "0000:00:0a.0" },
 };
+static unsigned int ndevs = 2;	/* devices in use: 00:02.0, 00:03.0, the extras */
 
 #define K		say_k	/* this kernel's index in the chain */
-static unsigned int N = 1, stage = 1, bench, witness;
-static int preserve, noncoh, keep, have_skho;
+static unsigned int N = 1, stage = 1, bench, witness, npreserved = 1;
+static int preserve, noncoh, keep, have_skho, handback;
 static uint64_t t_init_cycles;
 
 #define OK(name, ...)	say("ok", name " " __VA_ARGS__)
@@ -108,25 +122,31 @@ static uint32_t tag(enum pat_kind kind, unsigned int k, unsigned int bdf)
 	return pat_tag(0x5a000000u, kind, k, bdf);
 }
 
-/* Check names: 00:02.0 is the device under test, 00:03.0 the "probe_" one. */
+/* Check names: 00:02.0 is the device under test, 00:03.0 the "probe_" one,
+ * the bench's extra preserved devices "extra_" (one name for them all). */
 static const char *jump_name(const struct gdev *d)
 {
-	if (d->bdf != 0x10)
+	if (d->bdf == 0x18)
 		return "probe_dma_during_jump_is_lost";
+	if (d->bdf != 0x10)
+		return "extra_preserved_dma_during_jump_lands";
 	return preserve ? "preserved_dma_during_jump_lands" : "stock_dma_during_jump_is_lost";
 }
 
 static const char *raw_name(const struct gdev *d)
 {
-	if (d->bdf != 0x10)
+	if (d->bdf == 0x18)
 		return "probe_same_iova_after_kexec_faults";
+	if (d->bdf != 0x10)
+		return "extra_preserved_same_iova_after_kexec_lands";
 	return preserve ? "preserved_same_iova_after_kexec_lands" :
 	       "stock_same_iova_after_kexec_faults";
 }
 
 static const char *prefixed(const struct gdev *d, const char *base, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s", d->bdf == 0x10 ? "" : "probe_", base);
+	snprintf(buf, len, "%s%s", d->bdf == 0x10 ? "" : d->bdf == 0x18 ? "probe_" : "extra_",
+		 base);
 	return buf;
 }
 
@@ -149,7 +169,7 @@ static uint64_t fnv64(uint64_t h, const void *p, size_t n)
 /* Streams smmu_kho.ko preserves in its outgoing snapshot (at least 00:02.0's). */
 static unsigned int want_streams(void)
 {
-	return bench > 1 ? bench : 1;
+	return bench > 1 ? bench : npreserved;
 }
 
 static int by_sid(const void *a, const void *b)
@@ -408,7 +428,7 @@ static int load_modules(void)
 		FAIL("k%u.edu_dma_binds_both_edu_devices", "insmod edu_dma.ko: %d", K, ret);
 		return -1;
 	}
-	for (i = 0; i < MAX_DEVS; i++) {
+	for (i = 0; i < (int)ndevs; i++) {
 		char path[64];
 
 		snprintf(path, sizeof(path), EDU_DMA_DEV_FMT, devs[i].bdf);
@@ -529,7 +549,7 @@ static void check_record(struct gdev *d)
 static void check_jump(struct gdev *d)
 {
 	const struct edu_dma_record *r = &d->info.in;
-	unsigned int n_new, n_old, want_landed = preserve && d->bdf == 0x10;
+	unsigned int n_new, n_old, want_landed = d->preserved;
 	int err;
 
 	if (!(d->info.flags & EDU_DMA_F_IN_RESTORED)) {
@@ -552,7 +572,7 @@ static void check_jump(struct gdev *d)
 static void check_raw(struct gdev *d)
 {
 	const struct edu_dma_record *r = &d->info.in;
-	unsigned int n_new, n_old, want_landed = preserve && d->bdf == 0x10;
+	unsigned int n_new, n_old, want_landed = d->preserved;
 	const char *name = raw_name(d);
 	struct edu_dma_xfer x;
 	int ret, err;
@@ -712,25 +732,75 @@ static void stock_incoming(void)
 	free(in.si);
 }
 
-/* Give the adopted stream back to the kernel's own driver path, as a VMM
- * would once it has re-established its own mappings: after this the DMA
- * API owns the device's IOVA space again. */
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* RELEASE of one preserved device, timed; STATUS after it in *@st. */
+static int release_one(int fd, struct gdev *d, struct smmu_kho_status *st, uint64_t *wall)
+{
+	/*
+	 * Default: edu_dma re-initialised the device in this kernel (a fresh
+	 * DMA domain, new IOVAs), so the hand-back is REPLACE: the checked
+	 * default would refuse it (EXDEV), rightly.  skho.handback: edu_dma
+	 * mapped the inherited buffer at its old IOVA in its own domain, the
+	 * same translation: RELEASE without REPLACE, which must be hitless.
+	 */
+	struct smmu_kho_dev_arg a = { .size = sizeof(a),
+				      .flags = handback ? 0 : SMMU_KHO_RELEASE_REPLACE };
+	uint64_t t0;
+	int ret;
+
+	if (handback && ioctl(d->fd, EDU_DMA_IOC_REMAP_INHERITED))
+		return -errno;
+	snprintf(a.name, sizeof(a.name), "%s", d->pci);
+	t0 = mono_ns();
+	ret = ioctl(fd, SMMU_KHO_IOC_RELEASE, &a) ? -errno : 0;
+	*wall = mono_ns() - t0;
+	st->size = sizeof(*st);
+	if (ioctl(fd, SMMU_KHO_IOC_STATUS, st) && !ret)
+		ret = -errno;
+	say("data", "handback dev=%04x flags=%#x ret=%d wall_ns=%llu release_ns=%llu "
+	    "release_error=%d why=%.60s", d->bdf, a.flags, ret, (unsigned long long)*wall,
+	    (unsigned long long)st->release_ns, st->release_error,
+	    st->release_why[0] ? st->release_why : "-");
+	return ret;
+}
+
+/* Give every preserved device's adopted stream back (release_one()). */
 static void smmu_kho_release(void)
 {
-	struct smmu_kho_dev_arg a = { .size = sizeof(a) };
 	struct smmu_kho_status st = { .size = sizeof(st) };
-	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), ret;
-	/* 00:02.0's one stream is released; benchmark copies belong to no
-	 * device and stay adopted, which keeps the incoming state ADOPTED. */
-	uint32_t want_state = want_streams() > 1 ? SMMU_KHO_ADOPTED : SMMU_KHO_RELEASED;
+	int fd = open(SMMU_KHO_DEV, O_RDWR | O_CLOEXEC), ret = fd < 0 ? -errno : 0;
+	/* Benchmark copies belong to no device and stay adopted, which keeps
+	 * the incoming state ADOPTED. */
+	uint32_t want_state = bench > 1 ? SMMU_KHO_ADOPTED : SMMU_KHO_RELEASED;
+	uint64_t wall = 0, one = 0, release_ns = 0;
+	unsigned int i;
 
-	strcpy(a.name, "0000:00:02.0");
-	ret = fd < 0 ? -errno : ioctl(fd, SMMU_KHO_IOC_RELEASE, &a) ? -errno : 0;
-	if (!ret && ioctl(fd, SMMU_KHO_IOC_STATUS, &st))
-		ret = -errno;
-	CHECK(!ret && st.in_state == want_state && st.nr_released == 1,
-	      "u%u.smmu_kho_release_edu", "ret=%d in_state=%u (want %u) released=%u", K - 1, ret,
-	      st.in_state, want_state, st.nr_released);
+	for (i = 0; !ret && i < ndevs; i++) {
+		if (!devs[i].preserved)
+			continue;
+		ret = release_one(fd, &devs[i], &st, &one);
+		wall += one;
+		release_ns += st.release_ns;
+	}
+	say("data", "handback_total devices=%u hitless_asked=%d wall_ns=%llu release_ns=%llu "
+	    "hitless=%u in_adopted_pages=%llu in_kept_pages=%llu in_freed_pages=%llu asids=%u "
+	    "vmids=%u", npreserved, handback, (unsigned long long)wall,
+	    (unsigned long long)release_ns, st.nr_released_hitless,
+	    (unsigned long long)st.in_adopted_pages, (unsigned long long)st.in_kept_pages,
+	    (unsigned long long)st.in_freed_pages, st.nr_asids_freed, st.nr_vmids_freed);
+	/* With skho.handback every stream moved by the hitless sequence. */
+	CHECK(!ret && st.in_state == want_state && st.nr_released == npreserved &&
+	      (!handback || st.nr_released_hitless == npreserved),
+	      "u%u.smmu_kho_release_edu", "ret=%d in_state=%u (want %u) released=%u hitless=%u "
+	      "(want %u, hitless asked %d)", K - 1, ret, st.in_state, want_state,
+	      st.nr_released, st.nr_released_hitless, npreserved, handback);
 	if (fd >= 0)
 		close(fd);
 }
@@ -773,7 +843,17 @@ static int roundtrip(struct gdev *d)
 	snprintf(name, sizeof(name), "k%u.%s", K, base);
 	/* Stage 2: a fixed IPA per kernel (distinct from the previous kernel's). */
 	a.iova = 0x0ff00000ull - (uint64_t)K * 0x10000 + (d->bdf == 0x10 ? 0 : 0x1000);
-	if (ioctl(d->fd, EDU_DMA_IOC_ALLOC, &a)) {
+	if (handback && d->preserved && K >= 2) {
+		/* The hitless hand-back's buffer: inherited, at its old IOVA. */
+		struct edu_dma_info now;
+
+		if (ioctl(d->fd, EDU_DMA_IOC_INFO, &now) || !(now.flags & EDU_DMA_F_INHERITED)) {
+			say("fail", "%s no inherited buffer (errno %d)", name, errno);
+			return -1;
+		}
+		a.iova = now.iova;
+		a.pa = now.pa;
+	} else if (ioctl(d->fd, EDU_DMA_IOC_ALLOC, &a)) {
 		say("fail", "%s alloc stage %u errno %d", name, stage, errno);
 		return -1;
 	}
@@ -822,12 +902,12 @@ static int load_next_kernel(void)
 	return kexec_load_next("/Image", "/initrd.img", next);
 }
 
-static void smmu_kho_out(int fd, unsigned long req, const char *what)
+static void smmu_kho_out(int fd, unsigned long req, const char *pci, const char *what)
 {
 	struct smmu_kho_dev_arg a = { .size = sizeof(a) };
 	int ret;
 
-	strcpy(a.name, "0000:00:02.0");
+	snprintf(a.name, sizeof(a.name), "%s", pci);
 	ret = ioctl(fd, req, req == SMMU_KHO_IOC_FREEZE ? NULL : &a) ? -errno : 0;
 	CHECK(!ret, "u%u.smmu_kho_%s", "ret=%d", K, what, ret);
 }
@@ -881,7 +961,11 @@ static void before_kexec(void)
 			FAIL("u%u.smmu_kho_preserve_edu", "open %s: errno %d", K, SMMU_KHO_DEV,
 			     errno);
 		else
-			smmu_kho_out(fd, SMMU_KHO_IOC_PRESERVE, "preserve_edu");
+			for (i = 0; i < (int)ndevs; i++)
+				if (devs[i].preserved)
+					smmu_kho_out(fd, SMMU_KHO_IOC_PRESERVE, devs[i].pci,
+						     devs[i].bdf == 0x10 ? "preserve_edu" :
+						     "preserve_extra_edu");
 	}
 	ret = load_next_kernel();
 	/* KHO must be on for the handover: its debugfs "out" directory exists. */
@@ -889,17 +973,18 @@ static void before_kexec(void)
 	      "ret=%d kho_out=%d", K, ret, !access("/sys/kernel/debug/kho/out", F_OK));
 	if (ret)
 		return;
-	for (i = 0; i < MAX_DEVS; i++) {
+	for (i = 0; i < (int)ndevs; i++) {
+		char name[48];
+
 		ret = stage_and_arm(&devs[i]);
 		CHECK(!ret, "u%u.%s", "ret=%d subtree=%d", K,
-		      devs[i].bdf == 0x10 ? "edu_dma_kho_record_added" :
-		      "probe_edu_dma_kho_record_added", ret,
+		      prefixed(&devs[i], "edu_dma_kho_record_added", name, sizeof(name)), ret,
 		      !access("/sys/kernel/debug/kho/out/sub_fdts/edu-dma", F_OK));
 	}
 	if (fd >= 0) {
 		struct smmu_kho_status st = { .size = sizeof(st) };
 
-		smmu_kho_out(fd, SMMU_KHO_IOC_FREEZE, "freeze");
+		smmu_kho_out(fd, SMMU_KHO_IOC_FREEZE, "", "freeze");
 		ret = ioctl(fd, SMMU_KHO_IOC_STATUS, &st) ? -errno : 0;
 		/* One device preserved: one stream frozen (B with skho.bench=B). */
 		CHECK(!ret && st.out_state == SMMU_KHO_FROZEN && st.nr_out_streams == want_streams(),
@@ -951,13 +1036,21 @@ int main(void)
 	bench = preserve ? cmdline_ul(cmdline, "skho.bench", 0) : 0;
 	have_skho = preserve || !access("/lib/smmu_kho.ko", R_OK);
 	witness = have_skho ? cmdline_ul(cmdline, "skho.witness", 0) : 0;
-	devs[0].preserved = preserve;
+	if (preserve) {
+		npreserved = cmdline_ul(cmdline, "skho.devs", 1);
+		if (npreserved < 1 || npreserved > MAX_DEVS - 1)
+			npreserved = 1;
+		ndevs = npreserved + 1;	/* the probe 00:03.0 is never preserved */
+	}
+	handback = preserve && stage == 2 && cmdline_ul(cmdline, "skho.handback", 0);
+	for (i = 0; i < (int)ndevs; i++)
+		devs[i].preserved = preserve && devs[i].bdf != 0x18;
 	if (read_file("/proc/uptime", up, sizeof(up)) < 0)
 		up[0] = 0;
 	up[strcspn(up, " ")] = 0;
-	say("hello", "n=%u stage=%u preserve=%d noncoh=%d keep=%d bench=%u skho=%d kho_in=%d "
-	    "witness=%u uptime=%s cntfrq=%llu cycles=%llu", N, stage, preserve, noncoh, keep,
-	    bench, have_skho, !access("/sys/kernel/debug/kho/in", F_OK), witness, up,
+	say("hello", "n=%u stage=%u preserve=%d noncoh=%d keep=%d bench=%u devs=%u handback=%d "
+	    "skho=%d kho_in=%d witness=%u uptime=%s cntfrq=%llu cycles=%llu", N, stage, preserve,
+	    noncoh, keep, bench, npreserved, handback, have_skho, !access("/sys/kernel/debug/kho/in", F_OK), witness, up,
 	    (unsigned long long)cntfrq(), (unsigned long long)t_init_cycles);
 
 	check_coherency();
@@ -977,12 +1070,12 @@ int main(void)
 			stock_incoming();
 		if (!preserve && witness)
 			witness_window(&devs[0], K - 1, "after", MARK_WITNESS_AFTER);
-		for (i = 0; i < MAX_DEVS; i++) {
+		for (i = 0; i < (int)ndevs; i++) {
 			check_record(&devs[i]);
 			check_jump(&devs[i]);
 		}
 		/* Before any new mapping exists in this kernel. */
-		for (i = 0; i < MAX_DEVS; i++)
+		for (i = 0; i < (int)ndevs; i++)
 			check_raw(&devs[i]);
 		if (preserve) {
 			smmu_kho_adopted_report();
@@ -993,7 +1086,7 @@ int main(void)
 				smmu_kho_release();
 		}
 	}
-	for (i = 0; i < MAX_DEVS; i++) {
+	for (i = 0; i < (int)ndevs; i++) {
 		/* -keep, kernels 2..N: no DMA-API mapping may be made for 00:02.0
 		 * while it translates through the adopted tables. */
 		if (keep && i == 0 && K >= 2 && K <= N) {
@@ -1005,7 +1098,7 @@ int main(void)
 			break;
 	}
 	/* Without a buffer on each device there is nothing to carry over. */
-	if (K <= N && i == MAX_DEVS)
+	if (K <= N && i == (int)ndevs)
 		before_kexec();
 	power_off();
 	return 0;

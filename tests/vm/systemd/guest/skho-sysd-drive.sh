@@ -125,10 +125,11 @@ elif [ "$K" = 2 ]; then
 	run analyze_time systemd-analyze time
 	if [ "$MODE" = update ]; then
 		doc_phase k2
-		doc_phase k2-finish	# its `smmu-khoctl finish` (tag finish)
+		doc_phase k2-finish	# its `smmu-khoctl finish --replace` (tag finish)
 		doc_phase k2-after
 	else
-		run finish smmu-khoctl finish
+		# the guest's edu driver re-initialised the device: not hitless
+		run finish smmu-khoctl finish --replace
 	fi
 	run json_after_finish smmu-khoctl status --json
 	run status_after_finish smmu-khoctl status
