@@ -8,7 +8,7 @@
 # Override, e.g.: make vm-check VM_SCENARIOS=preserve-s2-noncoh-x3
 VM_SCENARIOS ?= stock-s1-x3 stock-s2 stock-s1-noncoh \
 		preserve-s1-x3 preserve-s2 preserve-s1-noncoh \
-		preserve-s1-x3-keep preserve-s1-b1024
+		preserve-s1-x3-keep preserve-s1-b1024 preserve-s2-noncoh-hb
 # vm-bench: one-update runs of each VM_BENCH_SCENARIOS entry, VM_BENCH_RUNS
 # times; prints freeze / adopt / kexec-to-init medians against the stock
 # baseline, FDT and preserved bytes, and for the -hb rows the hitless
