@@ -34,6 +34,11 @@ import time
 SMMU_REGS = {'cr0': (0x20, 4), 'strtab_base': (0x80, 8), 'strtab_base_cfg': (0x88, 4)}
 PAGE = 4096
 RE_WIT = re.compile(r'SKHOVM k=(\d+) witness_wait u=(\d+) phase=(\w+)')
+# The guest's last words; QEMU should exit at once (PSCI SYSTEM_OFF).
+POWER_DOWN = 'reboot: Power down'
+# Rarely (1 run in ~50 seen) TCG QEMU keeps running after it: quit then.
+POWER_DOWN_GRACE_S = 20
+QUIT_MARK = 'qemu-quit-after-power-down'
 RE_HEX = re.compile(r'SKHOVM k=(\d+) data fdthex which=(\w+) off=(\d+) len=(\d+) hex=([0-9a-f]+)')
 
 
@@ -504,6 +509,15 @@ def watch(args):
                 q.cmd('query-status')       # also notices QEMU's exit
             except (EOFError, OSError):
                 return 0
+            if POWER_DOWN in text:
+                off = seen.setdefault('power_down', time.time())
+                if time.time() - off > POWER_DOWN_GRACE_S:
+                    print('witness: QEMU still running %d s after the guest\'s "%s": quit over QMP'
+                          % (POWER_DOWN_GRACE_S, POWER_DOWN), file=sys.stderr)
+                    os.makedirs(args.out, exist_ok=True)
+                    open(os.path.join(args.out, QUIT_MARK), 'w').close()
+                    q.cmd('quit')
+                    return 0
             time.sleep(0.05)
     except (EOFError, OSError):
         return 0
