@@ -1129,42 +1129,18 @@ static void kho_give_back(struct arm_smmu_device *smmu, u32 sid,
 		sid, n_pages, r.nr_ids);
 }
 
-/**
- * arm_smmu_kho_release - hand @dev's adopted streams to the domain it has now
- * @dev: a device whose streams were adopted at boot
- * @flags: 0, or ARM_SMMU_KHO_RELEASE_REPLACE
- * @why: filled with the reason of an -EXDEV refusal
- * @len: size of @why
- *
- * Without REPLACE the hand-back is hitless or refused (I8): every adopted
- * stream of @dev must be attached to a domain that translates every IOVA of
- * its adopted tables the same, and its STE must be able to move there by
- * 64-bit stores that each leave it translating.  Nothing changes unless all
- * streams of @dev pass.  With REPLACE, or for a quarantined stream, the STE
- * the driver wanted meanwhile goes in through its ordinary update.  Then
- * what the previous kernel's tables held is given back.
- *
- * Return: 0, -ENODEV if not behind an SMMUv3, -ENOENT if nothing adopted,
- * -EXDEV (@why says which IOVA or STE field), -ENOMEM.
- */
-int arm_smmu_kho_release(struct device *dev, u32 flags, char *why, size_t len)
+/* arm_smmu_kho_release() under arm_smmu_asid_lock: no attach runs meanwhile. */
+static int kho_release_locked(struct arm_smmu_master *master, u32 flags,
+			      char *why, size_t len)
 {
-	struct arm_smmu_master *master = kho_master(dev);
 	u8 order[ARM_SMMU_KHO_MAX_SIDS][STRTAB_STE_DWORDS];
+	struct arm_smmu_device *smmu = master->smmu;
 	int nr_stores[ARM_SMMU_KHO_MAX_SIDS];
 	struct arm_smmu_kho_stream *s;
-	struct arm_smmu_device *smmu;
 	unsigned int i, n = 0;
 	bool replace;
 	int ret;
 
-	if (!master)
-		return -ENODEV;
-	if (why && len)
-		why[0] = 0;
-	smmu = master->smmu;
-	if (master->num_streams > ARM_SMMU_KHO_MAX_SIDS)
-		return -E2BIG;
 	for (i = 0; i < master->num_streams; i++) {
 		u32 sid = master->streams[i].id;
 
@@ -1222,6 +1198,42 @@ int arm_smmu_kho_release(struct device *dev, u32 flags, char *why, size_t len)
 		}
 	}
 	return 0;
+}
+
+/**
+ * arm_smmu_kho_release - hand @dev's adopted streams to the domain it has now
+ * @dev: a device whose streams were adopted at boot
+ * @flags: 0, or ARM_SMMU_KHO_RELEASE_REPLACE
+ * @why: filled with the reason of an -EXDEV refusal
+ * @len: size of @why
+ *
+ * Without REPLACE the hand-back is hitless or refused (I8): every adopted
+ * stream of @dev must be attached to a domain that translates every IOVA of
+ * its adopted tables the same, and its STE must be able to move there by
+ * 64-bit stores that each leave it translating.  Nothing changes unless all
+ * streams of @dev pass.  With REPLACE, or for a quarantined stream, the STE
+ * the driver wanted meanwhile goes in through its ordinary update.  Then
+ * what the previous kernel's tables held is given back.
+ *
+ * Return: 0, -ENODEV if not behind an SMMUv3, -ENOENT if nothing adopted,
+ * -EXDEV (@why says which IOVA or STE field), -ENOMEM.
+ */
+int arm_smmu_kho_release(struct device *dev, u32 flags, char *why, size_t len)
+{
+	struct arm_smmu_master *master = kho_master(dev);
+	int ret;
+
+	if (!master)
+		return -ENODEV;
+	if (why && len)
+		why[0] = 0;
+	if (master->num_streams > ARM_SMMU_KHO_MAX_SIDS)
+		return -E2BIG;
+	/* Every attach holds it while it writes (or defers) an STE. */
+	mutex_lock(&arm_smmu_asid_lock);
+	ret = kho_release_locked(master, flags, why, len);
+	mutex_unlock(&arm_smmu_asid_lock);
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(arm_smmu_kho_release, "SMMU_KHO");
 
@@ -1287,6 +1299,8 @@ int arm_smmu_kho_quarantine(struct device *dev)
 	if (!master)
 		return -ENODEV;
 	smmu = master->smmu;
+	/* As RELEASE: no attach writes or defers an STE meanwhile. */
+	guard(mutex)(&arm_smmu_asid_lock);
 	for (i = 0; i < master->num_streams; i++) {
 		s = xa_load(&smmu->kho.streams, master->streams[i].id);
 		if (s && s->in_state == ARM_SMMU_KHO_IN_ADOPTED)
