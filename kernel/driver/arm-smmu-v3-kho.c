@@ -479,20 +479,28 @@ static int kho_ref_stream(struct arm_smmu_device *smmu, struct kho_refs *r,
 				     &digest, &err);
 }
 
-/* After validation: count what each adopted stream's tables hold. */
+/*
+ * Count what each adopted (or quarantined) stream's tables hold, once, at
+ * the first RELEASE: off the boot path, and before any of them changes
+ * (only a release moves a stream off its adopted tables).
+ */
 static void kho_count_adopted(struct arm_smmu_device *smmu)
 {
 	const struct skho_ho_smmu *hs = smmu->kho.ho;
 	struct kho_refs r = { .delta = 1 };
 	u32 j;
 
+	if (smmu->kho.refs_counted)
+		return;
+	smmu->kho.refs_counted = true;
 	for (j = 0; j < hs->nr_streams; j++) {
 		const u8 *rec = (const u8 *)hs->streams +
 				j * sizeof(struct skho_abi_stream);
 		u32 sid = skho_fdt_ld32(rec);
 		struct arm_smmu_kho_stream *s = xa_load(&smmu->kho.streams, sid);
 
-		if (!s || s->in_state != ARM_SMMU_KHO_IN_ADOPTED)
+		if (!s || (s->in_state != ARM_SMMU_KHO_IN_ADOPTED &&
+			   s->in_state != ARM_SMMU_KHO_IN_QUARANTINED))
 			continue;
 		memcpy(s->adopted.data, rec + offsetof(struct skho_abi_stream, ste),
 		       sizeof(s->adopted.data));
@@ -690,7 +698,6 @@ static int kho_install_strtab(struct arm_smmu_device *smmu,
 			return ret;
 	}
 	skho_ranges_normalize(kept);
-	kho_count_adopted(smmu);
 	/* One line, not one per stream: printk is on the boot critical path. */
 	j = 0;
 	xa_for_each(&smmu->kho.streams, sid, s)
@@ -1141,6 +1148,7 @@ static int kho_release_locked(struct arm_smmu_master *master, u32 flags,
 	bool replace;
 	int ret;
 
+	kho_count_adopted(smmu);
 	for (i = 0; i < master->num_streams; i++) {
 		u32 sid = master->streams[i].id;
 

@@ -37,6 +37,7 @@ struct arm_smmu_kho {
 	struct list_head node;	/* arm_smmu_kho_list */
 	/* I8: what the adopted tables hold, given back after hand-back. */
 	const struct skho_ho_smmu *ho;	/* its part of the adopted handover */
+	bool refs_counted;	/* page_refs/id_refs filled (first RELEASE) */
 	struct xarray page_refs;	/* PFN -> adopted streams using the page */
 	struct xarray id_refs;	/* ASID/VMID key -> adopted streams using it */
 	struct skho_ranges *strtab_pages;	/* adopted stream table: kept */
