@@ -490,7 +490,8 @@ static void kho_count_adopted(struct arm_smmu_device *smmu)
 	struct kho_refs r = { .delta = 1 };
 	u32 j;
 
-	if (smmu->kho.refs_counted)
+	/* No handover adopted (cold boot, refused): nothing to count. */
+	if (smmu->kho.refs_counted || !hs)
 		return;
 	smmu->kho.refs_counted = true;
 	for (j = 0; j < hs->nr_streams; j++) {
